@@ -1,0 +1,30 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the test suite).
+# Release builds of the tool may use CPU-specific flags; Package.swift stays free of unsafe flags.
+SWIFT ?= swift
+RELEASE_FLAGS = -c release -Xswiftc -Ounchecked -Xswiftc -target-cpu -Xswiftc x86-64-v3
+BIN = .build/release/text2grad
+
+.PHONY: deps build test demo bench fixtures clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product text2grad
+
+test: deps
+	$(SWIFT) test
+
+# Until `text2grad demo` exists, the main job scores token sequences with a fixture model, which
+# checks the whole load → forward → log-probability path on a real Hugging Face model directory.
+demo: build
+	$(BIN) score --model Tests/Fixtures/models/llama3-sharded --input Tests/Fixtures/score-input.jsonl
+
+bench: build
+	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2
+
+fixtures:
+	python3 scripts/make_model_fixtures.py
+
+clean:
+	rm -rf .build

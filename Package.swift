@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+// The layering of DESIGN.md §2 is visible here: each target imports only the targets listed
+// before it. Tensor → SafeTensors → Models; Tokenizers and Feedback stand beside the model stack;
+// the `text2grad` executable is the only place that wires them together.
+import PackageDescription
+
+let package = Package(
+    name: "text2grad",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "text2grad", targets: ["text2grad"]),
+        .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // OpenBLAS on Linux (Debian `libopenblas-dev`); Accelerate is used instead on Apple platforms.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(
+            name: "Tensor",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .target(name: "SafeTensors", dependencies: ["Tensor"]),
+        .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        .executableTarget(
+            name: "text2grad",
+            dependencies: [
+                "Tensor", "SafeTensors", "Models",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

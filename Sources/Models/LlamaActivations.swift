@@ -1,0 +1,80 @@
+import Tensor
+
+/// Activation buffers for one (B, T), in one arena (STYLE.md §3).
+///
+/// With `storedLayers == layerCount` every layer keeps its own buffers for the backward pass; with 1, all
+/// layers share one set, which is all a forward-only pass needs.
+public final class LlamaActivations: @unchecked Sendable {
+    public let batchSize: Int
+    public let length: Int
+    public let storedLayers: Int
+    public let arena: TensorArena
+    /// (B·T, V), present when the forward computes logits for every position.
+    public let logits: Tensor?
+
+    public struct Layer {
+        public let input: UnsafeMutablePointer<Float>     // (B, T, C) residual stream entering the layer
+        public let ln1: UnsafeMutablePointer<Float>       // (B, T, C)
+        public let rstd1: UnsafeMutablePointer<Float>     // (B, T)
+        public let q: UnsafeMutablePointer<Float>         // (B, T, NH, HS) after rotary
+        public let k: UnsafeMutablePointer<Float>         // (B, T, KVH, HS) after rotary
+        public let v: UnsafeMutablePointer<Float>         // (B, T, KVH, HS)
+        public let probs: UnsafeMutablePointer<Float>     // (B, NH, T, T)
+        public let attention: UnsafeMutablePointer<Float> // (B, T, NH, HS)
+        public let middle: UnsafeMutablePointer<Float>    // (B, T, C) residual stream after attention
+        public let ln2: UnsafeMutablePointer<Float>       // (B, T, C)
+        public let rstd2: UnsafeMutablePointer<Float>     // (B, T)
+        public let gate: UnsafeMutablePointer<Float>      // (B, T, I)
+        public let up: UnsafeMutablePointer<Float>        // (B, T, I)
+        public let hidden: UnsafeMutablePointer<Float>    // (B, T, I) silu(gate)·up
+    }
+
+    public let layers: [Layer]
+    public let projection: UnsafeMutablePointer<Float>   // (B, T, C) o_proj / down_proj output before the residual add
+    public let final: UnsafeMutablePointer<Float>        // (B, T, C) residual stream after the last layer
+    public let finalNormed: UnsafeMutablePointer<Float>  // (B, T, C)
+    public let finalRstd: UnsafeMutablePointer<Float>    // (B, T)
+
+    public init(config c: LlamaConfig, batchSize B: Int, length T: Int, storedLayers: Int = 1, allLogits: Bool = true) {
+        precondition(storedLayers == 1 || storedLayers == c.layerCount, "store one layer or all of them")
+        self.batchSize = B
+        self.length = T
+        self.storedLayers = storedLayers
+        let N = B * T, C = c.hiddenSize, I = c.intermediateSize
+        let Q = c.headCount * c.headSize, KV = c.kvHeadCount * c.headSize
+        var table: [(name: String, shape: [Int])] = []
+        for s in 0..<storedLayers {
+            let p = "layers.\(s)."
+            table += [
+                (p + "input", [N, C]), (p + "ln1", [N, C]), (p + "rstd1", [N]), (p + "q", [N, Q]), (p + "k", [N, KV]),
+                (p + "v", [N, KV]), (p + "probs", [B, c.headCount, T, T]), (p + "attention", [N, Q]),
+                (p + "middle", [N, C]), (p + "ln2", [N, C]), (p + "rstd2", [N]), (p + "gate", [N, I]),
+                (p + "up", [N, I]), (p + "hidden", [N, I]),
+            ]
+        }
+        table += [("projection", [N, C]), ("final", [N, C]), ("finalNormed", [N, C]), ("finalRstd", [N])]
+        let arena = TensorArena(layout: table)
+        self.arena = arena
+        func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
+        layers = (0..<storedLayers).map { s in
+            let n = "layers.\(s)."
+            return Layer(
+                input: p(n + "input"), ln1: p(n + "ln1"), rstd1: p(n + "rstd1"), q: p(n + "q"), k: p(n + "k"),
+                v: p(n + "v"), probs: p(n + "probs"), attention: p(n + "attention"), middle: p(n + "middle"),
+                ln2: p(n + "ln2"), rstd2: p(n + "rstd2"), gate: p(n + "gate"), up: p(n + "up"), hidden: p(n + "hidden"))
+        }
+        projection = p("projection")
+        final = p("final")
+        finalNormed = p("finalNormed")
+        finalRstd = p("finalRstd")
+        logits = allLogits ? Tensor(shape: [N, c.vocabSize]) : nil
+    }
+
+    /// The buffers layer `l` uses.
+    public func layer(_ l: Int) -> Layer { layers[l % storedLayers] }
+
+    /// Where layer `l` writes its output: the next layer's input, or `final` after the last.
+    public func output(ofLayer l: Int, layerCount: Int) -> UnsafeMutablePointer<Float> {
+        l + 1 == layerCount ? final : layer(l + 1).input
+    }
+}

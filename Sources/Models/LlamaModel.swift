@@ -1,0 +1,86 @@
+import SafeTensors
+import Tensor
+
+/// A Llama-family decoder (Llama, Qwen2, Mistral): embeddings, L × (RMSNorm → GQA attention with rotary →
+/// residual → RMSNorm → SwiGLU MLP → residual), a final RMSNorm and the LM head.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    /// Checkpoint tensors the model ignored when it was loaded.
+    public private(set) var unusedTensors: [String] = []
+
+    public init(config: LlamaConfig, weights: LlamaWeights) {
+        precondition(weights.config == config, "weights built for another config")
+        self.config = config
+        self.weights = weights
+    }
+
+    /// Loads `config.json` and the safetensors weights of a Hugging Face model directory.
+    public convenience init(directory: String) throws {
+        let config = try LlamaConfig(directory: directory)
+        let weights = LlamaWeights(config: config)
+        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        let unused = try weights.load(from: checkpoint)
+        self.init(config: config, weights: weights)
+        unusedTensors = unused
+    }
+
+    /// Runs the batch through the model; logits (B·T, V) land in `activations.logits`.
+    /// Logits at padding positions are not meaningful.
+    public func forward(_ batch: TokenBatch, activations a: LlamaActivations) throws {
+        precondition(a.batchSize == batch.batchSize && a.length == batch.length, "activations sized for another batch")
+        try batch.validate(vocabSize: config.vocabSize)
+        let c = config
+        let B = batch.batchSize, T = batch.length, N = B * T
+        let C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
+        let Q = NH * HS, KV = KVH * HS
+        let (cosTable, sinTable) = c.rotary.table(positions: batch.positions, length: T)
+
+        batch.ids.withUnsafeBufferPointer { ids in
+            embeddingForward(out: a.layer(0).input, ids: ids.baseAddress!, table: weights.embedTokens, tokens: N, channels: C)
+        }
+        for l in 0..<c.layerCount {
+            let w = weights.layers[l], x = a.layer(l)
+            rmsNormForward(out: x.ln1, rstd: x.rstd1, input: x.input, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
+            matmulForward(out: x.q, input: x.ln1, weight: w.q, bias: w.qBias, rows: N, inChannels: C, outChannels: Q)
+            matmulForward(out: x.k, input: x.ln1, weight: w.k, bias: w.kBias, rows: N, inChannels: C, outChannels: KV)
+            matmulForward(out: x.v, input: x.ln1, weight: w.v, bias: w.vBias, rows: N, inChannels: C, outChannels: KV)
+            cosTable.withUnsafeBufferPointer { cos in
+                sinTable.withUnsafeBufferPointer { sin in
+                    rotaryForward(x: x.q, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: NH, headSize: HS)
+                    rotaryForward(x: x.k, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: KVH, headSize: HS)
+                }
+            }
+            batch.mask.withUnsafeBufferPointer { mask in
+                attentionForward(
+                    out: x.attention, probs: x.probs, q: x.q, k: x.k, v: x.v, keyMask: mask.baseAddress!,
+                    batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow)
+            }
+            matmulForward(out: a.projection, input: x.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
+            x.middle.update(from: x.input, count: N * C)
+            addInPlace(x.middle, a.projection, count: N * C)
+
+            rmsNormForward(out: x.ln2, rstd: x.rstd2, input: x.middle, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
+            matmulForward(out: x.gate, input: x.ln2, weight: w.gate, bias: w.gateBias, rows: N, inChannels: C, outChannels: I)
+            matmulForward(out: x.up, input: x.ln2, weight: w.up, bias: w.upBias, rows: N, inChannels: C, outChannels: I)
+            swigluForward(out: x.hidden, gate: x.gate, up: x.up, count: N * I)
+            matmulForward(out: a.projection, input: x.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
+            let out = a.output(ofLayer: l, layerCount: c.layerCount)
+            out.update(from: x.middle, count: N * C)
+            addInPlace(out, a.projection, count: N * C)
+        }
+        rmsNormForward(
+            out: a.finalNormed, rstd: a.finalRstd, input: a.final, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps)
+        if let logits = a.logits {
+            matmulForward(out: logits.data, input: a.finalNormed, weight: weights.lmHead, bias: nil,
+                          rows: N, inChannels: C, outChannels: c.vocabSize)
+        }
+    }
+
+    /// Logits (B·T, V) for a batch, allocating forward-only activations.
+    public func logits(_ batch: TokenBatch) throws -> Tensor {
+        let activations = LlamaActivations(config: config, batchSize: batch.batchSize, length: batch.length)
+        try forward(batch, activations: activations)
+        return activations.logits!
+    }
+}

@@ -1,0 +1,120 @@
+import SafeTensors
+import Tensor
+
+/// The parameters of a Llama-family model in one arena, named as in the Hugging Face checkpoint.
+public final class LlamaWeights: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let arena: TensorArena
+
+    /// Pointers into the arena for one decoder layer.
+    public struct Layer {
+        public let inputNorm: UnsafeMutablePointer<Float>          // (C)
+        public let q: UnsafeMutablePointer<Float>                  // (NH·HS, C)
+        public let k: UnsafeMutablePointer<Float>                  // (KVH·HS, C)
+        public let v: UnsafeMutablePointer<Float>                  // (KVH·HS, C)
+        public let o: UnsafeMutablePointer<Float>                  // (C, NH·HS)
+        public let qBias, kBias, vBias: UnsafeMutablePointer<Float>?
+        public let oBias: UnsafeMutablePointer<Float>?
+        public let postAttentionNorm: UnsafeMutablePointer<Float>  // (C)
+        public let gate: UnsafeMutablePointer<Float>               // (I, C)
+        public let up: UnsafeMutablePointer<Float>                 // (I, C)
+        public let down: UnsafeMutablePointer<Float>               // (C, I)
+        public let gateBias, upBias, downBias: UnsafeMutablePointer<Float>?
+    }
+
+    public let layers: [Layer]
+    public let embedTokens: UnsafeMutablePointer<Float>  // (V, C)
+    public let finalNorm: UnsafeMutablePointer<Float>    // (C)
+    public let lmHead: UnsafeMutablePointer<Float>       // (V, C): embedTokens when tied
+
+    /// The (checkpoint name, shape) table of every parameter, in a fixed order.
+    public static func layout(_ c: LlamaConfig) -> [(name: String, shape: [Int])] {
+        let C = c.hiddenSize, I = c.intermediateSize
+        let Q = c.headCount * c.headSize, KV = c.kvHeadCount * c.headSize
+        var table: [(name: String, shape: [Int])] = [("model.embed_tokens.weight", [c.vocabSize, C])]
+        for l in 0..<c.layerCount {
+            let p = "model.layers.\(l)."
+            table.append((p + "input_layernorm.weight", [C]))
+            table.append((p + "self_attn.q_proj.weight", [Q, C]))
+            table.append((p + "self_attn.k_proj.weight", [KV, C]))
+            table.append((p + "self_attn.v_proj.weight", [KV, C]))
+            if c.qkvBias {
+                table.append((p + "self_attn.q_proj.bias", [Q]))
+                table.append((p + "self_attn.k_proj.bias", [KV]))
+                table.append((p + "self_attn.v_proj.bias", [KV]))
+            }
+            table.append((p + "self_attn.o_proj.weight", [C, Q]))
+            if c.outputBias { table.append((p + "self_attn.o_proj.bias", [C])) }
+            table.append((p + "post_attention_layernorm.weight", [C]))
+            table.append((p + "mlp.gate_proj.weight", [I, C]))
+            table.append((p + "mlp.up_proj.weight", [I, C]))
+            table.append((p + "mlp.down_proj.weight", [C, I]))
+            if c.mlpBias {
+                table.append((p + "mlp.gate_proj.bias", [I]))
+                table.append((p + "mlp.up_proj.bias", [I]))
+                table.append((p + "mlp.down_proj.bias", [C]))
+            }
+        }
+        table.append(("model.norm.weight", [C]))
+        if !c.tieWordEmbeddings { table.append(("lm_head.weight", [c.vocabSize, C])) }
+        return table
+    }
+
+    /// Zero-filled parameters for `config` (fill them by loading, or by `randomize`).
+    public init(config: LlamaConfig) {
+        self.config = config
+        let arena = TensorArena(layout: Self.layout(config))
+        self.arena = arena
+        func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
+        func optional(_ name: String) -> UnsafeMutablePointer<Float>? { arena.contains(name) ? p(name) : nil }
+        layers = (0..<config.layerCount).map { l in
+            let n = "model.layers.\(l)."
+            return Layer(
+                inputNorm: p(n + "input_layernorm.weight"),
+                q: p(n + "self_attn.q_proj.weight"), k: p(n + "self_attn.k_proj.weight"),
+                v: p(n + "self_attn.v_proj.weight"), o: p(n + "self_attn.o_proj.weight"),
+                qBias: optional(n + "self_attn.q_proj.bias"), kBias: optional(n + "self_attn.k_proj.bias"),
+                vBias: optional(n + "self_attn.v_proj.bias"), oBias: optional(n + "self_attn.o_proj.bias"),
+                postAttentionNorm: p(n + "post_attention_layernorm.weight"),
+                gate: p(n + "mlp.gate_proj.weight"), up: p(n + "mlp.up_proj.weight"), down: p(n + "mlp.down_proj.weight"),
+                gateBias: optional(n + "mlp.gate_proj.bias"), upBias: optional(n + "mlp.up_proj.bias"),
+                downBias: optional(n + "mlp.down_proj.bias"))
+        }
+        embedTokens = p("model.embed_tokens.weight")
+        finalNorm = p("model.norm.weight")
+        lmHead = config.tieWordEmbeddings ? embedTokens : p("lm_head.weight")
+    }
+
+    /// Loads every parameter from a checkpoint by its name, checking shapes.
+    /// Returns the checkpoint's tensors the model does not use (e.g. stale `rotary_emb.inv_freq`).
+    @discardableResult
+    public func load(from checkpoint: SafeTensorsCheckpoint) throws -> [String] {
+        for (name, tensor) in arena.tensors() {
+            guard let info = checkpoint.info(name) else {
+                throw ModelError.missingTensor(name: name, directory: checkpoint.directory)
+            }
+            guard info.shape == tensor.shape else {
+                throw ModelError.shapeMismatch(name: name, expected: tensor.shape, found: info.shape, directory: checkpoint.directory)
+            }
+            try checkpoint.read(name, into: tensor.data, count: tensor.count)
+        }
+        let used = Set(arena.layout.map(\.name))
+        return checkpoint.names.filter { !used.contains($0) && !($0 == "lm_head.weight" && config.tieWordEmbeddings) }
+    }
+
+    /// Fills the parameters as transformers initialises a fresh model: normal(0, std) matrices, unit norms, zero biases.
+    public func randomize(seed: UInt64, std: Float = 0.02) {
+        var rng = SplitMix64(seed: seed)
+        for (name, tensor) in arena.tensors() {
+            if name.hasSuffix("norm.weight") {
+                tensor.buffer.update(repeating: 1)
+            } else if name.hasSuffix(".bias") {
+                tensor.zero()
+            } else {
+                for i in 0..<tensor.count { tensor[i] = rng.nextNormal() * std }
+            }
+        }
+    }
+
+    public var parameterCount: Int { arena.count }
+}

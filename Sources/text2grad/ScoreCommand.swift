@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tensor
+
+/// `text2grad score`: per-token log-probabilities and perplexity of each input, as JSONL.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-token log-probabilities and perplexity of token sequences under a model.",
+        discussion: """
+            Input: JSONL, one object per line with "ids": [token ids] (and optionally "id").
+            Output: one JSON object per input line with "logprobs" (log p of tokens 1..n-1), "mean_nll" and "perplexity".
+            """)
+
+    @Option(help: "A Hugging Face model directory (config.json + safetensors).")
+    var model: String
+
+    @Option(help: "The JSONL file to score.")
+    var input: String
+
+    @Option(help: "Where to write the JSONL results (default: standard output).")
+    var output: String?
+
+    @Option(help: "Sequences per forward pass.")
+    var batchSize: Int = 8
+
+    @Option(help: "Threads for matrix products and kernels.")
+    var threads: Int = Compute.defaultThreadCount
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    func run() throws {
+        Compute.useThreads(threads)
+        let lm = try LlamaModel(directory: model)
+        if !lm.unusedTensors.isEmpty {
+            note("warning: \(lm.unusedTensors.count) checkpoint tensors unused: \(lm.unusedTensors.prefix(5).joined(separator: ", "))")
+        }
+        let records = try readJSONLines(input)
+        var sequences: [[Int]] = []
+        for record in records {
+            guard let ids = record.object["ids"] as? [NSNumber] else {
+                throw InputLineError(path: input, line: record.line, reason: "needs \"ids\": an array of token ids")
+            }
+            sequences.append(ids.map(\.intValue))
+        }
+        let sink = try OutputSink(path: output)
+        let started = Date()
+        for start in stride(from: 0, to: sequences.count, by: batchSize) {
+            let end = min(start + batchSize, sequences.count)
+            let scores = try lm.score(Array(sequences[start..<end]), batchSize: batchSize)
+            for (offset, score) in scores.enumerated() {
+                let record = records[start + offset]
+                var object: [String: Any] = [
+                    "line": record.line, "tokens": sequences[start + offset].count,
+                    "logprobs": score.tokenLogProbabilities.map(Double.init),
+                    "mean_nll": score.meanNegativeLogLikelihood, "perplexity": score.perplexity,
+                ]
+                if let id = record.object["id"] { object["id"] = id }
+                sink.writeLine(try jsonLine(object))
+            }
+            if output != nil { note("scored \(end)/\(sequences.count) (\(Int(Date().timeIntervalSince(started)))s)") }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `text2grad` command: one subcommand per file, each building a configuration and calling the library.
+@main
+struct Text2Grad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text2grad",
+        abstract: "Train language models from natural-language feedback (Text2Grad).",
+        subcommands: [Score.self, Bench.self]
+    )
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the system libraries text2grad links against, when they are missing.
+# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products). Apple platforms use Accelerate: nothing to do.
+set -euo pipefail
+
+[ "$(uname -s)" = "Darwin" ] && exit 0
+
+missing=()
+dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO=sudo
+    else
+        echo "text2grad needs ${missing[*]} and this user cannot install packages." >&2
+        echo "Run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+echo "Installing ${missing[*]} ..."
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
