@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test` (the test suite).
 # Release builds of the tool may use CPU-specific flags; Package.swift stays free of unsafe flags.
 SWIFT ?= swift
-RELEASE_FLAGS = -c release -Xswiftc -Ounchecked -Xswiftc -target-cpu -Xswiftc x86-64-v3
+RELEASE_FLAGS = -c release -Xswiftc -Ounchecked -Xswiftc -target-cpu -Xswiftc haswell
 BIN = .build/release/text2grad
 
 .PHONY: deps build test demo bench fixtures clean

@@ -9,7 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "text2grad", targets: ["text2grad"]),
-        .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models"]),
+        .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers"]),
+        .library(name: "Feedback", targets: ["Feedback"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,11 +27,20 @@ let package = Package(
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
+        .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        .target(
+            name: "Feedback",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -38,6 +48,15 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(
+            name: "FeedbackTests",
+            dependencies: [
+                "Feedback",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

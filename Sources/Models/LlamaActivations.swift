@@ -16,16 +16,14 @@ public final class LlamaActivations: @unchecked Sendable {
         public let input: UnsafeMutablePointer<Float>     // (B, T, C) residual stream entering the layer
         public let ln1: UnsafeMutablePointer<Float>       // (B, T, C)
         public let rstd1: UnsafeMutablePointer<Float>     // (B, T)
-        public let q: UnsafeMutablePointer<Float>         // (B, T, NH, HS) after rotary
-        public let k: UnsafeMutablePointer<Float>         // (B, T, KVH, HS) after rotary
-        public let v: UnsafeMutablePointer<Float>         // (B, T, KVH, HS)
+        /// (B, T, NH·HS + 2·KVH·HS): per token q (NH, HS) and k (KVH, HS) after rotary, then v (KVH, HS).
+        public let qkv: UnsafeMutablePointer<Float>
         public let probs: UnsafeMutablePointer<Float>     // (B, NH, T, T)
         public let attention: UnsafeMutablePointer<Float> // (B, T, NH, HS)
         public let middle: UnsafeMutablePointer<Float>    // (B, T, C) residual stream after attention
         public let ln2: UnsafeMutablePointer<Float>       // (B, T, C)
         public let rstd2: UnsafeMutablePointer<Float>     // (B, T)
-        public let gate: UnsafeMutablePointer<Float>      // (B, T, I)
-        public let up: UnsafeMutablePointer<Float>        // (B, T, I)
+        public let gateUp: UnsafeMutablePointer<Float>    // (B, T, 2·I): gate then up per token
         public let hidden: UnsafeMutablePointer<Float>    // (B, T, I) silu(gate)·up
     }
 
@@ -46,10 +44,9 @@ public final class LlamaActivations: @unchecked Sendable {
         for s in 0..<storedLayers {
             let p = "layers.\(s)."
             table += [
-                (p + "input", [N, C]), (p + "ln1", [N, C]), (p + "rstd1", [N]), (p + "q", [N, Q]), (p + "k", [N, KV]),
-                (p + "v", [N, KV]), (p + "probs", [B, c.headCount, T, T]), (p + "attention", [N, Q]),
-                (p + "middle", [N, C]), (p + "ln2", [N, C]), (p + "rstd2", [N]), (p + "gate", [N, I]),
-                (p + "up", [N, I]), (p + "hidden", [N, I]),
+                (p + "input", [N, C]), (p + "ln1", [N, C]), (p + "rstd1", [N]), (p + "qkv", [N, Q + 2 * KV]), (p + "probs", [B, c.headCount, T, T]), (p + "attention", [N, Q]),
+                (p + "middle", [N, C]), (p + "ln2", [N, C]), (p + "rstd2", [N]), (p + "gateUp", [N, 2 * I]),
+                (p + "hidden", [N, I]),
             ]
         }
         table += [("projection", [N, C]), ("final", [N, C]), ("finalNormed", [N, C]), ("finalRstd", [N])]
@@ -59,9 +56,8 @@ public final class LlamaActivations: @unchecked Sendable {
         layers = (0..<storedLayers).map { s in
             let n = "layers.\(s)."
             return Layer(
-                input: p(n + "input"), ln1: p(n + "ln1"), rstd1: p(n + "rstd1"), q: p(n + "q"), k: p(n + "k"),
-                v: p(n + "v"), probs: p(n + "probs"), attention: p(n + "attention"), middle: p(n + "middle"),
-                ln2: p(n + "ln2"), rstd2: p(n + "rstd2"), gate: p(n + "gate"), up: p(n + "up"), hidden: p(n + "hidden"))
+                input: p(n + "input"), ln1: p(n + "ln1"), rstd1: p(n + "rstd1"), qkv: p(n + "qkv"), probs: p(n + "probs"), attention: p(n + "attention"), middle: p(n + "middle"),
+                ln2: p(n + "ln2"), rstd2: p(n + "rstd2"), gateUp: p(n + "gateUp"), hidden: p(n + "hidden"))
         }
         projection = p("projection")
         final = p("final")

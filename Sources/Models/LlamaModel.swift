@@ -42,28 +42,29 @@ public final class LlamaModel: @unchecked Sendable {
         for l in 0..<c.layerCount {
             let w = weights.layers[l], x = a.layer(l)
             rmsNormForward(out: x.ln1, rstd: x.rstd1, input: x.input, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
-            matmulForward(out: x.q, input: x.ln1, weight: w.q, bias: w.qBias, rows: N, inChannels: C, outChannels: Q)
-            matmulForward(out: x.k, input: x.ln1, weight: w.k, bias: w.kBias, rows: N, inChannels: C, outChannels: KV)
-            matmulForward(out: x.v, input: x.ln1, weight: w.v, bias: w.vBias, rows: N, inChannels: C, outChannels: KV)
+            let QKV = Q + 2 * KV
+            matmulForward(out: x.qkv, input: x.ln1, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
             cosTable.withUnsafeBufferPointer { cos in
                 sinTable.withUnsafeBufferPointer { sin in
-                    rotaryForward(x: x.q, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: NH, headSize: HS)
-                    rotaryForward(x: x.k, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: KVH, headSize: HS)
+                    rotaryForward(x: x.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!,
+                                  tokens: N, heads: NH, headSize: HS)
+                    rotaryForward(x: x.qkv + Q, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!,
+                                  tokens: N, heads: KVH, headSize: HS)
                 }
             }
             batch.mask.withUnsafeBufferPointer { mask in
                 attentionForward(
-                    out: x.attention, probs: x.probs, q: x.q, k: x.k, v: x.v, keyMask: mask.baseAddress!,
-                    batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow)
+                    out: x.attention, probs: x.probs, q: x.qkv, k: x.qkv + Q, v: x.qkv + Q + KV, rowStride: QKV,
+                    keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
+                    slidingWindow: c.slidingWindow)
             }
             matmulForward(out: a.projection, input: x.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
             x.middle.update(from: x.input, count: N * C)
             addInPlace(x.middle, a.projection, count: N * C)
 
             rmsNormForward(out: x.ln2, rstd: x.rstd2, input: x.middle, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
-            matmulForward(out: x.gate, input: x.ln2, weight: w.gate, bias: w.gateBias, rows: N, inChannels: C, outChannels: I)
-            matmulForward(out: x.up, input: x.ln2, weight: w.up, bias: w.upBias, rows: N, inChannels: C, outChannels: I)
-            swigluForward(out: x.hidden, gate: x.gate, up: x.up, count: N * I)
+            matmulForward(out: x.gateUp, input: x.ln2, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
+            swigluForward(out: x.hidden, gateUp: x.gateUp, rows: N, channels: I)
             matmulForward(out: a.projection, input: x.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
             let out = a.output(ofLayer: l, layerCount: c.layerCount)
             out.update(from: x.middle, count: N * C)

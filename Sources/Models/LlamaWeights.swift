@@ -9,17 +9,17 @@ public final class LlamaWeights: @unchecked Sendable {
     /// Pointers into the arena for one decoder layer.
     public struct Layer {
         public let inputNorm: UnsafeMutablePointer<Float>          // (C)
-        public let q: UnsafeMutablePointer<Float>                  // (NH·HS, C)
-        public let k: UnsafeMutablePointer<Float>                  // (KVH·HS, C)
-        public let v: UnsafeMutablePointer<Float>                  // (KVH·HS, C)
+        /// q_proj, k_proj, v_proj stacked: (NH·HS + 2·KVH·HS, C), one matrix product for all three.
+        public let qkv: UnsafeMutablePointer<Float>
+        public let qkvBias: UnsafeMutablePointer<Float>?           // (NH·HS + 2·KVH·HS)
         public let o: UnsafeMutablePointer<Float>                  // (C, NH·HS)
-        public let qBias, kBias, vBias: UnsafeMutablePointer<Float>?
-        public let oBias: UnsafeMutablePointer<Float>?
+        public let oBias: UnsafeMutablePointer<Float>?             // (C)
         public let postAttentionNorm: UnsafeMutablePointer<Float>  // (C)
-        public let gate: UnsafeMutablePointer<Float>               // (I, C)
-        public let up: UnsafeMutablePointer<Float>                 // (I, C)
+        /// gate_proj, up_proj stacked: (2·I, C).
+        public let gateUp: UnsafeMutablePointer<Float>
+        public let gateUpBias: UnsafeMutablePointer<Float>?        // (2·I)
         public let down: UnsafeMutablePointer<Float>               // (C, I)
-        public let gateBias, upBias, downBias: UnsafeMutablePointer<Float>?
+        public let downBias: UnsafeMutablePointer<Float>?          // (C)
     }
 
     public let layers: [Layer]
@@ -27,7 +27,8 @@ public final class LlamaWeights: @unchecked Sendable {
     public let finalNorm: UnsafeMutablePointer<Float>    // (C)
     public let lmHead: UnsafeMutablePointer<Float>       // (V, C): embedTokens when tied
 
-    /// The (checkpoint name, shape) table of every parameter, in a fixed order.
+    /// The (checkpoint name, shape) table of every parameter, in a fixed order. q/k/v and gate/up follow one
+    /// another so that each group is one (rows stacked) matrix, as are their biases.
     public static func layout(_ c: LlamaConfig) -> [(name: String, shape: [Int])] {
         let C = c.hiddenSize, I = c.intermediateSize
         let Q = c.headCount * c.headSize, KV = c.kvHeadCount * c.headSize
@@ -48,12 +49,12 @@ public final class LlamaWeights: @unchecked Sendable {
             table.append((p + "post_attention_layernorm.weight", [C]))
             table.append((p + "mlp.gate_proj.weight", [I, C]))
             table.append((p + "mlp.up_proj.weight", [I, C]))
-            table.append((p + "mlp.down_proj.weight", [C, I]))
             if c.mlpBias {
                 table.append((p + "mlp.gate_proj.bias", [I]))
                 table.append((p + "mlp.up_proj.bias", [I]))
-                table.append((p + "mlp.down_proj.bias", [C]))
             }
+            table.append((p + "mlp.down_proj.weight", [C, I]))
+            if c.mlpBias { table.append((p + "mlp.down_proj.bias", [C])) }
         }
         table.append(("model.norm.weight", [C]))
         if !c.tieWordEmbeddings { table.append(("lm_head.weight", [c.vocabSize, C])) }
@@ -71,14 +72,11 @@ public final class LlamaWeights: @unchecked Sendable {
             let n = "model.layers.\(l)."
             return Layer(
                 inputNorm: p(n + "input_layernorm.weight"),
-                q: p(n + "self_attn.q_proj.weight"), k: p(n + "self_attn.k_proj.weight"),
-                v: p(n + "self_attn.v_proj.weight"), o: p(n + "self_attn.o_proj.weight"),
-                qBias: optional(n + "self_attn.q_proj.bias"), kBias: optional(n + "self_attn.k_proj.bias"),
-                vBias: optional(n + "self_attn.v_proj.bias"), oBias: optional(n + "self_attn.o_proj.bias"),
+                qkv: p(n + "self_attn.q_proj.weight"), qkvBias: optional(n + "self_attn.q_proj.bias"),
+                o: p(n + "self_attn.o_proj.weight"), oBias: optional(n + "self_attn.o_proj.bias"),
                 postAttentionNorm: p(n + "post_attention_layernorm.weight"),
-                gate: p(n + "mlp.gate_proj.weight"), up: p(n + "mlp.up_proj.weight"), down: p(n + "mlp.down_proj.weight"),
-                gateBias: optional(n + "mlp.gate_proj.bias"), upBias: optional(n + "mlp.up_proj.bias"),
-                downBias: optional(n + "mlp.down_proj.bias"))
+                gateUp: p(n + "mlp.gate_proj.weight"), gateUpBias: optional(n + "mlp.gate_proj.bias"),
+                down: p(n + "mlp.down_proj.weight"), downBias: optional(n + "mlp.down_proj.bias"))
         }
         embedTokens = p("model.embed_tokens.weight")
         finalNorm = p("model.norm.weight")

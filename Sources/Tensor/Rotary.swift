@@ -83,8 +83,9 @@ public struct RotaryEmbedding: Equatable, Sendable {
 }
 
 /// Rotates x (N, H, HS) in place: x[i] ← x[i]·cos − x[i+P]·sin, x[i+P] ← x[i+P]·cos + x[i]·sin.
+/// Token n's heads start at x + n·rowStride (rowStride ≥ H·HS, e.g. q inside a fused qkv row).
 public func rotaryForward(
-    x: UnsafeMutablePointer<Float>, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+    x: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
     tokens N: Int, heads H: Int, headSize HS: Int
 ) {
     let P = HS / 2
@@ -93,7 +94,7 @@ public func rotaryForward(
             let c = cos + n &* P
             let s = sin + n &* P
             for h in 0..<H {
-                let x1 = x + (n &* H &+ h) &* HS
+                let x1 = x + (n &* rowStride &+ h &* HS)
                 let x2 = x1 + P
                 var i = 0
                 while i &+ 8 <= P {
@@ -118,13 +119,13 @@ public func rotaryForward(
 
 /// The reference for `rotaryForward`: HF's `q·cos + rotate_half(q)·sin` written out per element.
 public func rotaryForwardNaive(
-    x: UnsafeMutablePointer<Float>, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+    x: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
     tokens N: Int, heads H: Int, headSize HS: Int
 ) {
     let P = HS / 2
     for n in 0..<N {
         for h in 0..<H {
-            let base = (n * H + h) * HS
+            let base = n * rowStride + h * HS
             let original = (0..<HS).map { x[base + $0] }
             for d in 0..<HS {
                 let pair = d % P

@@ -1,24 +1,21 @@
-// Letters: N elements (tokens × intermediate channels).
+// Letters: N rows (tokens), I intermediate channels.
 
-/// out = silu(gate) · up, silu(x) = x / (1 + e^−x): the gated MLP of the Llama family.
-public func swigluForward(
-    out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count N: Int
-) {
-    let chunk = 4096
-    Parallel.forEachChunk(count: (N + chunk - 1) / chunk, costPerItem: 30 &* chunk) { range in
-        for c in range {
-            var i = c &* chunk
-            let end = min(N, i &+ chunk)
-            let one = Float8(repeating: 1)
-            while i &+ 8 <= end {
+/// out (N, I) = silu(gate) · up with silu(x) = x / (1 + e^−x): the gated MLP of the Llama family.
+/// gateUp (N, 2·I) holds each row's gate then its up projection (one fused matrix product).
+public func swigluForward(out: UnsafeMutablePointer<Float>, gateUp: UnsafePointer<Float>, rows N: Int, channels I: Int) {
+    Parallel.forEachChunk(count: N, costPerItem: 30 &* I) { range in
+        let one = Float8(repeating: 1)
+        for n in range {
+            let gate = gateUp + n &* 2 &* I, up = gate + I, y = out + n &* I
+            var i = 0
+            while i &+ 8 <= I {
                 let g = UnsafeRawPointer(gate + i).loadUnaligned(as: Float8.self)
                 let u = UnsafeRawPointer(up + i).loadUnaligned(as: Float8.self)
-                let s = g / (one + fastExp(-g))
-                UnsafeMutableRawPointer(out + i).storeBytes(of: s * u, as: Float8.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: g / (one + fastExp(-g)) * u, as: Float8.self)
                 i &+= 8
             }
-            while i < end {
-                out[i] = gate[i] / (1 + fastExp(-gate[i])) * up[i]
+            while i < I {
+                y[i] = gate[i] / (1 + fastExp(-gate[i])) * up[i]
                 i &+= 1
             }
         }
@@ -26,12 +23,12 @@ public func swigluForward(
 }
 
 /// The reference for `swigluForward`, in Double with the libm exponential.
-public func swigluForwardNaive(
-    out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count N: Int
-) {
-    for i in 0..<N {
-        let g = Double(gate[i])
-        out[i] = Float(g / (1 + exp(-g)) * Double(up[i]))
+public func swigluForwardNaive(out: UnsafeMutablePointer<Float>, gateUp: UnsafePointer<Float>, rows N: Int, channels I: Int) {
+    for n in 0..<N {
+        for i in 0..<I {
+            let g = Double(gateUp[n * 2 * I + i]), u = Double(gateUp[n * 2 * I + I + i])
+            out[n * I + i] = Float(g / (1 + exp(-g)) * u)
+        }
     }
 }
 

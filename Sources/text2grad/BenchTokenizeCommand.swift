@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Tokenizers
+
+/// `text2grad bench tokenize`: single-threaded encoding throughput on a large text, as one JSON object.
+struct BenchTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Measure single-threaded encode throughput (MB/s) of a tokenizer on a text file."
+    )
+
+    @Option(name: .long, help: "Model directory with tokenizer.json.")
+    var tokenizer: String
+
+    @Option(name: .long, help: "Text file to encode, line by line (default: a built-in multilingual text).")
+    var input: String?
+
+    @Option(name: .long, help: "Target size of the built-in text in MB when no --input is given.")
+    var megabytes: Double = 8
+
+    @Option(name: .long, help: "Timed repetitions; the best is reported.")
+    var repeats: Int = 3
+
+    func validate() throws {
+        guard FileManager.default.fileExists(atPath: tokenizer + "/tokenizer.json") else {
+            throw ValidationError("--tokenizer \(tokenizer) has no tokenizer.json")
+        }
+        if let input, !FileManager.default.fileExists(atPath: input) {
+            throw ValidationError("--input \(input) does not exist")
+        }
+        guard repeats >= 1, megabytes > 0 else { throw ValidationError("--repeats and --megabytes must be positive") }
+    }
+
+    func run() throws {
+        let model = try Tokenizers.Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        let text =
+            try input.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            ?? TokenizerBenchmark.syntheticText(megabytes: megabytes)
+        let result = TokenizerBenchmark.run(model, text: text, repeats: repeats)
+        let record: [String: Any] = [
+            "bench": "tokenize", "tokenizer": tokenizer, "bytes": result.bytes, "tokens": result.tokens,
+            "seconds": (result.seconds * 1e4).rounded() / 1e4,
+            "mb_per_s": (result.megabytesPerSecond * 100).rounded() / 100,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Tokenizers
+
+/// `text2grad tokenize`: shows, per input line, the ids, token strings and character offsets as JSONL,
+/// so a user can check which characters a span of tokens covers.
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Tokenize text (one input per line) and print ids, tokens and [start, end) offsets as JSONL.",
+        discussion: "Offsets are Unicode scalar (code point) indices into the line, as in Python's str."
+    )
+
+    @Option(name: .long, help: "Model directory with tokenizer.json (and tokenizer_config.json).")
+    var tokenizer: String
+
+    @Option(name: .long, help: "Text file, one input per line (default: standard input).")
+    var input: String?
+
+    @Flag(name: .long, help: "Do not add the post-processor's special tokens (BOS and the like).")
+    var noSpecialTokens = false
+
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: tokenizer, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--tokenizer \(tokenizer) is not a directory")
+        }
+        if let input, !FileManager.default.fileExists(atPath: input) {
+            throw ValidationError("--input \(input) does not exist")
+        }
+    }
+
+    func run() throws {
+        let model = try Tokenizers.Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        let text: String
+        if let input {
+            text = try String(contentsOfFile: input, encoding: .utf8)
+        } else {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        var lines = text.components(separatedBy: "\n")
+        if lines.last == "" { lines.removeLast() }
+        for line in lines {
+            let encoding = model.encode(line, addSpecialTokens: !noSpecialTokens)
+            let record: [String: Any] = [
+                "text": line,
+                "ids": encoding.ids,
+                "tokens": encoding.tokens,
+                "offsets": encoding.offsets.map { [$0.lowerBound, $0.upperBound] },
+            ]
+            let data = try JSONSerialization.data(
+                withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
