@@ -4,7 +4,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release -Xswiftc -Ounchecked -Xswiftc -target-cpu -Xswiftc haswell
 BIN = .build/release/text2grad
 
-.PHONY: deps build test demo bench fixtures clean
+.PHONY: deps build test demo bench bench-train fixtures training-fixtures clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,8 +23,19 @@ demo: build
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2
 
+# Both engines in one run, each mode in its own process (peak memory is per process).
+bench-train: build
+	$(BIN) bench train --mode full --shape smollm-135m --batch 4 --seq 256 --threads 2
+	python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
+	$(BIN) bench train --mode lora --shape smollm-135m --batch 4 --seq 256 --threads 2
+	python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
+
 fixtures:
 	python3 scripts/make_model_fixtures.py
+
+# After `fixtures`; the Swift-written adapter comes from `T2G_WRITE_FIXTURES=1 swift test --filter LoRATests`.
+training-fixtures:
+	python3 scripts/make_training_fixtures.py
 
 clean:
 	rm -rf .build
