@@ -65,11 +65,7 @@ import Tokenizers
 
     /// A real process, SIGKILLed mid-run, resumed with --resume: every logged loss equals the uninterrupted run's.
     @Test func loraRunSurvivesSIGKILL() throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
-        let fallback = TrainingTestFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/text2grad").path
-        let binary = FileManager.default.isExecutableFile(atPath: executable) ? executable : fallback
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
+        let binary = try Self.executable()
         let (directory, data) = try Self.scratch("kill")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func arguments(_ run: String) -> [String] {
@@ -112,6 +108,41 @@ import Tokenizers
         #expect(Checkpoint.steps(in: directory + "/killed") == [6, 8])  // keep_checkpoints 2
         let adapter = try LoRAAdapter.load(directory: directory + "/killed/checkpoint-8", config: try LlamaConfig(directory: TrainingTestFixtures.model(Self.modelName)))
         #expect(adapter.config.rank == 4)
+    }
+
+    /// `text2grad merge-lora` on peft's adapter: the merged directory alone gives the adapted logits.
+    @Test func mergeLoRAWritesAPlainModel() throws {
+        let binary = try Self.executable()
+        let output = NSTemporaryDirectory() + "merged-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let base = TrainingTestFixtures.model(Self.modelName), adapterDirectory = TrainingTestFixtures.training + "/lora-\(Self.modelName)"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["merge-lora", "--model", base, "--adapter", adapterDirectory, "-o", output]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let merged = try LlamaModel(directory: output)
+        #expect(merged.adapter == nil && FileManager.default.fileExists(atPath: output + "/config.json"))
+        let adapted = try LlamaModel(directory: base)
+        adapted.adapter = try LoRAAdapter.load(directory: adapterDirectory, config: adapted.config)
+        let batch = TokenBatch(sequences: [[1, 17, 200, 33, 4, 99], [1, 45, 46]], padding: .left)
+        let a = try merged.logits(batch).array, b = try adapted.logits(batch).array
+        var worst: Float = 0
+        for i in 0..<a.count where batch.mask[i / merged.config.vocabSize] > 0 { worst = max(worst, abs(a[i] - b[i])) }
+        #expect(worst < 1e-4, "merged vs adapted: \(worst)")
+        #expect(try LlamaModel(directory: base).logits(batch).array != a)
+    }
+
+    /// The built `text2grad` executable beside the test bundle (or in .build/debug).
+    static func executable() throws -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
+        let fallback = TrainingTestFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/text2grad").path
+        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
+        return binary
     }
 
     @Test func nonFiniteLossStopsAndKeepsTheLastCheckpoint() throws {
