@@ -71,6 +71,28 @@ public func attentionForward(
     }
 }
 
+/// d ← p ∘ (d − Σ p·d) over one row: the softmax backward, in place on the gradient of the probabilities.
+@inline(__always)
+func softmaxRowBackward(d: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    var dot8 = Float8()
+    while i &+ 8 <= count {
+        dot8 += UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self) * UnsafeRawPointer(d + i).loadUnaligned(as: Float8.self)
+        i &+= 8
+    }
+    var dot = dot8.sum()
+    while i < count { dot += p[i] * d[i]; i &+= 1 }
+    let dot8All = Float8(repeating: dot)
+    i = 0
+    while i &+ 8 <= count {
+        let pv = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
+        let dv = UnsafeRawPointer(d + i).loadUnaligned(as: Float8.self)
+        UnsafeMutableRawPointer(d + i).storeBytes(of: pv * (dv - dot8All), as: Float8.self)
+        i &+= 8
+    }
+    while i < count { d[i] = p[i] * (d[i] - dot); i &+= 1 }
+}
+
 /// Queries per block in `attentionForward`: large enough for efficient products, small enough to skip
 /// most of the masked upper triangle.
 let attentionBlock = 64
@@ -165,10 +187,10 @@ public func attentionBackward(
                                    beta: 1, c: dvb + lo * rowStride, ldc: rowStride)
                         // dS = P ∘ (dP − Σⱼ P·dP)   — inverts the softmax; masked entries have P = 0
                         for r in 0..<m {
-                            let p = att + (i0 + r) * T + lo, d = scratch + r * n
-                            var dot: Float = 0
-                            for j in 0..<n { dot += p[j] * d[j] }
-                            for j in 0..<n { d[j] = p[j] * (d[j] - dot) }
+                            softmaxRowBackward(d: scratch + r * n, p: att + (i0 + r) * T + lo, count: i0 + r + 1 - lo)
+                            // keys after the query (inside the block's span) have P = 0, so dS = 0 there
+                            let rowEnd = i0 + r + 1 - lo
+                            if rowEnd < n { (scratch + r * n + rowEnd).update(repeating: 0, count: n - rowEnd) }
                         }
                         // dq += dS · k · scale; dk += dSᵀ · q · scale   — inverts `scores = q · kᵀ · scale`
                         BLAS.sgemm(transA: false, transB: false, m: m, n: HS, k: n, alpha: scoreScale,

@@ -70,9 +70,23 @@ public final class AdamW: @unchecked Sendable {
             for range in decayRanges { scale(parameters.data + range.lowerBound, range.count, by: keep) }
         }
         let p = parameters.data, g = gradients.data, m1 = m.data, m2 = v.data
-        Parallel.forEachChunk(count: (m.count + 4095) / 4096, costPerItem: 4096 * 12) { range in
-            let end = min(self.m.count, range.upperBound * 4096)
+        let b1 = Float8(repeating: c.beta1), b2 = Float8(repeating: c.beta2)
+        let a1 = Float8(repeating: 1 - c.beta1), a2 = Float8(repeating: 1 - c.beta2)
+        let step8 = Float8(repeating: stepSize), root8 = Float8(repeating: bias2Root), eps8 = Float8(repeating: c.epsilon)
+        let total = m.count
+        Parallel.forEachChunk(count: (total + 4095) / 4096, costPerItem: 4096 * 12) { range in
+            let end = min(total, range.upperBound * 4096)
             var i = range.lowerBound * 4096
+            while i &+ 8 <= end {
+                let grad = UnsafeRawPointer(g + i).loadUnaligned(as: Float8.self)
+                let mi = b1 * UnsafeRawPointer(m1 + i).loadUnaligned(as: Float8.self) + a1 * grad
+                let vi = b2 * UnsafeRawPointer(m2 + i).loadUnaligned(as: Float8.self) + a2 * grad * grad
+                UnsafeMutableRawPointer(m1 + i).storeBytes(of: mi, as: Float8.self)
+                UnsafeMutableRawPointer(m2 + i).storeBytes(of: vi, as: Float8.self)
+                let pi = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
+                UnsafeMutableRawPointer(p + i).storeBytes(of: pi - step8 * mi / (vi.squareRoot() / root8 + eps8), as: Float8.self)
+                i &+= 8
+            }
             while i < end {
                 let grad = g[i]
                 let mi = c.beta1 * m1[i] + (1 - c.beta1) * grad

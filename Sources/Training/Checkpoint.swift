@@ -12,22 +12,23 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var rng = SplitMix64(seed: 0)
 }
 
-/// A checkpoint directory `checkpoint-<step>`: the trained weights (a PEFT adapter, or a full model directory),
+/// A checkpoint directory `checkpoints/step-<step>` of a run: the trained weights (a PEFT adapter, or a full model directory),
 /// an optional value head, the optimizer moments and `trainer_state.json`.
 ///
-/// Written to `.checkpoint-<step>.tmp` and renamed, so a crash leaves either the old or the new checkpoint whole.
+/// Written to `checkpoints/.step-<step>.tmp` and renamed, so a crash leaves either the old or the new checkpoint whole.
 public enum Checkpoint {
     static let stateFile = "trainer_state.json"
     static let optimizerFile = "optimizer.safetensors"
 
-    public static func name(step: Int) -> String { "checkpoint-\(step)" }
+    /// The directory of the checkpoint after `step` in a run directory.
+    public static func directory(run: String, step: Int) -> String { run + "/checkpoints/step-\(step)" }
 
-    /// Steps of the complete checkpoints in `runDirectory`, ascending.
+    /// Steps of the complete checkpoints in `runDirectory`, ascending (temporary directories are not listed).
     public static func steps(in runDirectory: String) -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory + "/checkpoints")) ?? []
         return names.compactMap { name in
-            guard name.hasPrefix("checkpoint-") else { return nil }
-            return Int(name.dropFirst("checkpoint-".count))
+            guard name.hasPrefix("step-") else { return nil }
+            return Int(name.dropFirst("step-".count))
         }.sorted()
     }
 
@@ -37,8 +38,8 @@ public enum Checkpoint {
         optimizer: AdamW, keep: Int
     ) throws {
         let fm = FileManager.default
-        let final = runDirectory + "/" + name(step: state.step)
-        let temporary = runDirectory + "/." + name(step: state.step) + ".tmp"
+        let final = directory(run: runDirectory, step: state.step)
+        let temporary = runDirectory + "/checkpoints/.step-\(state.step).tmp"
         do {
             try? fm.removeItem(atPath: temporary)
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
@@ -65,7 +66,7 @@ public enum Checkpoint {
             throw TrainingError.cannotWrite(path: temporary, reason: "\(error)")
         }
         for old in steps(in: runDirectory).dropLast(keep) {
-            try? fm.removeItem(atPath: runDirectory + "/" + name(step: old))
+            try? fm.removeItem(atPath: directory(run: runDirectory, step: old))
         }
     }
 

@@ -12,7 +12,7 @@ public struct SFTConfig: Codable, Sendable, Equatable {
     /// Held-out JSONL; when absent, `evalFraction` of the training data is held out.
     public var evalData: String?
     public var evalFraction: Double = 0.1
-    /// The run directory: metrics.jsonl, config.yaml, checkpoint-N/.
+    /// The run directory: metrics.jsonl, config.yaml, checkpoints/step-N/.
     public var output: String = "runs/sft"
     /// Optimizer steps (each `gradientAccumulation` micro-batches of `batchSize` sequences).
     public var steps: Int = 100

@@ -75,7 +75,7 @@ public final class SFTTrainer {
         state.rng = SplitMix64(seed: config.seed ^ 0xD5_0F)
         try FileManager.default.createDirectory(atPath: config.output, withIntermediateDirectories: true)
         if resume, let last = Checkpoint.steps(in: config.output).last {
-            state = try Checkpoint.load(directory: config.output + "/" + Checkpoint.name(step: last), model: model,
+            state = try Checkpoint.load(directory: Checkpoint.directory(run: config.output, step: last), model: model,
                                         valueHead: nil, optimizer: optimizer)
         }
         metrics = try MetricsLog(path: config.output + "/metrics.jsonl", keepThrough: state.step)

@@ -11,7 +11,7 @@ struct SFT: ParsableCommand {
             Data: JSONL with {"prompt", "completion"}, {"messages": [...]} (loss on the last, assistant message) \
             or {"prompt_ids", "target_ids"}. The loss is on target tokens and the end-of-turn token only. \
             Settings: defaults, then --config YAML (snake_case keys), then flags; the resolved config is saved as \
-            <output>/config.yaml beside metrics.jsonl and checkpoint-N/ directories (a PEFT adapter or a full \
+            <output>/config.yaml beside metrics.jsonl and checkpoints/step-N/ directories (a PEFT adapter or a full \
             model, optimizer moments, data position and RNG). --resume continues from the newest checkpoint.
             """)
 

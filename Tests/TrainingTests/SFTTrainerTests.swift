@@ -106,7 +106,7 @@ import Tokenizers
         #expect(a.count == 8 && b.count == 8)
         for step in 1...8 { #expect(a[step] == b[step], "step \(step): \(a[step] ?? .nan) vs \(b[step] ?? .nan)") }
         #expect(Checkpoint.steps(in: directory + "/killed") == [6, 8])  // keep_checkpoints 2
-        let adapter = try LoRAAdapter.load(directory: directory + "/killed/checkpoint-8", config: try LlamaConfig(directory: TrainingTestFixtures.model(Self.modelName)))
+        let adapter = try LoRAAdapter.load(directory: Checkpoint.directory(run: directory + "/killed", step: 8), config: try LlamaConfig(directory: TrainingTestFixtures.model(Self.modelName)))
         #expect(adapter.config.rank == 4)
     }
 
@@ -152,7 +152,7 @@ import Tokenizers
         c.steps = 2
         let trainer = try SFTTrainer(config: c)
         try trainer.run()
-        let checkpoint = c.output + "/checkpoint-2/model.safetensors"
+        let checkpoint = Checkpoint.directory(run: c.output, step: 2) + "/model.safetensors"
         let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
         var more = c
         more.steps = 4
