@@ -26,8 +26,10 @@ let package = Package(
             name: "Tensor",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        .target(name: "SafeTensors", dependencies: ["Tensor"]),
-        .target(name: "Tokenizers"),
+        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer files.
+        .target(name: "JSON"),
+        .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
+        .target(name: "Tokenizers", dependencies: ["JSON"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(

@@ -2,18 +2,23 @@ import ArgumentParser
 import Foundation
 import Models
 import Tensor
+import Tokenizers
 
 /// `text2grad score`: per-token log-probabilities and perplexity of each input, as JSONL.
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per-token log-probabilities and perplexity of token sequences under a model.",
         discussion: """
-            Input: JSONL, one object per line with "ids": [token ids] (and optionally "id").
+            Input: JSONL, one object per line with "text" (encoded with the model's tokenizer, special tokens
+            added as transformers does) or "ids": [token ids]; an "id" field is passed through.
             Output: one JSON object per input line with "logprobs" (log p of tokens 1..n-1), "mean_nll" and "perplexity".
             """)
 
     @Option(help: "A Hugging Face model directory (config.json + safetensors).")
     var model: String
+
+    @Option(help: "The tokenizer directory for \"text\" lines (default: the model directory).")
+    var tokenizer: String?
 
     @Option(help: "The JSONL file to score.")
     var input: String
@@ -39,12 +44,19 @@ struct Score: ParsableCommand {
             note("warning: \(lm.unusedTensors.count) checkpoint tensors unused: \(lm.unusedTensors.prefix(5).joined(separator: ", "))")
         }
         let records = try readJSONLines(input)
+        var textTokenizer: Tokenizer?
         var sequences: [[Int]] = []
         for record in records {
-            guard let ids = record.object["ids"] as? [NSNumber] else {
-                throw InputLineError(path: input, line: record.line, reason: "needs \"ids\": an array of token ids")
+            if let ids = record.object["ids"] as? [NSNumber] {
+                sequences.append(ids.map(\.intValue))
+            } else if let text = record.object["text"] as? String {
+                if textTokenizer == nil {
+                    textTokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: tokenizer ?? model))
+                }
+                sequences.append(textTokenizer!.encode(text, addSpecialTokens: true).ids)
+            } else {
+                throw InputLineError(path: input, line: record.line, reason: "needs \"text\" or \"ids\" (an array of token ids)")
             }
-            sequences.append(ids.map(\.intValue))
         }
         let sink = try OutputSink(path: output)
         let started = Date()
