@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
         .target(
             name: "Feedback",
             dependencies: [
@@ -40,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback", "Generation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
         .testTarget(
             name: "FeedbackTests",
             dependencies: [
