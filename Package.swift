@@ -31,6 +31,14 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
         .target(
+            name: "Server",
+            dependencies: [
+                "Models", "Tokenizers", "Generation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Feedback",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -41,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback", "Generation",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback", "Generation", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,6 +59,14 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Generation", "Models", "Tokenizers", "Feedback",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "FeedbackTests",
             dependencies: [

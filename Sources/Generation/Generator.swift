@@ -64,6 +64,13 @@ public final class Generator: @unchecked Sendable {
         endOfSequenceIds = Set(model.config.eosTokenIds + (tokenizer?.eosTokenIds ?? []))
     }
 
+    /// Each id's text alone, nil for special tokens and pieces of a UTF-8 character (JSON mode never draws those).
+    public private(set) lazy var tokenTexts: [String?] = (0..<model.config.vocabSize).map { id in
+        guard let tokenizer, id < tokenizer.vocabSize, !(tokenizer.specialTokens.contains { $0.id == id }) else { return nil }
+        let text = tokenizer.decode([id], skipSpecialTokens: true)
+        return text.isEmpty || text.contains("\u{FFFD}") ? nil : text
+    }
+
     /// Generates every request as one batch. `onToken(sequence, event)` sees each token as it comes and
     /// may return false to stop that sequence (finish reason `cancelled`).
     public func generate(
@@ -74,6 +81,7 @@ public final class Generator: @unchecked Sendable {
         for (i, request) in requests.enumerated() {
             try request.parameters.validate()
             if !request.parameters.stopStrings.isEmpty && tokenizer == nil { throw GenerationError.needsTokenizer("stop strings") }
+            if request.parameters.jsonObject && tokenizer == nil { throw GenerationError.needsTokenizer("JSON mode") }
             var prompt = request.promptIds
             if prompt.isEmpty {
                 guard let bos = tokenizer?.bosTokenId ?? model.config.bosTokenId else { throw GenerationError.emptyPrompt(sequence: i) }
@@ -97,7 +105,8 @@ public final class Generator: @unchecked Sendable {
 
         var rows = (0..<B).map { b in
             Row(prompt: prompts[b], parameters: requests[b].parameters, vocabSize: model.config.vocabSize,
-                stopIds: endOfSequenceIds.union(requests[b].parameters.stopTokenIds), tokenizer: tokenizer)
+                stopIds: endOfSequenceIds.union(requests[b].parameters.stopTokenIds), tokenizer: tokenizer,
+                tokenTexts: requests[b].parameters.jsonObject ? tokenTexts : nil)
         }
         let V = model.config.vocabSize
         var ids = [Int32](repeating: 0, count: B), mask = [Float](repeating: 0, count: B)
@@ -133,10 +142,15 @@ private struct Row {
     var top: [[TokenLogprob]] = []
     var decoder: IncrementalDecoder?
     var stops: StopStringMatcher
+    /// JSON mode: the output so far as a JSON prefix, and every token's text.
+    var json: JSONPrefix?
+    let tokenTexts: [String?]?
     var text = ""
     var finish: FinishReason?
 
-    init(prompt: [Int], parameters: SamplingParameters, vocabSize: Int, stopIds: Set<Int>, tokenizer: Tokenizer?) {
+    init(prompt: [Int], parameters: SamplingParameters, vocabSize: Int, stopIds: Set<Int>, tokenizer: Tokenizer?, tokenTexts: [String?]?) {
+        self.tokenTexts = tokenTexts
+        json = tokenTexts == nil ? nil : JSONPrefix()
         promptCount = prompt.count
         self.parameters = parameters
         self.stopIds = stopIds
@@ -149,13 +163,27 @@ private struct Row {
 
     /// Samples one token from `logits`, updates text and stop state, and describes what happened.
     mutating func step(logits: UnsafePointer<Float>) -> TokenEvent {
-        let (token, alternatives) = sampler.next(logits: logits, history: history, generated: tokens.count, stopIds: stopIds)
+        let constrain: ((UnsafeMutablePointer<Float>) -> Void)?
+        if let json, let tokenTexts {
+            constrain = { x in
+                // Every token whose text breaks the JSON prefix is forbidden, stop tokens included.
+                for (id, text) in tokenTexts.enumerated() {
+                    var probe = json
+                    if text == nil || !probe.feed(text!) { x[id] = -.infinity }
+                }
+            }
+        } else {
+            constrain = nil
+        }
+        let (token, alternatives) = sampler.next(
+            logits: logits, history: history, generated: tokens.count, stopIds: stopIds, constrain: constrain)
+        if json != nil, let text = tokenTexts?[token.id] { _ = json!.feed(text) }
         tokens.append(token)
         top.append(alternatives)
         history.insert(token.id)
         var delta = decoder?.append(token.id) ?? ""
         let minimumReached = tokens.count >= parameters.minNewTokens
-        if stopIds.contains(token.id) && minimumReached {
+        if (stopIds.contains(token.id) && minimumReached) || json?.isComplete == true {
             finish = .stop
         } else if tokens.count >= parameters.maxNewTokens {
             finish = .length

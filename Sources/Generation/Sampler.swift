@@ -24,6 +24,9 @@ public struct SamplingParameters: Sendable, Equatable {
     public var stopStrings: [String] = []
     /// How many most likely alternatives to report with each token's log-probability.
     public var topLogprobs: Int = 0
+    /// Only draw tokens that keep the text a prefix of one JSON object, and stop when it closes
+    /// (`response_format: json_object`; needs a tokenizer).
+    public var jsonObject = false
 
     public init() {}
 
@@ -45,6 +48,11 @@ public struct SamplingParameters: Sendable, Equatable {
 public struct TokenLogprob: Sendable, Equatable {
     public var id: Int
     public var logprob: Float
+
+    public init(id: Int, logprob: Float) {
+        self.id = id
+        self.logprob = logprob
+    }
 }
 
 /// Picks the next token of one sequence from its logits.
@@ -67,8 +75,10 @@ public struct Sampler {
 
     /// The next token given `logits` (V), the ids seen so far (`history`, for the repetition penalty),
     /// how many tokens were generated already, and the ids that would stop the sequence.
+    /// `constrain`, when given, may set logits of forbidden tokens to −∞ (after the penalties).
     public mutating func next(
-        logits: UnsafePointer<Float>, history: Set<Int>, generated: Int, stopIds: Set<Int>
+        logits: UnsafePointer<Float>, history: Set<Int>, generated: Int, stopIds: Set<Int>,
+        constrain: ((UnsafeMutablePointer<Float>) -> Void)? = nil
     ) -> (token: TokenLogprob, top: [TokenLogprob]) {
         let V = work.count
         let p = parameters
@@ -84,6 +94,7 @@ public struct Sampler {
             if generated < p.minNewTokens {
                 for id in stopIds where id >= 0 && id < V { x[id] = -.infinity }
             }
+            constrain?(x)
             if p.temperature == 0 { return argmax(x, V) }
             return draw(x, V)
         }()

@@ -151,7 +151,7 @@ import Tokenizers
         #expect(throws: GenerationError.self) { try generator.generate([GenerationRequest(promptIds: [1], parameters: p)]) }
         p = SamplingParameters()
         p.maxNewTokens = 5000
-        #expect(throws: GenerationError.contextTooLong(sequence: 0, promptTokens: 1, maxNewTokens: 5000, limit: 1024)) {
+        #expect(throws: GenerationError.contextTooLong(sequence: 0, promptTokens: 1, maxNewTokens: 5000, limit: 4096)) {
             try generator.generate([GenerationRequest(promptIds: [1], parameters: p)])
         }
         #expect(throws: GenerationError.self) { try generator.generate([GenerationRequest(promptIds: [100_000])]) }
