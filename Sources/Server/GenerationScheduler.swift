@@ -185,6 +185,9 @@ public final class GenerationScheduler: GenerationService, @unchecked Sendable {
                 job.ticket.continuation.yield(.finished(index: job.index, result))
                 job.ticket.sequenceDone()
             }
+        } catch where batch.count > 1 {
+            // One bad request must not fail the others: run each alone.
+            for job in batch { run([job]) }
         } catch {
             for job in batch {
                 job.ticket.continuation.yield(.failed("\(error)"))

@@ -32,7 +32,7 @@ public struct OpenAIRequest {
     }
 
     /// Parses a JSON body; every problem is a 400 naming its field.
-    public init(body: Data, kind: Kind, tokenizer: Tokenizer, contextLength: Int, defaultMaxTokens: Int) throws {
+    public init(body: Data, kind: Kind, tokenizer: Tokenizer, vocabSize: Int, contextLength: Int, defaultMaxTokens: Int) throws {
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             throw APIError.badRequest("The body is not a JSON object.")
         }
@@ -99,6 +99,14 @@ public struct OpenAIRequest {
             p.topLogprobs = top ?? 0
             guard (0...5).contains(p.topLogprobs) else { throw APIError.badRequest("'logprobs' must be between 0 and 5.", param: "logprobs") }
             prompts = try Self.prompts(object["prompt"], tokenizer: tokenizer)
+        }
+        for prompt in prompts {
+            if prompt.isEmpty && tokenizer.bosTokenId == nil {
+                throw APIError.badRequest("The prompt is empty.", param: kind == .chat ? "messages" : "prompt")
+            }
+            if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabSize }) {
+                throw APIError.badRequest("Token id \(bad) is outside the vocabulary of \(vocabSize).", param: "prompt")
+            }
         }
         let requested = try fields.int("max_completion_tokens") ?? fields.int("max_tokens")
         let longest = prompts.map(\.count).max() ?? 0

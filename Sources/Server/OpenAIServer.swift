@@ -32,15 +32,18 @@ public struct OpenAIServer: @unchecked Sendable {
     /// Read-only after loading, so sharing it between request handlers is safe.
     let tokenizer: Tokenizer
     let contextLength: Int
+    let vocabSize: Int
     let logger: Logger
 
-    /// A server answering for `service`; prompts are tokenised with `tokenizer` up to `contextLength` tokens.
+    /// A server answering for `service`; prompts are tokenised with `tokenizer` up to `contextLength` tokens,
+    /// and token-id prompts must lie in `vocabSize`.
     public init(configuration: ServerConfiguration, service: any GenerationService, tokenizer: Tokenizer, contextLength: Int,
-                logger: Logger = Logger(label: "text2grad.serve")) {
+                vocabSize: Int, logger: Logger = Logger(label: "text2grad.serve")) {
         self.configuration = configuration
         self.service = service
         self.tokenizer = tokenizer
         self.contextLength = contextLength
+        self.vocabSize = vocabSize
         self.logger = logger
     }
 
@@ -58,13 +61,11 @@ public struct OpenAIServer: @unchecked Sendable {
         }
         router.post("/v1/chat/completions") { request, _ in try await server.completion(request, kind: .chat) }
         router.post("/v1/completions") { request, _ in try await server.completion(request, kind: .text) }
-        var quiet = logger
-        quiet.logLevel = min(logger.logLevel, .warning) == .trace ? .trace : .warning
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "text2grad"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? -1) },
-            logger: quiet)
+            logger: logger)
     }
 
     var modelObject: [String: Any] {
@@ -88,7 +89,7 @@ public struct OpenAIServer: @unchecked Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: limit)
         }
-        let parsed = try OpenAIRequest(body: Data(buffer: body), kind: kind, tokenizer: tokenizer,
+        let parsed = try OpenAIRequest(body: Data(buffer: body), kind: kind, tokenizer: tokenizer, vocabSize: vocabSize,
                                        contextLength: contextLength, defaultMaxTokens: configuration.defaultMaxTokens)
         if let model = parsed.model, model != configuration.modelName {
             throw APIError.unknownModel(model, served: configuration.modelName)
@@ -118,6 +119,9 @@ public struct OpenAIServer: @unchecked Sendable {
         let logger = logger
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             func send(_ object: [String: Any]) async throws {
+                var object = object
+                // With include_usage every chunk carries `usage`, null until the last one.
+                if parsed.includeUsage && object["usage"] == nil && object["error"] == nil { object["usage"] = NSNull() }
                 var buffer = ByteBuffer(string: "data: ")
                 buffer.writeBytes(jsonData(object))
                 buffer.writeString("\n\n")

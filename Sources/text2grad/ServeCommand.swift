@@ -58,6 +58,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         Compute.useThreads(threads)
+        var logger = Logger(label: "text2grad.serve")
+        logger.logLevel = .warning
         let lm = try LlamaModel(directory: model)
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
         let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
@@ -72,7 +74,8 @@ struct Serve: AsyncParsableCommand {
         settings.maxBodyBytes = maxBodyBytes
         settings.defaultMaxTokens = defaultMaxTokens
         let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
-                                  contextLength: lm.config.maxPositionEmbeddings)
+                                  contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,
+                                  logger: logger)
         let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
         let address = settings.host
         let app = server.application { port in

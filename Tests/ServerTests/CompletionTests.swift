@@ -85,6 +85,7 @@ import Tokenizers
         #expect(text == expected.text)
         #expect(choices.last?["finish_reason"] as? String == (expected.finishReason == .length ? "length" : "stop"))
         #expect(choices.dropLast().allSatisfy { $0["finish_reason"] is NSNull })
+        #expect(chunks.dropLast().allSatisfy { $0["usage"] is NSNull }, "usage is null until the last chunk")
         let usage = chunks.last?["usage"] as? [String: Int]
         #expect((chunks.last?["choices"] as? [Any])?.isEmpty == true)
         #expect(usage?["completion_tokens"] == expected.tokenIds.count)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Generation
 import Hummingbird
+import Logging
 import Models
 import NIOCore
 import NIOHTTP1
@@ -53,8 +54,11 @@ final class ServerHarness: @unchecked Sendable {
         var settings = ServerConfiguration(modelName: modelName)
         settings.port = 0
         configure(&settings)
+        var logger = Logger(label: "serve-test") { _ in SwiftLogNoOpLogHandler() }
+        logger.logLevel = .critical
         let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: Fixtures.chat.tokenizer,
-                                  contextLength: Fixtures.chat.model.config.maxPositionEmbeddings)
+                                  contextLength: Fixtures.chat.model.config.maxPositionEmbeddings,
+                                  vocabSize: Fixtures.chat.model.config.vocabSize, logger: logger)
         let bound = PortBox()
         let app = server.application { port in bound.set(port) }
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
