@@ -7,7 +7,7 @@ CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell
 RELEASE_FLAGS = -c release -Xswiftc -Ounchecked $(CPU_FLAGS)
 BIN = .build/release/text2grad
 
-.PHONY: deps build test demo bench fixtures clean
+.PHONY: deps build test demo bench bench-train fixtures training-fixtures clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,8 +15,10 @@ deps:
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product text2grad
 
+# Serial: Swift Testing runs tests on the cooperative pool (two threads here), and the CPU-bound training
+# and model tests would starve the timers of the network and sandbox tests that measure time.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 # Until `text2grad demo` exists, the main job scores token sequences with a fixture model, which
 # checks the whole load → forward → log-probability path on a real Hugging Face model directory.
@@ -26,8 +28,19 @@ demo: build
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2
 
+# Both engines in one run, each mode in its own process (peak memory is per process).
+bench-train: build
+	$(BIN) bench train --mode full --shape smollm-135m --batch 4 --seq 256 --threads 2
+	python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
+	$(BIN) bench train --mode lora --shape smollm-135m --batch 4 --seq 256 --threads 2
+	python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
+
 fixtures:
 	python3 scripts/make_model_fixtures.py
+
+# After `fixtures`; the Swift-written adapter comes from `T2G_WRITE_FIXTURES=1 swift test --filter LoRATests`.
+training-fixtures:
+	python3 scripts/make_training_fixtures.py
 
 clean:
 	rm -rf .build

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // The layering of DESIGN.md §2 is visible here: each target imports only the targets listed
-// before it. Tensor → SafeTensors → Models; Tokenizers and Feedback stand beside the model stack;
+// before it. Tensor → SafeTensors → Models → Training; Tokenizers and Feedback stand beside the model stack;
 // the `text2grad` executable is the only place that wires them together.
 import PackageDescription
 
@@ -9,7 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "text2grad", targets: ["text2grad"]),
-        .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers"]),
+        .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
         .library(name: "Feedback", targets: ["Feedback"]),
     ],
     dependencies: [
@@ -26,9 +26,16 @@ let package = Package(
             name: "Tensor",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        .target(name: "SafeTensors", dependencies: ["Tensor"]),
-        .target(name: "Tokenizers"),
+        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer files.
+        .target(name: "JSON"),
+        .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
+        .target(name: "Tokenizers", dependencies: ["JSON"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
+        .target(
+            name: "Training",
+            dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
         .target(
             name: "Server",
@@ -49,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Feedback", "Generation", "Server",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Feedback", "Generation", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,6 +65,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
         .testTarget(
             name: "ServerTests",

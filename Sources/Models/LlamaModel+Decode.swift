@@ -2,7 +2,8 @@ import Tensor
 
 extension LlamaModel {
     /// Appends T new tokens per sequence to `cache` and computes the logits (B, V) of each sequence's last
-    /// new token into `cache.logits`, the same as the last position of a full forward over everything fed.
+    /// new token into `cache.logits`, the same as the last position of a full forward over everything fed
+    /// (with `adapter` applied while enabled, as in `forward`).
     ///
     /// - ids (B, T): the new tokens; mask (B, T): 1 for real tokens, 0 for padding (left padding of a
     ///   shorter prompt, or a sequence that already finished). T ≤ `cache.maxStepTokens`.
@@ -35,6 +36,7 @@ extension LlamaModel {
                 let w = weights.layers[l]
                 rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
                 matmulDecode(out: cache.qkv, input: cache.normed, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
+                adapter?.forward([.q, .k, .v], layer: l, out: cache.qkv, input: cache.normed, rows: N)
                 cosTable.withUnsafeBufferPointer { cos in
                     sinTable.withUnsafeBufferPointer { sin in
                         rotaryForward(x: cache.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: NH, headSize: HS)
@@ -55,11 +57,14 @@ extension LlamaModel {
                     slotMask: cache.slotMask, batch: B, newTokens: T, start: start, slots: S,
                     heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow, scratch: cache.scratch)
                 matmulDecode(out: cache.projection, input: cache.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
+                adapter?.forward([.o], layer: l, out: cache.projection, input: cache.attention, rows: N)
                 addInPlace(cache.x, cache.projection, count: N * C)
                 rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
                 matmulDecode(out: cache.gateUp, input: cache.normed, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
+                adapter?.forward([.gate, .up], layer: l, out: cache.gateUp, input: cache.normed, rows: N)
                 swigluForward(out: cache.hidden, gateUp: cache.gateUp, rows: N, channels: I)
                 matmulDecode(out: cache.projection, input: cache.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
+                adapter?.forward([.down], layer: l, out: cache.projection, input: cache.hidden, rows: N)
                 addInPlace(cache.x, cache.projection, count: N * C)
             }
             if let allLogits {

@@ -8,6 +8,8 @@ public final class LlamaModel: @unchecked Sendable {
     public let weights: LlamaWeights
     /// Checkpoint tensors the model ignored when it was loaded.
     public private(set) var unusedTensors: [String] = []
+    /// LoRA adapters applied on top of the weights in `forward` (while `adapter.enabled`).
+    public var adapter: LoRAAdapter?
 
     public init(config: LlamaConfig, weights: LlamaWeights) {
         precondition(weights.config == config, "weights built for another config")
@@ -44,6 +46,7 @@ public final class LlamaModel: @unchecked Sendable {
             rmsNormForward(out: x.ln1, rstd: x.rstd1, input: x.input, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
             let QKV = Q + 2 * KV
             matmulForward(out: x.qkv, input: x.ln1, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
+            adapter?.forward([.q, .k, .v], layer: l, out: x.qkv, input: x.ln1, rows: N)
             cosTable.withUnsafeBufferPointer { cos in
                 sinTable.withUnsafeBufferPointer { sin in
                     rotaryForward(x: x.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!,
@@ -59,13 +62,16 @@ public final class LlamaModel: @unchecked Sendable {
                     slidingWindow: c.slidingWindow)
             }
             matmulForward(out: a.projection, input: x.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
+            adapter?.forward([.o], layer: l, out: a.projection, input: x.attention, rows: N)
             x.middle.update(from: x.input, count: N * C)
             addInPlace(x.middle, a.projection, count: N * C)
 
             rmsNormForward(out: x.ln2, rstd: x.rstd2, input: x.middle, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
             matmulForward(out: x.gateUp, input: x.ln2, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
+            adapter?.forward([.gate, .up], layer: l, out: x.gateUp, input: x.ln2, rows: N)
             swigluForward(out: x.hidden, gateUp: x.gateUp, rows: N, channels: I)
             matmulForward(out: a.projection, input: x.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
+            adapter?.forward([.down], layer: l, out: a.projection, input: x.hidden, rows: N)
             let out = a.output(ofLayer: l, layerCount: c.layerCount)
             out.update(from: x.middle, count: N * C)
             addInPlace(out, a.projection, count: N * C)

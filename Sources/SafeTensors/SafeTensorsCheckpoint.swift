@@ -1,3 +1,4 @@
+import JSON
 #if canImport(Glibc)
 import Glibc
 #else
@@ -62,7 +63,7 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
         let bytes = try readWholeFile(path)
         let json: JSONValue
         do {
-            json = try bytes.withUnsafeBytes { try JSONValue.parse($0) }
+            json = try JSONValue.parse(bytes)
         } catch let error as JSONParseError {
             throw SafeTensorsError.badIndex(path: path, reason: "bad JSON: \(error)")
         }

@@ -1,3 +1,4 @@
+import JSON
 #if canImport(Glibc)
 import Glibc
 #else
@@ -28,7 +29,7 @@ public enum SafeTensorsWriter {
         var names = Set<String>()
         var header: [String] = []
         if !metadata.isEmpty {
-            let fields = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+            let fields = metadata.sorted { $0.key < $1.key }.map { "\(JSONValue.quoted($0.key)):\(JSONValue.quoted($0.value))" }
             header.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
         }
         var offset = 0
@@ -37,7 +38,7 @@ public enum SafeTensorsWriter {
             let size = entry.values.count * dtype.byteSize
             let shape = entry.shape.map(String.init).joined(separator: ",")
             header.append(
-                "\(jsonString(entry.name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+                "\(JSONValue.quoted(entry.name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
             offset += size
         }
         var headerBytes = Array("{\(header.joined(separator: ","))}".utf8)
@@ -63,26 +64,5 @@ public enum SafeTensorsWriter {
         let reason = String(cString: strerror(errno))
         fclose(file)
         guard ok else { throw SafeTensorsError.cannotWrite(path: path, reason: reason) }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -71,6 +71,28 @@ public func attentionForward(
     }
 }
 
+/// d ← p ∘ (d − Σ p·d) over one row: the softmax backward, in place on the gradient of the probabilities.
+@inline(__always)
+func softmaxRowBackward(d: UnsafeMutablePointer<Float>, p: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    var dot8 = Float8()
+    while i &+ 8 <= count {
+        dot8 += UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self) * UnsafeRawPointer(d + i).loadUnaligned(as: Float8.self)
+        i &+= 8
+    }
+    var dot = dot8.sum()
+    while i < count { dot += p[i] * d[i]; i &+= 1 }
+    let dot8All = Float8(repeating: dot)
+    i = 0
+    while i &+ 8 <= count {
+        let pv = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
+        let dv = UnsafeRawPointer(d + i).loadUnaligned(as: Float8.self)
+        UnsafeMutableRawPointer(d + i).storeBytes(of: pv * (dv - dot8All), as: Float8.self)
+        i &+= 8
+    }
+    while i < count { d[i] = p[i] * (d[i] - dot); i &+= 1 }
+}
+
 /// Queries per block in `attentionForward`: large enough for efficient products, small enough to skip
 /// most of the masked upper triangle.
 let attentionBlock = 64
@@ -124,3 +146,62 @@ import Glibc
 #else
 import Darwin
 #endif
+
+/// The backward of `attentionForward`, accumulating into dq, dk, dv (laid out like q, k, v, with `rowStride`).
+///
+/// Per head, with P = probs and S the scaled scores: dP = dout·vᵀ, dv += Pᵀ·dout,
+/// dS = P ∘ (dP − rowsum(P ∘ dP)), dq += dS·k/√HS, dk += dSᵀ·q/√HS. The same query blocks as the forward skip
+/// the masked triangle. Threads take whole kv-head groups, so the query heads sharing a kv head never race.
+public func attentionBackward(
+    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+    dout: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int,
+    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
+) {
+    let groupSize = NH / KVH
+    let scoreScale = 1 / Float(HS).squareRoot()
+    let outStride = NH * HS
+    BLAS.singleThreaded {
+        Parallel.forEachChunk(count: B * KVH, costPerItem: 8 * groupSize * T * T * HS) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: attentionBlock * T)  // (64, T) dP then dS
+            defer { scratch.deallocate() }
+            for bg in range {
+                let b = bg / KVH, kvh = bg % KVH
+                let kb = k + b * T * rowStride + kvh * HS, vb = v + b * T * rowStride + kvh * HS
+                let dkb = dk + b * T * rowStride + kvh * HS, dvb = dv + b * T * rowStride + kvh * HS
+                for h in kvh * groupSize..<(kvh + 1) * groupSize {
+                    let qbh = q + b * T * rowStride + h * HS, dqbh = dq + b * T * rowStride + h * HS
+                    let doutbh = dout + b * T * outStride + h * HS
+                    let att = probs + (b * NH + h) * T * T
+                    for i0 in stride(from: 0, to: T, by: attentionBlock) {
+                        let i1 = min(T, i0 + attentionBlock)
+                        let lo = attentionWindowStart(query: i0, slidingWindow: slidingWindow)
+                        let m = i1 - i0, n = i1 - lo
+                        // dP = dout · vᵀ   — inverts `out = probs · v`
+                        BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: HS, alpha: 1,
+                                   a: doutbh + i0 * outStride, lda: outStride, b: vb + lo * rowStride, ldb: rowStride,
+                                   beta: 0, c: scratch, ldc: n)
+                        // dv += Pᵀ · dout
+                        BLAS.sgemm(transA: true, transB: false, m: n, n: HS, k: m, alpha: 1,
+                                   a: att + i0 * T + lo, lda: T, b: doutbh + i0 * outStride, ldb: outStride,
+                                   beta: 1, c: dvb + lo * rowStride, ldc: rowStride)
+                        // dS = P ∘ (dP − Σⱼ P·dP)   — inverts the softmax; masked entries have P = 0
+                        for r in 0..<m {
+                            softmaxRowBackward(d: scratch + r * n, p: att + (i0 + r) * T + lo, count: i0 + r + 1 - lo)
+                            // keys after the query (inside the block's span) have P = 0, so dS = 0 there
+                            let rowEnd = i0 + r + 1 - lo
+                            if rowEnd < n { (scratch + r * n + rowEnd).update(repeating: 0, count: n - rowEnd) }
+                        }
+                        // dq += dS · k · scale; dk += dSᵀ · q · scale   — inverts `scores = q · kᵀ · scale`
+                        BLAS.sgemm(transA: false, transB: false, m: m, n: HS, k: n, alpha: scoreScale,
+                                   a: scratch, lda: n, b: kb + lo * rowStride, ldb: rowStride,
+                                   beta: 1, c: dqbh + i0 * rowStride, ldc: rowStride)
+                        BLAS.sgemm(transA: true, transB: false, m: n, n: HS, k: m, alpha: scoreScale,
+                                   a: scratch, lda: n, b: qbh + i0 * rowStride, ldb: rowStride,
+                                   beta: 1, c: dkb + lo * rowStride, ldc: rowStride)
+                    }
+                }
+            }
+        }
+    }
+}

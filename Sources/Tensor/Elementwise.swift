@@ -11,3 +11,5 @@ public func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Floa
         while i < end { a[i] += b[i]; i &+= 1 }
     }
 }
+
+// The backward of `addInPlace` needs no kernel: a residual passes its gradient unchanged to both branches.

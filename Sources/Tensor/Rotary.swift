@@ -135,3 +135,39 @@ public func rotaryForwardNaive(
         }
     }
 }
+
+/// The backward of `rotaryForward`, in place on the gradient: the rotation is orthogonal, so the gradient of
+/// the input is the output gradient rotated back (by −angle): dx[i] ← dy[i]·cos + dy[i+P]·sin,
+/// dx[i+P] ← dy[i+P]·cos − dy[i]·sin.
+public func rotaryBackward(
+    dx: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+    tokens N: Int, heads H: Int, headSize HS: Int
+) {
+    let P = HS / 2
+    Parallel.forEachChunk(count: N, costPerItem: 6 &* H &* HS) { range in
+        for n in range {
+            let c = cos + n &* P
+            let s = sin + n &* P
+            for h in 0..<H {
+                let x1 = dx + (n &* rowStride &+ h &* HS)
+                let x2 = x1 + P
+                var i = 0
+                while i &+ 8 <= P {
+                    let a = UnsafeRawPointer(x1 + i).loadUnaligned(as: Float8.self)
+                    let b = UnsafeRawPointer(x2 + i).loadUnaligned(as: Float8.self)
+                    let c8 = UnsafeRawPointer(c + i).loadUnaligned(as: Float8.self)
+                    let s8 = UnsafeRawPointer(s + i).loadUnaligned(as: Float8.self)
+                    UnsafeMutableRawPointer(x1 + i).storeBytes(of: a * c8 + b * s8, as: Float8.self)
+                    UnsafeMutableRawPointer(x2 + i).storeBytes(of: b * c8 - a * s8, as: Float8.self)
+                    i &+= 8
+                }
+                while i < P {
+                    let a = x1[i], b = x2[i]
+                    x1[i] = a * c[i] + b * s[i]
+                    x2[i] = b * c[i] - a * s[i]
+                    i &+= 1
+                }
+            }
+        }
+    }
+}

@@ -76,3 +76,24 @@ public func logSoftmaxForwardNaive(out: UnsafeMutablePointer<Float>, input: Unsa
         for i in 0..<V { out[n * V + i] = Float(row[i] - lse) }
     }
 }
+
+/// The backward of `crossEntropyForward`: dlogits[n] = dlosses[n] · (softmax(logits[n]) − onehot(targets[n])),
+/// written (not accumulated) so that `dlogits` may alias `logits` and the (N, V) buffer is reused in place.
+/// Rows with a negative target get 0.
+public func crossEntropyBackward(
+    dlogits: UnsafeMutablePointer<Float>, dlosses: UnsafePointer<Float>, logits: UnsafePointer<Float>,
+    targets: UnsafePointer<Int32>, rows N: Int, columns V: Int
+) {
+    Parallel.forEachChunk(count: N, costPerItem: 20 &* V) { range in
+        for n in range {
+            let t = Int(targets[n])
+            let x = logits + n &* V, dx = dlogits + n &* V
+            guard t >= 0, dlosses[n] != 0 else { dx.update(repeating: 0, count: V); continue }
+            precondition(t < V, "target \(t) outside the vocabulary of \(V)")
+            let m = maxOf(x, V)
+            let sum = expShiftedSum(dx, x, V, shift: m)
+            scale(dx, V, by: dlosses[n] / sum)
+            dx[t] -= dlosses[n]
+        }
+    }
+}

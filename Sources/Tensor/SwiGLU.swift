@@ -37,3 +37,36 @@ import Glibc
 #else
 import Darwin
 #endif
+
+/// The backward of `swigluForward`, accumulating into dgateUp (N, 2·I): with σ the logistic function,
+/// dgate += dout·up·σ(g)·(1 + g·(1 − σ(g))), dup += dout·silu(g).
+public func swigluBackward(
+    dgateUp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, gateUp: UnsafePointer<Float>,
+    rows N: Int, channels I: Int
+) {
+    Parallel.forEachChunk(count: N, costPerItem: 40 &* I) { range in
+        let one = Float8(repeating: 1)
+        for n in range {
+            let gate = gateUp + n &* 2 &* I, up = gate + I, dy = dout + n &* I
+            let dgate = dgateUp + n &* 2 &* I, dup = dgate + I
+            var i = 0
+            while i &+ 8 <= I {
+                let g = UnsafeRawPointer(gate + i).loadUnaligned(as: Float8.self)
+                let u = UnsafeRawPointer(up + i).loadUnaligned(as: Float8.self)
+                let d = UnsafeRawPointer(dy + i).loadUnaligned(as: Float8.self)
+                let sig = one / (one + fastExp(-g))
+                let dg = UnsafeRawPointer(dgate + i).loadUnaligned(as: Float8.self) + d * u * sig * (one + g * (one - sig))
+                let du = UnsafeRawPointer(dup + i).loadUnaligned(as: Float8.self) + d * g * sig
+                UnsafeMutableRawPointer(dgate + i).storeBytes(of: dg, as: Float8.self)
+                UnsafeMutableRawPointer(dup + i).storeBytes(of: du, as: Float8.self)
+                i &+= 8
+            }
+            while i < I {
+                let g = gate[i], sig = 1 / (1 + fastExp(-g))
+                dgate[i] += dy[i] * up[i] * sig * (1 + g * (1 - sig))
+                dup[i] += dy[i] * g * sig
+                i &+= 1
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A value in a chat template: Python-like semantics for truthiness, equality, `str()` and `tojson`.
 public indirect enum JinjaValue {
@@ -109,27 +110,7 @@ public indirect enum JinjaValue {
         }
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
 
     /// Converts Swift values (strings, numbers, arrays, dictionaries) to template values.
     public static func from(_ any: Any?) -> JinjaValue {

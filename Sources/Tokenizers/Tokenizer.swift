@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A Hugging Face tokenizer loaded from `tokenizer.json` (+ `tokenizer_config.json`), giving the same ids,
 /// offsets and decoded text as the `tokenizers` library for byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM)

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Everything that can go wrong when loading a tokenizer or rendering a chat template.
 ///
@@ -46,8 +47,8 @@ struct JSONNode {
 
     static func parse(data: Data, file: String) throws -> JSONNode {
         do {
-            return JSONNode(value: try JSONParser.parse([UInt8](data)), file: file)
-        } catch let failure as JSONParser.Failure {
+            return JSONNode(value: try JSONValue.parse([UInt8](data)), file: file)
+        } catch let failure as JSONParseError {
             throw TokenizerError.malformed(
                 file: file, path: "", reason: "invalid JSON at byte \(failure.offset): \(failure.reason)")
         }

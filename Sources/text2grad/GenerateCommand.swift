@@ -68,6 +68,9 @@ struct Generate: ParsableCommand {
     @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
     var model: String
 
+    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
+    var adapter: String?
+
     @Option(help: "A prompt to answer.")
     var prompt: String?
 
@@ -99,6 +102,10 @@ struct Generate: ParsableCommand {
     func run() throws {
         Compute.useThreads(threads)
         let lm = try LlamaModel(directory: model)
+        if let adapter {
+            // Folded into the weights: decoding then costs what the base model costs.
+            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
+        }
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
         let generator = Generator(model: lm, tokenizer: tokenizer)
         if let prompt {

@@ -21,6 +21,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
     var model: String
 
+    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
+    var adapter: String?
+
     @Option(help: "The model id clients send (default: the directory's name).")
     var modelName: String?
 
@@ -61,6 +64,10 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "text2grad.serve")
         logger.logLevel = .warning
         let lm = try LlamaModel(directory: model)
+        if let adapter {
+            // Folded into the weights: decoding then costs what the base model costs.
+            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
+        }
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
         let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
                                             maxQueuedSequences: maxQueue)

@@ -47,7 +47,9 @@ struct SandboxTests {
         #expect(result.timedOut)
         #expect(!result.passed)
         #expect(result.exitCode == -9)
-        #expect(elapsed < 10)
+        // The kill proves the limit; the bound is loose because a parallel test run can keep both cooperative
+        // threads busy with CPU-heavy tests and delay the 10 ms polls (a sandbox that never kills fails it).
+        #expect(elapsed < 30)
     }
 
     @Test func busyLoopHitsTheCPULimit() async throws {

@@ -51,6 +51,22 @@ import Testing
         }
     }
 
+    @Test("with a LoRA adapter on, decoding still matches the adapted full forward", arguments: ["llama3-sharded", "qwen2-tied"])
+    func withAdapter(name: String) throws {
+        let model = try LlamaModel(directory: Fixtures.model(name))
+        model.adapter = try LoRAAdapter.load(directory: Fixtures.root.appendingPathComponent("training/lora-\(name)").path,
+                                             config: model.config)
+        let sequences = [[1, 17, 200, 33, 4, 99, 150, 7, 8, 250], [1, 45, 46, 47, 2]]
+        let worst = try maxDifference(model: model, sequences: sequences, prefix: 3)
+        #expect(worst < 1e-4, "\(name) + LoRA: max |Δlogit| \(worst)")
+        // The adapter changes the numbers (so the test would notice it being skipped).
+        let batch = TokenBatch(sequences: sequences, padding: .left, padId: 0)
+        let adapted = try model.logits(batch)
+        model.adapter?.enabled = false
+        let plain = try model.logits(batch)
+        #expect(maxAbsDifference(adapted.data, plain.data, count: adapted.count) > 1e-3)
+    }
+
     @Test("chunked prefill equals token-by-token steps")
     func chunkedPrefill() throws {
         let model = Fixtures.chat.model
@@ -94,4 +110,11 @@ import Testing
             #expect(worst < 1e-3, "rows \(rows), \(IC)→\(OC): max error \(worst)")
         }
     }
+}
+
+/// The largest |a[i] − b[i]|.
+func maxAbsDifference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var worst: Float = 0
+    for i in 0..<count { worst = max(worst, abs(a[i] - b[i])) }
+    return worst
 }

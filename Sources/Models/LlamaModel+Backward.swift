@@ -1,0 +1,122 @@
+import Tensor
+
+/// Gradient buffers for one (B, T) that the backward pass reuses layer after layer (one arena).
+public final class LlamaBackwardBuffers: @unchecked Sendable {
+    public let arena: TensorArena
+    let residual: UnsafeMutablePointer<Float>   // (B, T, C) gradient of the residual stream
+    let normed: UnsafeMutablePointer<Float>     // (B, T, C) gradient of an RMSNorm output
+    let qkv: UnsafeMutablePointer<Float>        // (B, T, NH·HS + 2·KVH·HS)
+    let attention: UnsafeMutablePointer<Float>  // (B, T, NH·HS)
+    let gateUp: UnsafeMutablePointer<Float>     // (B, T, 2·I)
+    let hidden: UnsafeMutablePointer<Float>     // (B, T, I)
+
+    public init(config c: LlamaConfig, batchSize B: Int, length T: Int) {
+        let N = B * T, C = c.hiddenSize, I = c.intermediateSize
+        let Q = c.headCount * c.headSize, KV = c.kvHeadCount * c.headSize
+        arena = TensorArena(layout: [
+            ("residual", [N, C]), ("normed", [N, C]), ("qkv", [N, Q + 2 * KV]), ("attention", [N, Q]),
+            ("gateUp", [N, 2 * I]), ("hidden", [N, I]),
+        ])
+        residual = arena.tensor("residual").data
+        normed = arena.tensor("normed").data
+        qkv = arena.tensor("qkv").data
+        attention = arena.tensor("attention").data
+        gateUp = arena.tensor("gateUp").data
+        hidden = arena.tensor("hidden").data
+    }
+}
+
+extension LlamaModel {
+    /// Masked token cross-entropy and its gradient: losses[n] = −log p(targets[n]) (0 where the target is −1),
+    /// then `activations.logits` is overwritten in place by dlogits for dloss = `gradientScale` per counted token.
+    /// Returns Σ losses over counted tokens (so a mean over micro-batches is Σ/Σcount, with scale 1/Σcount).
+    public func crossEntropyLossAndGradient(
+        targets: [Int32], gradientScale: Float, activations a: LlamaActivations
+    ) -> (lossSum: Double, tokens: Int) {
+        guard let logits = a.logits else { preconditionFailure("the backward needs all logits") }
+        let N = a.batchSize * a.length, V = config.vocabSize
+        precondition(targets.count == N, "\(targets.count) targets for \(N) positions")
+        var losses = [Float](repeating: 0, count: N)
+        crossEntropyForward(losses: &losses, logits: logits.data, targets: targets, rows: N, columns: V)
+        let dlosses = targets.map { $0 >= 0 ? gradientScale : 0 }
+        crossEntropyBackward(dlogits: logits.data, dlosses: dlosses, logits: logits.data, targets: targets, rows: N, columns: V)
+        var sum = 0.0, count = 0
+        for n in 0..<N where targets[n] >= 0 { sum += Double(losses[n]); count += 1 }
+        return (sum, count)
+    }
+
+    /// Back-propagates dlogits (in `activations.logits`, from `crossEntropyLossAndGradient`) through the model.
+    ///
+    /// - gradients: accumulates every parameter's gradient (same table as the weights); nil freezes the base
+    ///   model, and then no weight gradient is computed at all (LoRA training).
+    /// - adapterGradients: accumulates the adapters' gradients (the model's `adapter` must be set and enabled).
+    /// - hiddenGradient (B·T, C): an extra gradient on the final normed hidden state (a value head's).
+    /// The activations must come from `forward` with `storedLayers == layerCount`.
+    public func backward(
+        _ batch: TokenBatch, activations a: LlamaActivations, gradients g: LlamaWeights?, adapterGradients: LoRAAdapter?,
+        buffers d: LlamaBackwardBuffers, hiddenGradient: UnsafePointer<Float>? = nil
+    ) {
+        let c = config
+        precondition(a.storedLayers == c.layerCount, "the backward needs every layer's activations")
+        precondition(adapterGradients == nil || adapter != nil, "adapter gradients without an adapter")
+        let B = batch.batchSize, T = batch.length, N = B * T
+        let C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
+        let Q = NH * HS, KV = KVH * HS, QKV = Q + 2 * KV
+        let (cosTable, sinTable) = c.rotary.table(positions: batch.positions, length: T)
+        let lora = adapterGradients
+
+        d.arena.zero()
+        // logits = finalNormed · lm_headᵀ (tied: the gradient lands in embed_tokens through the shared pointer)
+        if let logits = a.logits {
+            matmulBackward(dinput: d.normed, dweight: g?.lmHead, dbias: nil, dout: logits.data, input: a.finalNormed,
+                           weight: weights.lmHead, rows: N, inChannels: C, outChannels: c.vocabSize)
+        }
+        if let hiddenGradient { addInPlace(d.normed, hiddenGradient, count: N * C) }
+        rmsNormBackward(dinput: d.residual, dweight: g?.finalNorm, dout: d.normed, input: a.final, weight: weights.finalNorm,
+                        rstd: a.finalRstd, rows: N, channels: C)
+
+        for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
+            let w = weights.layers[l], x = a.layer(l), gl = g?.layers[l]
+            // out = middle + down(hidden): d.residual is the gradient of both middle and the MLP output.
+            d.hidden.update(repeating: 0, count: N * I)
+            matmulBackward(dinput: d.hidden, dweight: gl?.down, dbias: gl?.downBias, dout: d.residual, input: x.hidden,
+                           weight: w.down, rows: N, inChannels: I, outChannels: C)
+            adapter?.backward([.down], layer: l, dinput: d.hidden, gradients: lora, dout: d.residual, input: x.hidden, rows: N)
+            d.gateUp.update(repeating: 0, count: N * 2 * I)
+            swigluBackward(dgateUp: d.gateUp, dout: d.hidden, gateUp: x.gateUp, rows: N, channels: I)
+            d.normed.update(repeating: 0, count: N * C)
+            matmulBackward(dinput: d.normed, dweight: gl?.gateUp, dbias: gl?.gateUpBias, dout: d.gateUp, input: x.ln2,
+                           weight: w.gateUp, rows: N, inChannels: C, outChannels: 2 * I)
+            adapter?.backward([.gate, .up], layer: l, dinput: d.normed, gradients: lora, dout: d.gateUp, input: x.ln2, rows: N)
+            rmsNormBackward(dinput: d.residual, dweight: gl?.postAttentionNorm, dout: d.normed, input: x.middle,
+                            weight: w.postAttentionNorm, rstd: x.rstd2, rows: N, channels: C)
+
+            // middle = input + o(attention): d.residual now holds the gradient of middle.
+            d.attention.update(repeating: 0, count: N * Q)
+            matmulBackward(dinput: d.attention, dweight: gl?.o, dbias: gl?.oBias, dout: d.residual, input: x.attention,
+                           weight: w.o, rows: N, inChannels: Q, outChannels: C)
+            adapter?.backward([.o], layer: l, dinput: d.attention, gradients: lora, dout: d.residual, input: x.attention, rows: N)
+            d.qkv.update(repeating: 0, count: N * QKV)
+            attentionBackward(dq: d.qkv, dk: d.qkv + Q, dv: d.qkv + Q + KV, dout: d.attention, probs: x.probs,
+                              q: x.qkv, k: x.qkv + Q, v: x.qkv + Q + KV, rowStride: QKV,
+                              batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow)
+            cosTable.withUnsafeBufferPointer { cos in
+                sinTable.withUnsafeBufferPointer { sin in
+                    rotaryBackward(dx: d.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: NH, headSize: HS)
+                    rotaryBackward(dx: d.qkv + Q, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: KVH, headSize: HS)
+                }
+            }
+            d.normed.update(repeating: 0, count: N * C)
+            matmulBackward(dinput: d.normed, dweight: gl?.qkv, dbias: gl?.qkvBias, dout: d.qkv, input: x.ln1,
+                           weight: w.qkv, rows: N, inChannels: C, outChannels: QKV)
+            adapter?.backward([.q, .k, .v], layer: l, dinput: d.normed, gradients: lora, dout: d.qkv, input: x.ln1, rows: N)
+            rmsNormBackward(dinput: d.residual, dweight: gl?.inputNorm, dout: d.normed, input: x.input,
+                            weight: w.inputNorm, rstd: x.rstd1, rows: N, channels: C)
+        }
+        if let g {
+            batch.ids.withUnsafeBufferPointer { ids in
+                embeddingBackward(dtable: g.embedTokens, dout: d.residual, ids: ids.baseAddress!, tokens: N, channels: C)
+            }
+        }
+    }
+}

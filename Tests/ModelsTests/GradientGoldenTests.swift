@@ -1,0 +1,102 @@
+import Foundation
+import SafeTensors
+import Testing
+@testable import Models
+
+/// The training batch of scripts/make_training_fixtures.py: right-padded sequences, loss on positions from
+/// `prompt[b] − 1` on (the next token as the target), −1 elsewhere.
+enum TrainingFixtures {
+    static let root = Fixtures.root.appendingPathComponent("training").path
+
+    static func batch() throws -> (TokenBatch, [Int32]) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: root + "/batch.json"))
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let sequences = (object["sequences"] as! [[NSNumber]]).map { $0.map(\.intValue) }
+        let prompt = (object["prompt"] as! [NSNumber]).map(\.intValue)
+        let batch = TokenBatch(sequences: sequences, padding: .right, padId: 0)
+        var targets = [Int32](repeating: -1, count: batch.ids.count)
+        for (b, s) in sequences.enumerated() {
+            for t in (prompt[b] - 1)..<(s.count - 1) { targets[b * batch.length + t] = Int32(s[t + 1]) }
+        }
+        return (batch, targets)
+    }
+
+    /// Forward, masked mean cross-entropy and backward; returns the mean loss.
+    static func lossAndBackward(
+        _ model: LlamaModel, gradients: LlamaWeights?, adapterGradients: LoRAAdapter?
+    ) throws -> (loss: Double, logits: [Float]) {
+        let (batch, targets) = try batch()
+        let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length, storedLayers: model.config.layerCount)
+        try model.forward(batch, activations: a)
+        let logits = a.logits!.array
+        let count = targets.filter { $0 >= 0 }.count
+        let (sum, tokens) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
+        #expect(tokens == count)
+        let buffers = LlamaBackwardBuffers(config: model.config, batchSize: batch.batchSize, length: batch.length)
+        model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
+        return (sum / Double(tokens), logits)
+    }
+
+    /// max |a − b| / max |b| over one tensor.
+    static func relativeError(_ a: UnsafePointer<Float>, _ b: [Float]) -> Float {
+        var worst: Float = 0, scale: Float = 1e-12
+        for i in 0..<b.count { worst = max(worst, abs(a[i] - b[i])); scale = max(scale, abs(b[i])) }
+        return worst / scale
+    }
+}
+
+/// Every parameter's gradient of the masked mean token cross-entropy against PyTorch (fp32, eager attention).
+/// Tolerance: max |Δ| ≤ 1e-4 · max |grad| per tensor; the loss within 1e-5 relative.
+@Suite struct GradientGoldenTests {
+    static let tolerance: Float = 1e-4
+
+    @Test(arguments: ["llama3-sharded", "qwen2-tied", "mistral-window"])
+    func fullGradientsMatchPyTorch(model name: String) throws {
+        let model = try LlamaModel(directory: Fixtures.model(name))
+        let expected = try SafeTensorsFile(path: TrainingFixtures.root + "/grads-\(name).safetensors")
+        let gradients = LlamaWeights(config: model.config)
+        let (loss, _) = try TrainingFixtures.lossAndBackward(model, gradients: gradients, adapterGradients: nil)
+        let reference = Double(try expected.floats("loss")[0])
+        #expect(abs(loss - reference) / reference < 1e-5, "\(name): loss \(loss) vs \(reference)")
+        var worst: Float = 0
+        for (parameter, tensor) in gradients.arena.tensors() {
+            let golden = try expected.floats("grad." + parameter)
+            #expect(golden.count == tensor.count)
+            let error = TrainingFixtures.relativeError(tensor.data, golden)
+            worst = max(worst, error)
+            #expect(error <= Self.tolerance, "\(name) \(parameter): relative error \(error)")
+        }
+        print("\(name): loss \(loss) vs \(reference), worst relative gradient error \(worst) over \(gradients.arena.layout.count) tensors")
+    }
+
+    /// An adapter written by `peft`: same logits and loss, LoRA-only gradients equal to PyTorch's, and no base gradient.
+    @Test(arguments: ["llama3-sharded", "qwen2-tied"])
+    func loraGradientsMatchPyTorch(model name: String) throws {
+        let model = try LlamaModel(directory: Fixtures.model(name))
+        let directory = TrainingFixtures.root + "/lora-\(name)"
+        let adapter = try LoRAAdapter.load(directory: directory, config: model.config)
+        model.adapter = adapter
+        let expected = try SafeTensorsFile(path: directory + "/expected.safetensors")
+        let gradients = LoRAAdapter(config: adapter.config, modelConfig: model.config)
+        let (loss, logits) = try TrainingFixtures.lossAndBackward(model, gradients: nil, adapterGradients: gradients)
+        let reference = Double(try expected.floats("loss")[0])
+        #expect(abs(loss - reference) / reference < 1e-5, "\(name): loss \(loss) vs \(reference)")
+        let goldenLogits = try expected.floats("logits")
+        // Logits at padding positions are not meaningful: compare real tokens only.
+        let (batch, _) = try TrainingFixtures.batch()
+        let V = model.config.vocabSize
+        var logitError: Float = 0
+        for n in 0..<batch.ids.count where batch.mask[n] > 0 {
+            for v in 0..<V { logitError = max(logitError, abs(logits[n * V + v] - goldenLogits[n * V + v])) }
+        }
+        #expect(logitError < 1e-4, "\(name): max |Δlogit| \(logitError)")
+        var worst: Float = 0
+        for (parameter, tensor) in gradients.arena.tensors() {
+            let error = TrainingFixtures.relativeError(tensor.data, try expected.floats("grad." + parameter))
+            worst = max(worst, error)
+            #expect(error <= GradientGoldenTests.tolerance, "\(name) \(parameter): relative error \(error)")
+        }
+        #expect(gradients.arena.layout.count == expected.tensors.count - 2)
+        print("lora \(name): max |Δlogit| \(logitError), worst relative LoRA gradient error \(worst)")
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Models
+import Testing
+import Tokenizers
+@testable import Training
+
+/// The SFT trainer on a tiny fixture model: exact resume (in process and after SIGKILL), NaN stop, data, config.
+@Suite(.serialized) struct SFTTrainerTests {
+    static let modelName = "llama3-sharded"
+
+    /// A run directory and a JSONL of 24 random {"prompt_ids", "target_ids"} examples (vocabulary 256).
+    static func scratch(_ name: String) throws -> (directory: String, data: String) {
+        let directory = NSTemporaryDirectory() + "sft-\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: 9)
+        var lines: [String] = []
+        for _ in 0..<24 {
+            let prompt = (0..<(2 + Int(rng.next() % 6))).map { _ in 1 + Int(rng.next() % 255) }
+            let target = (0..<(1 + Int(rng.next() % 8))).map { _ in 1 + Int(rng.next() % 255) }
+            lines.append("{\"prompt_ids\": \(prompt), \"target_ids\": \(target)}")
+        }
+        let data = directory + "/data.jsonl"
+        try lines.joined(separator: "\n").write(toFile: data, atomically: true, encoding: .utf8)
+        return (directory, data)
+    }
+
+    static func config(_ directory: String, data: String, run: String, lora: Bool) -> SFTConfig {
+        var c = SFTConfig()
+        c.model = TrainingTestFixtures.model(modelName)
+        c.data = data
+        c.output = directory + "/" + run
+        c.steps = 8
+        c.batchSize = 3
+        c.gradientAccumulation = 2
+        c.learningRate = 3e-3
+        c.warmupSteps = 2
+        c.weightDecay = 0.01
+        c.loraRank = lora ? 4 : 0
+        c.loraDropout = lora ? 0.1 : 0
+        c.loraTargets = ["q_proj", "v_proj", "down_proj"]
+        c.saveEvery = 2
+        c.evalEvery = 4
+        c.threads = 2
+        return c
+    }
+
+    @Test func fullFineTuningResumesExactlyInProcess() throws {
+        let (directory, data) = try Self.scratch("inproc")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let straight = try SFTTrainer(config: Self.config(directory, data: data, run: "straight", lora: false)).run()
+        #expect(straight.count == 8)
+        #expect(straight.last!.loss < straight.first!.loss, "training must lower the loss: \(straight.map(\.loss))")
+        // A run stopped after step 5: checkpoint-4 is its newest, step 5's update is lost as in a crash.
+        let four = Self.config(directory, data: data, run: "resumed", lora: false)
+        try SFTTrainer(config: four).run(until: 5)
+        #expect(Checkpoint.steps(in: four.output) == [2, 4])
+        let rest = try SFTTrainer(config: four, resume: true).run()
+        #expect(rest.map(\.step) == [5, 6, 7, 8])
+        let a = try MetricsLog.losses(path: directory + "/straight/metrics.jsonl")
+        let b = try MetricsLog.losses(path: four.output + "/metrics.jsonl")
+        #expect(a.count == 8 && b.count == 8)
+        for step in 1...8 { #expect(a[step] == b[step], "step \(step): \(a[step] ?? .nan) vs \(b[step] ?? .nan)") }
+    }
+
+    /// A real process, SIGKILLed mid-run, resumed with --resume: every logged loss equals the uninterrupted run's.
+    @Test func loraRunSurvivesSIGKILL() throws {
+        let binary = try Self.executable()
+        let (directory, data) = try Self.scratch("kill")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func arguments(_ run: String) -> [String] {
+            let c = Self.config(directory, data: data, run: run, lora: true)
+            return ["sft", "--model", c.model, "--data", data, "--output", c.output, "--steps", "8", "--batch-size", "3",
+                    "--gradient-accumulation", "2", "--learning-rate", "3e-3", "--warmup-steps", "2", "--lora-rank", "4",
+                    "--lora-dropout", "0.1", "--lora-targets", "q_proj,v_proj,down_proj", "--save-every", "2", "--eval-every", "4",
+                    "--threads", "2", "--weight-decay", "0.01"]
+        }
+        func launch(_ args: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = args
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let straight = try launch(arguments("straight"))
+        straight.waitUntilExit()
+        #expect(straight.terminationStatus == 0)
+
+        let victim = try launch(arguments("killed") + ["--step-delay", "0.4"])
+        let metrics = directory + "/killed/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, (try? MetricsLog.losses(path: metrics).count) ?? 0 < 5 { Thread.sleep(forTimeInterval: 0.05) }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal)
+        let loggedBeforeKill = try MetricsLog.losses(path: metrics).count
+        #expect((5..<8).contains(loggedBeforeKill), "killed after \(loggedBeforeKill) steps")
+        #expect(Checkpoint.steps(in: directory + "/killed").last == 4)
+
+        let resumed = try launch(arguments("killed") + ["--resume"])
+        resumed.waitUntilExit()
+        #expect(resumed.terminationStatus == 0)
+        let a = try MetricsLog.losses(path: directory + "/straight/metrics.jsonl")
+        let b = try MetricsLog.losses(path: metrics)
+        #expect(a.count == 8 && b.count == 8)
+        for step in 1...8 { #expect(a[step] == b[step], "step \(step): \(a[step] ?? .nan) vs \(b[step] ?? .nan)") }
+        #expect(Checkpoint.steps(in: directory + "/killed") == [6, 8])  // keep_checkpoints 2
+        let adapter = try LoRAAdapter.load(directory: Checkpoint.directory(run: directory + "/killed", step: 8), config: try LlamaConfig(directory: TrainingTestFixtures.model(Self.modelName)))
+        #expect(adapter.config.rank == 4)
+    }
+
+    /// `text2grad merge-lora` on peft's adapter: the merged directory alone gives the adapted logits.
+    @Test func mergeLoRAWritesAPlainModel() throws {
+        let binary = try Self.executable()
+        let output = NSTemporaryDirectory() + "merged-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let base = TrainingTestFixtures.model(Self.modelName), adapterDirectory = TrainingTestFixtures.training + "/lora-\(Self.modelName)"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["merge-lora", "--model", base, "--adapter", adapterDirectory, "-o", output]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let merged = try LlamaModel(directory: output)
+        #expect(merged.adapter == nil && FileManager.default.fileExists(atPath: output + "/config.json"))
+        let adapted = try LlamaModel(directory: base)
+        adapted.adapter = try LoRAAdapter.load(directory: adapterDirectory, config: adapted.config)
+        let batch = TokenBatch(sequences: [[1, 17, 200, 33, 4, 99], [1, 45, 46]], padding: .left)
+        let a = try merged.logits(batch).array, b = try adapted.logits(batch).array
+        var worst: Float = 0
+        for i in 0..<a.count where batch.mask[i / merged.config.vocabSize] > 0 { worst = max(worst, abs(a[i] - b[i])) }
+        #expect(worst < 1e-4, "merged vs adapted: \(worst)")
+        #expect(try LlamaModel(directory: base).logits(batch).array != a)
+    }
+
+    /// The built `text2grad` executable beside the test bundle (or in .build/debug).
+    static func executable() throws -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
+        let fallback = TrainingTestFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/text2grad").path
+        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
+        return binary
+    }
+
+    @Test func nonFiniteLossStopsAndKeepsTheLastCheckpoint() throws {
+        let (directory, data) = try Self.scratch("nan")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var c = Self.config(directory, data: data, run: "run", lora: false)
+        c.steps = 2
+        let trainer = try SFTTrainer(config: c)
+        try trainer.run()
+        let checkpoint = Checkpoint.directory(run: c.output, step: 2) + "/model.safetensors"
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        var more = c
+        more.steps = 4
+        let resumed = try SFTTrainer(config: more, resume: true)
+        #expect(resumed.state.step == 2)
+        resumed.model.weights.layers[1].down[5] = .infinity
+        do {
+            try resumed.run()
+            Issue.record("a run with an infinite weight finished")
+        } catch let error as TrainingError {
+            guard case let .nonFinite(step, quantity, _) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(step == 3 && quantity == "loss")
+            #expect("\(error)".hasPrefix("step 3: the loss is"))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before)
+        #expect(Checkpoint.steps(in: c.output) == [2])
+    }
+
+    @Test func chatTemplateMasksPromptAndKeepsEndOfTurn() throws {
+        let tokenizer = try Tokenizer.load(directory: TrainingTestFixtures.root.appendingPathComponent("tokenizers/qwen2"))
+        let messages = [ChatMessage(role: "user", content: "What is 2+2?"), ChatMessage(role: "assistant", content: "4, of course.")]
+        let example = try SFTData.encode(messages, tokenizer: tokenizer)
+        let target = tokenizer.decode(Array(example.tokens[example.targetStart..<example.targetEnd]))
+        #expect(target == "4, of course.<|im_end|>")
+        #expect(tokenizer.decode(Array(example.tokens[..<example.targetStart])).hasSuffix("<|im_start|>assistant\n"))
+        let targets = example.targets(length: example.tokens.count + 2)
+        #expect(targets.filter { $0 >= 0 }.count == example.targetCount)
+        #expect(targets[example.targetEnd - 2] == Int32(tokenizer.id(for: "<|im_end|>")!))
+    }
+
+    @Test func yamlConfigWithFlagsAndTypos() throws {
+        let directory = NSTemporaryDirectory() + "sft-yaml-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "model: m\ndata: d.jsonl\nsteps: 7\nlora_rank: 0\nschedule: linear\nlora_targets: [q_proj, up_proj]\n"
+            .write(toFile: directory + "/a.yaml", atomically: true, encoding: .utf8)
+        let c = try SFTConfig.load(yaml: directory + "/a.yaml")
+        #expect(c.steps == 7 && c.loraRank == 0 && c.schedule == .linear && c.loraTargets == ["q_proj", "up_proj"])
+        #expect(c.batchSize == SFTConfig().batchSize)
+        #expect(try YAMLRoundTrip.decode(c.yaml()) == c)
+        try "model: m\nlearning_rat: 1\n".write(toFile: directory + "/b.yaml", atomically: true, encoding: .utf8)
+        #expect(throws: TrainingError.self) { try SFTConfig.load(yaml: directory + "/b.yaml") }
+    }
+
+    @Test func dataCursorCoversEveryExampleOncePerEpoch() {
+        var cursor = DataCursor()
+        let first = cursor.next(7, of: 10, seed: 1) + cursor.next(3, of: 10, seed: 1)
+        #expect(Set(first) == Set(0..<10))
+        #expect(cursor == DataCursor(epoch: 0, position: 10))
+        let next = cursor.next(4, of: 10, seed: 1)
+        #expect(cursor == DataCursor(epoch: 1, position: 4) && next != Array(first.prefix(4)))
+    }
+}
+
+enum YAMLRoundTrip {
+    static func decode(_ text: String) throws -> SFTConfig {
+        let path = NSTemporaryDirectory() + "roundtrip-\(getpid()).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try SFTConfig.load(yaml: path)
+    }
+}
