@@ -36,6 +36,15 @@ let package = Package(
             name: "Training",
             dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Models", "Tokenizers", "Generation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Feedback",
             dependencies: [
@@ -47,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Feedback",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Feedback", "Generation", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,6 +66,15 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Generation", "Models", "Tokenizers", "Feedback",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "FeedbackTests",
             dependencies: [

@@ -1,0 +1,93 @@
+import Tensor
+
+/// Keys and values of every layer for a batch of sequences, plus the buffers one decode step needs.
+///
+/// The cache has one timeline of slots shared by the batch: each step appends T slots to every sequence,
+/// some of them padding (mask 0), e.g. the left padding of shorter prompts. Positions count only real
+/// tokens, so a sequence gets the same rotary angles alone or in any batch.
+public final class KVCache: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let batchSize: Int
+    /// Slots per sequence (prompt plus generated tokens, padding included).
+    public let capacity: Int
+    /// The most new tokens one step may take (longer prompts are fed in chunks).
+    public let maxStepTokens: Int
+    /// Slots filled so far.
+    public private(set) var length = 0
+    /// The position the next real token of each sequence gets.
+    public private(set) var nextPositions: [Int32]
+
+    let arena: TensorArena
+    let keys: [UnsafeMutablePointer<Float>]    // per layer (B, S, KVH, HS), after rotary
+    let values: [UnsafeMutablePointer<Float>]  // per layer (B, S, KVH, HS)
+    let slotMask: UnsafeMutablePointer<Float>  // (B, S)
+
+    // Step buffers for N = B · maxStepTokens rows.
+    let x: UnsafeMutablePointer<Float>          // (N, C) residual stream
+    let normed: UnsafeMutablePointer<Float>     // (N, C)
+    let rstd: UnsafeMutablePointer<Float>       // (N)
+    let qkv: UnsafeMutablePointer<Float>        // (N, Q + 2·KV)
+    let attention: UnsafeMutablePointer<Float>  // (N, Q)
+    let projection: UnsafeMutablePointer<Float> // (N, C)
+    let gateUp: UnsafeMutablePointer<Float>     // (N, 2·I)
+    let hidden: UnsafeMutablePointer<Float>     // (N, I)
+    let lastRows: UnsafeMutablePointer<Float>   // (B, C) the last new token of each sequence
+    let scratch: UnsafeMutablePointer<Float>    // attention scores
+    /// (B, V) logits of each sequence's last new token after a step.
+    public let logits: Tensor
+
+    /// A cache for `batchSize` sequences of up to `capacity` slots each.
+    public init(config c: LlamaConfig, batchSize B: Int, capacity S: Int, maxStepTokens: Int = 64) {
+        precondition(B > 0 && S > 0 && maxStepTokens > 0, "empty cache")
+        self.config = c
+        self.batchSize = B
+        self.capacity = S
+        self.maxStepTokens = maxStepTokens
+        nextPositions = [Int32](repeating: 0, count: B)
+        let N = B * maxStepTokens, C = c.hiddenSize, I = c.intermediateSize
+        let Q = c.headCount * c.headSize, KV = c.kvHeadCount * c.headSize
+        var table: [(name: String, shape: [Int])] = []
+        for l in 0..<c.layerCount { table += [("k.\(l)", [B, S, KV]), ("v.\(l)", [B, S, KV])] }
+        table += [
+            ("mask", [B, S]), ("x", [N, C]), ("normed", [N, C]), ("rstd", [N]), ("qkv", [N, Q + 2 * KV]),
+            ("attention", [N, Q]), ("projection", [N, C]), ("gateUp", [N, 2 * I]), ("hidden", [N, I]),
+            ("lastRows", [B, C]),
+            ("scratch", [cachedAttentionScratchCount(newTokens: maxStepTokens, slots: S, heads: c.headCount, kvHeads: c.kvHeadCount)]),
+        ]
+        let arena = TensorArena(layout: table)
+        self.arena = arena
+        func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
+        keys = (0..<c.layerCount).map { p("k.\($0)") }
+        values = (0..<c.layerCount).map { p("v.\($0)") }
+        slotMask = p("mask")
+        x = p("x"); normed = p("normed"); rstd = p("rstd"); qkv = p("qkv"); attention = p("attention")
+        projection = p("projection"); gateUp = p("gateUp"); hidden = p("hidden"); lastRows = p("lastRows")
+        scratch = p("scratch")
+        logits = Tensor(shape: [B, c.vocabSize])
+    }
+
+    /// Forgets every sequence, keeping the memory.
+    public func reset() {
+        length = 0
+        for b in 0..<batchSize { nextPositions[b] = 0 }
+        slotMask.update(repeating: 0, count: batchSize * capacity)
+    }
+
+    /// Slots still free.
+    public var remaining: Int { capacity - length }
+
+    /// Records T new slots per sequence with their mask (B, T) and returns their positions (B, T).
+    func append(mask: [Float], tokens T: Int) -> [Int32] {
+        var positions = [Int32](repeating: 0, count: batchSize * T)
+        for b in 0..<batchSize {
+            for t in 0..<T {
+                let real = mask[b * T + t] > 0
+                slotMask[b * capacity + length + t] = real ? 1 : 0
+                positions[b * T + t] = nextPositions[b]
+                if real { nextPositions[b] += 1 }
+            }
+        }
+        length += T
+        return positions
+    }
+}

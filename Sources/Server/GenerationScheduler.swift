@@ -1,0 +1,198 @@
+import Foundation
+import Generation
+
+/// What a submitted request's stream reports, tagged with the index of the sequence (its OpenAI `choice`).
+public enum SchedulerEvent: Sendable {
+    case token(index: Int, TokenEvent)
+    case finished(index: Int, GeneratedSequence)
+    case failed(String)
+}
+
+/// The events of one submitted request, and a way to stop its sequences (a client that went away).
+public struct Submission: Sendable {
+    public let events: AsyncStream<SchedulerEvent>
+    public let cancel: @Sendable () -> Void
+}
+
+/// Something that turns generation requests into a stream of events: the server's only view of the engine
+/// (STYLE.md §14), so the HTTP layer can be driven by another engine.
+public protocol GenerationService: Sendable {
+    /// Queues the sequences of one API request; throws `APIError` (503) when the queue is full.
+    func submit(_ requests: [GenerationRequest]) throws -> Submission
+}
+
+/// Runs generation on one dedicated thread, batching the requests that wait (up to `maxBatchSize` sequences
+/// per batch) so concurrent clients share each decode step.
+///
+/// Policy:
+/// 1. requests are queued first come, first served; past `maxQueuedSequences` waiting sequences, `submit`
+///    fails with 503 instead of letting latency grow without bound;
+/// 2. a batch starts as soon as the thread is free, after a short gather delay that lets requests arriving
+///    together share it;
+/// 3. a sequence whose client went away (its stream terminated) stops at the next token.
+public final class GenerationScheduler: GenerationService, @unchecked Sendable {
+    public let generator: Generator
+    public let maxBatchSize: Int
+    public let maxQueuedSequences: Int
+    /// How long a new batch waits for more requests to join it.
+    public let gatherDelay: TimeInterval
+
+    private let condition = NSCondition()
+    private var pending: [Job] = []
+    private var counters = Statistics()
+
+    /// What the scheduler has done so far.
+    public struct Statistics: Sendable, Equatable {
+        public var batches = 0
+        /// The most sequences generated together.
+        public var largestBatch = 0
+        public var sequences = 0
+        /// Sequences stopped because their client went away.
+        public var cancelledSequences = 0
+        public var generatedTokens = 0
+    }
+
+    /// A snapshot of the counters.
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return counters
+    }
+    private var stopping = false
+    private var thread: Thread?
+
+    /// One sequence of a request, pointing at the request's shared ticket.
+    private struct Job {
+        let request: GenerationRequest
+        let index: Int
+        let ticket: Ticket
+    }
+
+    /// The stream of one API request: finished once each of its sequences is.
+    private final class Ticket: @unchecked Sendable {
+        let continuation: AsyncStream<SchedulerEvent>.Continuation
+        private let lock = NSLock()
+        private var remaining: Int
+        private var cancelledFlag = false
+
+        init(continuation: AsyncStream<SchedulerEvent>.Continuation, count: Int) {
+            self.continuation = continuation
+            remaining = count
+        }
+
+        var cancelled: Bool { lock.withLock { cancelledFlag } }
+
+        func cancel() { lock.withLock { cancelledFlag = true } }
+
+        /// Counts one finished sequence; the stream ends with the last.
+        func sequenceDone() {
+            let last = lock.withLock { remaining -= 1; return remaining == 0 }
+            if last { continuation.finish() }
+        }
+    }
+
+    /// A scheduler over `generator`; call `start()` before submitting.
+    public init(generator: Generator, maxBatchSize: Int = 8, maxQueuedSequences: Int = 256, gatherDelay: TimeInterval = 0.005) {
+        precondition(maxBatchSize > 0 && maxQueuedSequences > 0, "batch and queue sizes must be positive")
+        self.generator = generator
+        self.maxBatchSize = maxBatchSize
+        self.maxQueuedSequences = maxQueuedSequences
+        self.gatherDelay = gatherDelay
+    }
+
+    /// Starts the generation thread.
+    public func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "text2grad.generation"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the thread after the running batch; queued requests fail.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        let dropped = pending
+        pending = []
+        condition.broadcast()
+        condition.unlock()
+        for job in dropped {
+            job.ticket.continuation.yield(.failed("the server is shutting down"))
+            job.ticket.sequenceDone()
+        }
+    }
+
+    public func submit(_ requests: [GenerationRequest]) throws -> Submission {
+        precondition(!requests.isEmpty, "nothing to generate")
+        let (stream, continuation) = AsyncStream<SchedulerEvent>.makeStream()
+        let ticket = Ticket(continuation: continuation, count: requests.count)
+        continuation.onTermination = { _ in ticket.cancel() }
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw APIError.overloaded("the server is shutting down") }
+        guard pending.count + requests.count <= maxQueuedSequences else {
+            throw APIError.overloaded("\(pending.count) sequences are already waiting; try again later")
+        }
+        pending += requests.enumerated().map { Job(request: $1, index: $0, ticket: ticket) }
+        condition.signal()
+        return Submission(events: stream, cancel: { ticket.cancel() })
+    }
+
+    /// Sequences waiting for a batch.
+    public var queuedSequences: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping { condition.wait() }
+            if stopping {
+                condition.unlock()
+                return
+            }
+            if pending.count < maxBatchSize && gatherDelay > 0 {
+                _ = condition.wait(until: Date().addingTimeInterval(gatherDelay))
+            }
+            let batch = Array(pending.prefix(maxBatchSize)).filter { !$0.ticket.cancelled }
+            let skipped = pending.prefix(maxBatchSize).filter(\.ticket.cancelled)
+            pending.removeFirst(min(maxBatchSize, pending.count))
+            condition.unlock()
+            for job in skipped { job.ticket.sequenceDone() }
+            if !batch.isEmpty { run(batch) }
+        }
+    }
+
+    private func run(_ batch: [Job]) {
+        do {
+            let results = try generator.generate(batch.map(\.request)) { row, event in
+                let job = batch[row]
+                guard !job.ticket.cancelled else { return false }
+                job.ticket.continuation.yield(.token(index: job.index, event))
+                return true
+            }
+            condition.lock()
+            counters.batches += 1
+            counters.largestBatch = max(counters.largestBatch, batch.count)
+            counters.sequences += batch.count
+            counters.cancelledSequences += results.filter { $0.finishReason == .cancelled }.count
+            counters.generatedTokens += results.reduce(0) { $0 + $1.tokenIds.count }
+            condition.unlock()
+            for (job, result) in zip(batch, results) {
+                job.ticket.continuation.yield(.finished(index: job.index, result))
+                job.ticket.sequenceDone()
+            }
+        } catch where batch.count > 1 {
+            // One bad request must not fail the others: run each alone.
+            for job in batch { run([job]) }
+        } catch {
+            for job in batch {
+                job.ticket.continuation.yield(.failed("\(error)"))
+                job.ticket.sequenceDone()
+            }
+        }
+    }
+}

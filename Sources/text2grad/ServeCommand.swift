@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Hummingbird
+import Logging
+import Models
+import Server
+import Tensor
+import Tokenizers
+
+/// `text2grad serve`: the model behind an OpenAI-compatible HTTP API.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a model over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions).",
+        discussion: """
+            Binds 127.0.0.1 unless --host says otherwise. With --api-key (or the TEXT2GRAD_API_KEY environment
+            variable) every request needs 'Authorization: Bearer <key>'. Concurrent requests are queued and
+            generated together in batches of up to --max-batch sequences.
+            """)
+
+    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
+    var model: String
+
+    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
+    var adapter: String?
+
+    @Option(help: "The model id clients send (default: the directory's name).")
+    var modelName: String?
+
+    @Option(help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port, printed at start).")
+    var port = 8080
+
+    @Option(help: "Require this API key (prefer the TEXT2GRAD_API_KEY environment variable: flags show in ps).")
+    var apiKey: String?
+
+    @Option(help: "Sequences generated together at most.")
+    var maxBatch = 8
+
+    @Option(help: "Waiting sequences beyond which requests get 503.")
+    var maxQueue = 256
+
+    @Option(help: "Largest request body in bytes (413 beyond).")
+    var maxBodyBytes = 1 << 20
+
+    @Option(help: "max_tokens when a request gives none.")
+    var defaultMaxTokens = 256
+
+    @Option(help: "Threads for matrix products and kernels.")
+    var threads: Int = Compute.defaultThreadCount
+
+    func validate() throws {
+        for (name, value) in [("max-batch", maxBatch), ("max-queue", maxQueue), ("max-body-bytes", maxBodyBytes),
+                              ("default-max-tokens", defaultMaxTokens), ("threads", threads)] where value <= 0 {
+            throw ValidationError("--\(name) must be positive")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+    }
+
+    func run() async throws {
+        Compute.useThreads(threads)
+        var logger = Logger(label: "text2grad.serve")
+        logger.logLevel = .warning
+        let lm = try LlamaModel(directory: model)
+        if let adapter {
+            // Folded into the weights: decoding then costs what the base model costs.
+            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
+        }
+        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+        let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
+                                            maxQueuedSequences: maxQueue)
+        scheduler.start()
+        defer { scheduler.shutdown() }
+        let name = modelName ?? URL(fileURLWithPath: model).standardizedFileURL.lastPathComponent
+        var settings = ServerConfiguration(modelName: name)
+        settings.host = host
+        settings.port = port
+        settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.maxBodyBytes = maxBodyBytes
+        settings.defaultMaxTokens = defaultMaxTokens
+        let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
+                                  contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,
+                                  logger: logger)
+        let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
+        let address = settings.host
+        let app = server.application { port in
+            note("serving '\(name)' on http://\(address):\(port)/v1 (\(keyNote))")
+        }
+        try await app.runService()
+    }
+}

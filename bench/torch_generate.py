@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The PyTorch side of `text2grad bench generate`: greedy `transformers.generate` with its KV cache on the
+same random SmolLM-135M-shaped model, random prompts of --seq tokens, exactly --new-tokens new tokens per
+sequence, printed as the same JSON so the two can be compared in one run.
+
+    python3 bench/torch_generate.py --batch 1 --seq 64 --new-tokens 128 --threads 2
+    python3 bench/torch_generate.py --batch 8 --seq 64 --new-tokens 128 --threads 2
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+SHAPES = {
+    "smollm-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                        num_key_value_heads=3, vocab_size=49152, rms_norm_eps=1e-5, rope_theta=10000.0,
+                        max_position_embeddings=2048, tie_word_embeddings=True),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--seq", type=int, default=64)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    config = LlamaConfig(**SHAPES[args.shape], attn_implementation=args.attention)
+    model = LlamaForCausalLM(config).eval()
+    ids = torch.randint(3, config.vocab_size, (args.batch, args.seq))
+    mask = torch.ones_like(ids)
+
+    def run():
+        out = model.generate(input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=args.new_tokens,
+                             min_new_tokens=args.new_tokens, eos_token_id=None, pad_token_id=0)
+        return out.shape[1] - args.seq
+
+    with torch.inference_mode():
+        for _ in range(args.warmup):
+            run()
+        times = []
+        for _ in range(args.iterations):
+            start = time.perf_counter()
+            new = run()
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    tokens = args.batch * new
+    print(json.dumps({
+        "bench": "generate", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.shape,
+        "batch": args.batch, "prompt": args.seq, "new_tokens": new, "threads": args.threads, "seconds": median,
+        "all_seconds": times, "tokens_per_s": tokens / median,
+    }, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
