@@ -146,18 +146,27 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
 
     /// out[:, slice] += s · (x·Aᵀ)·Bᵀ for each adapted module of `modules` (x (N, in) shared by the group).
+    ///
+    /// The products are small (rank r), so rows are split between the engine's threads with single-threaded
+    /// BLAS inside: OpenBLAS's own threads would keep spinning and slow the large products that follow.
     public func forward(_ modules: [LoRAModule], layer l: Int, out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows N: Int) {
         guard enabled else { return }
-        let r = config.rank
+        let r = config.rank, s = config.scaling
         let tmp = Tensor(shape: [N, r])  // (N, r) x·Aᵀ
         for m in modules {
             guard let factors = pointers[l][m] else { continue }
             let (a, b) = factors
             let (IN, OUT) = m.shape(modelConfig), (offset, stride) = m.slice(modelConfig)
             let (x, keepAlive) = adapterInput(input, rows: N, layer: l, module: m)
-            BLAS.sgemm(transA: false, transB: true, m: N, n: r, k: IN, alpha: 1, a: x, lda: IN, b: a, ldb: IN, beta: 0, c: tmp.data, ldc: r)
-            BLAS.sgemm(transA: false, transB: true, m: N, n: OUT, k: r, alpha: config.scaling, a: tmp.data, lda: r, b: b, ldb: r,
-                       beta: 1, c: out + offset, ldc: stride)
+            BLAS.singleThreaded {
+                Parallel.forEachChunk(count: N, costPerItem: 2 * r * (IN + OUT)) { rows in
+                    let n0 = rows.lowerBound, n = rows.count
+                    BLAS.sgemm(transA: false, transB: true, m: n, n: r, k: IN, alpha: 1, a: x + n0 * IN, lda: IN, b: a, ldb: IN,
+                               beta: 0, c: tmp.data + n0 * r, ldc: r)
+                    BLAS.sgemm(transA: false, transB: true, m: n, n: OUT, k: r, alpha: s, a: tmp.data + n0 * r, lda: r, b: b, ldb: r,
+                               beta: 1, c: out + n0 * stride + offset, ldc: stride)
+                }
+            }
             withExtendedLifetime(keepAlive) {}
         }
     }
@@ -176,24 +185,42 @@ public final class LoRAAdapter: @unchecked Sendable {
             let (a, b) = factors
             let (IN, OUT) = m.shape(modelConfig), (offset, stride) = m.slice(modelConfig)
             let (x, keepAlive) = adapterInput(input, rows: N, layer: l, module: m)
-            // dtmp (N, r) = s · dout[:, slice] · B   — inverts `out += s · tmp · Bᵀ`
-            BLAS.sgemm(transA: false, transB: false, m: N, n: r, k: OUT, alpha: s, a: dout + offset, lda: stride, b: b, ldb: r,
-                       beta: 0, c: dtmp.data, ldc: r)
-            if let gradient = gradients?.factors(layer: l, module: m) {
-                let (da, db) = gradient
-                BLAS.sgemm(transA: false, transB: true, m: N, n: r, k: IN, alpha: 1, a: x, lda: IN, b: a, ldb: IN, beta: 0, c: tmp.data, ldc: r)
-                // dB (OUT, r) += s · dout[:, slice]ᵀ · tmp
-                BLAS.sgemm(transA: true, transB: false, m: OUT, n: r, k: N, alpha: s, a: dout + offset, lda: stride, b: tmp.data, ldb: r,
-                           beta: 1, c: db, ldc: r)
-                // dA (r, IN) += dtmpᵀ · x   — inverts `tmp = x · Aᵀ`
-                BLAS.sgemm(transA: true, transB: false, m: r, n: IN, k: N, alpha: 1, a: dtmp.data, lda: r, b: x, ldb: IN, beta: 1, c: da, ldc: IN)
-            }
-            if let seed = dropoutSeed, config.dropout > 0 {
-                let dx = Tensor(shape: [N, IN])
-                BLAS.sgemm(transA: false, transB: false, m: N, n: IN, k: r, alpha: 1, a: dtmp.data, lda: r, b: a, ldb: IN, beta: 0, c: dx.data, ldc: IN)
-                for i in 0..<N * IN { dinput[i] += dx[i] * keep(seed, layer: l, module: m, index: i) }
-            } else {
-                BLAS.sgemm(transA: false, transB: false, m: N, n: IN, k: r, alpha: 1, a: dtmp.data, lda: r, b: a, ldb: IN, beta: 1, c: dinput, ldc: IN)
+            BLAS.singleThreaded {
+                // dtmp (N, r) = s · dout[:, slice] · B   — inverts `out += s · tmp · Bᵀ`; rows split between threads
+                Parallel.forEachChunk(count: N, costPerItem: 4 * r * (IN + OUT)) { rows in
+                    let n0 = rows.lowerBound, n = rows.count
+                    BLAS.sgemm(transA: false, transB: false, m: n, n: r, k: OUT, alpha: s, a: dout + n0 * stride + offset, lda: stride,
+                               b: b, ldb: r, beta: 0, c: dtmp.data + n0 * r, ldc: r)
+                    if gradients != nil {
+                        BLAS.sgemm(transA: false, transB: true, m: n, n: r, k: IN, alpha: 1, a: x + n0 * IN, lda: IN, b: a, ldb: IN,
+                                   beta: 0, c: tmp.data + n0 * r, ldc: r)
+                    }
+                }
+                if let gradient = gradients?.factors(layer: l, module: m) {
+                    let (da, db) = gradient
+                    // dB (OUT, r) += s · dout[:, slice]ᵀ · tmp
+                    BLAS.sgemm(transA: true, transB: false, m: OUT, n: r, k: N, alpha: s, a: dout + offset, lda: stride,
+                               b: tmp.data, ldb: r, beta: 1, c: db, ldc: r)
+                    // dA (r, IN) += dtmpᵀ · x   — inverts `tmp = x · Aᵀ`
+                    BLAS.sgemm(transA: true, transB: false, m: r, n: IN, k: N, alpha: 1, a: dtmp.data, lda: r, b: x, ldb: IN,
+                               beta: 1, c: da, ldc: IN)
+                }
+                // dinput += dtmp · A, through the dropout mask when training with dropout
+                let seed = config.dropout > 0 ? dropoutSeed : nil
+                Parallel.forEachChunk(count: N, costPerItem: 2 * r * IN) { rows in
+                    let n0 = rows.lowerBound, n = rows.count
+                    if let seed {
+                        let dx = Tensor(shape: [n, IN])
+                        BLAS.sgemm(transA: false, transB: false, m: n, n: IN, k: r, alpha: 1, a: dtmp.data + n0 * r, lda: r,
+                                   b: a, ldb: IN, beta: 0, c: dx.data, ldc: IN)
+                        for i in 0..<n * IN {
+                            dinput[n0 * IN + i] += dx[i] * self.keep(seed, layer: l, module: m, index: n0 * IN + i)
+                        }
+                    } else {
+                        BLAS.sgemm(transA: false, transB: false, m: n, n: IN, k: r, alpha: 1, a: dtmp.data + n0 * r, lda: r,
+                                   b: a, ldb: IN, beta: 1, c: dinput + n0 * IN, ldc: IN)
+                    }
+                }
             }
             withExtendedLifetime(keepAlive) {}
         }

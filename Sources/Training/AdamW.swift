@@ -32,8 +32,8 @@ public final class AdamW: @unchecked Sendable {
     public let v: TensorArena
     /// Steps taken so far (t of the last step).
     public var step: Int = 0
-    /// Per-element weight-decay factor 0 or 1, from `decay` per table entry.
-    private let decayRanges: [Range<Int>]
+    /// Whether each table entry gets weight decay.
+    private let decays: [Bool]
 
     /// `decay(name, shape)` says which parameters get weight decay (default: all, as the torch fixture).
     public init(config: AdamWConfig, layout: [(name: String, shape: [Int])],
@@ -41,83 +41,90 @@ public final class AdamW: @unchecked Sendable {
         self.config = config
         m = TensorArena(layout: layout)
         v = TensorArena(layout: layout)
-        var ranges: [Range<Int>] = []
-        var offset = 0
-        for entry in layout {
-            let count = entry.shape.reduce(1, *)
-            if decay(entry.name, entry.shape) {
-                if let last = ranges.last, last.upperBound == offset {
-                    ranges[ranges.count - 1] = last.lowerBound..<offset + count
-                } else {
-                    ranges.append(offset..<offset + count)
-                }
-            }
-            offset += count
-        }
-        decayRanges = ranges
+        decays = layout.map { decay($0.name, $0.shape) }
     }
 
-    /// One update of `parameters` from `gradients` (both with the moments' table) at `learningRate`.
-    public func update(parameters: TensorArena, gradients: TensorArena, learningRate lr: Float) {
+    /// One update of `parameters` from `gradients · gradientScale` (both with the moments' table) at `learningRate`.
+    /// `gradientScale` carries a clipping factor (`clipFactor`), so clipping costs no extra pass over the gradients.
+    public func update(parameters: TensorArena, gradients: TensorArena, learningRate lr: Float, gradientScale: Float = 1) {
         precondition(parameters.count == m.count && gradients.count == m.count, "arenas of another table")
         step += 1
         let c = config
         let t = Double(step)
         let bias1 = Float(1 - pow(Double(c.beta1), t)), bias2Root = Float((1 - pow(Double(c.beta2), t)).squareRoot())
         let stepSize = lr / bias1
-        if c.weightDecay != 0 {
-            let keep = 1 - lr * c.weightDecay
-            for range in decayRanges { scale(parameters.data + range.lowerBound, range.count, by: keep) }
-        }
-        let p = parameters.data, g = gradients.data, m1 = m.data, m2 = v.data
         let b1 = Float8(repeating: c.beta1), b2 = Float8(repeating: c.beta2)
         let a1 = Float8(repeating: 1 - c.beta1), a2 = Float8(repeating: 1 - c.beta2)
         let step8 = Float8(repeating: stepSize), root8 = Float8(repeating: bias2Root), eps8 = Float8(repeating: c.epsilon)
-        let total = m.count
-        Parallel.forEachChunk(count: (total + 4095) / 4096, costPerItem: 4096 * 12) { range in
-            let end = min(total, range.upperBound * 4096)
-            var i = range.lowerBound * 4096
-            while i &+ 8 <= end {
-                let grad = UnsafeRawPointer(g + i).loadUnaligned(as: Float8.self)
-                let mi = b1 * UnsafeRawPointer(m1 + i).loadUnaligned(as: Float8.self) + a1 * grad
-                let vi = b2 * UnsafeRawPointer(m2 + i).loadUnaligned(as: Float8.self) + a2 * grad * grad
-                UnsafeMutableRawPointer(m1 + i).storeBytes(of: mi, as: Float8.self)
-                UnsafeMutableRawPointer(m2 + i).storeBytes(of: vi, as: Float8.self)
-                let pi = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: pi - step8 * mi / (vi.squareRoot() / root8 + eps8), as: Float8.self)
-                i &+= 8
-            }
-            while i < end {
-                let grad = g[i]
-                let mi = c.beta1 * m1[i] + (1 - c.beta1) * grad
-                let vi = c.beta2 * m2[i] + (1 - c.beta2) * grad * grad
-                m1[i] = mi
-                m2[i] = vi
-                p[i] -= stepSize * mi / (vi.squareRoot() / bias2Root + c.epsilon)
-                i &+= 1
+        let scale8 = Float8(repeating: gradientScale)
+        var offset = 0
+        for (entry, decays) in zip(m.layout, decays) {
+            let count = entry.shape.reduce(1, *)
+            let p = parameters.data + offset, g = gradients.data + offset, m1 = m.data + offset, m2 = v.data + offset
+            offset += count
+            // torch: p ← p·(1 − lr·wd) before the Adam step
+            let keep = decays ? 1 - lr * c.weightDecay : 1
+            let keep8 = Float8(repeating: keep)
+            Parallel.forEachChunk(count: (count + 4095) / 4096, costPerItem: 4096 * 16) { range in
+                let end = min(count, range.upperBound * 4096)
+                var i = range.lowerBound * 4096
+                while i &+ 8 <= end {
+                    let grad = UnsafeRawPointer(g + i).loadUnaligned(as: Float8.self) * scale8
+                    let mi = b1 * UnsafeRawPointer(m1 + i).loadUnaligned(as: Float8.self) + a1 * grad
+                    let vi = b2 * UnsafeRawPointer(m2 + i).loadUnaligned(as: Float8.self) + a2 * grad * grad
+                    UnsafeMutableRawPointer(m1 + i).storeBytes(of: mi, as: Float8.self)
+                    UnsafeMutableRawPointer(m2 + i).storeBytes(of: vi, as: Float8.self)
+                    let pi = UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self) * keep8
+                    UnsafeMutableRawPointer(p + i).storeBytes(of: pi - step8 * mi / (vi.squareRoot() / root8 + eps8), as: Float8.self)
+                    i &+= 8
+                }
+                while i < end {
+                    let grad = g[i] * gradientScale
+                    let mi = c.beta1 * m1[i] + (1 - c.beta1) * grad
+                    let vi = c.beta2 * m2[i] + (1 - c.beta2) * grad * grad
+                    m1[i] = mi
+                    m2[i] = vi
+                    p[i] = p[i] * keep - stepSize * mi / (vi.squareRoot() / bias2Root + c.epsilon)
+                    i &+= 1
+                }
             }
         }
     }
 }
 
-/// √(Σ g²) over one or more gradient arenas, accumulated in Double.
+/// √(Σ g²) over one or more gradient arenas: fixed blocks of 64k floats summed in Double in block order,
+/// so the result does not depend on the thread count.
 public func globalGradientNorm(_ arenas: [TensorArena]) -> Double {
     var total = 0.0
     for arena in arenas {
-        var i = 0
-        var s8 = SIMD8<Float>()
-        var partial = 0.0
-        while i + 8 <= arena.count {
-            let v = UnsafeRawPointer(arena.data + i).loadUnaligned(as: SIMD8<Float>.self)
-            s8 += v * v
-            i += 8
-            if i % 65536 == 0 { partial += Double(s8.sum()); s8 = .init() }
+        let blocks = (arena.count + 65535) / 65536
+        var partial = [Double](repeating: 0, count: blocks)
+        partial.withUnsafeMutableBufferPointer { sums in
+            let sums = sums.baseAddress!
+            Parallel.forEachChunk(count: blocks, costPerItem: 65536 * 2) { range in
+                for block in range {
+                    let start = block * 65536, end = min(arena.count, start + 65536)
+                    var i = start
+                    var s8 = Float8()
+                    while i &+ 8 <= end {
+                        let v = UnsafeRawPointer(arena.data + i).loadUnaligned(as: Float8.self)
+                        s8 += v * v
+                        i &+= 8
+                    }
+                    var s = Double(s8.sum())
+                    while i < end { s += Double(arena.data[i] * arena.data[i]); i &+= 1 }
+                    sums[block] = s
+                }
+            }
         }
-        partial += Double(s8.sum())
-        while i < arena.count { partial += Double(arena.data[i] * arena.data[i]); i += 1 }
-        total += partial
+        total += partial.reduce(0, +)
     }
     return total.squareRoot()
+}
+
+/// torch's clipping factor for a global norm: min(1, maxNorm / (norm + 1e-6)).
+public func clipFactor(norm: Double, maxNorm: Double) -> Float {
+    Float(min(1, maxNorm / (norm + 1e-6)))
 }
 
 /// Scales the gradients so their global norm is at most `maxNorm`, as `torch.nn.utils.clip_grad_norm_`
@@ -125,9 +132,9 @@ public func globalGradientNorm(_ arenas: [TensorArena]) -> Double {
 @discardableResult
 public func clipGradientNorm(_ arenas: [TensorArena], maxNorm: Double) -> Double {
     let norm = globalGradientNorm(arenas)
-    let factor = maxNorm / (norm + 1e-6)
+    let factor = clipFactor(norm: norm, maxNorm: maxNorm)
     if factor < 1 {
-        for arena in arenas { scale(arena.data, arena.count, by: Float(factor)) }
+        for arena in arenas { scale(arena.data, arena.count, by: factor) }
     }
     return norm
 }

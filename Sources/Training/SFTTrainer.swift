@@ -130,11 +130,12 @@ public final class SFTTrainer {
             lossSum += sum
             model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
         }
-        let norm = config.maxGradNorm > 0
-            ? clipGradientNorm([gradientArena], maxNorm: config.maxGradNorm) : globalGradientNorm([gradientArena])
+        let norm = globalGradientNorm([gradientArena])
         guard norm.isFinite else { throw TrainingError.nonFinite(step: number, quantity: "gradient norm", value: norm) }
         let rate = schedule.rate(step: state.step)
-        optimizer.update(parameters: trainable, gradients: gradientArena, learningRate: Float(rate))
+        // Clipping by global norm is folded into the update as a gradient scale.
+        optimizer.update(parameters: trainable, gradients: gradientArena, learningRate: Float(rate),
+                         gradientScale: config.maxGradNorm > 0 ? clipFactor(norm: norm, maxNorm: config.maxGradNorm) : 1)
         state.step = number
         state.cursor = cursor
         state.rng = rng

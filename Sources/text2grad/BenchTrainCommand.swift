@@ -61,14 +61,34 @@ struct BenchTrain: ParsableCommand {
         let buffers = LlamaBackwardBuffers(config: c, batchSize: options.batch, length: options.seq)
         let count = targets.filter { $0 >= 0 }.count
         var lastLoss = 0.0
+        var phases: [String: [Double]] = [:]
+        func timed(_ phase: String, _ body: () throws -> Void) rethrows {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            phases[phase, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
         let (median, all) = try options.time {
-            gradientArena.zero()
-            try model.forward(batch, activations: a)
-            let (sum, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
-            lastLoss = sum / Double(n)
-            model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
-            clipGradientNorm([gradientArena], maxNorm: 1)
-            optimizer.update(parameters: parameters, gradients: gradientArena, learningRate: 1e-5)
+            try timed("forward") {
+                gradientArena.zero()
+                try model.forward(batch, activations: a)
+            }
+            timed("loss") {
+                let (sum, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
+                lastLoss = sum / Double(n)
+            }
+            timed("backward") {
+                model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
+            }
+            timed("optimizer") {
+                let norm = globalGradientNorm([gradientArena])
+                optimizer.update(parameters: parameters, gradients: gradientArena, learningRate: 1e-5,
+                                 gradientScale: clipFactor(norm: norm, maxNorm: 1))
+            }
+        }
+        // Median seconds of each phase over the timed iterations (the warm-up ones come first and are dropped).
+        let phaseMedians = phases.mapValues { times -> Double in
+            let timedRuns = times.suffix(options.iterations).sorted()
+            return timedRuns[timedRuns.count / 2]
         }
         let tokens = Double(options.batch * options.seq)
         // Full: forward + input gradients + weight gradients ≈ 3× the forward; LoRA skips the weight gradients (≈ 2×).
@@ -79,7 +99,7 @@ struct BenchTrain: ParsableCommand {
             "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
             "threads": options.threads, "seconds": median, "all_seconds": all, "tokens_per_s": tokens / median,
             "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,
-            "trainable_parameters": parameters.count,
+            "trainable_parameters": parameters.count, "phase_seconds": phaseMedians,
         ]))
     }
 }

@@ -124,3 +124,50 @@ import Testing
         #expect(Array(UnsafeBufferPointer(start: loaded.arena.data, count: C + 1)) == Array(UnsafeBufferPointer(start: head.arena.data, count: C + 1)))
     }
 }
+
+/// LoRA dropout: the backward regenerates the forward's mask, so gradients with dropout on still match
+/// finite differences of the loss (same seed in every evaluation).
+@Suite struct LoRADropoutTests {
+    @Test func dropoutGradientsMatchFiniteDifferences() throws {
+        let model = try LlamaModel(directory: Fixtures.model(LoRATests.base))
+        let config = LoRAConfig(rank: 3, alpha: 6, dropout: 0.3, targetModules: [.q, .v, .o, .gate, .down])
+        let adapter = LoRAAdapter(config: config, modelConfig: model.config)
+        adapter.initialize(seed: 21)
+        var rng = SplitMix64(seed: 22)
+        for (name, tensor) in adapter.arena.tensors() where name.contains("lora_B") {
+            for i in 0..<tensor.count { tensor[i] = rng.nextNormal() * 0.3 }
+        }
+        adapter.dropoutSeed = 77
+        model.adapter = adapter
+        let gradients = LoRAAdapter(config: config, modelConfig: model.config)
+        _ = try TrainingFixtures.lossAndBackward(model, gradients: nil, adapterGradients: gradients)
+        let (batch, targets) = try TrainingFixtures.batch()
+        let count = Float(targets.filter { $0 >= 0 }.count)
+        func loss() throws -> Double {
+            let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
+            try model.forward(batch, activations: a)
+            return model.crossEntropyLossAndGradient(targets: targets, gradientScale: 0, activations: a).lossSum / Double(count)
+        }
+        let h: Float = 2e-2
+        var checked = 0
+        for (name, tensor) in adapter.arena.tensors() where name.contains("layers.0.") || name.contains("layers.1.mlp") {
+            let gradient = gradients.arena.tensor(name)
+            for i in stride(from: 0, to: tensor.count, by: max(1, tensor.count / 4)) {
+                let saved = tensor[i]
+                tensor[i] = saved + h
+                let plus = try loss()
+                tensor[i] = saved - h
+                let minus = try loss()
+                tensor[i] = saved
+                let numeric = (plus - minus) / Double(2 * h)
+                #expect(abs(numeric - Double(gradient[i])) <= 2e-3 + 2e-2 * abs(numeric), "\(name)[\(i)]: \(gradient[i]) vs \(numeric)")
+                checked += 1
+            }
+        }
+        #expect(checked > 30)
+        // The mask really drops: another seed gives other logits.
+        let first = try loss()
+        adapter.dropoutSeed = 78
+        #expect(try loss() != first)
+    }
+}
