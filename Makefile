@@ -20,10 +20,22 @@ build: deps
 test: deps
 	$(SWIFT) test --no-parallel
 
-# Until `text2grad demo` exists, the main job scores token sequences with a fixture model, which
-# checks the whole load → forward → log-probability path on a real Hugging Face model directory.
+# Until `text2grad demo` exists, the main job runs the engine end to end on a tiny chat model from the
+# fixtures (random weights, real tokenizer and chat template): LoRA SFT on a few summaries, generation
+# before and after, the adapter merged into a plain Hugging Face model directory and generated from again.
+DEMO_MODEL = Tests/Fixtures/models/chat-smollm
+DEMO_PROMPT = Summarise: Mia moved to Lisbon in March with her cat Pico.
 demo: build
-	$(BIN) score --model Tests/Fixtures/models/llama3-sharded --input Tests/Fixtures/score-input.jsonl
+	rm -rf runs/demo
+	$(BIN) sft --model $(DEMO_MODEL) --data Tests/Fixtures/demo/sft.jsonl --eval-fraction 0.25 --steps 400 \
+		--learning-rate 1e-2 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj -o runs/demo/sft
+	@echo "== the base model (random weights) =="
+	$(BIN) generate --model $(DEMO_MODEL) --prompt "$(DEMO_PROMPT)" --max-tokens 32
+	@echo "== with the LoRA adapter from runs/demo/sft =="
+	$(BIN) generate --model $(DEMO_MODEL) --adapter runs/demo/sft/checkpoints/step-400 --prompt "$(DEMO_PROMPT)" --max-tokens 32
+	$(BIN) merge-lora --model $(DEMO_MODEL) --adapter runs/demo/sft/checkpoints/step-400 -o runs/demo/merged
+	@echo "== the merged model in runs/demo/merged =="
+	$(BIN) generate --model runs/demo/merged --prompt "$(DEMO_PROMPT)" --max-tokens 32
 
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2

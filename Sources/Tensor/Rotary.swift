@@ -88,8 +88,18 @@ public func rotaryForward(
     x: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
     tokens N: Int, heads H: Int, headSize HS: Int
 ) {
+    rotate(x, rowStride: rowStride, cos: cos, sin: sin, direction: 1, tokens: N, heads: H, headSize: HS)
+}
+
+/// Rotates every (i, i + P) pair by `direction` · angle: +1 is the forward, −1 its inverse.
+@inline(__always)
+func rotate(
+    _ x: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
+    direction: Float, tokens N: Int, heads H: Int, headSize HS: Int
+) {
     let P = HS / 2
     Parallel.forEachChunk(count: N, costPerItem: 6 &* H &* HS) { range in
+        let d8 = Float8(repeating: direction)
         for n in range {
             let c = cos + n &* P
             let s = sin + n &* P
@@ -101,15 +111,15 @@ public func rotaryForward(
                     let a = UnsafeRawPointer(x1 + i).loadUnaligned(as: Float8.self)
                     let b = UnsafeRawPointer(x2 + i).loadUnaligned(as: Float8.self)
                     let c8 = UnsafeRawPointer(c + i).loadUnaligned(as: Float8.self)
-                    let s8 = UnsafeRawPointer(s + i).loadUnaligned(as: Float8.self)
+                    let s8 = UnsafeRawPointer(s + i).loadUnaligned(as: Float8.self) * d8
                     UnsafeMutableRawPointer(x1 + i).storeBytes(of: a * c8 - b * s8, as: Float8.self)
                     UnsafeMutableRawPointer(x2 + i).storeBytes(of: b * c8 + a * s8, as: Float8.self)
                     i &+= 8
                 }
                 while i < P {
-                    let a = x1[i], b = x2[i]
-                    x1[i] = a * c[i] - b * s[i]
-                    x2[i] = b * c[i] + a * s[i]
+                    let a = x1[i], b = x2[i], sn = s[i] * direction
+                    x1[i] = a * c[i] - b * sn
+                    x2[i] = b * c[i] + a * sn
                     i &+= 1
                 }
             }
@@ -143,31 +153,5 @@ public func rotaryBackward(
     dx: UnsafeMutablePointer<Float>, rowStride: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
     tokens N: Int, heads H: Int, headSize HS: Int
 ) {
-    let P = HS / 2
-    Parallel.forEachChunk(count: N, costPerItem: 6 &* H &* HS) { range in
-        for n in range {
-            let c = cos + n &* P
-            let s = sin + n &* P
-            for h in 0..<H {
-                let x1 = dx + (n &* rowStride &+ h &* HS)
-                let x2 = x1 + P
-                var i = 0
-                while i &+ 8 <= P {
-                    let a = UnsafeRawPointer(x1 + i).loadUnaligned(as: Float8.self)
-                    let b = UnsafeRawPointer(x2 + i).loadUnaligned(as: Float8.self)
-                    let c8 = UnsafeRawPointer(c + i).loadUnaligned(as: Float8.self)
-                    let s8 = UnsafeRawPointer(s + i).loadUnaligned(as: Float8.self)
-                    UnsafeMutableRawPointer(x1 + i).storeBytes(of: a * c8 + b * s8, as: Float8.self)
-                    UnsafeMutableRawPointer(x2 + i).storeBytes(of: b * c8 - a * s8, as: Float8.self)
-                    i &+= 8
-                }
-                while i < P {
-                    let a = x1[i], b = x2[i]
-                    x1[i] = a * c[i] + b * s[i]
-                    x2[i] = b * c[i] - a * s[i]
-                    i &+= 1
-                }
-            }
-        }
-    }
+    rotate(dx, rowStride: rowStride, cos: cos, sin: sin, direction: -1, tokens: N, heads: H, headSize: HS)
 }
