@@ -4,36 +4,20 @@ thread count through transformers, printed as the same JSON, so the two can be c
 
     python3 bench/torch_forward.py --batch 4 --seq 256 --threads 2
 """
-import argparse
 import json
 import statistics
 import time
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
-SHAPES = {
-    "smollm-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-                        num_key_value_heads=3, vocab_size=49152, rms_norm_eps=1e-5, rope_theta=10000.0,
-                        max_position_embeddings=2048, tie_word_embeddings=True),
-}
+from common import parser, random_model
+
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--seq", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    config = LlamaConfig(**SHAPES[args.shape], attn_implementation=args.attention)
-    model = LlamaForCausalLM(config).eval()
+    args = parser(batch=4, seq=256, iterations=5).parse_args()
+    model = random_model(args).eval()
+    config = model.config
     ids = torch.randint(0, config.vocab_size, (args.batch, args.seq))
     with torch.inference_mode():
         for _ in range(args.warmup):

@@ -6,33 +6,21 @@ sequence, printed as the same JSON so the two can be compared in one run.
     python3 bench/torch_generate.py --batch 1 --seq 64 --new-tokens 128 --threads 2
     python3 bench/torch_generate.py --batch 8 --seq 64 --new-tokens 128 --threads 2
 """
-import argparse
 import json
 import statistics
 import time
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
-from torch_forward import SHAPES  # noqa: E402  (bench/ is the script directory)
+from common import parser, random_model
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--seq", type=int, default=64)
-    parser.add_argument("--new-tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    config = LlamaConfig(**SHAPES[args.shape], attn_implementation=args.attention)
-    model = LlamaForCausalLM(config).eval()
+    options = parser(batch=1, seq=64, iterations=3)
+    options.add_argument("--new-tokens", type=int, default=128)
+    args = options.parse_args()
+    model = random_model(args).eval()
+    config = model.config
     ids = torch.randint(3, config.vocab_size, (args.batch, args.seq))
     mask = torch.ones_like(ids)
 

@@ -7,36 +7,24 @@ Prints the same JSON, including peak memory (ru_maxrss): run each mode in its ow
     python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
     python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
 """
-import argparse
 import json
 import resource
 import statistics
 import time
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
-from torch_forward import SHAPES
+from common import parser, random_model
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
-    parser.add_argument("--mode", default="full", choices=["full", "lora"])
-    parser.add_argument("--lora-rank", type=int, default=16)
-    parser.add_argument("--lora-targets", default="q_proj,k_proj,v_proj,o_proj")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--seq", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    config = LlamaConfig(**SHAPES[args.shape], attn_implementation=args.attention)
-    model = LlamaForCausalLM(config)
+    options = parser(batch=4, seq=256, iterations=5)
+    options.add_argument("--mode", default="full", choices=["full", "lora"])
+    options.add_argument("--lora-rank", type=int, default=16)
+    options.add_argument("--lora-targets", default="q_proj,k_proj,v_proj,o_proj")
+    args = options.parse_args()
+    model = random_model(args)
+    config = model.config
     if args.mode == "lora":
         from peft import LoraConfig, get_peft_model
         model = get_peft_model(model, LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0,

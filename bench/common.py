@@ -1,0 +1,32 @@
+"""What the PyTorch bench scripts share: the model shapes (as `LlamaConfig.namedShapes` in Swift), the
+options every benchmark takes, and the random model they build."""
+import argparse
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+SHAPES = {
+    "smollm-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                        num_key_value_heads=3, vocab_size=49152, rms_norm_eps=1e-5, rope_theta=10000.0,
+                        max_position_embeddings=2048, tie_word_embeddings=True),
+}
+
+
+def parser(batch, seq, iterations):
+    """An argument parser with the options of `text2grad bench`, defaults as given."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--seq", type=int, default=seq)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--iterations", type=int, default=iterations)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    return p
+
+
+def random_model(args):
+    """The shape's model with transformers' random initialisation, on `args.threads` threads."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    return LlamaForCausalLM(LlamaConfig(**SHAPES[args.shape], attn_implementation=args.attention))
