@@ -65,11 +65,7 @@ struct Generate: ParsableCommand {
             Prompts go through the model's chat template unless --raw is given (or the tokenizer has none).
             """)
 
-    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    var model: String
-
-    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
-    var adapter: String?
+    @OptionGroup var modelOptions: ChatModelOptions
 
     @Option(help: "A prompt to answer.")
     var prompt: String?
@@ -101,12 +97,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         Compute.useThreads(threads)
-        let lm = try LlamaModel(directory: model)
-        if let adapter {
-            // Folded into the weights: decoding then costs what the base model costs.
-            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
-        }
-        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+        let (lm, tokenizer) = try modelOptions.load()
         let generator = Generator(model: lm, tokenizer: tokenizer)
         if let prompt {
             let ids = try promptIds(tokenizer, messages: [Tokenizers.ChatMessage(role: "user", content: prompt)], text: prompt)

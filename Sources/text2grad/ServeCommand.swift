@@ -18,11 +18,7 @@ struct Serve: AsyncParsableCommand {
             generated together in batches of up to --max-batch sequences.
             """)
 
-    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    var model: String
-
-    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
-    var adapter: String?
+    @OptionGroup var modelOptions: ChatModelOptions
 
     @Option(help: "The model id clients send (default: the directory's name).")
     var modelName: String?
@@ -63,17 +59,12 @@ struct Serve: AsyncParsableCommand {
         Compute.useThreads(threads)
         var logger = Logger(label: "text2grad.serve")
         logger.logLevel = .warning
-        let lm = try LlamaModel(directory: model)
-        if let adapter {
-            // Folded into the weights: decoding then costs what the base model costs.
-            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
-        }
-        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+        let (lm, tokenizer) = try modelOptions.load()
         let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
                                             maxQueuedSequences: maxQueue)
         scheduler.start()
         defer { scheduler.shutdown() }
-        let name = modelName ?? URL(fileURLWithPath: model).standardizedFileURL.lastPathComponent
+        let name = modelName ?? URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         var settings = ServerConfiguration(modelName: name)
         settings.host = host
         settings.port = port

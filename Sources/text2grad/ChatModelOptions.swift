@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tokenizers
+
+/// `--model DIR [--adapter DIR]`, shared by the commands that generate: a model, its tokenizer and an adapter.
+struct ChatModelOptions: ParsableArguments {
+    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
+    var model: String
+
+    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
+    var adapter: String?
+
+    /// The model, with the adapter folded into the weights (decoding then costs what the base model costs),
+    /// and the tokenizer from the model directory.
+    func load() throws -> (LlamaModel, Tokenizer) {
+        let lm = try LlamaModel(directory: model)
+        if let adapter {
+            lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
+        }
+        return (lm, try Tokenizer.load(directory: URL(fileURLWithPath: model)))
+    }
+}
