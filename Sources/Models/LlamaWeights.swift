@@ -87,15 +87,7 @@ public final class LlamaWeights: @unchecked Sendable {
     /// Returns the checkpoint's tensors the model does not use (e.g. stale `rotary_emb.inv_freq`).
     @discardableResult
     public func load(from checkpoint: SafeTensorsCheckpoint) throws -> [String] {
-        for (name, tensor) in arena.tensors() {
-            guard let info = checkpoint.info(name) else {
-                throw ModelError.missingTensor(name: name, directory: checkpoint.directory)
-            }
-            guard info.shape == tensor.shape else {
-                throw ModelError.shapeMismatch(name: name, expected: tensor.shape, found: info.shape, directory: checkpoint.directory)
-            }
-            try checkpoint.read(name, into: tensor.data, count: tensor.count)
-        }
+        try arena.fill(from: checkpoint, location: checkpoint.directory)
         let used = Set(arena.layout.map(\.name))
         return checkpoint.names.filter { !used.contains($0) && !($0 == "lm_head.weight" && config.tieWordEmbeddings) }
     }

@@ -62,13 +62,7 @@ extension LoRAAdapter {
         let lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, useRSLoRA: rslora, targetModules: modules)
         let adapter = LoRAAdapter(config: lora, modelConfig: config)
         let file = try SafeTensorsFile(path: directory + "/" + weightsFile)
-        for (name, tensor) in adapter.arena.tensors() {
-            guard let info = file.info(name) else { throw ModelError.missingTensor(name: name, directory: directory) }
-            guard info.shape == tensor.shape else {
-                throw ModelError.shapeMismatch(name: name, expected: tensor.shape, found: info.shape, directory: directory)
-            }
-            try file.read(name, into: tensor.data, count: tensor.count)
-        }
+        try adapter.arena.fill(from: file, location: directory)
         return adapter
     }
 

@@ -48,13 +48,7 @@ public final class ValueHead: @unchecked Sendable {
     public static func load(directory: String, hiddenSize: Int) throws -> ValueHead {
         let head = ValueHead(hiddenSize: hiddenSize)
         let file = try SafeTensorsFile(path: directory + "/" + fileName)
-        for (name, tensor) in head.arena.tensors() {
-            guard let info = file.info(name) else { throw ModelError.missingTensor(name: name, directory: directory) }
-            guard info.shape == tensor.shape else {
-                throw ModelError.shapeMismatch(name: name, expected: tensor.shape, found: info.shape, directory: directory)
-            }
-            try file.read(name, into: tensor.data, count: tensor.count)
-        }
+        try head.arena.fill(from: file, location: directory)
         return head
     }
 }

@@ -98,3 +98,12 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
     }
     return bytes
 }
+
+/// Anything tensors can be read from by name: one safetensors file or a (sharded) checkpoint directory.
+public protocol TensorSource {
+    func info(_ name: String) -> TensorInfo?
+    func read(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws
+}
+
+extension SafeTensorsFile: TensorSource {}
+extension SafeTensorsCheckpoint: TensorSource {}
