@@ -25,12 +25,7 @@ func makeDecoder(_ node: JSONNode) throws -> Decoder? {
         return ByteLevelDecoder()
     case "Metaspace":
         let replacement = try node["replacement"].string().unicodeScalars.first ?? "\u{2581}"
-        let scheme: String
-        if node["prepend_scheme"].isNull {
-            scheme = try node["add_prefix_space"].bool(default: true) ? "always" : "never"
-        } else {
-            scheme = try node["prepend_scheme"].string()
-        }
+        let scheme = try node.metaspacePrependScheme()
         return MetaspaceDecoder(replacement: Character(replacement), dropOnFirst: scheme != "never")
     case "Replace":
         guard let pattern = try node["pattern"]["String"].optionalString() else { throw node["pattern"].unsupported() }

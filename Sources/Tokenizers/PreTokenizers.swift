@@ -47,12 +47,7 @@ func makePreTokenizer(_ node: JSONNode) throws -> PreTokenizer? {
             useRegex: try node["use_regex"].bool(default: true))
     case "Metaspace":
         let replacement = try node["replacement"].string().unicodeScalars.first ?? "\u{2581}"
-        let scheme: String
-        if node["prepend_scheme"].isNull {
-            scheme = try node["add_prefix_space"].bool(default: true) ? "always" : "never"
-        } else {
-            scheme = try node["prepend_scheme"].string()
-        }
+        let scheme = try node.metaspacePrependScheme()
         guard ["always", "first", "never"].contains(scheme) else { throw node["prepend_scheme"].unsupported() }
         return MetaspacePreTokenizer(
             replacement: replacement, prependScheme: scheme,
@@ -256,5 +251,16 @@ struct ClassSplitPreTokenizer: PreTokenizer {
             }
         }
         return out
+    }
+}
+
+extension JSONNode {
+    /// A Metaspace component's `prepend_scheme`, or the older `add_prefix_space` flag read as
+    /// "always" / "never" (files written before `prepend_scheme` existed).
+    func metaspacePrependScheme() throws -> String {
+        if self["prepend_scheme"].isNull {
+            return try self["add_prefix_space"].bool(default: true) ? "always" : "never"
+        }
+        return try self["prepend_scheme"].string()
     }
 }
