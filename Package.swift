@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",
             dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
