@@ -78,11 +78,13 @@ let package = Package(
             name: "PolicyOptimization",
             dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
         ),
+        // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
+        .target(name: "Report", dependencies: ["Common", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,6 +99,7 @@ let package = Package(
             name: "PolicyOptimizationTests",
             dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
         ),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common"]),
         .testTarget(
             name: "ServerTests",

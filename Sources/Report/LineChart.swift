@@ -16,8 +16,8 @@ public struct ChartSpec: Sendable, Equatable {
     public static let main = [
         ChartSpec(key: "objective/scores", title: "Critic score", note: "mean sequence score of the step's rollouts"),
         ChartSpec(key: "objective/rlhf_reward", title: "Reward", note: "Σ s_t − β·KL per rollout"),
-        ChartSpec(key: "objective/task_metric", title: "Task metric (rollouts)", note: "the task's own metric, sampled"),
-        ChartSpec(key: "eval/task_metric", title: "Task metric (held-out)", note: "greedy responses to held-out prompts"),
+        ChartSpec(key: "objective/task_metric", title: "Task metric (rollouts)", note: "the task's metric, sampled"),
+        ChartSpec(key: "eval/task_metric", title: "Task metric (held-out)", note: "greedy, on held-out prompts"),
         ChartSpec(key: "eval/score", title: "Critic score (held-out)", note: "greedy responses to held-out prompts"),
         ChartSpec(key: "objective/kl", title: "KL to the reference", note: "summed over response tokens"),
         ChartSpec(key: "loss/policy_avg", title: "Policy loss", note: "clipped surrogate, mean over updates"),
@@ -52,8 +52,11 @@ struct LineChart {
 
     var spec: ChartSpec
     var curves: [Curve]
+    /// The drawing's own units; the page scales it to its box, so a smaller chart gets a smaller view box to keep
+    /// its labels legible.
     var width = 520.0, height = 230.0
-    let left = 56.0, right = 12.0, top = 10.0, bottom = 30.0
+    var left = 56.0
+    let right = 12.0, top = 10.0, bottom = 30.0
 
     var svg: String {
         let all = curves.flatMap(\.points)
@@ -61,7 +64,8 @@ struct LineChart {
         var (x0, x1) = (Double(all.map(\.step).min()!), Double(all.map(\.step).max()!))
         if x0 == x1 { (x0, x1) = (x0 - 1, x1 + 1) }
         var (y0, y1) = (all.map(\.min).min()!, all.map(\.max).max()!)
-        let pad = y1 > y0 ? (y1 - y0) * 0.06 : max(abs(y0) * 0.1, 0.5)
+        // A constant curve (β when fixed) gets a band of ±10% around it, not a range of ±0.5 that flattens it.
+        let pad = y1 > y0 ? (y1 - y0) * 0.06 : (y0 != 0 ? abs(y0) * 0.1 : 0.5)
         (y0, y1) = (y0 - pad, y1 + pad)
         let w = width - left - right, h = height - top - bottom
         func x(_ step: Int) -> Double { left + (Double(step) - x0) / (x1 - x0) * w }
@@ -80,7 +84,8 @@ struct LineChart {
         let (xTicks, xStep) = niceTicks(x0, x1, count: 6, integral: true)
         for t in xTicks {
             let xx = coordinate(x(Int(t)))
-            out += "<line x1=\"\(xx)\" x2=\"\(xx)\" y1=\"\(coordinate(top))\" y2=\"\(coordinate(top + h))\" class=\"v\"/>"
+            out += "<line x1=\"\(xx)\" x2=\"\(xx)\" y1=\"\(coordinate(top))\" y2=\"\(coordinate(top + h))\" "
+                + "class=\"v\"/>"
             out += "<text x=\"\(xx)\" y=\"\(coordinate(top + h + 16))\" class=\"x\">\(tickLabel(t, step: xStep))</text>"
         }
         out += "<rect class=\"frame\" x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(w))\" "
@@ -116,7 +121,9 @@ struct LineChart {
     /// A column per logged step, as wide as halfway to its neighbours, titled with every curve's figure there.
     func hoverColumns(x: (Int) -> Double, top: Double, height: Double) -> String {
         let steps = Array(Set(curves.flatMap { $0.points.map(\.step) })).sorted()
-        let byCurve = curves.map { curve in Dictionary(curve.points.map { ($0.step, $0) }, uniquingKeysWith: { a, _ in a }) }
+        let byCurve = curves.map { curve in
+            Dictionary(curve.points.map { ($0.step, $0) }, uniquingKeysWith: { a, _ in a })
+        }
         var out = "<g class=\"hover\">"
         for (i, step) in steps.enumerated() {
             let from = i == 0 ? x(step) - 4 : (x(steps[i - 1]) + x(step)) / 2
@@ -128,8 +135,9 @@ struct LineChart {
                 if p.count > 1 { line += " (\(HTML.short(p.min))–\(HTML.short(p.max)), \(p.count) runs)" }
                 lines.append(line)
             }
-            out += "<rect x=\"\(coordinate(from))\" y=\"\(coordinate(top))\" width=\"\(coordinate(max(0.5, to - from)))\" "
-                + "height=\"\(coordinate(height))\"><title>\(HTML.escape(lines.joined(separator: "\n")))</title></rect>"
+            out += "<rect x=\"\(coordinate(from))\" y=\"\(coordinate(top))\" "
+                + "width=\"\(coordinate(max(0.5, to - from)))\" height=\"\(coordinate(height))\">"
+                + "<title>\(HTML.escape(lines.joined(separator: "\n")))</title></rect>"
         }
         return out + "</g>\n"
     }

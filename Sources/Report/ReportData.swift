@@ -57,7 +57,8 @@ public struct RMEvaluation: Sendable, Equatable {
             for measure in measures.keys.sorted(by: order) {
                 guard let m = measures[measure] as? [String: Any], let p = number(m["precision"]),
                       let r = number(m["recall"]), let f = number(m["f1"]) else {
-                    throw ReportError.badFile(path: path, detail: "labels.\(label).\(measure) needs precision, recall and f1")
+                    throw ReportError.badFile(path: path,
+                                              detail: "labels.\(label).\(measure) needs precision, recall and f1")
                 }
                 rows.append(Row(label: label, measure: measure, precision: p, recall: r, f1: f))
             }

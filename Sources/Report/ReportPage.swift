@@ -17,8 +17,8 @@ public struct ReportOptions: Sendable, Equatable {
 
 /// The whole report as one self-contained HTML page: inline CSS and SVG, no script, nothing fetched.
 public enum ReportPage {
-    /// Renders `data` in page order: verdict, runs, curves, the reward model's evaluation, before/after, examples,
-    /// settings.
+    /// Renders `data` in page order: the verdict and the curves it rests on, per-token rewards before and after
+    /// training, the reward model's evaluation, the runs, diagnostics, the last step's samples, settings.
     public static func html(_ data: ReportData, options: ReportOptions = ReportOptions()) -> String {
         let colors = Palette.colors(data.groups)
         let shown = data.groups.flatMap { group -> [RolloutSample] in
@@ -32,42 +32,54 @@ public enum ReportPage {
         if let verdict = data.verdict(options: options) {
             body += "<p class=\"verdict\">\(HTML.escape(verdict.line))</p>\n"
         }
-        body += runsTable(data)
         body += legend(data.groups, colors)
         body += charts(ChartSpec.main, data.groups, colors, kind: "main")
-        body += charts(ChartSpec.diagnostics, data.groups, colors, kind: "diagnostics", heading: "Diagnostics")
-        if let evaluation = data.rewardModelEvaluation { body += evaluationTable(evaluation) }
-        body += "<section class=\"tokens\"><h2>Per-token rewards</h2><p class=\"key\">Each response token is shaded by its "
-            + "reward r<sub>t</sub> = s<sub>t</sub> − β·KL<sub>t</sub>: <span class=\"tok pos\" style=\"background-color:"
-            + "rgba(22,163,74,0.75)\">green</span> positive, <span class=\"tok neg\" style=\"background-color:"
-            + "rgba(220,38,38,0.75)\">red</span> negative, stronger for larger |r| (full strength: \(HTML.short(view.scale))"
-            + "); <span class=\"tok span-good\">underlined</span> tokens lie in a span the critique quoted. Hover a token "
-            + "for its score, reward, advantage and value.</p>\n"
+        body += "<section class=\"tokens\"><h2>Per-token rewards</h2>" + tokenKey(scale: view.scale)
+        if shown.isEmpty { body += "<p class=\"none\">No samples.jsonl in these runs.</p>" }
         for group in data.groups {
-            guard let run = group.runs.first, let (before, after) = SampleView.beforeAfter(run.samples) else { continue }
-            let same = before.id == after.id && !before.id.isEmpty
+            guard let run = group.runs.first, let pair = SampleView.beforeAfter(run.samples) else { continue }
+            let same = pair.before.id == pair.after.id && !pair.before.id.isEmpty
             body += "<h3>\(HTML.escape(group.title)): before and after <small>\(HTML.escape(run.name))"
                 + (same ? ", the same prompt" : ", first and last samples") + "</small></h3>"
-            if same, !before.prompt.isEmpty {
-                body += "<details class=\"prompt\"><summary>Prompt \(HTML.escape(before.id))</summary><pre>"
-                    + HTML.escape(before.prompt) + "</pre></details>"
+            if same, !pair.before.prompt.isEmpty {
+                body += "<details class=\"prompt\"><summary>Prompt \(HTML.escape(pair.before.id))</summary><pre>"
+                    + HTML.escape(pair.before.prompt) + "</pre></details>"
             }
-            body += "<div class=\"before-after\">" + view.card(before, heading: "before", prompt: !same)
-                + view.card(after, heading: "after", prompt: !same) + "</div>\n"
+            body += "<div class=\"before-after\">" + view.card(pair.before, heading: "before", prompt: !same)
+                + view.card(pair.after, heading: "after", prompt: !same) + "</div>\n"
         }
+        body += "</section>\n"
+        if let evaluation = data.rewardModelEvaluation { body += evaluationTable(evaluation) }
+        body += runsTable(data)
+        body += charts(ChartSpec.diagnostics, data.groups, colors, kind: "diagnostics", heading: "Diagnostics")
+        var examples = ""
         for group in data.groups {
             guard let run = group.runs.first else { continue }
             let samples = lastSamples(run.samples, count: options.examples)
             guard !samples.isEmpty else { continue }
-            body += "<h3>\(HTML.escape(group.title)): the last step's samples <small>\(HTML.escape(run.name))</small></h3>"
-            body += samples.map { view.card($0) }.joined(separator: "\n") + "\n"
+            examples += "<h3>\(HTML.escape(group.title)): the last step's samples "
+                + "<small>\(HTML.escape(run.name))</small></h3>"
+                + samples.map { view.card($0) }.joined(separator: "\n") + "\n"
         }
-        if shown.isEmpty { body += "<p class=\"none\">No samples.jsonl in these runs.</p>" }
-        body += "</section>\n" + settings(data)
+        if !examples.isEmpty { body += "<section class=\"examples\"><h2>Examples</h2>\(examples)</section>\n" }
+        body += settings(data)
         return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            + "<title>\(HTML.escape(options.title)) · \(HTML.escape(data.root))</title>\n<style>\(ReportStyle.css)</style>"
+            + "<title>\(HTML.escape(options.title)) · \(HTML.escape(data.root))</title>\n"
+            + "<style>\(ReportStyle.css)</style>"
             + "</head>\n<body>\n\(body)</body></html>\n"
+    }
+
+    /// How to read the shading.
+    static func tokenKey(scale: Double) -> String {
+        let (g, r) = (SampleView.positive, SampleView.negative)
+        return "<p class=\"key\">Each response token is shaded by its reward "
+            + "r<sub>t</sub> = s<sub>t</sub> − β·KL<sub>t</sub>: <span class=\"tok pos\" "
+            + "style=\"background-color:rgba(\(g.0),\(g.1),\(g.2),0.75)\">green</span> positive, "
+            + "<span class=\"tok neg\" style=\"background-color:rgba(\(r.0),\(r.1),\(r.2),0.75)\">red</span> negative, "
+            + "stronger for larger |r| (full strength at |r| = \(HTML.short(scale))); <span class=\"tok span-good\">"
+            + "underlined</span>: inside a span the critique quoted (in scalar mode the whole reward sits on the last "
+            + "token). Hover a token for its score, reward, advantage and value.</p>\n"
     }
 
     /// Up to `count` samples of the last step that has any.
@@ -84,7 +96,8 @@ public enum ReportPage {
             + "<th>steps</th>" + keys.map { "<th>last \(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for run in data.groups.flatMap(\.runs) {
             out += "<tr><td>\(HTML.escape(run.name))</td><td>\(HTML.escape(run.rewardMode))</td>"
-                + "<td>\(run.seed.map(String.init) ?? "–")</td><td>\(run.metrics.steps.last.map(String.init) ?? "–")</td>"
+                + "<td>\(run.seed.map(String.init) ?? "–")</td>"
+                + "<td>\(run.metrics.steps.last.map(String.init) ?? "–")</td>"
             for key in keys {
                 if let (step, value) = run.metrics.last(key) {
                     out += "<td class=\"num\" data-key=\"\(HTML.escape(key))\" data-value=\"\(HTML.exact(value))\" "
@@ -115,19 +128,21 @@ public enum ReportPage {
         out += "<div class=\"grid\">"
         for spec in present {
             let curves = zip(groups, colors).map { group, color in
-                LineChart.Curve(label: group.title, color: color, runs: group.runs.count, points: group.series(spec.key))
+                LineChart.Curve(label: group.title, color: color, runs: group.runs.count,
+                                points: group.series(spec.key))
             }
+            var chart = LineChart(spec: spec, curves: curves)
+            if kind == "diagnostics" { (chart.width, chart.height, chart.left) = (300, 170, 44) }
             out += "<figure><figcaption><b>\(HTML.escape(spec.title))</b> <code>\(HTML.escape(spec.key))</code> "
-                + "<span>\(HTML.escape(spec.note))</span></figcaption>"
-                + LineChart(spec: spec, curves: curves).svg + "</figure>\n"
+                + "<span>\(HTML.escape(spec.note))</span></figcaption>" + chart.svg + "</figure>\n"
         }
         return out + "</div></section>\n"
     }
 
     /// eval-rm's figures: a row per label and measure, with the failure rates underneath.
     static func evaluationTable(_ e: RMEvaluation) -> String {
-        var out = "<section class=\"rm\"><h2>Reward model evaluation</h2><table><thead><tr><th>label</th><th>measure</th>"
-            + "<th>precision</th><th>recall</th><th>F1</th></tr></thead><tbody>"
+        var out = "<section class=\"rm\"><h2>Reward model evaluation</h2><table><thead><tr><th>label</th>"
+            + "<th>measure</th><th>precision</th><th>recall</th><th>F1</th></tr></thead><tbody>"
         for row in e.rows {
             out += "<tr><td>\(HTML.escape(row.label))</td><td>\(HTML.escape(row.measure))</td>"
             for value in [row.precision, row.recall, row.f1] {

@@ -54,7 +54,8 @@ enum ReportStyle {
         .critique { font-size: 13px; border-left: 3px solid var(--line); padding-left: 14px; }
         .critique .text { margin: 0 0 6px; white-space: pre-wrap; }
         .critique .failure { color: #b91c1c; margin: 0 0 6px; }
-        .critique .raw { white-space: pre-wrap; font-size: 12px; color: var(--muted); max-height: 10em; overflow: auto; }
+        .critique .raw { white-space: pre-wrap; font-size: 12px; color: var(--muted); max-height: 10em;
+                         overflow: auto; }
         .spans { margin: 0; padding: 0; list-style: none; }
         .spans li { margin: 3px 0; }
         .spans .label { display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 8px; margin-right: 4px;

@@ -122,8 +122,9 @@ public struct RolloutSample: Sendable, Equatable {
                     throw bad("tokens[\(j)] needs a string 'text'")
                 }
                 return TokenFigures(id: integer(t["id"]), text: text, score: number(t["score"]),
-                                    spanScore: number(t["span_score"]), kl: number(t["kl"]), reward: number(t["reward"]),
-                                    advantage: number(t["advantage"]), value: number(t["value"]))
+                                    spanScore: number(t["span_score"]), kl: number(t["kl"]),
+                                    reward: number(t["reward"]), advantage: number(t["advantage"]),
+                                    value: number(t["value"]))
             }
             return sample
         }
@@ -173,7 +174,8 @@ public struct PolicyRun: Sendable {
             switch node {
             case .scalar(let scalar): return scalar.string
             case .sequence(let items): return items.map(render).joined(separator: ", ")
-            case .mapping(let pairs): return pairs.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ")
+            case .mapping(let pairs):
+                return pairs.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ")
             case .alias: return "*"
             }
         }

@@ -50,8 +50,8 @@ public struct RunGroup: Sendable {
             let mean = values.reduce(0, +) / Double(values.count)
             let variance = values.count > 1
                 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
-            return SeriesPoint(step: step, mean: mean, min: values.min()!, max: values.max()!, std: variance.squareRoot(),
-                               count: values.count)
+            return SeriesPoint(step: step, mean: mean, min: values.min()!, max: values.max()!,
+                               std: variance.squareRoot(), count: values.count)
         }
     }
 
@@ -106,7 +106,9 @@ public struct Verdict: Sendable, Equatable {
     public static func compute(groups: [RunGroup], metric: String, target: Double) -> Verdict {
         Verdict(metric: metric, target: target, entries: groups.map { group in
             Entry(mode: group.mode, title: group.title,
-                  stepsToTarget: group.runs.map { run in run.metrics.series(metric).first { $0.value >= target }?.step },
+                  stepsToTarget: group.runs.map { run in
+                      run.metrics.series(metric).first { $0.value >= target }?.step
+                  },
                   budget: group.runs.compactMap { $0.metrics.series(metric).last?.step }.max() ?? 0)
         })
     }

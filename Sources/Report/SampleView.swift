@@ -74,9 +74,11 @@ struct SampleView {
             for span in sample.spans {
                 let kind = (span.score ?? 0) > 0 ? "good" : (span.score ?? 0) < 0 ? "poor" : "neutral"
                 out += "<li class=\"\(kind)\"><span class=\"label\">\(HTML.escape(span.label))"
-                if let score = span.score { out += " \(HTML.escape(compact(score)))" }
+                if let score = span.score { out += " " + (score > 0 ? "+" : "") + compact(score) }
                 out += "</span> “\(HTML.escape(span.text))”"
-                if let match = span.match, match != "exact" { out += " <span class=\"match\">\(HTML.escape(match))</span>" }
+                if let match = span.match, match != "exact" {
+                    out += " <span class=\"match\">\(HTML.escape(match))</span>"
+                }
                 out += "</li>"
             }
             out += "</ul>"
@@ -94,7 +96,8 @@ struct SampleView {
         out += "<header>" + (heading.map { "<b>\(HTML.escape($0))</b> " } ?? "")
             + HTML.escape(facts.joined(separator: " · ")) + "</header>"
         if prompt, !sample.prompt.isEmpty {
-            out += "<details class=\"prompt\"><summary>Prompt</summary><pre>\(HTML.escape(sample.prompt))</pre></details>"
+            out += "<details class=\"prompt\"><summary>Prompt</summary><pre>\(HTML.escape(sample.prompt))</pre>"
+                + "</details>"
         }
         out += "<div class=\"pair\">" + response(sample) + critique(sample) + "</div>"
         return out + "</article>"

@@ -23,7 +23,8 @@ struct ComparisonTests {
                     SyntheticTree.record(step: step) { key in
                         switch key {
                         case "objective/task_metric": return taskMetric(mode: mode, seed: seed, step: step)
-                        case "objective/scores": return Double(seed + 1) * 0.125 * Double(step) + (mode == "token" ? 1 : 0)
+                        case "objective/scores":
+                            return Double(seed + 1) * 0.125 * Double(step) + (mode == "token" ? 1 : 0)
                         default: return 0.01 * Double(step * (seed + 1))
                         }
                     }
@@ -51,7 +52,7 @@ struct ComparisonTests {
         defer { tree.remove() }
         let data = try ReportData.load(path: tree.root)
         #expect(data.groups.map(\.mode) == ["token", "scalar"])
-        #expect(data.groups[0].runs.map(\.name) == ["ppo/ppo-token-seed0", "ppo/ppo-token-seed1", "ppo/ppo-token-seed2"])
+        #expect(data.groups[0].runs.map(\.name) == (0..<3).map { "ppo/ppo-token-seed\($0)" })
         #expect(data.groups[1].runs.map(\.seed) == [0, 1, 2])
         #expect(data.runs.count == 6)
         #expect(data.rewardModelEvaluation?.rows.count == 6)
@@ -72,8 +73,10 @@ struct ComparisonTests {
             let perSeed = group.runs.map { run in run.metrics.series("objective/scores").map(\.value) }
             let mean = (0..<10).map { i in perSeed.map { $0[i] }.reduce(0, +) / 3 }
             #expect(Markup.numbers(Markup.attribute("data-values", line)) == mean)
-            #expect(Markup.numbers(Markup.attribute("data-min", line)) == (0..<10).map { i in perSeed.map { $0[i] }.min()! })
-            #expect(Markup.numbers(Markup.attribute("data-max", line)) == (0..<10).map { i in perSeed.map { $0[i] }.max()! })
+            let lows = (0..<10).map { i in perSeed.map { $0[i] }.min()! }
+            let highs = (0..<10).map { i in perSeed.map { $0[i] }.max()! }
+            #expect(Markup.numbers(Markup.attribute("data-min", line)) == lows)
+            #expect(Markup.numbers(Markup.attribute("data-max", line)) == highs)
         }
         // Seed 2 of token logs 3·0.125·step + 1 at step 10: the band's top at the last step.
         #expect(Markup.numbers(Markup.attribute("data-max", lines[0])).last == 4.75)
@@ -105,7 +108,8 @@ struct ComparisonTests {
         }
         #expect(Verdict.defaultMetric(runs) == "eval/task_metric")
         #expect(Verdict.compute(groups: RunGroup.grouping(runs), metric: "eval/task_metric", target: 0.9).line
-            == "Steps to eval/task_metric ≥ 0.9: token-level in 10.0 ± 0.0 steps (3 seeds); scalar in 10.0 ± 0.0 steps (3 seeds)")
+            == "Steps to eval/task_metric ≥ 0.9: token-level in 10.0 ± 0.0 steps (3 seeds); "
+            + "scalar in 10.0 ± 0.0 steps (3 seeds)")
         // A single seed per mode reads as a plain count.
         let one = RunGroup.grouping([data.groups[0].runs[0], data.groups[1].runs[0]])
         #expect(Verdict.compute(groups: one, metric: "objective/task_metric", target: 0.9).line

@@ -44,7 +44,8 @@ struct ReportPageTests {
             #expect(chart.components(separatedBy: "<title>step ").count - 1 == expected.count)
         }
         // The points climb as the values do (SVG y grows downwards).
-        let scores = Markup.points(Markup.tags(try #require(Markup.chart(html, key: "objective/scores")), "polyline")[0])
+        let scoreChart = try #require(Markup.chart(html, key: "objective/scores"))
+        let scores = Markup.points(Markup.tags(scoreChart, "polyline")[0])
         let ys = scores.map { Double($0.split(separator: ",")[1])! }
         #expect(ys == ys.sorted(by: >))
     }
@@ -83,7 +84,8 @@ struct ReportPageTests {
 
     @Test func tokensShadedByTheSignAndSizeOfTheirReward() throws {
         let sample = SyntheticTree.sample(step: 6, id: "p1", pieces: [
-            ("Mia", 0.9), (" moved", 0.0005), (" to", 0), (" Lisbon", 0.45), (" in", -0.02), (" May", -0.9), (".", -0.45),
+            ("Mia", 0.9), (" moved", 0.0005), (" to", 0), (" Lisbon", 0.45), (" in", -0.02), (" May", -0.9),
+            (".", -0.45),
         ])
         let (html, _, tree) = try Self.page(samples: [sample])
         defer { tree.remove() }
@@ -107,8 +109,9 @@ struct ReportPageTests {
         let title = try #require(Markup.attribute("title", tokens[5]))
         #expect(title.contains("reward -0.900") && title.contains("advantage -0.450") && title.contains("value +0.250"))
         // The critique sits beside the response, its spans listed.
-        #expect(html.contains("<div class=\"critique\"><p class=\"text\">Names the city right; the month is wrong.</p>"))
-        #expect(html.contains("<li class=\"good\"><span class=\"label\">good_spans 1</span> “Lisbon”</li>"))
+        #expect(html.contains("<div class=\"critique\"><p class=\"text\">Names the city right; the month is wrong."
+            + "</p>"))
+        #expect(html.contains("<li class=\"good\"><span class=\"label\">good_spans +1</span> “Lisbon”</li>"))
     }
 
     @Test func modelOutputCannotInjectMarkup() throws {

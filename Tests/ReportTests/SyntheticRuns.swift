@@ -19,7 +19,8 @@ struct SyntheticTree {
         _ path: String, mode: String? = "token", seed: Int = 0, metrics: [[String: Any]], samples: [[String: Any]] = []
     ) throws -> String {
         let directory = path.isEmpty ? root : root + "/" + path
-        try FileManager.default.createDirectory(atPath: directory + "/checkpoints/step-1", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/checkpoints/step-1",
+                                                withIntermediateDirectories: true)
         var config = "model: tiny\nprompts: prompts.jsonl\noutput: \(directory)\n"
         if let mode { config += "reward_mode: \(mode)\n" }
         config += "steps: \(metrics.count)\nbatch_size: 4\nlearning_rate: 0.0001\nlora_targets:\n- q_proj\n- v_proj\n"
@@ -48,8 +49,9 @@ struct SyntheticTree {
     /// One step's record with the keys PPO logs; `f` gives each key's value at the step.
     static func record(step: Int, _ f: (String) -> Any?) -> [String: Any] {
         var object: [String: Any] = ["step": step]
-        for key in ["objective/scores", "objective/rlhf_reward", "objective/task_metric", "objective/kl", "loss/policy_avg",
-                    "loss/value_avg", "kl_coef", "policy/clipfrac_avg", "span/pos_frac", "span/neg_frac", "seconds"] {
+        for key in ["objective/scores", "objective/rlhf_reward", "objective/task_metric", "objective/kl",
+                    "loss/policy_avg", "loss/value_avg", "kl_coef", "policy/clipfrac_avg", "span/pos_frac",
+                    "span/neg_frac", "seconds"] {
             if let value = f(key) { object[key] = value }
         }
         return object
@@ -57,7 +59,8 @@ struct SyntheticTree {
 
     /// A sample whose tokens spell `pieces` joined, each with the given reward.
     static func sample(
-        step: Int, id: String, pieces: [(String, Double)], critique: String = "Names the city right; the month is wrong.",
+        step: Int, id: String, pieces: [(String, Double)],
+        critique: String = "Names the city right; the month is wrong.",
         prompt: String = "Summarise: Mia moved to Lisbon in March."
     ) -> [String: Any] {
         let tokens: [[String: Any]] = pieces.enumerated().map { j, piece in
@@ -67,7 +70,8 @@ struct SyntheticTree {
         let response = pieces.map(\.0).joined()
         return ["step": step, "id": id, "prompt": prompt, "response": response, "mode": "token", "sequence_score": 0.5,
                 "critique": critique, "tokens": tokens, "task_metric": 0.75,
-                "spans": [["text": "Lisbon", "label": "good_spans", "score": 1, "start": 8, "end": 14, "match": "exact"]]]
+                "spans": [["text": "Lisbon", "label": "good_spans", "score": 1, "start": 8, "end": 14,
+                           "match": "exact"]]]
     }
 }
 
@@ -79,7 +83,8 @@ enum Markup {
         while let start = rest.range(of: "<" + name + " ") {
             guard let end = rest[start.upperBound...].firstIndex(of: ">") else { break }
             let tag = String(rest[start.lowerBound...end])
-            if className == nil || (attribute("class", tag)?.split(separator: " ").contains { $0 == className! } ?? false) {
+            let classes = attribute("class", tag)?.split(separator: " ").map(String.init) ?? []
+            if className == nil || classes.contains(className!) {
                 found.append(tag)
             }
             rest = rest[end...]
@@ -98,8 +103,8 @@ enum Markup {
 
     /// The `<svg class="chart">…</svg>` of a metric key.
     static func chart(_ html: String, key: String) -> String? {
-        guard let start = html.range(of: "<svg class=\"chart\"[^>]*data-key=\"\(NSRegularExpression.escapedPattern(for: key))\"",
-                                     options: .regularExpression),
+        let pattern = "<svg class=\"chart\"[^>]*data-key=\"\(NSRegularExpression.escapedPattern(for: key))\""
+        guard let start = html.range(of: pattern, options: .regularExpression),
               let end = html[start.lowerBound...].range(of: "</svg>") else { return nil }
         return String(html[start.lowerBound..<end.upperBound])
     }
