@@ -37,10 +37,12 @@ let package = Package(
             dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
+        // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
+        .target(name: "FactSummaries", dependencies: ["JSON"]),
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation",
+                "Models", "Tokenizers", "Generation", "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,7 +59,7 @@ let package = Package(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Feedback", "Generation", "Server",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "FactSummaries", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -70,11 +72,12 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Generation", "Models", "Tokenizers", "Feedback",
+                "Server", "Generation", "Models", "Tokenizers", "Feedback", "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Feedback"]),
         .testTarget(
             name: "FeedbackTests",
             dependencies: [
