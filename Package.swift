@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Feedback"]),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Feedback", "Tokenizers"]),
         .testTarget(
             name: "FeedbackTests",
             dependencies: [

@@ -42,7 +42,7 @@ public struct SummaryCheck: Sendable, Equatable {
     public var facts: [FactCheck]
     /// The first mention of each slot the post does not state (an invented age, a job the post never gives).
     public var unsupported: [Mention]
-    /// Later occurrences of phrases of two or more words said twice (the first occurrence is not listed).
+    /// Later occurrences of phrases said twice (see `FactChecker`; the first occurrence is not listed).
     public var repeats: [Range<Int>]
     /// Every mention found outside the repeats, in summary order.
     public var mentions: [Mention]
@@ -66,7 +66,8 @@ public struct SummaryCheck: Sendable, Equatable {
 /// 1. every lexicon value (names, jobs, cities, months, pets, pet names, questions), every vague phrase
 ///    and every number (an age, with a following "-year-old" or " years old") is found as whole words,
 ///    case-sensitively, longest first, never overlapping;
-/// 2. a phrase of two or more words that occurs again later marks the later occurrence as a repeat,
+/// 2. a phrase of three or more words (two with a content word) that occurs again later marks the later
+///    occurrence as a repeat,
 ///    and mentions inside repeats are not counted again;
 /// 3. per fact of the post: any other value of its slot makes it wrong; else its own value makes it
 ///    correct; else a vague phrase of its slot makes it vague; else it is missing. A value of a slot the
@@ -194,8 +195,8 @@ enum TextScan {
     /// Short words that alone do not make a repeat worth pointing at ("with her", "in a").
     static let functionWords: Set<String> = ["with", "that", "from", "into", "have", "their", "them", "then"]
 
-    /// Later occurrences of word sequences (two words or more, one of them a content word of four letters
-    /// or more) that already occurred, each as the range from its first word's start to its last word's end.
+    /// Later occurrences of word sequences (three words or more, or two with a content word of four
+    /// letters or more) that already occurred, each as the range from its first word's start to its last word's end.
     static func repeats(_ text: [Unicode.Scalar]) -> [Range<Int>] {
         let spans = words(text)
         let keys = spans.map { string(text[$0]) }
@@ -208,7 +209,8 @@ enum TextScan {
                 while i + k < j, j + k < keys.count, keys[i + k] == keys[j + k] { k += 1 }
                 best = max(best, k)
             }
-            if best >= 2, keys[j..<j + best].contains(where: { $0.count > 3 && !functionWords.contains($0) }) {
+            let contentful = keys[j..<j + best].contains { $0.count > 3 && !functionWords.contains($0) }
+            if best >= 3 || (best == 2 && contentful) {
                 result.append(spans[j].lowerBound..<spans[j + best - 1].upperBound)
                 j += best
             } else {

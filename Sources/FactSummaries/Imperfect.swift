@@ -86,6 +86,9 @@ public enum Summaries {
             }
             placed += 1
         }
+        // A bare "moved" is one word: said twice it is no phrase worth pointing at, so no repeat.
+        let moveStates = [Slot.city, .month].compactMap { facts[$0] == nil ? nil : plan[$0] ?? .correct }
+        if repeatClause == .move, !moveStates.contains(where: { $0 != .missing }) { repeatClause = nil }
         return SummaryWriter.write(facts, plan: plan, repeatClause: repeatClause)
     }
 

@@ -66,7 +66,7 @@ public enum Lexicon {
     /// The lowercase words that stand in for a fact without stating it, with the slot they blur.
     /// Summaries are matched against these case-sensitively, as they are written.
     public static let vague: [(phrase: String, slot: Slot)] = [
-        ("Someone", .name), ("a professional", .job), ("a new city", .city), ("recently", .month),
+        ("Someone", .name), ("professional", .job), ("a new city", .city), ("recently", .month),
         ("at some point", .month), ("pet", .pet), ("asks for advice", .ask),
     ]
 

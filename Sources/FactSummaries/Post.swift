@@ -50,9 +50,9 @@ public struct PostOptions: Sendable, Equatable {
     /// How many of the optional fact groups (age, job, month, pet with its name) a post states.
     public var optionalFacts: ClosedRange<Int> = 2...4
     /// How many distractor sentences a post holds.
-    public var distractors: ClosedRange<Int> = 2...3
+    public var distractors: ClosedRange<Int> = 3...4
 
-    /// The defaults: posts of about 40–70 words stating 5–8 facts.
+    /// The defaults: posts of 35–75 words (about 50 on average) stating 5–8 facts.
     public init() {}
 
     /// Checks the ranges against what the templates can produce.

@@ -124,9 +124,7 @@ struct SummaryWriter {
         case .missing:
             break  // recorded once, before writing
         case let .vague(phrase):
-            // "a 29-year-old professional" reads better than "a 29-year-old a professional".
-            let text = slot == .job && !article && phrase.hasPrefix("a ") ? String(phrase.dropFirst(2)) : phrase
-            plain(text)
+            plain(surface(phrase))
             errors.append(InjectedError(kind: .vague, slot: slot, range: start..<scalars.count))
         }
     }

@@ -22,8 +22,8 @@ extension FactTeacher {
     public func reply(to messages: [(role: String, content: String)]) -> TeacherReply {
         var lastProblem = "no user message has a post section and a summary section"
         for message in messages where message.role == "user" {
-            guard let (post, summary) = TeacherConversation.sections(message.content) else { continue }
-            switch review(post: post, summary: summary) {
+            guard let found = TeacherConversation.sections(message.content) else { continue }
+            switch review(post: found.post, summary: found.summary) {
             case let .success(review): return .review(review)
             case let .failure(failure): lastProblem = "the post is not one of the built-in fact task's (\(failure))"
             }

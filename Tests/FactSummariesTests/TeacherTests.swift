@@ -117,7 +117,8 @@ import Testing
         let expected = teacher.review(item.post.facts, summary: item.imperfect.text)
         for reference in [nil, item.reference] {
             let task = TaskItem(id: item.id, prompt: item.post.text, response: item.imperfect.text, reference: reference)
-            let messages = try SummarizationTask().messages(for: task, execution: nil).map { ($0.role, $0.content) }
+            let messages: [(role: String, content: String)] = try SummarizationTask().messages(for: task, execution: nil)
+                .map { ($0.role, $0.content) }
             #expect(teacher.reply(to: messages) == .review(expected))
             // The annotator's re-ask appends turns; the first user turn still holds the post.
             let reask = messages + [("assistant", "oops"), ("user", TeacherPrompts.reask(reason: "x", labels: Self.labels))]
@@ -133,8 +134,10 @@ import Testing
         let teacher = FactTeacher()
         let foreign = TaskItem(id: "x", prompt: "My landlord raised the rent again. What should I do?",
                                response: "Rent went up; asks what to do.")
-        let messages = try SummarizationTask().messages(for: foreign, execution: nil).map { ($0.role, $0.content) }
-        for conversation in [messages, [("user", "Hello there")], []] {
+        let messages: [(role: String, content: String)] = try SummarizationTask().messages(for: foreign, execution: nil)
+            .map { ($0.role, $0.content) }
+        let conversations: [[(role: String, content: String)]] = [messages, [("user", "Hello there")], []]
+        for conversation in conversations {
             let reply = teacher.reply(to: conversation)
             guard case let .refusal(text) = reply else {
                 Issue.record("expected a refusal, got \(reply)")
