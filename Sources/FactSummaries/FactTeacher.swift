@@ -20,13 +20,14 @@ public struct TeacherReview: Sendable, Equatable {
     /// The fact check behind it.
     public var check: SummaryCheck
 
-    /// The answer as the summarization annotation prompt asks for it: one JSON object, critique first.
+    /// The answer as the summarization annotation prompt asks for it: one JSON object, critique first, on one
+    /// line without spaces between tokens (the reward model's target has the same layout).
     public var json: String {
         func list(_ quotes: [TeacherQuote]) -> String {
-            "[" + quotes.map { JSONValue.quoted($0.text) }.joined(separator: ", ") + "]"
+            "[" + quotes.map { JSONValue.quoted($0.text) }.joined(separator: ",") + "]"
         }
-        return "{\"textual_feedback\": \(JSONValue.quoted(critique)), \"good_spans\": \(list(good)), "
-            + "\"poor_spans\": \(list(poor))}"
+        return "{\"textual_feedback\":\(JSONValue.quoted(critique)),\"good_spans\":\(list(good)),"
+            + "\"poor_spans\":\(list(poor))}"
     }
 }
 

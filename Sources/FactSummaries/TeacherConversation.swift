@@ -25,13 +25,29 @@ extension FactTeacher {
             guard let found = TeacherConversation.sections(message.content) else { continue }
             switch review(post: found.post, summary: found.summary) {
             case let .success(review): return .review(review)
-            case let .failure(failure): lastProblem = "the post is not one of the built-in fact task's (\(failure))"
+            case let .failure(failure): lastProblem = Self.foreign(failure)
             }
         }
-        return .refusal(
-            "I cannot review this request: I am the built-in teacher of the fact-summary task and can only "
-                + "check summaries of its posts, and here \(lastProblem). Send a user message with a '## Post' "
-                + "section holding a post of the task and a '## Summary to review' section.")
+        return .refusal(Self.refusal(lastProblem))
+    }
+
+    /// The review of `summary` against the post text `post`, or a refusal when the post is not the task's.
+    public func reply(post: String, summary: String) -> TeacherReply {
+        switch review(post: post, summary: summary) {
+        case let .success(review): return .review(review)
+        case let .failure(failure): return .refusal(Self.refusal(Self.foreign(failure)))
+        }
+    }
+
+    static func foreign(_ failure: PostParseFailure) -> String {
+        "the post is not one of the built-in fact task's (\(failure))"
+    }
+
+    /// Plain text without braces, so no parser mistakes it for an answer.
+    static func refusal(_ problem: String) -> String {
+        "I cannot review this request: I am the built-in teacher of the fact-summary task and can only "
+            + "check summaries of its posts, and here \(problem). Send a user message with a '## Post' "
+            + "section holding a post of the task and a '## Summary to review' section."
     }
 }
 

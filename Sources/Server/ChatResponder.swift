@@ -1,12 +1,12 @@
+import Common
 import FactSummaries
 import Foundation
-import Tokenizers
 
 /// Something that answers a chat conversation without a language model (the built-in teacher), served by
 /// `ResponderServer` with the same API as a model.
 public protocol ChatResponder: Sendable {
     /// The assistant's answer to `messages`; `refusal` marks an answer that declines the request.
-    func respond(to messages: [Tokenizers.ChatMessage]) -> (text: String, refusal: Bool)
+    func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool)
 }
 
 /// The fact-summary task's rule-based teacher as a chat endpoint: it answers the summarization
@@ -18,7 +18,7 @@ public struct BuiltinTeacher: ChatResponder {
     /// The endpoint for `teacher`.
     public init(teacher: FactTeacher = FactTeacher()) { self.teacher = teacher }
 
-    public func respond(to messages: [Tokenizers.ChatMessage]) -> (text: String, refusal: Bool) {
+    public func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool) {
         let reply = teacher.reply(to: messages.map { ($0.role, $0.content) })
         if case .refusal = reply { return (reply.text, true) }
         return (reply.text, false)

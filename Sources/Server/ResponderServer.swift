@@ -1,9 +1,9 @@
+import Common
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Tokenizers
 
 /// The OpenAI chat API over a `ChatResponder` (`serve --teacher builtin`): `GET /v1/models`,
 /// `POST /v1/chat/completions`, whole or streamed, with `usage` counted by `ApproximateTokens`.
@@ -59,7 +59,7 @@ public struct ResponderServer: Sendable {
 
     /// A checked chat request.
     struct ChatCall {
-        var messages: [Tokenizers.ChatMessage]
+        var messages: [ChatMessage]
         var n: Int
         var stream: Bool
         var includeUsage: Bool

@@ -16,6 +16,11 @@ struct ChatModelOptions: ParsableArguments {
     func load() throws -> (LlamaModel, Tokenizer) {
         // Optional only so that `serve --teacher` can do without a model; everything else needs one.
         guard let model else { throw ValidationError("--model is required") }
+        return try Self.load(model: model, adapter: adapter)
+    }
+
+    /// `load()` for a model directory and an optional adapter given some other way.
+    static func load(model: String, adapter: String?) throws -> (LlamaModel, Tokenizer) {
         let lm = try LlamaModel(directory: model)
         if let adapter {
             lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))

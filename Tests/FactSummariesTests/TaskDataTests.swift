@@ -1,5 +1,5 @@
 import FactSummaries
-import Feedback
+import Annotation
 import Foundation
 import Testing
 
@@ -72,7 +72,7 @@ import Testing
             }
         }
         let corpus = try String(contentsOf: directory.appendingPathComponent("corpus.txt"), encoding: .utf8)
-        #expect(corpus.contains(items[0].post.text) && corpus.contains("\"textual_feedback\""))
+        #expect(corpus.contains(items[0].post.text) && corpus.contains("{\"textual_feedback\":"))
         #expect(!corpus.contains("\n\n"), "one text a line")
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Common
 import Foundation
 import Generation
 import Models
@@ -35,7 +36,7 @@ import Tokenizers
         let model = try LlamaModel(directory: first)
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: first))
         #expect(model.config.vocabSize == tokenizer.vocabSize && model.config.eosTokenIds == [tokenizer.eosTokenId!])
-        let prompt = try tokenizer.chatPromptIds([Tokenizers.ChatMessage(role: "user", content: "Summarize the post.")])
+        let prompt = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: "Summarize the post.")])
         var parameters = SamplingParameters()
         parameters.maxNewTokens = 4
         let result = try Generator(model: model, tokenizer: tokenizer).generate([GenerationRequest(promptIds: prompt, parameters: parameters)])

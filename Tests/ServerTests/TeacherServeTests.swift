@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import FactSummaries
-import Feedback
+import Annotation
 import Foundation
 import Hummingbird
 import Logging
