@@ -93,7 +93,8 @@ enum Critique {
 
         var sentences: [String] = []
         if praise.isEmpty {
-            sentences.append(problems.isEmpty ? "The summary states none of the post's facts." : "The summary \(problems[0]).")
+            let first = problems.first.map { "The summary \($0)." }
+            sentences.append(first ?? "The summary states none of the post's facts.")
         } else {
             let right = "The summary \(list(praise)) as the post does"
             sentences.append(problems.isEmpty ? right + "." : right + ", but \(problems[0]).")

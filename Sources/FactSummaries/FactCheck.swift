@@ -142,7 +142,8 @@ enum TextScan {
         for pattern in patterns {
             for range in occurrences(pattern.scalars, in: text) where bounded(range) && free(range) {
                 range.forEach { taken[$0] = true }
-                found.append(Mention(slot: pattern.slot, value: string(text[range]), vague: pattern.vague, range: range))
+                let value = string(text[range])
+                found.append(Mention(slot: pattern.slot, value: value, vague: pattern.vague, range: range))
             }
         }
         var index = 0
@@ -158,8 +159,9 @@ enum TextScan {
                 var range = digits
                 for suffix in ["-year-old", " years old", " year old"] {
                     let s = Array(suffix.unicodeScalars)
-                    if end + s.count <= text.count, Array(text[end..<end + s.count]) == s, bounded(index..<end + s.count) {
-                        range = index..<end + s.count
+                    let after = end + s.count
+                    if after <= text.count, Array(text[end..<after]) == s, bounded(index..<after) {
+                        range = index..<after
                         break
                     }
                 }

@@ -73,7 +73,9 @@ public struct FactTeacher: Sendable {
         var (good, poor) = quotes(check, facts: facts, text: text)
         bind(&good, &poor, check: check, text: text)
         let critique = Critique.write(check, facts: facts, repeats: check.repeats.map { TextScan.string(text[$0]) })
-        func quote(_ range: Range<Int>) -> TeacherQuote { TeacherQuote(text: TextScan.string(text[range]), range: range) }
+        func quote(_ range: Range<Int>) -> TeacherQuote {
+            TeacherQuote(text: TextScan.string(text[range]), range: range)
+        }
         return TeacherReview(critique: critique, good: good.map(quote), poor: poor.map(quote), check: check)
     }
 

@@ -186,7 +186,8 @@ enum PostTemplates {
             text = text.replacingOccurrences(of: key, with: other(slot, from: Lexicon.values(slot)))
         }
         if text.contains("{a_other_job}") {
-            text = text.replacingOccurrences(of: "{a_other_job}", with: Lexicon.withArticle(other(.job, from: Lexicon.jobs)))
+            let job = Lexicon.withArticle(other(.job, from: Lexicon.jobs))
+            text = text.replacingOccurrences(of: "{a_other_job}", with: job)
         }
         text = text.replacingOccurrences(of: "{weather}", with: rng.pick(Lexicon.weather))
         text = text.replacingOccurrences(of: "{tram}", with: rng.pick(Lexicon.trams))

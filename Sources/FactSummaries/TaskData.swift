@@ -75,7 +75,9 @@ public enum FactTask {
     /// A task-data line as `annotate` reads it: `id`, `prompt` (the post), `response` (the imperfect
     /// summary), `reference`, plus `facts` and `mistakes` for inspection (readers ignore them).
     public static func taskLine(_ item: FactItem) -> String {
-        let facts = item.post.facts.slots.map { "\(JSONValue.quoted($0.rawValue)): \(JSONValue.quoted(item.post.facts[$0]!))" }
+        let facts = item.post.facts.slots.map { slot in
+            "\(JSONValue.quoted(slot.rawValue)): \(JSONValue.quoted(item.post.facts[slot]!))"
+        }
         let mistakes = item.imperfect.errors.map { error in
             JSONValue.quoted(error.kind.rawValue + (error.slot.map { ":" + $0.rawValue } ?? ""))
         }
@@ -123,7 +125,7 @@ public enum FactTask {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw FactTaskError.io(path: directory, detail: "cannot create the directory (\(error.localizedDescription))")
+            throw FactTaskError.io(path: directory, detail: "cannot create it (\(error.localizedDescription))")
         }
         var counts: [String: Int] = [:]
         for (name, _) in files {
@@ -148,6 +150,7 @@ extension PostGenerator {
         let post = self.post(using: &rng)
         let imperfect = Summaries.imperfect(post, options: options.imperfect, using: &rng)
         let id = split.rawValue + "-" + String(format: "%06d", index)
-        return FactItem(id: id, split: split, post: post, reference: Summaries.reference(post.facts), imperfect: imperfect)
+        let reference = Summaries.reference(post.facts)
+        return FactItem(id: id, split: split, post: post, reference: reference, imperfect: imperfect)
     }
 }

@@ -4,7 +4,9 @@ import Foundation
 /// normal(0, `initializer_range`) matrices and embeddings, unit norms, zero biases (`init-model`).
 public enum RandomModel {
     /// The architecture name transformers expects in `architectures` for each model type.
-    static let architectures = ["llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"]
+    static let architectures = [
+        "llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM",
+    ]
 
     /// The config.json object of a new model.
     ///
@@ -36,7 +38,8 @@ public enum RandomModel {
         let defaults: [(String, Any)] = [
             ("hidden_act", "silu"), ("use_cache", true), ("num_key_value_heads", config.kvHeadCount),
             ("head_dim", config.headSize), ("rms_norm_eps", Double(config.rmsNormEps)),
-            ("max_position_embeddings", config.maxPositionEmbeddings), ("tie_word_embeddings", config.tieWordEmbeddings),
+            ("max_position_embeddings", config.maxPositionEmbeddings),
+            ("tie_word_embeddings", config.tieWordEmbeddings),
         ]
         for (key, value) in defaults where object[key] == nil { object[key] = value }
         if object["rope_theta"] == nil && object["rope_parameters"] == nil { object["rope_theta"] = config.ropeTheta }
@@ -58,7 +61,8 @@ public enum RandomModel {
         try weights.save(directory: directory)
         var generation: [String: Any] = ["_from_model_config": true]
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { generation[key] = object[key] ?? NSNull() }
-        let generationData = try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
+        let generationData = try JSONSerialization.data(
+            withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
         for (name, bytes) in [("config.json", data), ("generation_config.json", generationData)] {
             do {
                 try (bytes + Data("\n".utf8)).write(to: URL(fileURLWithPath: directory + "/" + name), options: .atomic)

@@ -34,12 +34,16 @@ public enum ApproximateTokens {
         let scalars = Array(text.unicodeScalars)
         var pieces: [Range<Int>] = []
         var index = 0
-        func isWord(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "'" }
+        func isWord(_ s: Unicode.Scalar) -> Bool {
+            s.properties.isAlphabetic || s.properties.numericType != nil || s == "'"
+        }
         while index < scalars.count {
             let start = index
             while index < scalars.count, scalars[index].properties.isWhitespace { index += 1 }
             guard index < scalars.count else {
-                if let last = pieces.popLast() { pieces.append(last.lowerBound..<scalars.count) } else { pieces.append(start..<index) }
+                // Trailing white space belongs to the last piece (or is the only one).
+                let first = pieces.popLast()?.lowerBound ?? start
+                pieces.append(first..<scalars.count)
                 break
             }
             if isWord(scalars[index]) {

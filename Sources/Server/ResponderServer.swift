@@ -37,17 +37,19 @@ public struct ResponderServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey))
         let server = self
-        let model: [String: Any] = ["id": configuration.modelName, "object": "model", "created": 0, "owned_by": "text2grad"]
+        let name = configuration.modelName
+        let model: [String: Any] = ["id": name, "object": "model", "created": 0, "owned_by": "text2grad"]
         router.get("/v1/models") { _, _ in server.json(200, ["object": "list", "data": [model]]) }
         router.get("/v1/models/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard id == server.configuration.modelName else { throw APIError.unknownModel(id, served: server.configuration.modelName) }
+            guard id == name else { throw APIError.unknownModel(id, served: name) }
             return server.json(200, model)
         }
         router.post("/v1/chat/completions") { request, _ in try await server.chat(request) }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "text2grad"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "text2grad"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? -1) },
             logger: logger)
     }
@@ -82,7 +84,9 @@ public struct ResponderServer: Sendable {
         let n = try fields.int("n") ?? 1
         guard (1...16).contains(n) else { throw APIError.badRequest("'n' must be between 1 and 16.", param: "n") }
         let maxTokens = try fields.int("max_completion_tokens") ?? fields.int("max_tokens")
-        if let maxTokens, maxTokens < 1 { throw APIError.badRequest("'max_tokens' must be at least 1.", param: "max_tokens") }
+        if let maxTokens, maxTokens < 1 {
+            throw APIError.badRequest("'max_tokens' must be at least 1.", param: "max_tokens")
+        }
         if try fields.bool("logprobs") == true {
             throw APIError.badRequest("The built-in teacher has no token log-probabilities.", param: "logprobs")
         }
@@ -91,7 +95,9 @@ public struct ResponderServer: Sendable {
         }
         _ = try fields.number("top_p")
         _ = try fields.int("seed")
-        if let format = try fields.object("response_format"), !["text", "json_object"].contains(format["type"] as? String ?? "") {
+        if let format = try fields.object("response_format"),
+            !["text", "json_object"].contains(format["type"] as? String ?? "")
+        {
             throw APIError.badRequest("response_format type must be 'text' or 'json_object'.", param: "response_format")
         }
         let stream = try fields.bool("stream") ?? false
@@ -102,7 +108,9 @@ public struct ResponderServer: Sendable {
     /// Reads the body (413 past the limit), answers it, and sends the answer whole or as server-sent events.
     func chat(_ request: Request) async throws -> Response {
         let limit = configuration.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit: limit) }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.tooLarge(limit: limit)
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
@@ -141,10 +149,12 @@ public struct ResponderServer: Sendable {
         }
         var events: [[String: Any]] = []
         for index in 0..<call.n {
-            events.append(chunk([["index": index, "delta": ["role": "assistant", "content": ""], "logprobs": NSNull(),
-                                  "finish_reason": NSNull()]]))
-            events.append(chunk([["index": index, "delta": ["content": text], "logprobs": NSNull(), "finish_reason": NSNull()]]))
-            events.append(chunk([["index": index, "delta": [String: Any](), "logprobs": NSNull(), "finish_reason": finish]]))
+            let deltas: [([String: Any], Any)] = [
+                (["role": "assistant", "content": ""], NSNull()), (["content": text], NSNull()), ([:], finish),
+            ]
+            for (delta, reason) in deltas {
+                events.append(chunk([["index": index, "delta": delta, "logprobs": NSNull(), "finish_reason": reason]]))
+            }
         }
         if call.includeUsage { events.append(chunk([], usage: usage)) }
         var buffer = ByteBuffer()

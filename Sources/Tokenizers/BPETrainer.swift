@@ -39,7 +39,8 @@ public struct BPETrainer: Sendable {
             throw TokenizerError.malformed(file: "BPE trainer", path: "min_frequency", reason: "must be at least 1")
         }
         guard Set(specialTokens).count == specialTokens.count, !specialTokens.contains(where: \.isEmpty) else {
-            throw TokenizerError.malformed(file: "BPE trainer", path: "special_tokens", reason: "must be distinct and non-empty")
+            throw TokenizerError.malformed(
+                file: "BPE trainer", path: "special_tokens", reason: "must be distinct and non-empty")
         }
         let counts = try wordCounts(texts)
         var model = MergeState(specialCount: specialTokens.count, words: counts)
@@ -95,7 +96,9 @@ struct MergeState {
         for w in words.indices { add(word: w, sign: 1) }
     }
 
-    static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+    static func key(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
 
     mutating func add(word w: Int, sign: Int) {
         let symbols = words[w]

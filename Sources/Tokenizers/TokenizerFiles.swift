@@ -23,8 +23,8 @@ public struct TrainedBPE: Sendable, Equatable {
         func name(_ token: Int32) -> String { ByteLevelAlphabet.string(of: tokens[Int(token)]) }
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         out += specialTokens.enumerated().map { id, content in
-            "\n    {\"id\": \(id), \"content\": \(JSONValue.quoted(content)), \"single_word\": false, \"lstrip\": false, "
-                + "\"rstrip\": false, \"normalized\": false, \"special\": true}"
+            "\n    {\"id\": \(id), \"content\": \(JSONValue.quoted(content)), \"single_word\": false, "
+                + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
         }.joined(separator: ",")
         out += "\n  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": \(BPETrainer.preTokenizerJSON),\n"
         out += "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, "
@@ -45,13 +45,15 @@ public struct TrainedBPE: Sendable, Equatable {
     /// `tokenizer_config.json` with the ChatML template; `<|im_start|>`/`<|im_end|>` must be special tokens.
     public func configJSON(maxLength: Int = 2048) throws -> String {
         for needed in ["<|im_start|>", "<|im_end|>"] where !specialTokens.contains(needed) {
-            throw TokenizerError.malformed(file: "BPE trainer", path: "special_tokens", reason: "the chat template needs \(needed)")
+            throw TokenizerError.malformed(
+                file: "BPE trainer", path: "special_tokens", reason: "the chat template needs \(needed)")
         }
         let pad = specialTokens.first { $0 != "<|im_start|>" && $0 != "<|im_end|>" } ?? "<|im_end|>"
         return "{\n  \"tokenizer_class\": \"PreTrainedTokenizerFast\",\n  \"model_max_length\": \(maxLength),\n"
             + "  \"clean_up_tokenization_spaces\": false,\n  \"bos_token\": \"<|im_start|>\",\n"
             + "  \"eos_token\": \"<|im_end|>\",\n  \"pad_token\": \(JSONValue.quoted(pad)),\n"
-            + "  \"unk_token\": \(JSONValue.quoted(pad)),\n  \"chat_template\": \(JSONValue.quoted(ChatTemplates.chatML))\n}\n"
+            + "  \"unk_token\": \(JSONValue.quoted(pad)),\n"
+            + "  \"chat_template\": \(JSONValue.quoted(ChatTemplates.chatML))\n}\n"
     }
 
     /// Writes tokenizer.json and tokenizer_config.json into `directory` (created if needed).
@@ -90,7 +92,7 @@ public enum TokenizerFiles {
                 if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
                 try fm.copyItem(at: source.appendingPathComponent(name), to: target)
             } catch {
-                throw TokenizerError.unwritableFile(path: target.path, reason: "cannot copy (\(error.localizedDescription))")
+                throw TokenizerError.unwritableFile(path: target.path, reason: error.localizedDescription)
             }
         }
         if tokenizer.chatTemplate == nil || chatTemplate != nil {
@@ -116,7 +118,8 @@ public enum TokenizerFiles {
             try write(String(decoding: data, as: UTF8.self) + "\n", to: url)
         }
         let installed = try Tokenizer.load(directory: destination)
-        _ = try installed.applyChatTemplate(messages: [ChatMessage(role: "user", content: "hi")], addGenerationPrompt: true)
+        let probe = [ChatMessage(role: "user", content: "hi")]
+        _ = try installed.applyChatTemplate(messages: probe, addGenerationPrompt: true)
         return installed
     }
 

@@ -8,7 +8,7 @@ enum BuiltinTeacherSource {
     /// The teacher answering in process, with the same JSON an endpoint serving it returns.
     static func critic(format: RewardModelFormat) throws -> Critic {
         guard format.task == "summarization" else {
-            throw ValidationError("--reward builtin critiques the built-in summarization task only (--task summarization)")
+            throw ValidationError("--reward builtin critiques the built-in summarization task (--task summarization)")
         }
         let teacher = FactTeacher()
         let answer: @Sendable (CritiquePair) -> String = { pair in

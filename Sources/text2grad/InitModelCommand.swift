@@ -41,9 +41,12 @@ struct InitModel: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        guard (shape == nil) != (config == nil) else { throw ValidationError("give exactly one of --shape and --config") }
+        guard (shape == nil) != (config == nil) else {
+            throw ValidationError("give exactly one of --shape and --config")
+        }
         if let shape, LlamaConfig.namedShapes[shape] == nil {
-            throw ValidationError("unknown --shape \(shape) (known: \(LlamaConfig.namedShapes.keys.sorted().joined(separator: ", ")))")
+            let known = LlamaConfig.namedShapes.keys.sorted().joined(separator: ", ")
+            throw ValidationError("unknown --shape \(shape) (known: \(known))")
         }
         guard std.isFinite, std > 0, std < 1 else { throw ValidationError("--std must lie in (0, 1)") }
         if !overwrite, FileManager.default.fileExists(atPath: output + "/model.safetensors") {
@@ -75,7 +78,8 @@ struct InitModel: ParsableCommand {
             padTokenId: tok.padTokenId, keepLargerVocabulary: config != nil, initializerRange: std)
         let written = try RandomModel.write(config: object, seed: seed, directory: output)
         let parameters = LlamaWeights.layout(written).reduce(0) { $0 + $1.shape.reduce(1, *) }
-        note("wrote \(output): \(written.layerCount) layers, hidden \(written.hiddenSize), vocabulary \(written.vocabSize), "
-            + "\(parameters) parameters (\(String(format: "%.2f", Double(parameters) / 1e6)) M)")
+        let millions = String(format: "%.2f", Double(parameters) / 1e6)
+        note("wrote \(output): \(written.layerCount) layers, hidden \(written.hiddenSize), "
+            + "vocabulary \(written.vocabSize), \(parameters) parameters (\(millions) M)")
     }
 }

@@ -74,7 +74,8 @@ struct Serve: AsyncParsableCommand {
         var settings = ServerConfiguration(modelName: name)
         settings.host = host
         settings.port = port
-        settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let environmentKey = ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.apiKey = apiKey ?? environmentKey
         settings.maxBodyBytes = maxBodyBytes
         settings.defaultMaxTokens = defaultMaxTokens
         return settings
@@ -89,7 +90,8 @@ struct Serve: AsyncParsableCommand {
             let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
             let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(), logger: logger)
             let app = server.application { port in
-                note("serving the built-in teacher as '\(settings.modelName)' on http://\(settings.host):\(port)/v1 (\(keyNote))")
+                note("serving the built-in teacher as '\(settings.modelName)' on "
+                    + "http://\(settings.host):\(port)/v1 (\(keyNote))")
             }
             try await app.runService()
             return
@@ -99,7 +101,8 @@ struct Serve: AsyncParsableCommand {
                                             maxQueuedSequences: maxQueue)
         scheduler.start()
         defer { scheduler.shutdown() }
-        let name = modelName ?? URL(fileURLWithPath: modelOptions.model ?? "model").standardizedFileURL.lastPathComponent
+        let directory = URL(fileURLWithPath: modelOptions.model ?? "model").standardizedFileURL
+        let name = modelName ?? directory.lastPathComponent
         let settings = serverSettings(name: name)
         let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
                                   contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,

@@ -30,7 +30,9 @@ struct TrainTokenizer: ParsableCommand {
         for path in corpus where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--corpus \(path) does not exist")
         }
-        guard (259...1 << 20).contains(vocabSize) else { throw ValidationError("--vocab-size must lie in 259...\(1 << 20)") }
+        guard (259...1 << 20).contains(vocabSize) else {
+            throw ValidationError("--vocab-size must lie in 259...\(1 << 20)")
+        }
         guard minFrequency >= 1 else { throw ValidationError("--min-frequency must be at least 1") }
     }
 
@@ -49,6 +51,7 @@ struct TrainTokenizer: ParsableCommand {
         let trained = try trainer.train(texts)
         try trained.write(directory: URL(fileURLWithPath: output))
         let seconds = Date().timeIntervalSince(start)
-        note("trained \(trained.vocabularySize) tokens on \(texts.count) texts in \(String(format: "%.2f", seconds)) s; wrote \(output)")
+        let time = String(format: "%.2f", seconds)
+        note("trained \(trained.vocabularySize) tokens on \(texts.count) texts in \(time) s; wrote \(output)")
     }
 }

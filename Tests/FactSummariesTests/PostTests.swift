@@ -43,7 +43,7 @@ import Testing
         let posts = Self.train.map { Self.words($0.post.text) }
         let references = Self.train.map { Self.words($0.reference) }
         #expect(posts.min()! >= 35 && posts.max()! <= 80, "post words \(posts.min()!)...\(posts.max()!)")
-        #expect(references.min()! >= 10 && references.max()! <= 25, "summary words \(references.min()!)...\(references.max()!)")
+        #expect(references.min()! >= 10 && references.max()! <= 25, "words \(references.min()!)...\(references.max()!)")
         let counts = Self.train.map(\.post.facts.count)
         #expect(counts.min()! >= 5 && counts.max()! <= 8)
         let mistakes = Self.train.map(\.imperfect.errors.count)
@@ -58,7 +58,7 @@ import Testing
         for item in Self.train {
             let facts = item.post.facts
             let reference = FactChecker.check(facts, summary: item.reference)
-            #expect(reference.accuracy == 1 && reference.repeats.isEmpty && reference.unsupported.isEmpty, "\(item.reference)")
+            #expect(reference.accuracy == 1 && reference.repeats.isEmpty && reference.unsupported.isEmpty)
 
             let check = FactChecker.check(facts, summary: item.imperfect.text)
             var expected: [Slot: FactStatus] = [:]
@@ -71,7 +71,7 @@ import Testing
                 }
             }
             for fact in check.facts {
-                #expect(fact.status == expected[fact.slot] ?? .correct, "\(item.id) \(fact.slot): \(item.imperfect.text)")
+                #expect(fact.status == expected[fact.slot] ?? .correct, "\(fact.slot): \(item.imperfect.text)")
             }
             #expect(check.unsupported.isEmpty)
             #expect(check.repeats.count == item.imperfect.errors.filter { $0.kind == .repeated }.count)
@@ -90,7 +90,8 @@ import Testing
         #expect(FactChecker.accuracy(post: post, summary: wrongCity) == 6.0 / 7)
         let noJob = "Ana moved to Lisbon in March with her cat Pico and asks for tips on making friends."
         #expect(FactChecker.check(facts, summary: noJob).check(.job)?.status == .missing)
-        let invented = "Ana, a 31-year-old nurse, moved to Lisbon in March with her cat Pico and asks for tips on making friends."
+        let invented = "Ana, a 31-year-old nurse, moved to Lisbon in March with her cat Pico and asks for tips on "
+            + "making friends."
         let inventedCheck = FactChecker.check(facts, summary: invented)
         #expect(inventedCheck.unsupported.map(\.value) == ["31"] && inventedCheck.accuracy == 7.0 / 8)
         let vague = "Ana, a nurse, moved to Lisbon recently with her cat Pico and asks for tips on making friends."

@@ -52,7 +52,8 @@ import Testing
         let first = try String(contentsOf: directory.appendingPathComponent("train.jsonl"), encoding: .utf8)
             .split(separator: "\n")[0]
         let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
-        #expect(Array((object["facts"] as? [String: String] ?? [:]).keys).sorted() == items[0].post.facts.slots.map(\.rawValue).sorted())
+        let keys = Array((object["facts"] as? [String: String] ?? [:]).keys).sorted()
+        #expect(keys == items[0].post.facts.slots.map(\.rawValue).sorted())
     }
 
     @Test("SFT lines hold the policy prompt and a completion; the corpus holds posts, summaries and answers")

@@ -10,7 +10,7 @@ import Tokenizers
         var options = FactTaskOptions()
         options.trainCount = 300
         options.evalCount = 50
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-task-tok-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-tok-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         try FactTask.write(options: options, to: directory.path)
         let corpus = try String(contentsOf: directory.appendingPathComponent("corpus.txt"), encoding: .utf8)

@@ -59,7 +59,7 @@ import Testing
             let visible = item.imperfect.errors.compactMap(\.range)
             if visible.count <= 2 {
                 for range in visible {
-                    #expect(review.poor.contains { $0.range.overlaps(range) }, "mistake at \(range) unquoted: \(summary)")
+                    #expect(review.poor.contains { $0.range.overlaps(range) }, "\(range) unquoted: \(summary)")
                 }
             }
             // The annotator's own parser and aligner read the answer back to the same places.
@@ -90,7 +90,8 @@ import Testing
         #expect(review.good.map(\.text) == ["Ana moved to Lisbon", "with her cat Pico"], "touching phrases merge")
         #expect(review.poor.map(\.text) == ["in May"])
         #expect(review.json.hasPrefix("{\"textual_feedback\":\"The summary calls her Ana"))
-        #expect(review.json.hasSuffix(#""good_spans":["Ana moved to Lisbon","with her cat Pico"],"poor_spans":["in May"]}"#))
+        let spans = #""good_spans":["Ana moved to Lisbon","with her cat Pico"],"poor_spans":["in May"]}"#
+        #expect(review.json.hasSuffix(spans))
     }
 
     @Test("a reference summary gets praise only; a repeat, a vague phrase and an invented fact are named")
@@ -98,7 +99,8 @@ import Testing
         let post = "My name is Omar. I am 41 years old. I moved to Porto a while ago. Does anyone have tips on "
             + "finding a gym?"
         let teacher = FactTeacher()
-        let right = try teacher.review(post: post, summary: "Omar, 41, moved to Porto and asks for tips on finding a gym.").get()
+        let summary = "Omar, 41, moved to Porto and asks for tips on finding a gym."
+        let right = try teacher.review(post: post, summary: summary).get()
         #expect(right.poor.isEmpty && right.critique.hasSuffix("All 4 facts are right."))
         let flawed = "Someone, 41, moved to Porto moved to Porto in June and asks for tips on finding a gym."
         let review = try teacher.review(post: post, summary: flawed).get()
@@ -116,16 +118,19 @@ import Testing
         let teacher = FactTeacher()
         let expected = teacher.review(item.post.facts, summary: item.imperfect.text)
         for reference in [nil, item.reference] {
-            let task = TaskItem(id: item.id, prompt: item.post.text, response: item.imperfect.text, reference: reference)
-            let messages: [(role: String, content: String)] = try SummarizationTask().messages(for: task, execution: nil)
-                .map { ($0.role, $0.content) }
+            let task = TaskItem(
+                id: item.id, prompt: item.post.text, response: item.imperfect.text, reference: reference)
+            let messages: [(role: String, content: String)] = try SummarizationTask()
+                .messages(for: task, execution: nil).map { ($0.role, $0.content) }
             #expect(teacher.reply(to: messages) == .review(expected))
             // The annotator's re-ask appends turns; the first user turn still holds the post.
-            let reask = messages + [("assistant", "oops"), ("user", TeacherPrompts.reask(reason: "x", labels: Self.labels))]
+            let again = TeacherPrompts.reask(reason: "x", labels: Self.labels)
+            let reask = messages + [("assistant", "oops"), ("user", again)]
             #expect(teacher.reply(to: reask).text == expected.json)
         }
         // The authors' layout: bold headings in one user message.
-        let bold = "Critique this.\n\n**Original Post**\n\(item.post.text)\n\n**Generated Summary**\n\(item.imperfect.text)\n"
+        let bold = "Critique this.\n\n**Original Post**\n\(item.post.text)\n\n**Generated Summary**\n"
+            + item.imperfect.text + "\n"
         #expect(teacher.reply(to: [("user", bold)]).text == expected.json)
     }
 

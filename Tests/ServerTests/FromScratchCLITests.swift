@@ -10,21 +10,24 @@ import Tokenizers
 /// The built-in task's commands, run as the built executable: data, a tokenizer and a model from nothing,
 /// and the teacher endpoint.
 @Suite(.serialized) struct FromScratchCLITests {
-    @Test("facts → train-tokenizer → init-model: a chat model of the task's own vocabulary that loads and generates")
+    @Test("facts → train-tokenizer → init-model: a chat model of the task's own vocabulary that loads, runs")
     func modelFromScratch() throws {
         let cli = CLITests()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-scratch-\(UUID().uuidString)").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (data, tok, first, second) = (root + "/data", root + "/tokenizer", root + "/m1", root + "/m2")
         var (status, _, stderr) = try cli.run(["facts", "-o", data, "--train", "150", "--eval", "10", "--seed", "2"])
         #expect(status == 0 && stderr.contains("train.jsonl 150"), "\(stderr)")
-        (status, _, stderr) = try cli.run(["train-tokenizer", "--corpus", data + "/corpus.txt", "--vocab-size", "512", "-o", tok])
+        (status, _, stderr) = try cli.run(
+            ["train-tokenizer", "--corpus", data + "/corpus.txt", "--vocab-size", "512", "-o", tok])
         #expect(status == 0 && stderr.contains("trained 512 tokens"), "\(stderr)")
         for directory in [first, second] {
-            (status, _, stderr) = try cli.run(["init-model", "--shape", "demo-tiny", "--tokenizer", tok, "-o", directory, "--seed", "3"])
+            (status, _, stderr) = try cli.run(
+                ["init-model", "--shape", "demo-tiny", "--tokenizer", tok, "-o", directory, "--seed", "3"])
             #expect(status == 0 && stderr.contains("vocabulary 512"), "\(stderr)")
         }
-        for name in ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+        for name in ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+                     "tokenizer_config.json"] {
             let a = FileManager.default.contents(atPath: first + "/" + name)
             #expect(a != nil && a == FileManager.default.contents(atPath: second + "/" + name), "\(name)")
         }
@@ -39,11 +42,12 @@ import Tokenizers
         let prompt = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: "Summarize the post.")])
         var parameters = SamplingParameters()
         parameters.maxNewTokens = 4
-        let result = try Generator(model: model, tokenizer: tokenizer).generate([GenerationRequest(promptIds: prompt, parameters: parameters)])
+        let request = GenerationRequest(promptIds: prompt, parameters: parameters)
+        let result = try Generator(model: model, tokenizer: tokenizer).generate([request])
         #expect(result[0].tokenIds.count <= 4 && result[0].logprobs.allSatisfy(\.isFinite))
     }
 
-    @Test("serve --teacher builtin: no model, prints its port, serves 'builtin-teacher'; --teacher with --model is refused")
+    @Test("serve --teacher builtin: no model, prints its port, serves 'builtin-teacher'; refuses --model beside it")
     func serveTeacher() async throws {
         let executable = try #require(CLITests.executable, "build the text2grad executable first")
         let process = Process()

@@ -58,11 +58,11 @@ final class TeacherHarness: @unchecked Sendable {
 
 /// `annotate` runs unchanged against the built-in teacher, and the endpoint speaks the chat API.
 @Suite struct TeacherServeTests {
-    @Test("annotate against serve --teacher builtin: every item a record, spans aligned exactly where the teacher put them")
+    @Test("annotate against serve --teacher builtin: a record per item, spans exactly where the teacher put them")
     func annotateAgainstTeacher() async throws {
         let key = "sk-teacher-test"
         let server = try await TeacherHarness.start(apiKey: key)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-teacher-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var options = FactTaskOptions()
         options.trainCount = 24
@@ -72,7 +72,8 @@ final class TeacherHarness: @unchecked Sendable {
         // One post that is not the task's: the teacher refuses it in plain text.
         let input = directory.appendingPathComponent("train.jsonl").path
         let foreign = #"{"id": "foreign", "prompt": "My landlord raised the rent. Help?", "response": "Rent went up."}"#
-        try (String(contentsOfFile: input, encoding: .utf8) + foreign + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let lines = try String(contentsOfFile: input, encoding: .utf8) + foreign + "\n"
+        try lines.write(toFile: input, atomically: true, encoding: .utf8)
 
         var config = AnnotateConfig(environment: [:])
         config.input = input
@@ -148,10 +149,12 @@ final class TeacherHarness: @unchecked Sendable {
 
         var short = body
         short["max_tokens"] = 5
-        let cut = try #require(try JSONSerialization.jsonObject(with: try await server.post(short, key: "k").body) as? [String: Any])
+        let cutBody = try await server.post(short, key: "k").body
+        let cut = try #require(try JSONSerialization.jsonObject(with: cutBody) as? [String: Any])
         let cutChoice = (cut["choices"] as? [[String: Any]])?.first
         #expect(cutChoice?["finish_reason"] as? String == "length")
-        #expect(((cutChoice?["message"] as? [String: Any])?["content"] as? String).map { expected.hasPrefix($0) } == true)
+        let cutText = (cutChoice?["message"] as? [String: Any])?["content"] as? String
+        #expect(cutText.map { expected.hasPrefix($0) && $0.count < expected.count } == true)
 
         let refused = try await server.post(["messages": [["role": "user", "content": "hi"]]], key: "k")
         let refusal = (((try JSONSerialization.jsonObject(with: refused.body) as? [String: Any])?["choices"]

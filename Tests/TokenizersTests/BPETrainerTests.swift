@@ -13,7 +13,8 @@ import Tokenizers
         var trainer = BPETrainer()
         trainer.vocabularySize = size
         let bpe = try trainer.train(corpus)
-        let tokenizer = try Tokenizer(tokenizerJSON: Data(bpe.tokenizerJSON().utf8), configJSON: Data(try bpe.configJSON().utf8))
+        let tokenizer = try Tokenizer(
+            tokenizerJSON: Data(bpe.tokenizerJSON().utf8), configJSON: Data(try bpe.configJSON().utf8))
         return (bpe, tokenizer)
     }
 
@@ -36,7 +37,8 @@ import Tokenizers
     @Test("decode(encode(x)) == x for seen and unseen text, and offsets tile ASCII text exactly")
     func roundTripAndOffsets() throws {
         let (_, tokenizer) = try Self.trained()
-        let texts = Self.corpus + ["naïve café, 日本語 🙂 tabs\tand\nnewlines", "  leading spaces", "<|im_end|> inside"]
+        let unseen = ["naïve café, 日本語 🙂 tabs\tand\nnewlines", "  leading spaces", "<|im_end|> inside"]
+        let texts = Self.corpus + unseen
         for text in texts {
             let encoding = tokenizer.encode(text, addSpecialTokens: false)
             #expect(tokenizer.decode(encoding.ids) == text)
