@@ -137,6 +137,25 @@ struct ReportPageTests {
         #expect(HTML.escape("a\u{0}b\u{1B}c\nd") == "a\u{FFFD}b\u{FFFD}c\nd")
     }
 
+    @Test func extremeFiguresDrawOrSayWhyNot() throws {
+        let tree = try SyntheticTree("extreme")
+        defer { tree.remove() }
+        try tree.run("", metrics: [
+            ["step": 1, "objective/kl": 1.7e308, "objective/scores": 5e-324, "loss": 3, "flag": true],
+            ["step": 2, "objective/kl": -1.7e308, "objective/scores": 1e-323, "loss": 3],
+            ["step": 3, "objective/scores": 0, "loss": 3],
+        ])
+        let html = ReportPage.html(try ReportData.load(path: tree.root))
+        #expect(html.contains("<p class=\"none\" data-key=\"objective/kl\">Values out of drawable range.</p>"))
+        for key in ["objective/scores", "loss"] {
+            let chart = try #require(Markup.chart(html, key: key))
+            #expect(Markup.points(Markup.tags(chart, "polyline", class: "mean")[0]).count == 3)
+        }
+        // A constant curve still has ticks around it; a boolean is not a number to plot.
+        #expect(Markup.chart(html, key: "loss")?.contains(">3.0</text>") == true)
+        #expect(Markup.chart(html, key: "flag") == nil && !html.contains("data-key=\"flag\""))
+    }
+
     @Test func beforeAndAfterShowTheSamePrompt() throws {
         let samples = [
             SyntheticTree.sample(step: 1, id: "a", pieces: [("early a", -1)]),
