@@ -80,11 +80,19 @@ let package = Package(
             name: "PolicyOptimization",
             dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
         ),
+        // The embedded default: the whole pipeline on the built-in task.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
+                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization", "FactSummaries",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,6 +102,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training"]),
         .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",
