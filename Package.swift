@@ -53,6 +53,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
+        .target(name: "Evaluation", dependencies: ["JSON", "CZlib"]),
         .executableTarget(
             name: "text2grad",
             dependencies: [
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "JSON"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
         .testTarget(
