@@ -1,5 +1,8 @@
 import ArgumentParser
-import Feedback
+import Annotation
+import CodeSandbox
+import Common
+import LLMClient
 import Foundation
 import Logging
 
@@ -184,6 +187,12 @@ struct Annotate: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         } catch let error as FeedbackError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as FileError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as SandboxError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }

@@ -13,7 +13,10 @@ struct ChatModelOptions: ParsableArguments {
 
     /// The model, with the adapter folded into the weights (decoding then costs what the base model costs),
     /// and the tokenizer from the model directory.
-    func load() throws -> (LlamaModel, Tokenizer) {
+    func load() throws -> (LlamaModel, Tokenizer) { try Self.load(model: model, adapter: adapter) }
+
+    /// `load()` for a model directory and an optional adapter given some other way.
+    static func load(model: String, adapter: String?) throws -> (LlamaModel, Tokenizer) {
         let lm = try LlamaModel(directory: model)
         if let adapter {
             lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))
