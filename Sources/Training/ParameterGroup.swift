@@ -100,14 +100,22 @@ public final class TrainableModel: @unchecked Sendable {
         for group in groups { group.gradients.zero() }
     }
 
-    /// Writes the trained tensors into `directory`: a PEFT adapter (or a full model directory with config.json),
-    /// and value_head.safetensors.
+    /// The files of a model directory besides the weights that a full checkpoint carries along, so it loads as a
+    /// model directory of its own (tokenizer and chat template included).
+    static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                                 "special_tokens_map.json", "chat_template.jinja"]
+
+    /// Writes the trained tensors into `directory`: a PEFT adapter, or a full model directory (weights, config.json
+    /// and the base directory's tokenizer files); and value_head.safetensors.
     public func saveWeights(directory: String) throws {
         if let adapter = model.adapter, adapterGradients != nil {
             try adapter.save(directory: directory, baseModel: modelDirectory)
         } else {
             try model.weights.save(directory: directory)
-            try FileManager.default.copyItem(atPath: modelDirectory + "/config.json", toPath: directory + "/config.json")
+            let fm = FileManager.default
+            for name in Self.companionFiles where fm.fileExists(atPath: modelDirectory + "/" + name) {
+                try fm.copyItem(atPath: modelDirectory + "/" + name, toPath: directory + "/" + name)
+            }
         }
         try valueHead?.save(directory: directory)
     }
