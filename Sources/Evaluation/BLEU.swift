@@ -87,7 +87,9 @@ public struct BLEU: Sendable {
     public var maxOrder: Int
 
     /// Creates the metric; the defaults are `corpus_bleu`'s.
-    public init(smoothing: BLEUSmoothing = .exp, effectiveOrder: Bool = false, lowercase: Bool = false, maxOrder: Int = 4) {
+    public init(
+        smoothing: BLEUSmoothing = .exp, effectiveOrder: Bool = false, lowercase: Bool = false, maxOrder: Int = 4
+    ) {
         precondition(maxOrder >= 1, "BLEU needs n-gram order ≥ 1")
         self.smoothing = smoothing
         self.effectiveOrder = effectiveOrder
@@ -115,7 +117,9 @@ public struct BLEU: Sendable {
     public func corpusStatistics(hypotheses: [String], references: [[String?]]) throws
         -> (segments: [BLEUStatistics], total: BLEUStatistics)
     {
-        guard !references.isEmpty else { throw EvaluationError.input(detail: "BLEU needs at least one reference stream") }
+        guard !references.isEmpty else {
+            throw EvaluationError.input(detail: "BLEU needs at least one reference stream")
+        }
         for (k, stream) in references.enumerated() where stream.count != hypotheses.count {
             throw EvaluationError.input(
                 detail: "reference stream \(k + 1) has \(stream.count) segments, the hypotheses \(hypotheses.count)")
@@ -144,8 +148,10 @@ public struct BLEU: Sendable {
 
     /// sacrebleu's signature, e.g. `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`.
     public func signature(referenceCount: String) -> String {
-        ["nrefs:\(referenceCount)", "case:\(lowercase ? "lc" : "mixed")", "eff:\(effectiveOrder ? "yes" : "no")",
-         "tok:13a", "smooth:\(smoothing.signature)", "version:\(Self.referenceVersion)"].joined(separator: "|")
+        [
+            "nrefs:\(referenceCount)", "case:\(lowercase ? "lc" : "mixed")", "eff:\(effectiveOrder ? "yes" : "no")",
+            "tok:13a", "smooth:\(smoothing.signature)", "version:\(Self.referenceVersion)",
+        ].joined(separator: "|")
     }
 
     // MARK: - Statistics

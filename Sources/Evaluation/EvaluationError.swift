@@ -17,21 +17,21 @@ public enum EvaluationError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .input(detail):
+        case .input(let detail):
             return detail
-        case let .io(path, detail):
+        case .io(let path, let detail):
             return "\(path): \(detail)"
-        case let .badRecord(path, line, item, field, detail):
+        case .badRecord(let path, let line, let item, let field, let detail):
             var place = path
             if let line { place += ":\(line)" }
             if let item { place += " (item \(item))" }
             if let field { place += " field '\(field)'" }
             return "\(place): \(detail)"
-        case let .corruptResults(path, line, detail):
+        case .corruptResults(let path, let line, let detail):
             return "\(path):\(line): not a valid result line (\(detail)); fix or remove that line, then rerun"
-        case let .sandbox(detail):
+        case .sandbox(let detail):
             return "sandbox: \(detail)"
-        case let .judge(item, detail):
+        case .judge(let item, let detail):
             return "judging \(item): \(detail)"
         }
     }

@@ -15,7 +15,9 @@ public struct PorterStemmer: Sendable {
     /// The stem of `word`, lower-cased first (Unicode lower-case mapping, as Python's `str.lower`).
     public func stem(_ word: String) -> String {
         var letters = Word()
-        for scalar in word.unicodeScalars { letters.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars) }
+        for scalar in word.unicodeScalars {
+            letters.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+        }
         if let irregular = Self.irregular[String(String.UnicodeScalarView(letters))] { return irregular }
         // NLTK measures the word as given, before lower-casing.
         if word.unicodeScalars.count <= 2 { return String(String.UnicodeScalarView(letters)) }
@@ -101,7 +103,7 @@ public struct PorterStemmer: Sendable {
     // MARK: - Rule lists
 
     /// What a rule requires of the stem left after its suffix is removed.
-    enum Condition {
+    enum Condition: Sendable {
         case always
         case measureAbove0
         case measureAbove1
@@ -111,7 +113,7 @@ public struct PorterStemmer: Sendable {
         case logi(Word)
     }
 
-    struct Rule {
+    struct Rule: Sendable {
         let suffix: Word
         let replacement: Word
         let condition: Condition
@@ -159,8 +161,10 @@ public struct PorterStemmer: Sendable {
         return apply(Self.step1aRules, to: w)
     }
 
-    static let step1aRules = [Rule("sses", "ss", .always), Rule("ies", "i", .always), Rule("ss", "ss", .always),
-                              Rule("s", "", .always)]
+    static let step1aRules = [
+        Rule("sses", "ss", .always), Rule("ies", "i", .always), Rule("ss", "ss", .always),
+        Rule("s", "", .always),
+    ]
 
     func step1b(_ w: Word) -> Word {
         if Self.ends(w, "ied") { return Self.replacing(w, 3, w.count == 4 ? "ie" : "i") }

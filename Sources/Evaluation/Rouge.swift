@@ -187,7 +187,8 @@ public struct RougeScorer: Sendable {
         var table = [Int](repeating: 0, count: (ref.count + 1) * cols)
         for i in stride(from: 1, through: ref.count, by: 1) {
             for j in stride(from: 1, through: can.count, by: 1) {
-                table[i * cols + j] = ref[i - 1] == can[j - 1]
+                table[i * cols + j] =
+                    ref[i - 1] == can[j - 1]
                     ? table[(i - 1) * cols + j - 1] + 1 : max(table[(i - 1) * cols + j], table[i * cols + j - 1])
             }
         }

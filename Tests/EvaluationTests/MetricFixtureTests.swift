@@ -65,7 +65,9 @@ struct MetricFixtureTests {
                 let got = scores[type]!
                 for (a, b) in zip([got.precision, got.recall, got.fmeasure], want) {
                     deviation = max(deviation, abs(a - b))
-                    #expect(abs(a - b) <= tolerance, "pair \(index) \(type): \(a) vs \(b) for \(prediction.debugDescription)")
+                    #expect(
+                        abs(a - b) <= tolerance,
+                        "pair \(index) \(type): \(a) vs \(b) for \(prediction.debugDescription)")
                 }
             }
         }
@@ -92,7 +94,8 @@ struct MetricFixtureTests {
                 #expect(abs(got - want) <= tolerance, "pair \(index) \(name): \(got) vs \(want)")
             }
         }
-        print("sentence BLEU: \(MetricFixture.pairs.count) pairs × \(variants.count) settings, max deviation \(deviation)")
+        let count = MetricFixture.pairs.count
+        print("sentence BLEU: \(count) pairs × \(variants.count) settings, max deviation \(deviation)")
     }
 
     @Test("corpus BLEU for each option set, with its signature")
@@ -121,7 +124,8 @@ struct MetricFixtureTests {
             let score = try metric.corpusScore(hypotheses: hypotheses, references: streams)
             let want = run["score"]!.numberValue!
             #expect(abs(score.score - want) <= tolerance, "\(name): \(score.score) vs \(want)")
-            #expect(score.systemLength == run["sys_len"]!.intValue! && score.referenceLength == run["ref_len"]!.intValue!)
+            #expect(
+                score.systemLength == run["sys_len"]!.intValue! && score.referenceLength == run["ref_len"]!.intValue!)
             #expect(abs(score.brevityPenalty - run["bp"]!.numberValue!) <= tolerance, "\(name) brevity penalty")
             for (a, b) in zip(score.precisions, MetricFixture.numbers(run["precisions"])) {
                 #expect(abs(a - b) <= tolerance, "\(name) precision")

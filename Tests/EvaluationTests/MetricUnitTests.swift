@@ -8,7 +8,8 @@ struct MetricUnitTests {
     @Test("rouge-score's README example, stemmed")
     func readmeExample() {
         let scores = RougeScorer(stemming: true).score(
-            prediction: "The quick brown dog jumps on the log.", reference: "The quick brown fox jumps over the lazy dog")
+            prediction: "The quick brown dog jumps on the log.",
+            reference: "The quick brown fox jumps over the lazy dog")
         // 6 of 8 prediction tokens and 6 of 9 reference tokens match ("jumps" and "jump" stem alike).
         #expect(scores[.n(1)] == RougeScore(precision: 6.0 / 8, recall: 6.0 / 9))
         #expect(scores[.n(2)] == RougeScore(precision: 2.0 / 7, recall: 2.0 / 8))
@@ -17,10 +18,16 @@ struct MetricUnitTests {
 
     @Test("the tokenizer keeps only [a-z0-9] runs and stems only tokens longer than three characters")
     func tokenizer() {
-        #expect(RougeTokenizer(stemming: false).tokenize("Hello, WORLD-wide  web_2.0!") == ["hello", "world", "wide", "web", "2", "0"])
+        #expect(
+            RougeTokenizer(stemming: false).tokenize("Hello, WORLD-wide  web_2.0!") == [
+                "hello", "world", "wide", "web", "2", "0",
+            ])
         #expect(RougeTokenizer(stemming: true).tokenize("dogs cats running ties") == ["dog", "cat", "run", "tie"])
         #expect(RougeTokenizer(stemming: true).tokenize("was has") == ["was", "has"])
-        #expect(RougeTokenizer(stemming: false).tokenize("İstanbul \u{212A}elvin café") == ["i", "stanbul", "kelvin", "caf"])
+        #expect(
+            RougeTokenizer(stemming: false).tokenize("İstanbul \u{212A}elvin café") == [
+                "i", "stanbul", "kelvin", "caf",
+            ])
     }
 
     @Test("Lsum splits at newlines only and counts each token once")
@@ -42,7 +49,8 @@ struct MetricUnitTests {
 
     @Test("sentence BLEU by hand: the four modified precisions and no brevity penalty")
     func sentenceBLEU() {
-        let score = BLEU.sentence().sentenceScore(hypothesis: "the cat sat on the mat", references: ["the cat sat on a mat"])
+        let score = BLEU.sentence().sentenceScore(
+            hypothesis: "the cat sat on the mat", references: ["the cat sat on a mat"])
         let expected = pow(5.0 / 6 * 3.0 / 5 * 2.0 / 4 * 1.0 / 3, 0.25) * 100
         #expect(abs(score.score - expected) < 1e-9)
         #expect(score.brevityPenalty == 1)
@@ -70,7 +78,7 @@ struct MetricUnitTests {
             BLEU(smoothing: .addK(2), effectiveOrder: true, lowercase: true).signature(referenceCount: "var")
                 == "nrefs:var|case:lc|eff:yes|tok:13a|smooth:add-k[2.00]|version:2.6.0")
         #expect(BLEU.referenceCount([["a", "b"], ["c", nil]]) == "var")
-        #expect(BLEU.referenceCount([["a", "b"], [nil, "d"]]) == "1")
+        #expect(BLEU.referenceCount([["a", nil], [nil, "d"]]) == "1")
     }
 
     @Test("mismatched reference streams and a hypothesis without a reference are errors")
@@ -85,6 +93,7 @@ struct MetricUnitTests {
         #expect(Tokenizer13a.tokenize("&quot;Hi&quot; &amp;lt;") == "\" Hi \" <")
         #expect(Tokenizer13a.tokenize("a<skipped>b line-\nbreak") == "ab linebreak")
         #expect(Tokenizer13a.tokenize("3.14, 1,000 and 5-10.") == "3.14 , 1,000 and 5 - 10 .")
-        #expect(Tokenizer13a.pythonLowercased(Array("ΟΔΥΣΣΕΥΣ".unicodeScalars)) == Array("οδυσσευς".unicodeScalars))
+        let greek = Tokenizer13a.pythonLowercased(Array("ΟΔΥΣΣΕΥΣ".unicodeScalars))
+        #expect(greek == Array("οδυσσευς".unicodeScalars))
     }
 }
