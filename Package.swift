@@ -39,11 +39,13 @@ let package = Package(
             dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
+        // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
+        .target(name: "FactSummaries", dependencies: ["JSON"]),
         // PPO's arithmetic (KL, GAE, whitening, clipped losses, spans → token rewards) and the PPO objective.
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation", "Common",
+                "Models", "Tokenizers", "Generation", "Common", "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,7 +88,7 @@ let package = Package(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization", "Evaluation",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "FactSummaries", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,11 +107,12 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
+                "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation", "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers"]),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [

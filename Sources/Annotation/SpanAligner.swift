@@ -35,6 +35,17 @@ public struct AlignedSpan: Codable, Sendable, Equatable {
     public var match: MatchKind
     /// 1 − edit distance / length of the longer of quote and window, on normalized text.
     public var similarity: Double
+
+    /// A span with every field.
+    public init(text: String, label: String, score: Double, start: Int?, end: Int?, match: MatchKind, similarity: Double) {
+        self.text = text
+        self.label = label
+        self.score = score
+        self.start = start
+        self.end = end
+        self.match = match
+        self.similarity = similarity
+    }
 }
 
 /// Aligns quotes to offsets in a response (DESIGN.md §4, "Span alignment").

@@ -57,6 +57,10 @@ public enum RewardModelData {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01B3
         }
+        // FNV's high bits barely move between similar short ids: mix them (SplitMix64's finalizer) first.
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        hash ^= hash >> 31
         return Double(hash >> 11) / Double(1 << 53) < fraction
     }
 

@@ -6,14 +6,18 @@ import Tokenizers
 /// `--model DIR [--adapter DIR]`, shared by the commands that generate: a model, its tokenizer and an adapter.
 struct ChatModelOptions: ParsableArguments {
     @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    var model: String
+    var model: String?
 
     @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
     var adapter: String?
 
     /// The model, with the adapter folded into the weights (decoding then costs what the base model costs),
     /// and the tokenizer from the model directory.
-    func load() throws -> (LlamaModel, Tokenizer) { try Self.load(model: model, adapter: adapter) }
+    func load() throws -> (LlamaModel, Tokenizer) {
+        // Optional only so that `serve --teacher` can do without a model; everything else needs one.
+        guard let model else { throw ValidationError("--model is required") }
+        return try Self.load(model: model, adapter: adapter)
+    }
 
     /// `load()` for a model directory and an optional adapter given some other way.
     static func load(model: String, adapter: String?) throws -> (LlamaModel, Tokenizer) {

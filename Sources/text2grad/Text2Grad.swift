@@ -9,7 +9,7 @@ struct Text2Grad: AsyncParsableCommand {
         subcommands: [
             Score.self, Tokenize.self, Annotate.self, SFT.self, TrainRM.self, Critique.self, EvalRM.self, TrainPolicy.self,
             MergeLoRA.self,
-            Generate.self, Serve.self, Eval.self, Bench.self,
+            Generate.self, Serve.self, Eval.self, Bench.self, Facts.self, TrainTokenizer.self, InitModel.self,
         ]
     )
 }
