@@ -82,11 +82,24 @@ let package = Package(
         ),
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(name: "Report", dependencies: ["Common", .product(name: "Yams", package: "Yams")]),
+        // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
+        .target(name: "Evaluation", dependencies: ["JSON", "CZlib", "Common", "LLMClient", "CodeSandbox"]),
+        // The embedded default: the whole pipeline on the built-in task.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
+                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization", "FactSummaries", "Report",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
+                "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +109,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training"]),
         .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",
@@ -112,6 +126,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
