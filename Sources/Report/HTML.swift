@@ -51,16 +51,19 @@ enum Palette {
     }
 }
 
-/// Evenly spaced round numbers (1, 2, 2.5 or 5 × 10ᵏ apart) covering [lo, hi], about `count` of them.
+/// Evenly spaced round numbers (1, 2, 2.5 or 5 × 10ᵏ apart) covering [lo, hi], about `count` of them; just the
+/// two ends when the range is too wide or too narrow for round numbers (the figures come from a file).
 func niceTicks(_ lo: Double, _ hi: Double, count: Int, integral: Bool = false) -> (ticks: [Double], step: Double) {
-    precondition(lo.isFinite && hi.isFinite && hi > lo && count > 0, "ticks need a finite, non-empty range")
+    precondition(count > 0, "ticks need a count")
     let raw = (hi - lo) / Double(count)
     let magnitude = pow(10, (log10(raw)).rounded(.down))
     var step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw * 0.999 } ?? 10 * magnitude
     if integral { step = max(1, step.rounded(.up)) }
     let first = (lo / step).rounded(.up) * step
-    let n = Int(((hi - first) / step + 1e-9).rounded(.down))
-    return (n >= 0 ? (0...n).map { first + Double($0) * step } : [], step)
+    let span = ((hi - first) / step + 1e-9).rounded(.down)
+    guard raw.isFinite, raw > 0, step.isFinite, step > 0, first.isFinite, span.isFinite, span <= Double(4 * count + 4)
+    else { return (lo.isFinite && hi.isFinite ? [lo, hi] : [], max(abs(hi - lo), .leastNormalMagnitude)) }
+    return (span >= 0 ? (0...Int(span)).map { first + Double($0) * step } : [], step)
 }
 
 /// A tick's label with as many decimals as the spacing needs.

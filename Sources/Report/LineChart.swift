@@ -67,6 +67,10 @@ struct LineChart {
         // A constant curve (β when fixed) gets a band of ±10% around it, not a range of ±0.5 that flattens it.
         let pad = y1 > y0 ? (y1 - y0) * 0.06 : (y0 != 0 ? abs(y0) * 0.1 : 0.5)
         (y0, y1) = (y0 - pad, y1 + pad)
+        // Figures near ±Double.greatestFiniteMagnitude have no drawable range.
+        guard (y1 - y0).isFinite, (x1 - x0).isFinite else {
+            return "<p class=\"none\" data-key=\"\(HTML.escape(spec.key))\">Values out of drawable range.</p>"
+        }
         let w = width - left - right, h = height - top - bottom
         func x(_ step: Int) -> Double { left + (Double(step) - x0) / (x1 - x0) * w }
         func y(_ value: Double) -> Double { top + (y1 - value) / (y1 - y0) * h }

@@ -96,7 +96,7 @@ public struct ReportData: Sendable {
         }
         let manager = FileManager.default
         let rootIsRun = manager.fileExists(atPath: root + "/metrics.jsonl")
-        var runs = rootIsRun ? [try PolicyRun.load(directory: root, name: ".")] : []
+        var runs = rootIsRun ? [try PolicyRun.load(directory: root, name: (root as NSString).lastPathComponent)] : []
         var evaluation: String?
         func lookForEvaluation(_ directory: String) {
             if evaluation == nil {

@@ -133,7 +133,7 @@ public struct RolloutSample: Sendable, Equatable {
 
 /// One `train-policy` run directory: its resolved settings, metrics and samples.
 public struct PolicyRun: Sendable {
-    /// The directory relative to the report's root ("." for the root itself).
+    /// The directory relative to the report's root (its own name when the root is the run).
     public var name: String
     public var directory: String
     /// `reward_mode` from config.yaml (token, scalar), or "run" when the config does not say.
