@@ -118,7 +118,10 @@ public struct ReportData: Sendable {
                         continue
                     }
                     lookForEvaluation(path)
-                    if !rootIsRun, isPolicyRun(path) { runs.append(try PolicyRun.load(directory: path, name: name)) }
+                    guard !rootIsRun, isPolicyRun(path) else { continue }
+                    // A stage folder holding its run as `run/` (the demo's ppo-token-seed0/run) is named by the stage.
+                    let shown = name.hasSuffix("/run") ? String(name.dropLast(4)) : name
+                    runs.append(try PolicyRun.load(directory: path, name: shown))
                 }
             }
             frontier = next

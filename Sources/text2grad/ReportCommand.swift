@@ -17,13 +17,14 @@ struct ReportCommand: ParsableCommand {
             --metric (mean ± std over seeds). Inline CSS and SVG only: it opens offline, and reads without script.
             """)
 
-    @Argument(help: "A train-policy run directory, or a directory whose subdirectories are runs.")
+    @Argument(help: ArgumentHelp("A train-policy run directory, or a directory with runs below it.",
+                                 valueName: "RUN_DIR"))
     var runDirectory: String
     @Option(name: [.short, .long], help: "The page to write. (default: RUN_DIR/report.html)") var output: String?
-    @Option(help: "The verdict's target of --metric. (default: 0.9)") var target: Double = 0.9
+    @Option(help: "The verdict's target of --metric.") var target: Double = 0.9
     @Option(help: "The verdict's metric. (default: eval/task_metric if every run has it, else objective/task_metric)")
     var metric: String?
-    @Option(help: "Samples shown per reward mode from the last step. (default: 3)") var examples: Int = 3
+    @Option(help: "Samples shown per reward mode from the last step.") var examples: Int = 3
 
     func validate() throws {
         if !target.isFinite { throw ValidationError("--target must be a number") }

@@ -31,7 +31,9 @@ struct ComparisonTests {
                 }
                 let samples = [SyntheticTree.sample(step: 1, id: "p", pieces: [("a", -1)]),
                                SyntheticTree.sample(step: 10, id: "p", pieces: [("b", 1)])]
-                try tree.run("ppo/ppo-\(mode)-seed\(seed)", mode: mode, seed: seed, metrics: metrics, samples: samples)
+                // Seed 2 as the demo lays it out: the stage folder with the run inside.
+                let path = "ppo/ppo-\(mode)-seed\(seed)" + (seed == 2 ? "/run" : "")
+                try tree.run(path, mode: mode, seed: seed, metrics: metrics, samples: samples)
             }
         }
         // Runs of other stages: an SFT run (no reward_mode) is not a policy run.
