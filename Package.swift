@@ -88,8 +88,8 @@ let package = Package(
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
-                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+                "Common", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
+                "RewardModel", "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -6,6 +6,7 @@ import Generation
 import LLMClient
 import Logging
 import Models
+import Tensor
 import PolicyOptimization
 import RewardModel
 import Tokenizers
@@ -54,9 +55,11 @@ public final class DemoPipeline {
         }
         try stage("base") { dir in
             let scratch = dir + "/init"
+            // The reward model reads a post and a summary and writes a critique: room for ~1k tokens.
+            var shape = try RandomModel.shapeObject(options.shape)
+            shape["max_position_embeddings"] = 1024
             let (_, parameters) = try ModelFiles.initialize(
-                base: try RandomModel.shapeObject(options.shape), tokenizer: root + "/tokenizer", output: scratch, seed: 1,
-                std: 0.02)
+                base: shape, tokenizer: root + "/tokenizer", output: scratch, seed: 1, std: 0.02)
             let last = try sft(model: scratch, data: root + "/data/sft-reference.jsonl", output: dir + "/run",
                                steps: options.pretrainSteps, learningRate: 3e-3)
             try publish(checkpoint: last, as: dir + "/model")
