@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system libraries text2grad links against, when they are missing.
-# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products). Apple platforms use Accelerate: nothing to do.
+# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products) and zlib1g-dev (gzipped evaluation task files).
+# Apple platforms use Accelerate and the SDK's zlib: nothing to do.
 set -euo pipefail
 
 [ "$(uname -s)" = "Darwin" ] && exit 0
 
 missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
