@@ -80,6 +80,8 @@ let package = Package(
             name: "PolicyOptimization",
             dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
         ),
+        // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
+        .target(name: "Report", dependencies: ["Common", .product(name: "Yams", package: "Yams")]),
         // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
@@ -97,6 +99,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
                 "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
+                "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +115,7 @@ let package = Package(
             name: "PolicyOptimizationTests",
             dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
         ),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common"]),
         .testTarget(
             name: "ServerTests",

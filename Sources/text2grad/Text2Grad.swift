@@ -8,7 +8,7 @@ struct Text2Grad: AsyncParsableCommand {
         abstract: "Train language models from natural-language feedback (Text2Grad).",
         subcommands: [
             Score.self, Tokenize.self, Annotate.self, SFT.self, TrainRM.self, Critique.self, EvalRM.self, TrainPolicy.self,
-            MergeLoRA.self,
+            MergeLoRA.self, ReportCommand.self,
             Generate.self, Serve.self, Eval.self, Bench.self, DemoCommand.self, Facts.self, TrainTokenizer.self,
             InitModel.self,
         ]

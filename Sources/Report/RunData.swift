@@ -1,0 +1,211 @@
+import Common
+import Foundation
+import Yams
+
+/// `metrics.jsonl` as columns: every numeric key by step. A null (a non-finite value when it was logged) is
+/// absent, so a curve skips it instead of drawing a made-up number.
+public struct MetricsTable: Sendable, Equatable {
+    /// The logged steps, ascending.
+    public private(set) var steps: [Int] = []
+    /// Each key's finite values by step.
+    public private(set) var columns: [String: [Int: Double]] = [:]
+
+    /// An empty table.
+    public init() {}
+
+    /// Reads `path`; each line needs an integer `step` ≥ 0. A later line of the same step replaces the earlier one
+    /// (as a resumed run's file reads).
+    public static func load(path: String) throws -> MetricsTable {
+        var table = MetricsTable()
+        for line in try JSONLines.read(path: path) {
+            guard let step = integer(line.object["step"]), step >= 0 else {
+                throw FileError.badLine(path: path, line: line.number, detail: "'step' must be an integer ≥ 0")
+            }
+            table.set(step: step, line.object)
+        }
+        return table
+    }
+
+    /// Adds or replaces one step's record (numbers only; `step` itself, nulls and strings are left out).
+    public mutating func set(step: Int, _ object: [String: Any]) {
+        for key in columns.keys { columns[key]![step] = nil }
+        if !steps.contains(step) {
+            steps.append(step)
+            steps.sort()
+        }
+        for (key, value) in object where key != "step" {
+            guard let number = value as? NSNumber, !isBoolean(number), number.doubleValue.isFinite else { continue }
+            columns[key, default: [:]][step] = number.doubleValue
+        }
+    }
+
+    /// The key's (step, value) pairs in step order.
+    public func series(_ key: String) -> [(step: Int, value: Double)] {
+        guard let column = columns[key] else { return [] }
+        return column.keys.sorted().map { ($0, column[$0]!) }
+    }
+
+    /// The key's value at the last step that has one.
+    public func last(_ key: String) -> (step: Int, value: Double)? { series(key).last }
+
+    /// Whether any step logged the key.
+    public func has(_ key: String) -> Bool { !(columns[key]?.isEmpty ?? true) }
+}
+
+/// One critiqued span of a sample: the quote, its label and score, and where it was found in the response.
+public struct CritiqueSpan: Sendable, Equatable {
+    public var text: String
+    public var label: String
+    public var score: Double?
+    public var start: Int?
+    public var end: Int?
+    /// exact, normalized, fuzzy or unmatched.
+    public var match: String?
+}
+
+/// One response token's figures from `samples.jsonl`: its text and PPO's per-token numbers.
+public struct TokenFigures: Sendable, Equatable {
+    public var id: Int?
+    public var text: String
+    /// s_t: the span score (token mode) or the sequence score on the last token (scalar mode).
+    public var score: Double?
+    /// The score of the span the token lies in, whatever the mode.
+    public var spanScore: Double?
+    public var kl: Double?
+    /// r_t = s_t − β·KL_t.
+    public var reward: Double?
+    public var advantage: Double?
+    public var value: Double?
+}
+
+/// One rollout of `samples.jsonl`: prompt, response, the critique (or why it failed) and per-token figures.
+public struct RolloutSample: Sendable, Equatable {
+    public var step: Int
+    public var id: String
+    public var prompt: String
+    public var response: String
+    public var mode: String?
+    public var sequenceScore: Double?
+    public var critique: String?
+    /// Why the critique could not be used (its raw text is `raw`).
+    public var critiqueFailure: String?
+    public var raw: String?
+    public var spans: [CritiqueSpan] = []
+    public var taskMetric: Double?
+    /// In response order; their texts concatenate to the response.
+    public var tokens: [TokenFigures] = []
+
+    /// Every sample of a `samples.jsonl`; a line without an integer `step` or a string `response` is an error
+    /// naming it, optional fields of the wrong type are left out.
+    public static func load(path: String) throws -> [RolloutSample] {
+        try JSONLines.read(path: path).map { line in
+            let o = line.object
+            func bad(_ detail: String) -> FileError { FileError.badLine(path: path, line: line.number, detail: detail) }
+            guard let step = integer(o["step"]), step >= 0 else { throw bad("'step' must be an integer ≥ 0") }
+            guard let response = o["response"] as? String else { throw bad("'response' must be a string") }
+            var sample = RolloutSample(step: step, id: identifier(o["id"]) ?? "", prompt: o["prompt"] as? String ?? "",
+                                       response: response)
+            sample.mode = o["mode"] as? String
+            sample.sequenceScore = number(o["sequence_score"])
+            sample.critique = o["critique"] as? String
+            sample.critiqueFailure = o["critique_failure"] as? String
+            sample.raw = o["raw"] as? String
+            sample.taskMetric = number(o["task_metric"])
+            sample.spans = (o["spans"] as? [Any] ?? []).compactMap { item in
+                guard let s = item as? [String: Any], let text = s["text"] as? String else { return nil }
+                return CritiqueSpan(text: text, label: s["label"] as? String ?? "", score: number(s["score"]),
+                                    start: integer(s["start"]), end: integer(s["end"]), match: s["match"] as? String)
+            }
+            guard let tokens = o["tokens"] as? [Any]? else { throw bad("'tokens' must be a list") }
+            sample.tokens = try (tokens ?? []).enumerated().map { j, item in
+                guard let t = item as? [String: Any], let text = t["text"] as? String else {
+                    throw bad("tokens[\(j)] needs a string 'text'")
+                }
+                return TokenFigures(id: integer(t["id"]), text: text, score: number(t["score"]),
+                                    spanScore: number(t["span_score"]), kl: number(t["kl"]),
+                                    reward: number(t["reward"]), advantage: number(t["advantage"]),
+                                    value: number(t["value"]))
+            }
+            return sample
+        }
+    }
+}
+
+/// One `train-policy` run directory: its resolved settings, metrics and samples.
+public struct PolicyRun: Sendable {
+    /// The directory relative to the report's root (its own name when the root is the run).
+    public var name: String
+    public var directory: String
+    /// `reward_mode` from config.yaml (token, scalar), or "run" when the config does not say.
+    public var rewardMode: String
+    public var seed: Int?
+    /// config.yaml's top-level settings in file order, values as written.
+    public var settings: [(key: String, value: String)]
+    public var metrics: MetricsTable
+    public var samples: [RolloutSample]
+
+    /// Reads `directory`: metrics.jsonl (required), config.yaml and samples.jsonl (each optional).
+    public static func load(directory: String, name: String) throws -> PolicyRun {
+        let manager = FileManager.default
+        let configPath = directory + "/config.yaml", samplesPath = directory + "/samples.jsonl"
+        let settings = manager.fileExists(atPath: configPath) ? try readSettings(path: configPath) : []
+        let lookup = Dictionary(settings.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        return PolicyRun(
+            name: name, directory: directory, rewardMode: lookup["reward_mode"] ?? "run",
+            seed: lookup["seed"].flatMap { Int($0) }, settings: settings,
+            metrics: try MetricsTable.load(path: directory + "/metrics.jsonl"),
+            samples: manager.fileExists(atPath: samplesPath) ? try RolloutSample.load(path: samplesPath) : [])
+    }
+
+    /// The top-level keys of a YAML mapping and their values (lists joined by ", ", nested mappings inline).
+    static func readSettings(path: String) throws -> [(key: String, value: String)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw FileError.io(path: path, detail: "cannot read the file")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw FileError.badConfig(source: path, detail: "not valid YAML (\(error))")
+        }
+        guard let node else { return [] }
+        guard case .mapping(let mapping) = node else {
+            throw FileError.badConfig(source: path, detail: "the top level must be a mapping of settings")
+        }
+        func render(_ node: Node) -> String {
+            switch node {
+            case .scalar(let scalar): return scalar.string
+            case .sequence(let items): return items.map(render).joined(separator: ", ")
+            case .mapping(let pairs):
+                return pairs.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ")
+            case .alias: return "*"
+            }
+        }
+        return mapping.map { (render($0.key), render($0.value)) }
+    }
+}
+
+// MARK: - JSON values
+
+/// An integral JSON number (not a boolean) as an Int.
+func integer(_ value: Any?) -> Int? {
+    guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
+    let d = n.doubleValue
+    guard d.isFinite, d == d.rounded(), abs(d) < 9e15 else { return nil }
+    return Int(d)
+}
+
+/// A finite JSON number (not a boolean).
+func number(_ value: Any?) -> Double? {
+    guard let n = value as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else { return nil }
+    return n.doubleValue
+}
+
+/// A string id, or a numeric one written as an integer.
+func identifier(_ value: Any?) -> String? {
+    if let s = value as? String { return s }
+    return integer(value).map(String.init)
+}
+
+/// JSONSerialization returns booleans as an NSNumber subclass; a report must not plot `true` as 1.
+func isBoolean(_ n: NSNumber) -> Bool { type(of: n) == booleanType }
+
+private let booleanType = type(of: NSNumber(value: true))

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Common
+import Report
+
+/// `text2grad report`: a train-policy run, or a directory of runs, as one self-contained report.html.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Render a train-policy run, or a comparison of runs, as one self-contained HTML page.",
+        discussion: """
+            RUN_DIR is a run (metrics.jsonl, samples.jsonl, config.yaml) or a directory with runs below it (up to \
+            three levels, e.g. the demo's ppo-token-seed0, ppo-scalar-seed1, ...), grouped by reward_mode with the \
+            mean and the min-max band over seeds per step. The page holds the reward, task-metric, KL and loss \
+            curves, the reward model's evaluation (an rm-eval.json anywhere in the tree: eval-rm's summary), the \
+            rollouts with each token shaded by its reward beside the critique, the same prompt before and after \
+            training, and, with token and scalar runs, a verdict: the steps each took to first reach --target of \
+            --metric (mean ± std over seeds). Inline CSS and SVG only: it opens offline, and reads without script.
+            """)
+
+    @Argument(help: "A train-policy run directory, or a directory whose subdirectories are runs.")
+    var runDirectory: String
+    @Option(name: [.short, .long], help: "The page to write. (default: RUN_DIR/report.html)") var output: String?
+    @Option(help: "The verdict's target of --metric. (default: 0.9)") var target: Double = 0.9
+    @Option(help: "The verdict's metric. (default: eval/task_metric if every run has it, else objective/task_metric)")
+    var metric: String?
+    @Option(help: "Samples shown per reward mode from the last step. (default: 3)") var examples: Int = 3
+
+    func validate() throws {
+        if !target.isFinite { throw ValidationError("--target must be a number") }
+        if examples < 0 || examples > 100 { throw ValidationError("--examples must be between 0 and 100") }
+    }
+
+    func run() throws {
+        var options = ReportOptions()
+        options.target = target
+        options.verdictMetric = metric
+        options.examples = examples
+        let path = output ?? runDirectory + "/report.html"
+        do {
+            let data = try ReportData.load(path: runDirectory)
+            try data.writeReport(to: path, options: options)
+            note("report: \(data.runs.count) run\(data.runs.count == 1 ? "" : "s") in \(data.groups.count) "
+                + "group\(data.groups.count == 1 ? "" : "s") → \(path)")
+            if let verdict = data.verdict(options: options) { print(verdict.line) }
+        } catch let error as ReportError {
+            note("error: \(error)")
+            throw ExitCode(1)
+        } catch let error as FileError {
+            note("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
