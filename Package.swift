@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
         .target(name: "Tokenizers", dependencies: ["JSON"]),
-        .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(
             name: "Training",
@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation",
+                "Models", "Tokenizers", "Generation", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,7 +63,7 @@ let package = Package(
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),

@@ -60,13 +60,13 @@ enum ItemMapper {
         let id =
             idString(object["id"]) ?? idString(object["prompt_id"]) ?? idString(object["task_id"])
             ?? idString(object["question_id"]) ?? fallbackID
-        let messages = try chatTurns(object["messages"], origin: origin)
-        var prompt = firstString(object, ["prompt", "post", "question", "instruction"])
-        var response = firstString(object, ["generated_summary", "solution", "completion", "output"])
-        if let value = object["response"] {
+        let messages = try chatTurns(object["messages"], field: "messages")
+        var prompt = try firstString(object, ["prompt", "post", "question", "instruction"])
+        var response = try firstString(object, ["generated_summary", "solution", "completion", "output"])
+        if let value = object["response"], !(value is NSNull) {
             if let text = value as? String {
                 response = text
-            } else if let turns = try chatTurns(value, origin: origin), let last = lastAssistant(turns) {
+            } else if let turns = try chatTurns(value, field: "response"), let last = lastAssistant(turns) {
                 response = last.content
             } else {
                 throw ItemError.wrongType(field: "response", expected: "a string or a list of chat messages")
@@ -86,8 +86,8 @@ enum ItemMapper {
                 "a response (response, generated_summary, solution, completion, output "
                     + "or an assistant turn in messages)")
         }
-        let reference = firstString(object, ["reference", "ideal_human_summary"])
-        let tests = firstString(object, ["tests", "test"])
+        let reference = try firstString(object, ["reference", "ideal_human_summary"])
+        let tests = try firstString(object, ["tests", "test"])
         return TaskItem(
             id: id, prompt: prompt, response: response, reference: reference, tests: tests,
             fields: strings, origin: origin)
@@ -114,9 +114,13 @@ enum ItemMapper {
         }
     }
 
-    private static func firstString(_ object: [String: Any], _ keys: [String]) -> String? {
+    /// The first of `keys` that is present; a present value that is not a string (or null) is an error naming
+    /// that key, not a silently skipped field.
+    private static func firstString(_ object: [String: Any], _ keys: [String]) throws -> String? {
         for key in keys {
-            if let text = object[key] as? String { return text }
+            guard let value = object[key], !(value is NSNull) else { continue }
+            guard let text = value as? String else { throw ItemError.wrongType(field: key, expected: "a string") }
+            return text
         }
         return nil
     }
@@ -126,16 +130,21 @@ enum ItemMapper {
         var content: String
     }
 
-    private static func chatTurns(_ value: Any?, origin: String) throws -> [Turn]? {
-        guard let value else { return nil }
+    /// A list of chat turns from the field named `field` (errors name it and the entry that was wrong).
+    private static func chatTurns(_ value: Any?, field: String) throws -> [Turn]? {
+        guard let value, !(value is NSNull) else { return nil }
         guard let list = value as? [Any] else {
-            throw ItemError.wrongType(field: "messages", expected: "a list of {role, content} objects")
+            throw ItemError.wrongType(field: field, expected: "a list of {role, content} objects")
         }
-        return try list.map { entry in
-            guard let message = entry as? [String: Any], let role = message["role"] as? String,
-                let content = message["content"] as? String
-            else {
-                throw ItemError.wrongType(field: "messages", expected: "a list of {role, content} objects")
+        return try list.enumerated().map { index, entry in
+            guard let message = entry as? [String: Any] else {
+                throw ItemError.wrongType(field: "\(field)[\(index)]", expected: "a {role, content} object")
+            }
+            guard let role = message["role"] as? String else {
+                throw ItemError.wrongType(field: "\(field)[\(index)].role", expected: "a string")
+            }
+            guard let content = message["content"] as? String else {
+                throw ItemError.wrongType(field: "\(field)[\(index)].content", expected: "a string")
             }
             return Turn(role: role, content: content)
         }
