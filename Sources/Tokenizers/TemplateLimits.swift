@@ -14,7 +14,7 @@ public struct TemplateLimits: Sendable, Equatable {
     /// Bytes of the rendered output, and of any one string or list the template builds.
     public var maxOutputBytes = 8 << 20
     /// Work units (iterations, filter calls, values visited while checking nesting) for the whole render.
-    public var maxSteps = 5_000_000
+    public var maxSteps = 2_000_000
 
     /// The defaults above.
     public init() {}
@@ -151,8 +151,9 @@ final class RenderBudget {
         var remaining = limits.maxSteps / 10
         let size = v.printedSize(cap: limits.maxOutputBytes, depth: limits.maxDepth, steps: &remaining)
         try charge(limits.maxSteps / 10 - remaining)
-        // Indentation adds at most (depth × indent + 1) bytes per item: bounded by the depth cap.
-        guard size.multipliedReportingOverflow(by: 1 + (indent ?? 0)).partialValue <= limits.maxOutputBytes * 4 else {
+        // Indentation pads each item by its depth × indent; items are a fraction of the bytes, so this bounds it.
+        let padded = size.multipliedReportingOverflow(by: 1 + 4 * (indent ?? 0))
+        guard size <= limits.maxOutputBytes, !padded.overflow, padded.partialValue <= limits.maxOutputBytes * 8 else {
             throw limits.exceeded("output size", limits.maxOutputBytes)
         }
         return try checked(v.json(indent: indent))
@@ -202,7 +203,8 @@ extension RenderBudget {
 
     /// `s.replace(old, new)`, refused before it is built when it would pass the output limit.
     func replacing(_ s: String, _ old: String, with new: String) throws -> String {
-        try charge(over: s)
+        // The work is one step per possible replacement (Foundation's cost grows with their number).
+        try charge(1 + s.utf8.count / max(1, old.utf8.count))
         if !old.isEmpty && new.utf8.count > old.utf8.count {
             let growth = (new.utf8.count - old.utf8.count).multipliedReportingOverflow(by: s.utf8.count / old.utf8.count)
             guard !growth.overflow, s.utf8.count + growth.partialValue <= limits.maxOutputBytes else {

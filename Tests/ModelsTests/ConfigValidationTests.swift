@@ -61,7 +61,7 @@ import Testing
             #expect(message.contains(field), "\(extra): \(message)")
         }
         let huge: [(String, String)] = [
-            ("\"vocab_size\": 1000000000000", "\"vocab_size\": 10"), ("\"hidden_size\": 4000000000", "\"hidden_size\": 8,"),
+            ("\"vocab_size\": 1000000000000", ", \"vocab_size\": 10"), ("\"hidden_size\": 4000000000", "\"hidden_size\": 8,"),
             ("\"intermediate_size\": 9000000000", "\"intermediate_size\": 16,"),
             ("\"num_hidden_layers\": 100000000", "\"num_hidden_layers\": 1,"),
         ]
