@@ -119,7 +119,9 @@ public struct Sandbox: Sendable {
         cgroup?.killAllAndRemove()
         let stdout = (try? String(contentsOfFile: process.stdoutPath, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
-        let code = status.exitCode
+        var code = status.exitCode
+        // bubblewrap reports a child killed by signal N as exit 128 + N; give it as Python does (-N).
+        if isolation.bubblewrap != nil, (129...192).contains(code) { code = -(code - 128) }
         return ExecutionResult(
             passed: code == 0 && !timedOut, exitCode: code, stdout: TeacherPrompts.clip(stdout, Self.outputLimit),
             stderr: TeacherPrompts.clip(stderr, Self.outputLimit), timedOut: timedOut)

@@ -168,8 +168,10 @@ extension Sandbox {
             arguments += ["--ro-bind-try", "/etc/" + file, "/etc/" + file]
         }
         if let prefix = python.prefix { arguments += ["--ro-bind", prefix, prefix] }
+        // The sandbox's own root (where bwrap made the mount points) is made read-only last; /tmp and the run
+        // directory are mounts of their own and stay writable.
         arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", directory, sandboxDirectory,
-                      "--chdir", sandboxDirectory]
+                      "--chdir", sandboxDirectory, "--remount-ro", "/"]
         return arguments
     }
 

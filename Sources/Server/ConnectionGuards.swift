@@ -17,8 +17,10 @@ struct GuardedHTTP1Channel: HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
-            let pipelining = try operations.handler(type: HTTPServerPipelineHandler.self)
-            try operations.addHandler(HTTP10Handler(), position: .after(pipelining))
+            // Right after the request decoder: inbound it sees parsed NIO request parts, outbound the response
+            // parts on their way to the encoder.
+            let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try operations.addHandler(HTTP10Handler(), position: .after(decoder))
             return value
         }
     }

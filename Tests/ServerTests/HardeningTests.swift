@@ -51,6 +51,21 @@ final class RawSocket {
 
 /// Issue 15's hostile clients: each defect has its test here.
 @Suite(.serialized) struct ServerHardeningTests {
+    /// Runs `body` against a fresh server and stops it whether or not `body` throws.
+    func withServer<T>(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (ServerHarness) async throws -> T
+    ) async throws -> T {
+        let server = try await ServerHarness.start(configure: configure)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
     func chat(_ text: String, _ extra: [String: Any] = [:]) -> [String: Any] {
         ["messages": [["role": "user", "content": text]], "max_tokens": 4, "temperature": 0].merging(extra) { $1 }
     }
@@ -67,7 +82,7 @@ final class RawSocket {
 
     @Test("unsupported OpenAI parameters, unknown roles and duplicate keys are 400s naming what was wrong")
     func unsupportedParameters() async throws {
-        let server = try await ServerHarness.start()
+        try await withServer { server in
         var statuses: [String: (Int, Data)] = [:]
         let cases: [(String, [String: Any])] = [
             ("tools", ["tools": [["type": "function", "function": ["name": "f"]]]]), ("tool_choice", ["tool_choice": "auto"]),
@@ -83,7 +98,6 @@ final class RawSocket {
         let duplicate = try await server.post(
             "/chat/completions",
             raw: Data(#"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "max_tokens": 400}"#.utf8))
-        await server.stop()
         for (name, _) in cases {
             #expect(statuses[name]?.0 == 400, "\(name)")
             if let body = statuses[name]?.1 { expectError(body, param: name) }
@@ -95,6 +109,7 @@ final class RawSocket {
         #expect(String(decoding: role.body, as: UTF8.self).contains("wizard"))
         #expect(duplicate.status == 400)
         #expect(String(decoding: duplicate.body, as: UTF8.self).contains("duplicate key"))
+        }
     }
 
     @Test("a full queue is a 503 only when waiting could help")
@@ -128,7 +143,7 @@ final class RawSocket {
 
     @Test("an HTTP/1.0 client gets a 1.0 response without chunked encoding, and the connection closes")
     func http10() async throws {
-        let server = try await ServerHarness.start()
+        try await withServer { server in
         let body = #"{"prompt": "hello", "max_tokens": 3, "stream": true, "temperature": 0}"#
         let port = server.port
         let (response, closed) = try await Task.detached {
@@ -138,16 +153,16 @@ final class RawSocket {
             let (data, closed) = socket.readAll(timeout: 30)
             return (String(decoding: data, as: UTF8.self), closed)
         }.value
-        await server.stop()
         #expect(response.hasPrefix("HTTP/1.0 200"), "\(response.prefix(200))")
         #expect(!response.lowercased().contains("transfer-encoding"))
         #expect(response.contains("data: [DONE]"))
         #expect(closed, "the server closed the connection after the response")
+        }
     }
 
     @Test("slow-header sockets are closed at the idle timeout while the server keeps answering")
     func slowloris() async throws {
-        let server = try await ServerHarness.start { $0.idleTimeout = 1 }
+        try await withServer(configure: { $0.idleTimeout = 1 }) { server in
         let port = server.port
         let sockets = try (0..<50).map { _ in try RawSocket(port: port) }
         for socket in sockets { socket.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n") }
@@ -155,9 +170,9 @@ final class RawSocket {
         try await Task.sleep(nanoseconds: 3_000_000_000)
         let closed = await Task.detached { sockets.map { $0.readAll(timeout: 0.3).closed } }.value
         let after = try await server.get("/models")
-        await server.stop()
         #expect(models.status == 200)
         #expect(closed.allSatisfy { $0 }, "\(closed.filter { !$0 }.count) of 50 slow sockets still open after 3 s")
         #expect(after.status == 200)
+        }
     }
 }
