@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
-// The layering of DESIGN.md §2 is visible here: each target imports only the targets listed
-// before it. Tensor → SafeTensors → Models → Training; Tokenizers and Feedback stand beside the model stack;
-// the `text2grad` executable is the only place that wires them together.
+// The layering is visible here: each target imports only targets listed before it (docs/ARCHITECTURE.md).
+// Tensor → SafeTensors → Models → Training / Generation → Server; Common, Tokenizers, LLMClient, Sandbox and
+// Annotation stand beside the model stack; the `text2grad` executable is the only place that wires them together.
 import PackageDescription
 
 let package = Package(
@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "text2grad", targets: ["text2grad"]),
         .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
-        .library(name: "Feedback", targets: ["Feedback"]),
+        .library(name: "Annotation", targets: ["Common", "LLMClient", "CodeSandbox", "Annotation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,35 +28,63 @@ let package = Package(
         ),
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer files.
         .target(name: "JSON"),
+        // What every command shares: JSONL reading and appending, progress, YAML configs, chat messages.
+        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
-        .target(name: "Tokenizers", dependencies: ["JSON"]),
+        .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(
             name: "Training",
-            dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers"]),
+        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
+        // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
+        .target(name: "FactSummaries", dependencies: ["JSON"]),
+        // PPO's arithmetic (KL, GAE, whitening, clipped losses, spans → token rewards) and the PPO objective.
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation", "JSON",
+                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // An OpenAI-compatible chat client: retries, backoff, concurrency, usage.
         .target(
-            name: "Feedback",
+            name: "LLMClient",
             dependencies: [
+                "Common",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Untrusted code under limits, timeouts and a whole-tree kill.
+        .target(name: "CodeSandbox", dependencies: ["Common"]),
+        // Dual-feedback annotation: tasks, teacher prompts, answer parsing, span alignment, the resumable run.
+        .target(
+            name: "Annotation",
+            dependencies: [
+                "Common", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The generative reward model: its prompt and target format, data from annotations, critique inference.
+        .target(
+            name: "RewardModel",
+            dependencies: ["Common", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
+        ),
+        // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
+        .target(
+            name: "PolicyOptimization",
+            dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
+        ),
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Feedback", "Generation", "Server",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "FactSummaries",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,21 +92,27 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
+        .testTarget(
+            name: "PolicyOptimizationTests",
+            dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
+        ),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Generation", "Models", "Tokenizers", "Feedback",
+                "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation", "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers"]),
         .testTarget(
-            name: "FeedbackTests",
+            name: "AnnotationTests",
             dependencies: [
-                "Feedback",
+                "Common", "LLMClient", "CodeSandbox", "Annotation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

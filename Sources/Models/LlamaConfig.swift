@@ -198,6 +198,17 @@ extension LlamaConfig {
              "num_attention_heads": 9, "num_key_value_heads": 3, "vocab_size": 49152, "rms_norm_eps": 1e-5,
              "rope_theta": 10000, "max_position_embeddings": 2048, "tie_word_embeddings": true}
             """,
+        // The demo's models: a few million parameters with a ~1k-token vocabulary trained on the task.
+        "demo-tiny": """
+            {"model_type": "llama", "hidden_size": 192, "intermediate_size": 512, "num_hidden_layers": 4,
+             "num_attention_heads": 6, "num_key_value_heads": 2, "vocab_size": 1024, "rms_norm_eps": 1e-5,
+             "rope_theta": 10000, "max_position_embeddings": 2048, "tie_word_embeddings": true}
+            """,
+        "demo-small": """
+            {"model_type": "llama", "hidden_size": 256, "intermediate_size": 704, "num_hidden_layers": 6,
+             "num_attention_heads": 8, "num_key_value_heads": 4, "vocab_size": 1024, "rms_norm_eps": 1e-5,
+             "rope_theta": 10000, "max_position_embeddings": 2048, "tie_word_embeddings": true}
+            """,
         "tiny": """
             {"model_type": "llama", "hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2,
              "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5,

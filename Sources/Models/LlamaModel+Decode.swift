@@ -22,7 +22,7 @@ extension LlamaModel {
             throw ModelError.tokenOutOfRange(sequence: i / T, position: cache.length + i % T, id: Int(id), vocabSize: config.vocabSize)
         }
         let c = config
-        let N = B * T, C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
+        let N = B * T, C = c.hiddenSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
         let Q = NH * HS, KV = KVH * HS, QKV = Q + 2 * KV, S = cache.capacity, V = c.vocabSize
         let start = cache.length
         let positions = cache.append(mask: mask, tokens: T)
@@ -32,40 +32,30 @@ extension LlamaModel {
 
         BLAS.singleThreaded {
             safeIds.withUnsafeBufferPointer { embeddingForward(out: cache.x, ids: $0.baseAddress!, table: weights.embedTokens, tokens: N, channels: C) }
-            for l in 0..<c.layerCount {
-                let w = weights.layers[l]
-                rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
-                matmulDecode(out: cache.qkv, input: cache.normed, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
-                adapter?.forward([.q, .k, .v], layer: l, out: cache.qkv, input: cache.normed, rows: N)
-                cosTable.withUnsafeBufferPointer { cos in
-                    sinTable.withUnsafeBufferPointer { sin in
-                        rotaryForward(x: cache.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: NH, headSize: HS)
-                        rotaryForward(x: cache.qkv + Q, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!, tokens: N, heads: KVH, headSize: HS)
+            let buffers = DecoderLayerBuffers(
+                input: cache.x, ln1: cache.normed, rstd1: cache.rstd, qkv: cache.qkv, attention: cache.attention,
+                middle: cache.x, ln2: cache.normed, rstd2: cache.rstd, gateUp: cache.gateUp, hidden: cache.hidden,
+                projection: cache.projection, output: cache.x)
+            cosTable.withUnsafeBufferPointer { cos in
+                sinTable.withUnsafeBufferPointer { sin in
+                    for l in 0..<c.layerCount {
+                        decoderLayer(l, rows: N, buffers: buffers, cos: cos.baseAddress!, sin: sin.baseAddress!, product: .decode) { qkv, out in
+                            // Store the new keys and values in their slots: (B, T, KV) rows → (B, S, KV) at `start`.
+                            for b in 0..<B {
+                                for t in 0..<T {
+                                    let row = qkv + (b * T + t) * QKV
+                                    let slot = (b * S + start + t) * KV
+                                    (cache.keys[l] + slot).update(from: row + Q, count: KV)
+                                    (cache.values[l] + slot).update(from: row + Q + KV, count: KV)
+                                }
+                            }
+                            cachedAttentionForward(
+                                out: out, q: qkv, rowStride: QKV, keys: cache.keys[l], values: cache.values[l],
+                                slotMask: cache.slotMask, batch: B, newTokens: T, start: start, slots: S,
+                                heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow, scratch: cache.scratch)
+                        }
                     }
                 }
-                // Write the new keys and values into their slots: (B, T, KV) rows → (B, S, KV) at `start`.
-                for b in 0..<B {
-                    for t in 0..<T {
-                        let row = cache.qkv + (b * T + t) * QKV
-                        let slot = (b * S + start + t) * KV
-                        (cache.keys[l] + slot).update(from: row + Q, count: KV)
-                        (cache.values[l] + slot).update(from: row + Q + KV, count: KV)
-                    }
-                }
-                cachedAttentionForward(
-                    out: cache.attention, q: cache.qkv, rowStride: QKV, keys: cache.keys[l], values: cache.values[l],
-                    slotMask: cache.slotMask, batch: B, newTokens: T, start: start, slots: S,
-                    heads: NH, kvHeads: KVH, headSize: HS, slidingWindow: c.slidingWindow, scratch: cache.scratch)
-                matmulDecode(out: cache.projection, input: cache.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
-                adapter?.forward([.o], layer: l, out: cache.projection, input: cache.attention, rows: N)
-                addInPlace(cache.x, cache.projection, count: N * C)
-                rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
-                matmulDecode(out: cache.gateUp, input: cache.normed, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
-                adapter?.forward([.gate, .up], layer: l, out: cache.gateUp, input: cache.normed, rows: N)
-                swigluForward(out: cache.hidden, gateUp: cache.gateUp, rows: N, channels: I)
-                matmulDecode(out: cache.projection, input: cache.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
-                adapter?.forward([.down], layer: l, out: cache.projection, input: cache.hidden, rows: N)
-                addInPlace(cache.x, cache.projection, count: N * C)
             }
             if let allLogits {
                 rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps)

@@ -35,47 +35,31 @@ public final class LlamaModel: @unchecked Sendable {
         try batch.validate(vocabSize: config.vocabSize)
         let c = config
         let B = batch.batchSize, T = batch.length, N = B * T
-        let C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
+        let C = c.hiddenSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
         let Q = NH * HS, KV = KVH * HS
         let (cosTable, sinTable) = c.rotary.table(positions: batch.positions, length: T)
 
         batch.ids.withUnsafeBufferPointer { ids in
             embeddingForward(out: a.layer(0).input, ids: ids.baseAddress!, table: weights.embedTokens, tokens: N, channels: C)
         }
-        for l in 0..<c.layerCount {
-            let w = weights.layers[l], x = a.layer(l)
-            rmsNormForward(out: x.ln1, rstd: x.rstd1, input: x.input, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
-            let QKV = Q + 2 * KV
-            matmulForward(out: x.qkv, input: x.ln1, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
-            adapter?.forward([.q, .k, .v], layer: l, out: x.qkv, input: x.ln1, rows: N)
-            cosTable.withUnsafeBufferPointer { cos in
-                sinTable.withUnsafeBufferPointer { sin in
-                    rotaryForward(x: x.qkv, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!,
-                                  tokens: N, heads: NH, headSize: HS)
-                    rotaryForward(x: x.qkv + Q, rowStride: QKV, cos: cos.baseAddress!, sin: sin.baseAddress!,
-                                  tokens: N, heads: KVH, headSize: HS)
+        cosTable.withUnsafeBufferPointer { cos in
+            sinTable.withUnsafeBufferPointer { sin in
+                batch.mask.withUnsafeBufferPointer { mask in
+                    for l in 0..<c.layerCount {
+                        let x = a.layer(l)
+                        let buffers = DecoderLayerBuffers(
+                            input: x.input, ln1: x.ln1, rstd1: x.rstd1, qkv: x.qkv, attention: x.attention, middle: x.middle,
+                            ln2: x.ln2, rstd2: x.rstd2, gateUp: x.gateUp, hidden: x.hidden, projection: a.projection,
+                            output: a.output(ofLayer: l, layerCount: c.layerCount))
+                        decoderLayer(l, rows: N, buffers: buffers, cos: cos.baseAddress!, sin: sin.baseAddress!, product: .blas) { qkv, out in
+                            attentionForward(
+                                out: out, probs: x.probs, q: qkv, k: qkv + Q, v: qkv + Q + KV, rowStride: Q + 2 * KV,
+                                keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
+                                slidingWindow: c.slidingWindow)
+                        }
+                    }
                 }
             }
-            batch.mask.withUnsafeBufferPointer { mask in
-                attentionForward(
-                    out: x.attention, probs: x.probs, q: x.qkv, k: x.qkv + Q, v: x.qkv + Q + KV, rowStride: QKV,
-                    keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
-                    slidingWindow: c.slidingWindow)
-            }
-            matmulForward(out: a.projection, input: x.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
-            adapter?.forward([.o], layer: l, out: a.projection, input: x.attention, rows: N)
-            x.middle.update(from: x.input, count: N * C)
-            addInPlace(x.middle, a.projection, count: N * C)
-
-            rmsNormForward(out: x.ln2, rstd: x.rstd2, input: x.middle, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
-            matmulForward(out: x.gateUp, input: x.ln2, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
-            adapter?.forward([.gate, .up], layer: l, out: x.gateUp, input: x.ln2, rows: N)
-            swigluForward(out: x.hidden, gateUp: x.gateUp, rows: N, channels: I)
-            matmulForward(out: a.projection, input: x.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
-            adapter?.forward([.down], layer: l, out: a.projection, input: x.hidden, rows: N)
-            let out = a.output(ofLayer: l, layerCount: c.layerCount)
-            out.update(from: x.middle, count: N * C)
-            addInPlace(out, a.projection, count: N * C)
         }
         rmsNormForward(
             out: a.finalNormed, rstd: a.finalRstd, input: a.final, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps)

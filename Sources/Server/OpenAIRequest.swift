@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Generation
 import JSON
@@ -154,32 +155,19 @@ public struct OpenAIRequest {
     /// The roles a chat template is written for; `developer` is OpenAI's new name for `system`.
     static let roles: Set<String> = ["system", "developer", "user", "assistant"]
 
-    static func message(_ value: Any, index: Int) throws -> Tokenizers.ChatMessage {
-        guard let item = value as? [String: Any], let role = item["role"] as? String else {
-            throw APIError.badRequest("messages[\(index)] needs a string 'role'.", param: "messages")
+    static func message(_ value: Any, index: Int) throws -> ChatMessage {
+        let message: ChatMessage
+        do {
+            message = try ChatMessage.message(fromJSON: value, index: index)
+        } catch let error as ChatMessageError {
+            throw APIError.badRequest("\(error).", param: "messages")
         }
-        guard roles.contains(role) else {
+        guard roles.contains(message.role) || message.role == "system" else {
             throw APIError.badRequest(
-                "messages[\(index)].role '\(role.prefix(40))' is not one of \(roles.sorted().joined(separator: ", ")).",
+                "messages[\(index)].role '\(message.role.prefix(40))' is not one of \(roles.sorted().joined(separator: ", ")).",
                 param: "messages")
         }
-        let content: String
-        switch item["content"] {
-        case let text as String:
-            content = text
-        case let parts as [Any]:
-            content = try parts.map { part -> String in
-                guard let part = part as? [String: Any], part["type"] as? String == "text", let text = part["text"] as? String else {
-                    throw APIError.badRequest("messages[\(index)]: only text content parts are supported.", param: "messages")
-                }
-                return text
-            }.joined()
-        case nil, is NSNull:
-            content = ""
-        default:
-            throw APIError.badRequest("messages[\(index)].content must be a string or an array of text parts.", param: "messages")
-        }
-        return Tokenizers.ChatMessage(role: role == "developer" ? "system" : role, content: content)
+        return message
     }
 
     /// `prompt`: a string, strings, token ids, or arrays of token ids.

@@ -28,17 +28,3 @@ public struct Encoding: Equatable, Sendable {
     /// Number of tokens.
     public var count: Int { ids.count }
 }
-
-/// One turn of a conversation for `Tokenizer.applyChatTemplate`.
-public struct ChatMessage: Equatable, Sendable {
-    /// `system`, `user`, `assistant`, or another role the template knows.
-    public var role: String
-    /// The message text.
-    public var content: String
-
-    /// A message with `role` and `content`.
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}

@@ -8,6 +8,8 @@ import JSON
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// A file could not be read.
     case unreadableFile(path: String, reason: String)
+    /// A file or directory could not be written.
+    case unwritableFile(path: String, reason: String)
     /// The file is not valid JSON, or a value has the wrong JSON type.
     case malformed(file: String, path: String, reason: String)
     /// A component type or option this implementation does not support.
@@ -23,6 +25,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
+        case .unwritableFile(let path, let reason):
+            return "cannot write \(path): \(reason)"
         case .malformed(let file, let path, let reason):
             return "\(file): \(path.isEmpty ? "<root>" : path): \(reason)"
         case .unsupported(let file, let path, let value):

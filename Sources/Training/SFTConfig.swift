@@ -1,29 +1,37 @@
+import Common
 import Foundation
 import Models
-import Yams
 
-/// Everything an SFT run needs, read from YAML (snake_case keys) and overridden by command-line flags;
-/// the resolved configuration is saved as `config.yaml` in the run directory.
-public struct SFTConfig: Codable, Sendable, Equatable {
+/// Everything an SFT run needs (`text2grad sft`): defaults, then YAML (snake_case keys), then flags; saved
+/// resolved as `config.yaml` in the run directory (see `RunConfiguration`).
+public struct SFTConfig: RunConfiguration, Equatable {
     /// A Hugging Face model directory (config.json, safetensors, tokenizer.json for text data).
     public var model: String = ""
     /// Training JSONL: {"prompt", "completion"} text pairs, {"messages": [...]} chats, or {"prompt_ids", "target_ids"}.
     public var data: String = ""
     /// Held-out JSONL; when absent, `evalFraction` of the training data is held out.
     public var evalData: String?
+    /// The fraction of `data` held out when there is no `evalData`.
     public var evalFraction: Double = 0.1
     /// The run directory: metrics.jsonl, config.yaml, checkpoints/step-N/.
     public var output: String = "runs/sft"
     /// Optimizer steps (each `gradientAccumulation` micro-batches of `batchSize` sequences).
     public var steps: Int = 100
+    /// Sequences per micro-batch.
     public var batchSize: Int = 4
+    /// Micro-batches per optimizer step.
     public var gradientAccumulation: Int = 1
-    /// Longer examples are cut at the end.
+    /// Tokens per example; longer examples are cut at the end.
     public var maxLength: Int = 512
+    /// The peak learning rate.
     public var learningRate: Double = 2e-4
+    /// constant, linear or cosine decay after the warmup.
     public var schedule: LearningRateSchedule.Kind = .cosine
+    /// Linear warmup steps.
     public var warmupSteps: Int = 0
+    /// AdamW weight decay, on matrices only.
     public var weightDecay: Double = 0.0
+    /// AdamW's β₁, β₂ and ε.
     public var beta1: Double = 0.9
     public var beta2: Double = 0.999
     public var epsilon: Double = 1e-8
@@ -31,10 +39,15 @@ public struct SFTConfig: Codable, Sendable, Equatable {
     public var maxGradNorm: Double = 1.0
     /// LoRA rank; 0 trains every parameter.
     public var loraRank: Int = 16
+    /// LoRA's alpha (the update is scaled by alpha / rank).
     public var loraAlpha: Double = 32
+    /// Dropout on the LoRA input.
     public var loraDropout: Double = 0.0
+    /// Scale by alpha / √rank (rsLoRA).
     public var loraRSLoRA: Bool = false
+    /// The projections LoRA adapts.
     public var loraTargets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    /// Seeds the adapter's initialisation, the data order, the held-out split and dropout.
     public var seed: UInt64 = 0
     /// Steps between held-out evaluations (0: only at the end).
     public var evalEvery: Int = 0
@@ -42,9 +55,10 @@ public struct SFTConfig: Codable, Sendable, Equatable {
     public var saveEvery: Int = 0
     /// Checkpoints kept (older ones are deleted).
     public var keepCheckpoints: Int = 2
+    /// Engine threads.
     public var threads: Int = 2
 
-    enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, evalData = "eval_data", evalFraction = "eval_fraction", output, steps
         case batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", maxLength = "max_length"
         case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", weightDecay = "weight_decay"
@@ -54,45 +68,23 @@ public struct SFTConfig: Codable, Sendable, Equatable {
         case keepCheckpoints = "keep_checkpoints", threads
     }
 
+    /// Every field at its default.
     public init() {}
 
-    /// Reads a YAML file; missing keys keep their defaults, unknown keys are an error (typos must not pass silently).
+    /// Reads a YAML file over the defaults (not validated); an unknown key is an error.
     public static func load(yaml path: String) throws -> SFTConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw TrainingError.badConfig(path: path, reason: "cannot read the file")
         }
-        guard let node = try Yams.load(yaml: text) else { return SFTConfig() }
-        guard let mapping = node as? [String: Any] else { throw TrainingError.badConfig(path: path, reason: "not a YAML mapping") }
-        let known = Set(Self.CodingKeys.allKeys)
-        if let unknown = mapping.keys.sorted().first(where: { !known.contains($0) }) {
-            throw TrainingError.badConfig(path: path, reason: "unknown key '\(unknown)'")
-        }
         do {
-            return try YAMLDecoder().decode(SFTConfig.self, from: text)
-        } catch {
-            throw TrainingError.badConfig(path: path, reason: "\(error)")
+            return try ConfigFile.decode(SFTConfig.self, yaml: text, source: path)
+        } catch let FileError.badConfig(_, detail) {
+            throw TrainingError.badConfig(path: path, reason: detail)
         }
-    }
-
-    /// Missing keys keep their defaults.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try read(.model, &model); try read(.data, &data); evalData = try c.decodeIfPresent(String.self, forKey: .evalData)
-        try read(.evalFraction, &evalFraction); try read(.output, &output); try read(.steps, &steps)
-        try read(.batchSize, &batchSize); try read(.gradientAccumulation, &gradientAccumulation); try read(.maxLength, &maxLength)
-        try read(.learningRate, &learningRate); try read(.schedule, &schedule); try read(.warmupSteps, &warmupSteps)
-        try read(.weightDecay, &weightDecay); try read(.beta1, &beta1); try read(.beta2, &beta2); try read(.epsilon, &epsilon)
-        try read(.maxGradNorm, &maxGradNorm); try read(.loraRank, &loraRank); try read(.loraAlpha, &loraAlpha)
-        try read(.loraDropout, &loraDropout); try read(.loraRSLoRA, &loraRSLoRA); try read(.loraTargets, &loraTargets)
-        try read(.seed, &seed); try read(.evalEvery, &evalEvery); try read(.saveEvery, &saveEvery)
-        try read(.keepCheckpoints, &keepCheckpoints); try read(.threads, &threads)
     }
 
     /// The resolved configuration as YAML.
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    public func yaml() throws -> String { try ConfigFile.yaml(self) }
 
     /// Checks ranges; throws naming the field.
     public func validate() throws {
@@ -103,28 +95,58 @@ public struct SFTConfig: Codable, Sendable, Equatable {
                              ("max_length", maxLength), ("threads", threads), ("keep_checkpoints", keepCheckpoints)] where value <= 0 {
             throw fail("'\(key)' must be positive, got \(value)")
         }
-        if loraRank < 0 { throw fail("'lora_rank' must be ≥ 0") }
-        if !(0..<1).contains(loraDropout) { throw fail("'lora_dropout' must be in [0, 1)") }
         if !(0..<1).contains(evalFraction) { throw fail("'eval_fraction' must be in [0, 1)") }
-        for target in loraTargets where LoRAModule(rawValue: target) == nil {
-            throw fail("unknown LoRA target '\(target)' (supported: \(LoRAModule.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+        try TrainingSettings.validate(learningRate: learningRate, warmupSteps: warmupSteps, weightDecay: weightDecay,
+                                      maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, fail: fail)
+        try TrainingSettings.validateLoRA(rank: loraRank, dropout: loraDropout, targets: loraTargets, fail: fail)
     }
 
     /// The LoRA configuration, or nil for full fine-tuning.
     public var lora: LoRAConfig? {
-        guard loraRank > 0 else { return nil }
-        return LoRAConfig(rank: loraRank, alpha: loraAlpha, dropout: loraDropout, useRSLoRA: loraRSLoRA,
-                          targetModules: loraTargets.compactMap(LoRAModule.init(rawValue:)))
+        TrainingSettings.lora(rank: loraRank, alpha: loraAlpha, dropout: loraDropout, rsLoRA: loraRSLoRA, targets: loraTargets)
+    }
+
+    /// AdamW's settings.
+    public var adamw: AdamWConfig {
+        AdamWConfig(beta1: Float(beta1), beta2: Float(beta2), epsilon: Float(epsilon), weightDecay: Float(weightDecay))
+    }
+
+    /// The loop's settings.
+    public var loop: LoopSettings {
+        LoopSettings(output: output, steps: steps,
+                     schedule: LearningRateSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps),
+                     maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, keepCheckpoints: keepCheckpoints)
     }
 }
 
-extension SFTConfig.CodingKeys {
-    static var allKeys: [String] {
-        ["model", "data", "eval_data", "eval_fraction", "output", "steps", "batch_size", "gradient_accumulation",
-         "max_length", "learning_rate", "schedule", "warmup_steps", "weight_decay", "beta1", "beta2", "epsilon",
-         "max_grad_norm", "lora_rank", "lora_alpha", "lora_dropout", "lora_rslora", "lora_targets", "seed",
-         "eval_every", "save_every", "keep_checkpoints", "threads"]
+/// Checks and conversions every training configuration shares.
+public enum TrainingSettings {
+    /// Optimizer and schedule ranges.
+    public static func validate(
+        learningRate: Double, warmupSteps: Int, weightDecay: Double, maxGradNorm: Double, evalEvery: Int, saveEvery: Int,
+        fail: (String) -> Error
+    ) throws {
+        if !(learningRate.isFinite && learningRate >= 0) { throw fail("'learning_rate' must be a finite number ≥ 0") }
+        if warmupSteps < 0 { throw fail("'warmup_steps' must be ≥ 0") }
+        if !(weightDecay.isFinite && weightDecay >= 0) { throw fail("'weight_decay' must be ≥ 0") }
+        if !(maxGradNorm.isFinite && maxGradNorm >= 0) { throw fail("'max_grad_norm' must be ≥ 0") }
+        if evalEvery < 0 { throw fail("'eval_every' must be ≥ 0") }
+        if saveEvery < 0 { throw fail("'save_every' must be ≥ 0") }
+    }
+
+    /// LoRA ranges and target names.
+    public static func validateLoRA(rank: Int, dropout: Double, targets: [String], fail: (String) -> Error) throws {
+        if rank < 0 { throw fail("'lora_rank' must be ≥ 0") }
+        if !(0..<1).contains(dropout) { throw fail("'lora_dropout' must be in [0, 1)") }
+        for target in targets where LoRAModule(rawValue: target) == nil {
+            throw fail("unknown LoRA target '\(target)' (supported: \(LoRAModule.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    /// The LoRA configuration, or nil for rank 0 (every parameter trains).
+    public static func lora(rank: Int, alpha: Double, dropout: Double, rsLoRA: Bool, targets: [String]) -> LoRAConfig? {
+        guard rank > 0 else { return nil }
+        return LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, useRSLoRA: rsLoRA,
+                          targetModules: targets.compactMap(LoRAModule.init(rawValue:)))
     }
 }
-

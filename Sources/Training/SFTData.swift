@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import Tokenizers
@@ -34,17 +35,18 @@ public enum SFTData {
     /// 3. {"messages": [{"role", "content"}, ...]}: the loss is on the last message, which must be the assistant's.
     /// Text goes through the model's chat template; without one, prompt + target + eos.
     public static func load(path: String, tokenizer: Tokenizer?, maxLength: Int) throws -> [SFTExample] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard FileManager.default.isReadableFile(atPath: path) else {
             throw TrainingError.emptyData(path: path, reason: "cannot read the file")
         }
+        let records: [JSONLine]
+        do {
+            records = try JSONLines.read(path: path)
+        } catch let FileError.badLine(_, line, detail) {
+            throw TrainingError.badData(path: path, line: line, reason: detail)
+        }
         var examples: [SFTExample] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            let number = index + 1
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-                throw TrainingError.badData(path: path, line: number, reason: "not a JSON object")
-            }
+        for record in records {
+            let object = record.object, number = record.number
             var example: SFTExample
             if object["prompt_ids"] != nil || object["target_ids"] != nil {
                 guard let prompt = TokenBatch.ids(fromJSON: object["prompt_ids"]) else {
@@ -60,12 +62,11 @@ public enum SFTData {
                     throw TrainingError.badData(path: path, line: number, reason: "text data needs the model's tokenizer.json")
                 }
                 let messages: [ChatMessage]
-                if let list = object["messages"] as? [[String: Any]] {
-                    messages = try list.map {
-                        guard let role = $0["role"] as? String, let content = $0["content"] as? String else {
-                            throw TrainingError.badData(path: path, line: number, reason: "each message needs \"role\" and \"content\"")
-                        }
-                        return ChatMessage(role: role, content: content)
+                if object["messages"] != nil {
+                    do {
+                        messages = try ChatMessage.list(fromJSON: object["messages"])
+                    } catch {
+                        throw TrainingError.badData(path: path, line: number, reason: "\(error)")
                     }
                 } else if let prompt = object["prompt"] as? String,
                           let target = (object["completion"] ?? object["target"] ?? object["response"]) as? String {

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Feedback
+import Annotation
+import CodeSandbox
+import Common
+import LLMClient
 import Foundation
 import Logging
 
@@ -187,6 +190,12 @@ struct Annotate: AsyncParsableCommand {
             }
         } catch let error as FeedbackError {
             FileHandle.standardError.write(Data("error: \(redact("\(error)", secret: resolved.apiKey))\n".utf8))
+            throw ExitCode(1)
+        } catch let error as FileError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as SandboxError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import Generation
@@ -46,7 +47,7 @@ struct BenchGenerate: ParsableCommand {
             }
             generated = results.reduce(0) { $0 + $1.tokenIds.count }
         }
-        print(try jsonLine([
+        print(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
             "new_tokens": newTokens, "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,

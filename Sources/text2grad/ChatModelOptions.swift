@@ -6,7 +6,7 @@ import Tokenizers
 /// `--model DIR [--adapter DIR]`, shared by the commands that generate: a model, its tokenizer and an adapter.
 struct ChatModelOptions: ParsableArguments {
     @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    var model: String
+    var model: String?
 
     @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
     var adapter: String?
@@ -14,6 +14,13 @@ struct ChatModelOptions: ParsableArguments {
     /// The model, with the adapter folded into the weights (decoding then costs what the base model costs),
     /// and the tokenizer from the model directory.
     func load() throws -> (LlamaModel, Tokenizer) {
+        // Optional only so that `serve --teacher` can do without a model; everything else needs one.
+        guard let model else { throw ValidationError("--model is required") }
+        return try Self.load(model: model, adapter: adapter)
+    }
+
+    /// `load()` for a model directory and an optional adapter given some other way.
+    static func load(model: String, adapter: String?) throws -> (LlamaModel, Tokenizer) {
         let lm = try LlamaModel(directory: model)
         if let adapter {
             lm.weights.merge(try LoRAAdapter.load(directory: adapter, config: lm.config))

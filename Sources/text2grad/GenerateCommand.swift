@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Generation
 import Models
@@ -100,7 +101,7 @@ struct Generate: ParsableCommand {
         let (lm, tokenizer) = try modelOptions.load()
         let generator = Generator(model: lm, tokenizer: tokenizer)
         if let prompt {
-            let ids = try promptIds(tokenizer, messages: [Tokenizers.ChatMessage(role: "user", content: prompt)], text: prompt)
+            let ids = try promptIds(tokenizer, messages: [ChatMessage(role: "user", content: prompt)], text: prompt)
             let request = GenerationRequest(promptIds: ids, parameters: sampling.parameters)
             let result = try generator.generate([request]) { _, event in
                 FileHandle.standardOutput.write(Data(event.text.utf8))
@@ -110,26 +111,26 @@ struct Generate: ParsableCommand {
             note("[\(result.tokenIds.count) tokens, finish: \(result.finishReason.rawValue)]")
             return
         }
-        let records = try readJSONLines(input!)
+        let records = try JSONLines.read(path: input!)
         var requests: [GenerationRequest] = []
         for record in records {
             let ids: [Int]
             if let text = record.object["prompt"] as? String {
-                ids = try promptIds(tokenizer, messages: [Tokenizers.ChatMessage(role: "user", content: text)], text: text)
-            } else if let list = record.object["messages"] as? [[String: Any]] {
-                let messages = try list.map { item -> Tokenizers.ChatMessage in
-                    guard let role = item["role"] as? String, let content = item["content"] as? String else {
-                        throw InputLineError(path: input!, line: record.line, reason: "each message needs string \"role\" and \"content\"")
-                    }
-                    return Tokenizers.ChatMessage(role: role, content: content)
+                ids = try promptIds(tokenizer, messages: [ChatMessage(role: "user", content: text)], text: text)
+            } else if record.object["messages"] != nil {
+                let messages: [ChatMessage]
+                do {
+                    messages = try ChatMessage.list(fromJSON: record.object["messages"])
+                } catch {
+                    throw FileError.badLine(path: input!, line: record.number, detail: "\(error)")
                 }
                 ids = try promptIds(tokenizer, messages: messages, text: nil)
             } else {
-                throw InputLineError(path: input!, line: record.line, reason: "needs \"prompt\" (text) or \"messages\"")
+                throw FileError.badLine(path: input!, line: record.number, detail: "needs \"prompt\" (text) or \"messages\"")
             }
             requests.append(GenerationRequest(promptIds: ids, parameters: sampling.parameters))
         }
-        let sink = try OutputSink(path: output)
+        let sink = try JSONLWriter(path: output)
         let started = Date()
         for start in stride(from: 0, to: requests.count, by: batchSize) {
             let end = min(start + batchSize, requests.count)
@@ -137,24 +138,24 @@ struct Generate: ParsableCommand {
             for (offset, result) in results.enumerated() {
                 let record = records[start + offset]
                 var object: [String: Any] = [
-                    "line": record.line, "completion": result.text, "tokens": result.tokenIds,
+                    "line": record.number, "completion": result.text, "tokens": result.tokenIds,
                     "logprobs": result.logprobs.map(Double.init), "finish_reason": result.finishReason.rawValue,
                     "prompt_tokens": result.promptTokens,
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                sink.writeLine(try jsonLine(object))
+                sink.writeLine(try JSONLines.encode(object))
             }
             note("generated \(end)/\(requests.count) (\(Int(Date().timeIntervalSince(started)))s)")
         }
     }
 
     /// The prompt's ids: through the chat template (with --system) unless --raw or the tokenizer has none.
-    func promptIds(_ tokenizer: Tokenizer, messages: [Tokenizers.ChatMessage], text: String?) throws -> [Int] {
+    func promptIds(_ tokenizer: Tokenizer, messages: [ChatMessage], text: String?) throws -> [Int] {
         if let text, raw || tokenizer.chatTemplate == nil { return tokenizer.encodeIds(text, addSpecialTokens: true) }
         guard tokenizer.chatTemplate != nil else {
             throw ValidationError("chat messages need a tokenizer with a chat template")
         }
-        let withSystem = (system.map { [Tokenizers.ChatMessage(role: "system", content: $0)] } ?? []) + messages
+        let withSystem = (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + messages
         return try tokenizer.chatPromptIds(withSystem)
     }
 }

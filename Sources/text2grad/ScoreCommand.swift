@@ -1,3 +1,4 @@
+import Common
 import ArgumentParser
 import Foundation
 import Models
@@ -43,7 +44,7 @@ struct Score: ParsableCommand {
         if !lm.unusedTensors.isEmpty {
             note("warning: \(lm.unusedTensors.count) checkpoint tensors unused: \(lm.unusedTensors.prefix(5).joined(separator: ", "))")
         }
-        let records = try readJSONLines(input)
+        let records = try JSONLines.read(path: input)
         var textTokenizer: Tokenizer?
         var sequences: [[Int]] = []
         for record in records {
@@ -64,10 +65,10 @@ struct Score: ParsableCommand {
                 }
                 sequences.append(textTokenizer!.encode(text, addSpecialTokens: true).ids)
             } else {
-                throw InputLineError(path: input, line: record.line, reason: "needs \"text\" or \"ids\" (an array of token ids)")
+                throw FileError.badLine(path: input, line: record.number, detail: "needs \"text\" or \"ids\" (an array of token ids)")
             }
         }
-        let sink = try OutputSink(path: output)
+        let sink = try JSONLWriter(path: output)
         let started = Date()
         for start in stride(from: 0, to: sequences.count, by: batchSize) {
             let end = min(start + batchSize, sequences.count)
@@ -75,12 +76,12 @@ struct Score: ParsableCommand {
             for (offset, score) in scores.enumerated() {
                 let record = records[start + offset]
                 var object: [String: Any] = [
-                    "line": record.line, "tokens": sequences[start + offset].count,
+                    "line": record.number, "tokens": sequences[start + offset].count,
                     "logprobs": score.tokenLogProbabilities.map(Double.init),
                     "mean_nll": score.meanNegativeLogLikelihood, "perplexity": score.perplexity,
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                sink.writeLine(try jsonLine(object))
+                sink.writeLine(try JSONLines.encode(object))
             }
             if output != nil { note("scored \(end)/\(sequences.count) (\(Int(Date().timeIntervalSince(started)))s)") }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Generation
 import Hummingbird
+import FactSummaries
 import Logging
 import Models
 import Server
@@ -15,12 +16,17 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Binds 127.0.0.1 unless --host says otherwise. With --api-key (or the TEXT2GRAD_API_KEY environment
             variable) every request needs 'Authorization: Bearer <key>'. Concurrent requests are queued and
-            generated together in batches of up to --max-batch sequences.
+            generated together in batches of up to --max-batch sequences. With --teacher builtin (and no
+            --model) it serves the built-in fact-summary task's rule-based teacher instead of a model, so
+            'annotate --task summarization' runs against it with no network and no key.
             """)
 
     @OptionGroup var modelOptions: ChatModelOptions
 
-    @Option(help: "The model id clients send (default: the directory's name).")
+    @Option(help: "Serve a rule-based teacher instead of a model: 'builtin' (the fact-summary task's).")
+    var teacher: String?
+
+    @Option(help: "The model id clients send (default: the directory's name, or 'builtin-teacher').")
     var modelName: String?
 
     @Option(help: "Address to bind.")
@@ -53,24 +59,51 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--\(name) must be positive")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        if let teacher {
+            guard teacher == "builtin" else { throw ValidationError("--teacher must be 'builtin', got '\(teacher)'") }
+            guard modelOptions.model == nil, modelOptions.adapter == nil else {
+                throw ValidationError("--teacher serves no model: drop --model and --adapter")
+            }
+        } else if modelOptions.model == nil {
+            throw ValidationError("give --model DIR (or --teacher builtin)")
+        }
+    }
+
+    /// The settings both kinds of server share.
+    func serverSettings(name: String) -> ServerConfiguration {
+        var settings = ServerConfiguration(modelName: name)
+        settings.host = host
+        settings.port = port
+        let environmentKey = ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.apiKey = apiKey ?? environmentKey
+        settings.maxBodyBytes = maxBodyBytes
+        settings.defaultMaxTokens = defaultMaxTokens
+        return settings
     }
 
     func run() async throws {
         Compute.useThreads(threads)
         var logger = Logger(label: "text2grad.serve")
         logger.logLevel = .warning
+        if teacher != nil {
+            let settings = serverSettings(name: modelName ?? "builtin-teacher")
+            let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
+            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(), logger: logger)
+            let app = server.application { port in
+                note("serving the built-in teacher as '\(settings.modelName)' on "
+                    + "http://\(settings.host):\(port)/v1 (\(keyNote))")
+            }
+            try await app.runService()
+            return
+        }
         let (lm, tokenizer) = try modelOptions.load()
         let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
                                             maxQueuedSequences: maxQueue)
         scheduler.start()
         defer { scheduler.shutdown() }
-        let name = modelName ?? URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
-        var settings = ServerConfiguration(modelName: name)
-        settings.host = host
-        settings.port = port
-        settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        settings.maxBodyBytes = maxBodyBytes
-        settings.defaultMaxTokens = defaultMaxTokens
+        let directory = URL(fileURLWithPath: modelOptions.model ?? "model").standardizedFileURL
+        let name = modelName ?? directory.lastPathComponent
+        let settings = serverSettings(name: name)
         let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
                                   contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,
                                   logger: logger)

@@ -6,6 +6,10 @@ struct Text2Grad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text2grad",
         abstract: "Train language models from natural-language feedback (Text2Grad).",
-        subcommands: [Score.self, Tokenize.self, Annotate.self, SFT.self, MergeLoRA.self, Generate.self, Serve.self, Bench.self]
+        subcommands: [
+            Score.self, Tokenize.self, Annotate.self, SFT.self, TrainRM.self, Critique.self, EvalRM.self, TrainPolicy.self,
+            MergeLoRA.self,
+            Generate.self, Serve.self, Bench.self, Facts.self, TrainTokenizer.self, InitModel.self,
+        ]
     )
 }

@@ -1,4 +1,6 @@
-import Feedback
+import Annotation
+import Common
+import LLMClient
 import Foundation
 import Logging
 import Server

@@ -1,3 +1,4 @@
+import Common
 import AsyncHTTPClient
 import Foundation
 import Generation
@@ -44,7 +45,7 @@ import Tokenizers
         let tokenizer = Fixtures.chat.tokenizer
         var p = SamplingParameters()
         p.maxNewTokens = 12
-        let ids = try tokenizer.chatPromptIds([Tokenizers.ChatMessage(role: "user", content: "Hello there")])
+        let ids = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: "Hello there")])
         let expected = try Generator(model: Fixtures.chat.model, tokenizer: tokenizer).generate([GenerationRequest(promptIds: ids, parameters: p)])[0]
         #expect(stdout == expected.text + "\n")
         #expect(stderr.contains("\(expected.tokenIds.count) tokens"))

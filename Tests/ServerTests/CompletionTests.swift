@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Generation
 import Server
@@ -16,7 +17,7 @@ import Tokenizers
     func direct(maxTokens: Int) throws -> GeneratedSequence {
         let tokenizer = Fixtures.chat.tokenizer
         let ids = try tokenizer.chatPromptIds([
-            Tokenizers.ChatMessage(role: "system", content: "Be brief."), Tokenizers.ChatMessage(role: "user", content: "Say hello to the tram."),
+            ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Say hello to the tram."),
         ])
         var p = SamplingParameters()
         p.maxNewTokens = maxTokens

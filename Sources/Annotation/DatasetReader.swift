@@ -1,0 +1,162 @@
+import Common
+import LLMClient
+import CodeSandbox
+import Foundation
+
+/// What to do with an input line or item that cannot be used.
+public enum BadLinePolicy: String, Codable, Sendable, CaseIterable {
+    /// Report it (stderr, failures file, summary) and go on.
+    case skip
+    /// Stop before any request is sent.
+    case fatal
+}
+
+/// The items of one input file plus every entry that was rejected, each with its place.
+public struct Dataset: Sendable {
+    /// Usable items, in file order (JSONL, list) or key order (dict keyed by id).
+    public var items: [TaskItem]
+    /// Rejected entries; empty unless the policy is `.skip`.
+    public var rejected: [RejectedInput]
+}
+
+/// An input entry that was skipped, with its line number or key.
+public struct RejectedInput: Sendable, Equatable {
+    /// The id if one could be read, else the origin.
+    public var id: String?
+    /// 1-based line in a JSONL file, nil for whole-file JSON.
+    public var line: Int?
+    /// The complete error, naming file, line or key and the reason.
+    public var error: FeedbackError
+}
+
+/// Reads task data in the forms the data sets ship in.
+///
+/// Accepted forms, detected from the content:
+/// 1. JSONL, one object per line (blank lines are ignored);
+/// 2. a JSON list of objects (UltraFeedback exports, KodCode `to_json` arrays);
+/// 3. a JSON object keyed by id whose values are objects (SLF5K as the authors use it); the key is the id.
+public enum DatasetReader {
+    /// Reads and maps `path`; throws on the first bad entry when `policy` is `.fatal`.
+    public static func read(path: String, policy: BadLinePolicy) throws -> Dataset {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw FeedbackError.io(path: path, detail: "cannot read input (\(error.localizedDescription))")
+        }
+        return try parse(data, path: path, policy: policy)
+    }
+
+    /// Parses file contents; `path` only labels errors.
+    public static func parse(_ data: Data, path: String, policy: BadLinePolicy) throws -> Dataset {
+        var bytes = data
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        let nonEmpty = JSONLines.lines(bytes)
+        guard let first = nonEmpty.first else {
+            throw FeedbackError.badInput(path: path, line: nil, item: nil, detail: "the file holds no items")
+        }
+        var builder = Builder(path: path, policy: policy)
+        if first.bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "[") || !looksLikeJSONL(nonEmpty) {
+            try readWholeFile(bytes, into: &builder)
+        } else {
+            for line in nonEmpty {
+                switch JSONLines.object(line.bytes) {
+                case .success(let object):
+                    try builder.add(object, fallbackID: String(line.number), line: line.number, key: nil)
+                case .failure(let problem):
+                    try builder.reject(line: line.number, id: nil, detail: problem.reason)
+                }
+            }
+        }
+        return Dataset(items: builder.items, rejected: builder.rejected)
+    }
+
+    /// Collects items and rejections, enforcing the policy and unique ids.
+    private struct Builder {
+        let path: String
+        let policy: BadLinePolicy
+        var items: [TaskItem] = []
+        var rejected: [RejectedInput] = []
+        var seen: [String: String] = [:]
+
+        init(path: String, policy: BadLinePolicy) {
+            self.path = path
+            self.policy = policy
+        }
+
+        mutating func add(_ object: [String: Any], fallbackID: String, line: Int?, key: String?) throws {
+            let origin = line.map { "line \($0)" } ?? key.map { "key \($0)" } ?? "item \(fallbackID)"
+            do {
+                var item = try ItemMapper.map(object, fallbackID: fallbackID, origin: origin)
+                if let key {
+                    item.id = key
+                    item.fields["id"] = key
+                }
+                if let earlier = seen[item.id] {
+                    try reject(line: line, id: item.id, detail: "duplicate id '\(item.id)' (first at \(earlier))")
+                    return
+                }
+                seen[item.id] = origin
+                items.append(item)
+            } catch let error as ItemMapper.ItemError {
+                try reject(line: line, id: key, detail: error.description)
+            }
+        }
+
+        mutating func reject(line: Int?, id: String?, detail: String) throws {
+            let error = FeedbackError.badInput(path: path, line: line, item: id, detail: detail)
+            if policy == .fatal { throw error }
+            rejected.append(RejectedInput(id: id, line: line, error: error))
+        }
+    }
+
+    private static func readWholeFile(_ bytes: Data, into builder: inout Builder) throws {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: bytes)
+        } catch {
+            throw FeedbackError.badInput(
+                path: builder.path, line: nil, item: nil,
+                detail: "neither JSONL nor valid JSON (\(jsonReason(error)))")
+        }
+        if let list = root as? [Any] {
+            for (index, entry) in list.enumerated() {
+                guard let object = entry as? [String: Any] else {
+                    try builder.reject(line: nil, id: "#\(index + 1)", detail: "list entry is not an object")
+                    continue
+                }
+                try builder.add(object, fallbackID: String(index + 1), line: nil, key: nil)
+            }
+        } else if let dict = root as? [String: Any] {
+            for key in dict.keys.sorted() {
+                guard let object = dict[key] as? [String: Any] else {
+                    try builder.reject(line: nil, id: key, detail: "value is not an object")
+                    continue
+                }
+                try builder.add(object, fallbackID: key, line: nil, key: key)
+            }
+        } else {
+            throw FeedbackError.badInput(
+                path: builder.path, line: nil, item: nil, detail: "top level must be a list or an object")
+        }
+    }
+
+    /// JSONL unless the file is one line holding an object of objects (a compact id-keyed dict),
+    /// or its first line is not a complete object (a pretty-printed JSON document).
+    private static func looksLikeJSONL(_ lines: [JSONLines.Line]) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: lines[0].bytes) as? [String: Any] else {
+            return false
+        }
+        if lines.count > 1 { return true }
+        return !(!object.isEmpty && object.values.allSatisfy { $0 is [String: Any] })
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    private static func jsonReason(_ error: Error) -> String {
+        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+        return text ?? String(describing: error)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// One turn of an OpenAI-style conversation: what chat templates render, clients send and data files hold.
+public struct ChatMessage: Sendable, Equatable, Codable {
+    /// `system`, `user`, `assistant`, or another role the template knows.
+    public var role: String
+    /// The text of the turn.
+    public var content: String
+
+    /// A message with `role` and `content`.
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Why a JSON value is not a conversation; `index` is the message's position in the list.
+public struct ChatMessageError: Error, Equatable, CustomStringConvertible {
+    /// The position of the bad message, or nil when the list itself is wrong.
+    public let index: Int?
+    /// What is wrong, in a form that can follow "messages[i]".
+    public let reason: String
+
+    public var description: String { index.map { "messages[\($0)]: \(reason)" } ?? "messages: \(reason)" }
+}
+
+extension ChatMessage {
+    /// Reads a JSON message list (`JSONSerialization` values) as the OpenAI API writes it: each item an object
+    /// with a string `role` and a `content` that is a string, a list of `{"type": "text", "text": ...}` parts
+    /// (joined), or null (empty). The `developer` role reads as `system`.
+    public static func list(fromJSON value: Any?) throws -> [ChatMessage] {
+        guard let items = value as? [Any] else {
+            throw ChatMessageError(index: nil, reason: "must be a list of {\"role\", \"content\"} objects")
+        }
+        return try items.enumerated().map { index, value in try message(fromJSON: value, index: index) }
+    }
+
+    /// One message of a list (see `list(fromJSON:)`); `index` is its position, for the error.
+    public static func message(fromJSON value: Any, index: Int) throws -> ChatMessage {
+        guard let item = value as? [String: Any], let role = item["role"] as? String else {
+            throw ChatMessageError(index: index, reason: "needs a string 'role'")
+        }
+        let content: String
+        switch item["content"] {
+        case let text as String:
+            content = text
+        case let parts as [Any]:
+            content = try parts.map { part -> String in
+                guard let part = part as? [String: Any], part["type"] as? String == "text",
+                      let text = part["text"] as? String
+                else { throw ChatMessageError(index: index, reason: "only text content parts are supported") }
+                return text
+            }.joined()
+        case nil, is NSNull:
+            content = ""
+        default:
+            throw ChatMessageError(index: index, reason: "content must be a string or an array of text parts")
+        }
+        return ChatMessage(role: role == "developer" ? "system" : role, content: content)
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Yams
+
+/// A command's settings: one Codable struct whose every field has a documented default (`init()` gives them
+/// all) and whose `CodingKeys` are the snake_case YAML keys.
+///
+/// Every command resolves its settings the same way (`ConfigFile.resolve`):
+/// 1. the defaults of `init()`;
+/// 2. a YAML file (`--config`), where an unknown or repeated key is an error naming it and a missing key keeps
+///    its default;
+/// 3. command-line flags, given as `ConfigOverrides`;
+/// 4. `validate()`; the result is saved beside the run with `ConfigFile.yaml`, which the same reader reads back.
+public protocol RunConfiguration: Codable, Sendable {
+    /// The YAML keys, one per field.
+    associatedtype CodingKeys: CodingKey & CaseIterable
+    /// Every field at its default.
+    init()
+    /// Checks ranges and required fields; throws `FileError.badConfig` naming the key.
+    func validate() throws
+}
+
+/// Values set on the command line, by YAML key, applied over the file's.
+public struct ConfigOverrides {
+    var entries: [(key: String, node: Node)] = []
+
+    /// No overrides.
+    public init() {}
+
+    /// Sets `key` when `value` is given (an unset flag leaves the file's value).
+    public mutating func set<Value: NodeRepresentable>(_ key: String, _ value: Value?) {
+        guard let value, let node = try? value.represented() else { return }
+        entries.append((key, node))
+    }
+
+    /// Sets a list from a comma-separated flag (`q_proj,v_proj`).
+    public mutating func setList(_ key: String, _ value: String?) {
+        guard let value else { return }
+        let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        entries.append((key, Node(items.map { Node($0) })))
+    }
+}
+
+/// Reading, resolving and writing `RunConfiguration`s.
+public enum ConfigFile {
+    /// Defaults (`base`, else `init()`), then the YAML file at `path` (if any), then `overrides`; validated.
+    public static func resolve<Config: RunConfiguration>(
+        _ type: Config.Type, base: Config = Config(), path: String?, overrides: ConfigOverrides = ConfigOverrides()
+    ) throws -> Config {
+        var text = ""
+        if let path {
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw FileError.io(path: path, detail: "cannot read the configuration file")
+            }
+            text = contents
+        }
+        let config = try decode(type, base: base, yaml: text, source: path ?? "defaults", overrides: overrides)
+        try config.validate()
+        return config
+    }
+
+    /// Decodes YAML text over `base` (default: `init()`), with `overrides` on top (not validated).
+    public static func decode<Config: RunConfiguration>(
+        _ type: Config.Type, base: Config = Config(), yaml text: String, source: String,
+        overrides: ConfigOverrides = ConfigOverrides()
+    ) throws -> Config {
+        let known = Set(Config.CodingKeys.allCases.map(\.stringValue))
+        var merged: Node.Mapping
+        do {
+            guard case .mapping(let defaults)? = try Yams.compose(yaml: try YAMLEncoder().encode(base)) else {
+                preconditionFailure("\(Config.self) does not encode to a mapping")
+            }
+            merged = defaults
+        } catch {
+            preconditionFailure("\(Config.self)'s defaults do not encode: \(error)")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw FileError.badConfig(source: source, detail: "not valid YAML (\(error))")
+        }
+        var seen = Set<String>()
+        switch node {
+        case nil:
+            break
+        case .mapping(let mapping)?:
+            for (keyNode, value) in mapping {
+                guard let key = keyNode.string else {
+                    throw FileError.badConfig(source: source, detail: "keys must be strings")
+                }
+                guard known.contains(key) else {
+                    throw FileError.badConfig(source: source, detail: "unknown key '\(key)'" + suggestion(key, known))
+                }
+                guard seen.insert(key).inserted else {
+                    throw FileError.badConfig(source: source, detail: "key '\(key)' appears twice")
+                }
+                merged[key] = value
+            }
+        default:
+            throw FileError.badConfig(source: source, detail: "the top level must be a mapping of settings")
+        }
+        for (key, value) in overrides.entries {
+            precondition(known.contains(key), "flag override for unknown key '\(key)'")
+            merged[key] = value
+        }
+        do {
+            return try YAMLDecoder().decode(Config.self, from: Node.mapping(merged))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            throw FileError.badConfig(source: source, detail: "'\(keyPath(context))': \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw FileError.badConfig(source: source, detail: "'\(keyPath(context))' needs a value")
+        } catch {
+            throw FileError.badConfig(source: source, detail: "\(error)")
+        }
+    }
+
+    /// The configuration as YAML, in the form `resolve` reads back.
+    public static func yaml<Config: RunConfiguration>(_ config: Config) throws -> String {
+        try YAMLEncoder().encode(config)
+    }
+
+    /// Writes the resolved configuration to `path` (atomically).
+    public static func save<Config: RunConfiguration>(_ config: Config, to path: String) throws {
+        do {
+            try yaml(config).write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw FileError.io(path: path, detail: "cannot save the resolved configuration (\(error))")
+        }
+    }
+
+    static func keyPath(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// " (did you mean 'x'?)" for a key one or two edits from a known one.
+    static func suggestion(_ key: String, _ known: Set<String>) -> String {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var previous = row[0]
+                row[0] = i + 1
+                for (j, y) in b.enumerated() {
+                    let substitution: Int = previous + (x == y ? 0 : 1)
+                    let next: Int = Swift.min(row[j] + 1, row[j + 1] + 1, substitution)
+                    previous = row[j + 1]
+                    row[j + 1] = next
+                }
+            }
+            return row[b.count]
+        }
+        var best: (key: String, distance: Int)?
+        for candidate in known.sorted() {
+            let d = distance(Array(key), Array(candidate))
+            if best == nil || d < best!.distance { best = (candidate, d) }
+        }
+        guard let best, best.distance <= 2 else { return "" }
+        return " (did you mean '\(best.key)'?)"
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// One object of a JSONL file with its 1-based line number.
+public struct JSONLine: @unchecked Sendable {
+    /// 1-based line number in the file.
+    public let number: Int
+    /// The parsed object (`JSONSerialization` values; immutable once read).
+    public let object: [String: Any]
+}
+
+/// Reading JSONL: one JSON object per line, blank lines ignored, every problem named by file and line.
+/// The one reader behind every command's JSONL input (task data, SFT data, prompts, annotation records).
+public enum JSONLines {
+    /// A raw line: its 1-based number and its bytes without the newline.
+    public struct Line: Sendable {
+        /// 1-based line number.
+        public let number: Int
+        /// The bytes of the line, without the newline.
+        public let bytes: Data
+    }
+
+    /// The lines of `data` that are not blank (spaces, tabs, CR), numbered from 1; a UTF-8 BOM is dropped.
+    public static func lines(_ data: Data) -> [Line] {
+        var bytes = data
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        var lines: [Line] = []
+        var start = bytes.startIndex
+        var number = 1
+        func add(_ end: Data.Index) {
+            let slice = bytes[start..<end]
+            if !slice.allSatisfy(isSpace) { lines.append(Line(number: number, bytes: Data(slice))) }
+        }
+        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+            add(index)
+            start = bytes.index(after: index)
+            number += 1
+        }
+        if start < bytes.endIndex { add(bytes.endIndex) }
+        return lines
+    }
+
+    /// The JSON object on one line, or why it is not one.
+    public static func object(_ bytes: Data) -> Result<[String: Any], FileLineProblem> {
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                return .failure(FileLineProblem(reason: "a line must hold one JSON object"))
+            }
+            return .success(object)
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            return .failure(FileLineProblem(reason: "invalid JSON (\(detail))"))
+        }
+    }
+
+    /// Reads every object of the file at `path`. A bad line goes to `onBadLine(number, reason)`, which by
+    /// default throws `FileError.badLine`; a handler that returns skips the line.
+    public static func read(
+        path: String, onBadLine: (Int, String) throws -> Void = { throw FileError.badLine(path: "", line: $0, detail: $1) }
+    ) throws -> [JSONLine] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileError.io(path: path, detail: "cannot read the file")
+        }
+        var records: [JSONLine] = []
+        for line in lines(data) {
+            switch object(line.bytes) {
+            case .success(let object):
+                records.append(JSONLine(number: line.number, object: object))
+            case .failure(let problem):
+                do {
+                    try onBadLine(line.number, problem.reason)
+                } catch FileError.badLine(path: "", let number, let detail) {
+                    throw FileError.badLine(path: path, line: number, detail: detail)
+                }
+            }
+        }
+        return records
+    }
+
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+}
+
+/// Why one line could not be read.
+public struct FileLineProblem: Error, Sendable {
+    /// What is wrong with the line.
+    public let reason: String
+}
+
+extension JSONLines {
+    /// One JSON object as a single line with sorted keys and unescaped slashes.
+    public static func encode(_ object: [String: Any]) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Writes JSONL lines to a new file, or to standard output when no path is given.
+public final class JSONLWriter {
+    private let handle: FileHandle
+
+    /// Creates (or empties) `path`; nil writes to standard output.
+    public init(path: String?) throws {
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: path)
+            else { throw FileError.io(path: path, detail: "cannot create the output file") }
+            self.handle = handle
+        } else {
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    /// Writes one object as a line.
+    public func write(_ object: [String: Any]) throws { writeLine(try JSONLines.encode(object)) }
+
+    /// Writes one already-encoded line.
+    public func writeLine(_ line: String) { handle.write(Data((line + "\n").utf8)) }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A freshly initialised Hugging Face model directory, as `transformers` makes one from a config:
+/// normal(0, `initializer_range`) matrices and embeddings, unit norms, zero biases (`init-model`).
+public enum RandomModel {
+    /// The architecture name transformers expects in `architectures` for each model type.
+    static let architectures = [
+        "llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM",
+    ]
+
+    /// The config.json object of a new model.
+    ///
+    /// Policy: `base` is a named shape or the user's config.json; `vocab_size` becomes the tokenizer's
+    /// (`vocabularySize`), unless `base` states a larger one and `keepLargerVocabulary` is set (padded
+    /// vocabularies); a smaller stated one is an error. Special token ids come from the tokenizer. Every
+    /// field this package reads is written explicitly, so transformers' defaults cannot differ from ours.
+    public static func configObject(
+        base: [String: Any], vocabularySize: Int, bosTokenId: Int?, eosTokenId: Int?, padTokenId: Int?,
+        keepLargerVocabulary: Bool, initializerRange: Float = 0.02
+    ) throws -> [String: Any] {
+        var object = base
+        if let stated = (base["vocab_size"] as? NSNumber)?.intValue, keepLargerVocabulary {
+            guard stated >= vocabularySize else {
+                throw ModelError.badInput(
+                    reason: "config.json has vocab_size \(stated) but the tokenizer has \(vocabularySize) ids")
+            }
+        } else {
+            object["vocab_size"] = vocabularySize
+        }
+        for (key, id) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId), ("pad_token_id", padTokenId)] {
+            object[key] = id.map { $0 as Any } ?? NSNull()
+        }
+        let data = try JSONSerialization.data(withJSONObject: object)
+        let config = try LlamaConfig(json: data, path: "the new model's config")
+        object["architectures"] = [architectures[config.modelType] ?? "LlamaForCausalLM"]
+        object["initializer_range"] = Double(initializerRange)
+        object["torch_dtype"] = "float32"
+        let defaults: [(String, Any)] = [
+            ("hidden_act", "silu"), ("use_cache", true), ("num_key_value_heads", config.kvHeadCount),
+            ("head_dim", config.headSize), ("rms_norm_eps", Double(config.rmsNormEps)),
+            ("max_position_embeddings", config.maxPositionEmbeddings),
+            ("tie_word_embeddings", config.tieWordEmbeddings),
+        ]
+        for (key, value) in defaults where object[key] == nil { object[key] = value }
+        if object["rope_theta"] == nil && object["rope_parameters"] == nil { object["rope_theta"] = config.ropeTheta }
+        return object
+    }
+
+    /// Writes config.json, generation_config.json and model.safetensors for `config` into `directory`,
+    /// weights drawn from `seed`; the same seed gives the same bytes. Returns the parsed config.
+    @discardableResult
+    public static func write(config object: [String: Any], seed: UInt64, directory: String) throws -> LlamaConfig {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let config = try LlamaConfig(json: data, path: directory + "/config.json")
+        let std = Float((object["initializer_range"] as? NSNumber)?.doubleValue ?? 0.02)
+        guard std.isFinite, std > 0, std < 1 else {
+            throw ModelError.badInput(reason: "initializer_range must lie in (0, 1), got \(std)")
+        }
+        let weights = LlamaWeights(config: config)
+        weights.randomize(seed: seed, std: std)
+        try weights.save(directory: directory)
+        var generation: [String: Any] = ["_from_model_config": true]
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { generation[key] = object[key] ?? NSNull() }
+        let generationData = try JSONSerialization.data(
+            withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
+        for (name, bytes) in [("config.json", data), ("generation_config.json", generationData)] {
+            do {
+                try (bytes + Data("\n".utf8)).write(to: URL(fileURLWithPath: directory + "/" + name), options: .atomic)
+            } catch {
+                throw ModelError.badInput(reason: "cannot write \(directory)/\(name): \(error.localizedDescription)")
+            }
+        }
+        return config
+    }
+
+    /// The parsed JSON object of a named shape (see `LlamaConfig.namedShapes`).
+    public static func shapeObject(_ name: String) throws -> [String: Any] {
+        guard let json = LlamaConfig.namedShapes[name],
+            let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
+        else {
+            let known = LlamaConfig.namedShapes.keys.sorted().joined(separator: ", ")
+            throw ModelError.badInput(reason: "unknown shape '\(name)' (known: \(known))")
+        }
+        return object
+    }
+}

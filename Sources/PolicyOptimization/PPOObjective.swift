@@ -1,0 +1,427 @@
+import Annotation
+import Common
+import Foundation
+import Generation
+import Models
+import RewardModel
+import Tensor
+import Tokenizers
+import Training
+
+/// Anything that critiques (prompt, response) pairs: a local or remote reward model (`Critic`), or a teacher.
+public protocol CritiqueSource: AnyObject {
+    func critique(_ pairs: [CritiquePair]) throws -> [CritiqueOutcome]
+}
+
+extension Critic: CritiqueSource {}
+
+/// PPO with rewards from critiques, as a training-loop objective. A step is six phases, each a method:
+/// rollout → score → rewards → advantages → optimize → log (the figures under TRL's names).
+public final class PPOObjective: TrainingObjective {
+    /// What a resume restores besides tensors.
+    public struct State: Codable, Sendable, Equatable {
+        public var cursor = DataCursor()
+        /// Seeds each step's sampling and mini-batch order.
+        public var rng = SplitMix64(seed: 0)
+        public var kl: KLController
+    }
+
+    public var state: State
+    public let config: PPOConfig
+    public let trainable: TrainableModel
+    public let tokenizer: Tokenizer
+    public let critic: CritiqueSource
+    public let format: RewardModelFormat
+    public let prompts: [PolicyPrompt]
+    public let evalPrompts: [PolicyPrompt]
+    /// The reference policy when every weight trains (under LoRA the reference is the adapter switched off).
+    public let frozenReference: LlamaModel?
+    /// A task's own metric of a response (the built-in task: fact accuracy), or nil.
+    public var taskMetric: ((PolicyPrompt, String) -> Double?)?
+    /// Where a few rollouts per step are written with their per-token figures (rank 0), or nil.
+    public var samples: StepFile?
+    let padId: Int
+    let endOfSequence: Set<Int>
+    var model: LlamaModel { trainable.model }
+
+    public init(
+        config: PPOConfig, trainable: TrainableModel, tokenizer: Tokenizer, critic: CritiqueSource, format: RewardModelFormat,
+        prompts: [PolicyPrompt], evalPrompts: [PolicyPrompt], frozenReference: LlamaModel?
+    ) {
+        precondition(!prompts.isEmpty, "PPO without prompts")
+        precondition(trainable.valueHead != nil, "PPO trains a value head")
+        self.config = config
+        self.trainable = trainable
+        self.tokenizer = tokenizer
+        self.critic = critic
+        self.format = format
+        self.prompts = prompts
+        self.evalPrompts = evalPrompts
+        self.frozenReference = frozenReference
+        padId = ModelFiles.padId(tokenizer: tokenizer, model: trainable.model)
+        endOfSequence = Set(trainable.model.config.eosTokenIds + tokenizer.eosTokenIds)
+        state = State(rng: SplitMix64(seed: config.seed ^ 0x5EED), kl: KLController(
+            value: config.klCoef, target: config.klTarget, horizon: config.klHorizon))
+    }
+
+    // MARK: - The step
+
+    public func step(_ context: StepContext) throws -> [String: Double] {
+        var times: [String: Double] = [:]
+        func timed<T>(_ name: String, _ work: () throws -> T) rethrows -> T {
+            let start = Date()
+            defer { times["time/" + name] = Date().timeIntervalSince(start) }
+            return try work()
+        }
+        var cursor = state.cursor, rng = state.rng
+        let batch = cursor.next(config.batchSize, of: prompts.count, seed: config.seed).map { prompts[$0] }
+        let rollouts = try timed("rollout") { try rollout(batch, seed: rng.next(), greedy: false) }
+        let scores = try timed("score") { try score(rollouts) }
+        let rewards = try timed("rewards") { try self.rewards(rollouts, scores: scores) }
+        let advantages = timed("advantages") { self.advantages(rollouts, rewards: rewards) }
+        let stats = try timed("optimize") { try optimize(context, rollouts, rewards: rewards, advantages: advantages, rng: &rng) }
+        state.kl.update(kl: rewards.meanSequenceKL, samples: rollouts.count)
+        state.cursor = cursor
+        state.rng = rng
+        var record = log(rollouts, scores: scores, rewards: rewards, advantages: advantages, stats: stats)
+        record.merge(times) { $1 }
+        if let samples { try writeSamples(samples, step: context.step, rollouts, scores: scores, rewards: rewards, advantages: advantages) }
+        return record
+    }
+
+    // MARK: Phase 1: rollout
+
+    /// Samples a response per prompt from the policy (adapter on), keeping the sampled ids.
+    public func rollout(_ batch: [PolicyPrompt], seed: UInt64, greedy: Bool) throws -> Rollouts {
+        var parameters = SamplingParameters()
+        parameters.maxNewTokens = config.maxNewTokens
+        if !greedy {
+            parameters.temperature = Float(config.temperature)
+            parameters.topP = Float(config.topP)
+            parameters.topK = config.topK
+        }
+        let requests = batch.enumerated().map { i, prompt -> GenerationRequest in
+            var p = parameters
+            p.seed = seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+            return GenerationRequest(promptIds: prompt.ids, parameters: p)
+        }
+        let generated = try Generator(model: model, tokenizer: tokenizer).generate(requests)
+        return Rollouts(prompts: batch, responseIds: generated.map(\.tokenIds), tokenizer: tokenizer, endOfSequence: endOfSequence)
+    }
+
+    // MARK: Phase 2: score
+
+    /// The critiques of a step's responses, turned into per-token span scores and one sequence score each.
+    public struct Scores {
+        public var critiques: [CritiqueOutcome]
+        /// (B, L) span scores of the response tokens (token mode's reward before the KL term).
+        public var tokenScores: [Float]
+        /// Per response: the mean score of its tokens inside spans (`sequenceScore`), or `unparsed_score`.
+        public var sequenceScores: [Double]
+        public var unparsed: Int
+        public var positiveFraction: Double
+        public var negativeFraction: Double
+        public var unmatchedRate: Double
+    }
+
+    public func score(_ rollouts: Rollouts) throws -> Scores {
+        let pairs = (0..<rollouts.count).map {
+            CritiquePair(id: rollouts.prompts[$0].id, prompt: rollouts.prompts[$0].text, response: rollouts.responses[$0])
+        }
+        let critiques = try critic.critique(pairs)
+        let rule = TokenRewardRule(neutral: config.neutralScore, scoreNonAlphanumeric: config.scoreNonAlphanumeric)
+        var perRow: [[Float]] = [], sequence: [Double] = [], unparsed = 0, quoted = 0, unmatched = 0
+        for (b, outcome) in critiques.enumerated() {
+            let offsets = rollouts.offsets[b]
+            guard let record = outcome.record else {
+                unparsed += 1
+                perRow.append([Float](repeating: Float(config.neutralScore), count: offsets.count))
+                sequence.append(config.unparsedScore)
+                continue
+            }
+            quoted += record.spans.count
+            unmatched += record.spans.filter { $0.match == .unmatched }.count
+            let spans = record.spans.compactMap { s in s.start.flatMap { a in s.end.map { ScoredSpan(start: a, end: $0, score: s.score) } } }
+            let scores = spanTokenScores(offsets: offsets, spans: spans, text: rollouts.responses[b], rule: rule)
+            perRow.append(scores)
+            sequence.append(sequenceScore(tokenScores: scores, offsets: offsets, spans: spans))
+        }
+        let tokenScores = rollouts.rows { perRow[$0] }
+        let tokens = max(1, rollouts.mask.reduce(0, +))
+        return Scores(
+            critiques: critiques, tokenScores: tokenScores, sequenceScores: sequence, unparsed: unparsed,
+            positiveFraction: Double(tokenScores.filter { $0 > 0 }.count) / Double(tokens),
+            negativeFraction: Double(tokenScores.filter { $0 < 0 }.count) / Double(tokens),
+            unmatchedRate: quoted > 0 ? Double(unmatched) / Double(quoted) : 0)
+    }
+
+    // MARK: Phase 3: rewards
+
+    /// The old policy's and the reference's per-token figures, and the rewards r_t = s_t − β·KL_t.
+    public struct Rewards {
+        public var oldLogProbabilities: [Float]
+        public var referenceLogProbabilities: [Float]
+        public var values: [Float]
+        public var kl: [Float]
+        /// s_t: span scores (token mode) or the sequence score on the last token (scalar mode), EOS penalty included.
+        public var scores: [Float]
+        public var rewards: [Float]
+        public var meanSequenceKL: Double
+    }
+
+    public func rewards(_ rollouts: Rollouts, scores: Scores) throws -> Rewards {
+        let L = rollouts.length, T = Float(config.temperature)
+        var old = [Float](), ref = [Float](), values = [Float](), fullKL = [Float]()
+        for start in stride(from: 0, to: rollouts.count, by: config.miniBatchSize) {
+            let rows = Array(start..<min(rollouts.count, start + config.miniBatchSize))
+            let s = SequenceBatch(rollouts, rows: rows, padId: padId)
+            let a = LlamaActivations(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+            let policy = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: false,
+                                                 valueHead: trainable.valueHead, activations: a)
+            var policyLogits: [Float] = []
+            if config.klEstimator == .full { policyLogits = responseLogits(a, s) }
+            let reference = frozenReference ?? model
+            let adapterWasOn = model.adapter?.enabled
+            if frozenReference == nil { model.adapter?.enabled = false }
+            defer { if let adapterWasOn { model.adapter?.enabled = adapterWasOn } }
+            let r = LlamaActivations(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+            let refOut = try reference.policyForward(s.batch, targets: s.targets, temperature: T, entropies: false, activations: r)
+            if let adapterWasOn { model.adapter?.enabled = adapterWasOn }
+            old += s.gather(policy.logProbabilities, length: L)
+            ref += s.gather(refOut.logProbabilities, length: L)
+            values += s.gather(policy.values, length: L)
+            if config.klEstimator == .full {
+                let referenceLogits = responseLogits(r, s)
+                let V = model.config.vocabSize
+                var rowsKL = [Float](repeating: 0, count: rows.count * L)
+                for (i, places) in s.flat.enumerated() {
+                    for j in places.indices {
+                        let k = (i * L + j) * V
+                        rowsKL[i * L + j] = policyLogits.withUnsafeBufferPointer { p in
+                            referenceLogits.withUnsafeBufferPointer { q in
+                                PolicyOptimization.fullKL(policyLogits: p.baseAddress! + k, referenceLogits: q.baseAddress! + k, count: V)
+                            }
+                        }
+                    }
+                }
+                fullKL += rowsKL
+            }
+        }
+        let mask = rollouts.mask
+        var kl = config.klEstimator == .full ? fullKL : klPenalty(logProbabilities: old, reference: ref, estimator: config.klEstimator)
+        for i in kl.indices where mask[i] == 0 { kl[i] = 0 }
+        var s = [Float](repeating: 0, count: kl.count)
+        for b in 0..<rollouts.count {
+            let n = rollouts.responseIds[b].count
+            guard n > 0 else { continue }
+            let last = b * L + n - 1
+            switch config.rewardMode {
+            case .token:
+                for j in 0..<n { s[b * L + j] = scores.tokenScores[b * L + j] }
+            case .scalar:
+                s[last] = Float(scores.sequenceScores[b])
+            }
+            if let penalty = config.missingEOSPenalty, !rollouts.endedWithEOS[b] { s[last] -= Float(penalty) }
+        }
+        let beta = Float(state.kl.value)
+        let rewards = (0..<kl.count).map { mask[$0] > 0 ? s[$0] - beta * kl[$0] : 0 }
+        let sequenceKL = (0..<rollouts.count).map { b in (0..<L).reduce(0.0) { $0 + Double(kl[b * L + $1]) } }
+        return Rewards(oldLogProbabilities: old, referenceLogProbabilities: ref, values: values, kl: kl, scores: s,
+                       rewards: rewards, meanSequenceKL: sequenceKL.reduce(0, +) / Double(max(1, rollouts.count)))
+    }
+
+    /// The (rows·L, V) logits at the temperature of the positions that predict response tokens.
+    func responseLogits(_ a: LlamaActivations, _ s: SequenceBatch) -> [Float] {
+        let V = model.config.vocabSize, L = s.flat.map(\.count).max() ?? 0, T = Float(config.temperature)
+        var out = [Float](repeating: 0, count: s.flat.count * max(1, L) * V)
+        let logits = a.logits!.data
+        for (i, places) in s.flat.enumerated() {
+            for (j, n) in places.enumerated() {
+                for v in 0..<V { out[(i * L + j) * V + v] = logits[n * V + v] / T }
+            }
+        }
+        return out
+    }
+
+    // MARK: Phase 4: advantages
+
+    public struct Advantages {
+        public var advantages: [Float]
+        public var returns: [Float]
+    }
+
+    public func advantages(_ rollouts: Rollouts, rewards: Rewards) -> Advantages {
+        let (a, r) = generalizedAdvantages(rewards: rewards.rewards, values: rewards.values, mask: rollouts.mask,
+                                           length: rollouts.length, gamma: config.gamma, lambda: config.lam)
+        let whitened = config.whitenAdvantages ? maskedWhiten(a, rollouts.mask) : a
+        return Advantages(advantages: zip(whitened, rollouts.mask).map { $1 > 0 ? $0 : 0 }, returns: r)
+    }
+
+    // MARK: Phase 5: optimize
+
+    public struct OptimizeStats {
+        public var policyLoss: [Double] = [], valueLoss: [Double] = [], clipFraction: [Double] = []
+        public var valueClipFraction: [Double] = [], approximateKL: [Double] = [], ratio: [Double] = []
+        public var entropy: [Double] = [], skipped = 0, gradientNorm: [Double] = []
+    }
+
+    /// `ppo_epochs` passes over the rollouts in shuffled mini-batches, one update each: clipped policy loss +
+    /// vf_coef · clipped value loss − entropy_coef · entropy, through the adapter (or every weight) and the value head.
+    public func optimize(
+        _ context: StepContext, _ rollouts: Rollouts, rewards: Rewards, advantages: Advantages, rng: inout SplitMix64
+    ) throws -> OptimizeStats {
+        var stats = OptimizeStats()
+        let L = rollouts.length, T = Float(config.temperature)
+        for _ in 0..<config.ppoEpochs {
+            let order = Array(0..<rollouts.count).shuffled(using: &rng)
+            for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
+                let rows = Array(order[start..<min(order.count, start + config.miniBatchSize)])
+                func pick(_ x: [Float]) -> [Float] { rows.flatMap { Array(x[($0 * L)..<($0 * L + L)]) } }
+                let mask = pick(rollouts.mask)
+                let s = SequenceBatch(rollouts, rows: rows, padId: padId)
+                let buffers = TrainingBuffers(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+                model.adapter?.dropoutSeed = rng.next()
+                defer { model.adapter?.dropoutSeed = nil }
+                let out = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: true,
+                                                  valueHead: trainable.valueHead, activations: buffers.forward)
+                let logp = s.gather(out.logProbabilities, length: L), values = s.gather(out.values, length: L)
+                let entropy = s.gather(out.entropies, length: L)
+                let policy = ClippedPolicyLoss(logProbabilities: logp, old: pick(rewards.oldLogProbabilities),
+                                               advantages: pick(advantages.advantages), mask: mask, clip: config.cliprange,
+                                               logRatioClamp: config.logRatioClamp)
+                let value = ClippedValueLoss(values: values, oldValues: pick(rewards.values), returns: pick(advantages.returns),
+                                             mask: mask, clip: config.cliprangeValue)
+                let meanEntropy = maskedMean(entropy, mask)
+                let loss = policy.loss + config.vfCoef * value.loss - config.entropyCoef * meanEntropy
+                try context.check("loss", loss)
+                stats.ratio.append(policy.meanRatio)
+                guard policy.meanRatio <= config.ratioThreshold else { stats.skipped += 1; continue }
+                let n = Float(max(1, mask.reduce(0, +)))
+                let entropyGradient = config.entropyCoef > 0
+                    ? s.scatter(mask.map { -Float(config.entropyCoef) * $0 / n }, length: L) : nil
+                context.zeroGradients()
+                model.policyBackward(
+                    s.batch, targets: s.targets, temperature: T, logProbabilityGradients: s.scatter(policy.gradient, length: L),
+                    entropyGradients: entropyGradient,
+                    valueGradients: s.scatter(value.gradient.map { $0 * Float(config.vfCoef) }, length: L),
+                    valueHead: trainable.valueHead, valueHeadGradients: trainable.valueHeadGradients,
+                    activations: buffers.forward, gradients: trainable.weightGradients,
+                    adapterGradients: trainable.adapterGradients, buffers: buffers.backward)
+                stats.gradientNorm.append(try context.update())
+                stats.policyLoss.append(policy.loss)
+                stats.valueLoss.append(value.loss)
+                stats.clipFraction.append(policy.clipFraction)
+                stats.valueClipFraction.append(value.clipFraction)
+                stats.approximateKL.append(policy.approximateKL)
+                stats.entropy.append(meanEntropy)
+            }
+        }
+        return stats
+    }
+
+    // MARK: Phase 6: log
+
+    /// The step's figures under TRL's names plus Text2Grad's.
+    public func log(
+        _ rollouts: Rollouts, scores: Scores, rewards: Rewards, advantages: Advantages, stats: OptimizeStats
+    ) -> [String: Double] {
+        let B = Double(max(1, rollouts.count)), L = rollouts.length, mask = rollouts.mask
+        func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
+        func rowSum(_ x: [Float]) -> Double { x.enumerated().reduce(0.0) { $0 + (mask[$1.offset] > 0 ? Double($1.element) : 0) } }
+        let beta = state.kl.value
+        let nonScore = -beta * rowSum(rewards.kl) / B
+        let tokens = mask.reduce(0, +)
+        var record: [String: Double] = [
+            "objective/kl": rewards.meanSequenceKL,
+            "objective/entropy": -rowSum(rewards.oldLogProbabilities) / B,
+            "objective/non_score_reward": nonScore,
+            "objective/scores": scores.sequenceScores.reduce(0, +) / B,
+            "objective/token_scores": rowSum(rewards.scores) / B,
+            "objective/rlhf_reward": rowSum(rewards.scores) / B + nonScore,
+            "policy/approxkl_avg": mean(stats.approximateKL), "policy/clipfrac_avg": mean(stats.clipFraction),
+            "policy/entropy_avg": mean(stats.entropy),
+            "loss/policy_avg": mean(stats.policyLoss), "loss/value_avg": mean(stats.valueLoss),
+            "val/clipfrac_avg": mean(stats.valueClipFraction), "val/ratio": mean(stats.ratio),
+            "val/var_explained": explainedVariance(values: rewards.values, returns: advantages.returns, mask: mask),
+            "val/num_eos_tokens": Double(rollouts.endedWithEOS.filter { $0 }.count),
+            "val/skipped_minibatches": Double(stats.skipped),
+            "returns/mean": maskedMean(advantages.returns, mask), "advantages/mean": maskedMean(advantages.advantages, mask),
+            "kl_coef": beta, "grad_norm": mean(stats.gradientNorm),
+            "span/pos_frac": scores.positiveFraction, "span/neg_frac": scores.negativeFraction,
+            "span/unmatched_rate": scores.unmatchedRate, "rm/parse_failures": Double(scores.unparsed),
+            "tokens": Double(tokens), "response_length": Double(tokens) / B,
+        ]
+        if let taskMetric {
+            let values = (0..<rollouts.count).compactMap { taskMetric(rollouts.prompts[$0], rollouts.responses[$0]) }
+            if !values.isEmpty { record["objective/task_metric"] = values.reduce(0, +) / Double(values.count) }
+        }
+        _ = L
+        return record
+    }
+
+    /// A few rollouts with the critique and, per token, its text, score, KL, reward, advantage and value.
+    func writeSamples(
+        _ writer: StepFile, step: Int, _ rollouts: Rollouts, scores: Scores, rewards: Rewards, advantages: Advantages
+    ) throws {
+        let L = rollouts.length
+        for b in 0..<min(config.samplesPerStep, rollouts.count) {
+            let scalars = Array(rollouts.responses[b].unicodeScalars)
+            let tokens: [[String: Any]] = rollouts.responseIds[b].indices.map { j in
+                let r = rollouts.offsets[b][j], i = b * L + j
+                var text = String.UnicodeScalarView()
+                text.append(contentsOf: scalars[r.clamped(to: 0..<scalars.count)])
+                return ["id": rollouts.responseIds[b][j], "text": String(text), "score": Double(rewards.scores[i]),
+                        "span_score": Double(scores.tokenScores[i]), "kl": Double(rewards.kl[i]),
+                        "reward": Double(rewards.rewards[i]), "advantage": Double(advantages.advantages[i]),
+                        "value": Double(rewards.values[i])]
+            }
+            var line: [String: Any] = ["step": step, "id": rollouts.prompts[b].id, "prompt": rollouts.prompts[b].text,
+                                       "response": rollouts.responses[b], "tokens": tokens,
+                                       "sequence_score": scores.sequenceScores[b], "mode": config.rewardMode.rawValue]
+            switch scores.critiques[b] {
+            case .record(let record):
+                line["critique"] = record.critique
+                line["spans"] = record.spans.map { s -> [String: Any] in
+                    ["text": s.text, "label": s.label, "score": s.score, "start": s.start ?? NSNull(), "end": s.end ?? NSNull(),
+                     "match": s.match.rawValue]
+                }
+            case let .failure(_, raw, problem):
+                line["critique_failure"] = problem
+                line["raw"] = raw
+            }
+            if let taskMetric, let value = taskMetric(rollouts.prompts[b], rollouts.responses[b]) { line["task_metric"] = value }
+            try writer.append(line)
+        }
+    }
+
+    // MARK: Evaluation
+
+    /// Greedy responses to the held-out prompts: mean sequence score from the critic (`eval/score`), parse
+    /// failures, and the task's metric (`eval/task_metric`).
+    public func evaluate() throws -> [String: Double] {
+        guard !evalPrompts.isEmpty else { return [:] }
+        var total = 0.0, metric: [Double] = [], unparsed = 0
+        for start in stride(from: 0, to: evalPrompts.count, by: config.batchSize) {
+            let batch = Array(evalPrompts[start..<min(evalPrompts.count, start + config.batchSize)])
+            let rollouts = try rollout(batch, seed: 0, greedy: true)
+            let scores = try score(rollouts)
+            total += scores.sequenceScores.reduce(0, +)
+            unparsed += scores.unparsed
+            if let taskMetric {
+                metric += (0..<rollouts.count).compactMap { taskMetric(rollouts.prompts[$0], rollouts.responses[$0]) }
+            }
+        }
+        var record = ["eval/score": total / Double(evalPrompts.count), "eval/parse_failures": Double(unparsed)]
+        if !metric.isEmpty { record["eval/task_metric"] = metric.reduce(0, +) / Double(metric.count) }
+        return record
+    }
+
+    public func progressDetail(_ m: [String: Double]) -> String {
+        var text = String(format: "score %.3f  kl %.3f  β %.3f", m["objective/scores"] ?? .nan, m["objective/kl"] ?? .nan,
+                          m["kl_coef"] ?? .nan)
+        if let task = m["objective/task_metric"] { text += String(format: "  task %.3f", task) }
+        if let seconds = m["seconds"] { text += String(format: "  %.1f s/step", seconds) }
+        if let eval = m["eval/task_metric"] { text += String(format: "  eval-task %.3f", eval) }
+        return text
+    }
+}

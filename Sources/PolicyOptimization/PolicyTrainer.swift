@@ -1,0 +1,49 @@
+import Common
+import Foundation
+import Models
+import RewardModel
+import Tokenizers
+import Training
+
+/// `text2grad train-policy` as a library call: loads the policy (LoRA adapter + value head, or every weight
+/// against a frozen reference copy), its prompts, and runs the training loop with the PPO objective; writes
+/// config.yaml, metrics.jsonl, samples.jsonl and checkpoints (adapter, value head, every optimizer's moments,
+/// the sampling RNG, the prompt cursor and β).
+public final class PolicyTrainer {
+    public let config: PPOConfig
+    public let objective: PPOObjective
+    public let loop: TrainingLoop<PPOObjective>
+
+    public init(
+        config: PPOConfig, critic: CritiqueSource, format: RewardModelFormat, resume: Bool = false,
+        reducer: GradientReducer = LocalReducer(), warn: (String) -> Void = { _ in }
+    ) throws {
+        try config.validate()
+        self.config = config
+        let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
+        guard let tokenizer else {
+            throw TrainingError.badConfig(path: config.model, reason: "the policy needs its tokenizer.json")
+        }
+        let prompts = try PolicyPrompt.load(path: config.prompts, tokenizer: tokenizer)
+        let evalPrompts = try config.evalPrompts.map { Array(try PolicyPrompt.load(path: $0, tokenizer: tokenizer).prefix(config.evalLimit)) } ?? []
+        let trainable = TrainableModel(model: model, directory: config.model, lora: config.lora, adamw: config.adamw,
+                                       seed: config.seed, valueHeadRate: config.valueLearningRateScale)
+        let reference = config.lora == nil ? try LlamaModel(directory: config.model) : nil
+        objective = PPOObjective(config: config, trainable: trainable, tokenizer: tokenizer, critic: critic, format: format,
+                                 prompts: prompts, evalPrompts: evalPrompts, frozenReference: reference)
+        loop = try TrainingLoop(settings: config.loop, trainable: trainable, objective: objective, reducer: reducer,
+                                resume: resume, warn: warn)
+        if reducer.rank == 0 {
+            try ModelFiles.saveConfig(config, run: config.output)
+            if config.samplesPerStep > 0 {
+                objective.samples = try StepFile(path: config.output + "/samples.jsonl", keepThrough: loop.step)
+            }
+        }
+    }
+
+    /// Trains until step `last` (default: the configured steps); returns each step's record.
+    @discardableResult
+    public func run(until last: Int? = nil) throws -> [(step: Int, metrics: [String: Double])] {
+        try loop.run(until: last)
+    }
+}

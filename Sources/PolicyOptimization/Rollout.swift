@@ -1,0 +1,154 @@
+import Common
+import Foundation
+import Generation
+import Models
+import RewardModel
+import Tokenizers
+
+/// A prompt of the policy's data: its id, its text (what the critic sees), its token ids (through the chat
+/// template) and the line's other fields (a reference, facts) for a task's own metric.
+public struct PolicyPrompt: @unchecked Sendable {
+    public var id: String
+    public var text: String
+    public var ids: [Int]
+    public var fields: [String: Any]
+
+    /// Reads prompts JSONL: `prompt` (a user turn) or `messages` (the conversation so far), `id` optional.
+    public static func load(path: String, tokenizer: Tokenizer) throws -> [PolicyPrompt] {
+        try JSONLines.read(path: path).map { line in
+            let messages: [ChatMessage]
+            if let prompt = line.object["prompt"] as? String {
+                messages = [ChatMessage(role: "user", content: prompt)]
+            } else if line.object["messages"] != nil {
+                do {
+                    messages = try ChatMessage.list(fromJSON: line.object["messages"])
+                } catch {
+                    throw FileError.badLine(path: path, line: line.number, detail: "\(error)")
+                }
+            } else {
+                throw FileError.badLine(path: path, line: line.number, detail: "needs \"prompt\" (text) or \"messages\"")
+            }
+            let ids = tokenizer.chatTemplate == nil
+                ? tokenizer.encodeIds(messages.map(\.content).joined(separator: "\n"), addSpecialTokens: true)
+                : try tokenizer.chatPromptIds(messages)
+            guard !ids.isEmpty else {
+                throw FileError.badLine(path: path, line: line.number, detail: "the prompt encodes to no tokens")
+            }
+            let text = messages.count == 1 ? messages[0].content : messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n\n")
+            return PolicyPrompt(id: (line.object["id"] as? String) ?? "line \(line.number)", text: text, ids: ids,
+                                fields: line.object)
+        }
+    }
+}
+
+/// One step's rollouts: the sampled response ids (never decoded and re-encoded), their text and each token's
+/// character offsets in it, laid out as rows of L tokens with a mask for the RL arithmetic.
+public struct Rollouts: @unchecked Sendable {
+    public var prompts: [PolicyPrompt]
+    /// Sampled ids per row, the end-of-sequence token included when one was sampled.
+    public var responseIds: [[Int]]
+    /// The responses' text (special tokens left out).
+    public var responses: [String]
+    /// Per response token, its [start, end) in Unicode scalars of `responses[b]` (empty for special tokens).
+    public var offsets: [[Range<Int>]]
+    /// Whether each response ended with an end-of-sequence token.
+    public var endedWithEOS: [Bool]
+    /// L: the longest response.
+    public var length: Int
+    /// (B, L): 1 for a response token.
+    public var mask: [Float]
+
+    public var count: Int { prompts.count }
+
+    /// Rows of ids: text and offsets through an incremental decoder, so each token's characters are known.
+    public init(prompts: [PolicyPrompt], responseIds: [[Int]], tokenizer: Tokenizer, endOfSequence: Set<Int>) {
+        self.prompts = prompts
+        self.responseIds = responseIds
+        var texts: [String] = [], offsets: [[Range<Int>]] = []
+        for ids in responseIds {
+            var decoder = IncrementalDecoder(tokenizer: tokenizer)
+            var text = "", position = 0, ranges: [Range<Int>] = []
+            for (i, id) in ids.enumerated() {
+                var piece = decoder.append(id)
+                if i == ids.count - 1 { piece += decoder.finish() }
+                let count = piece.unicodeScalars.count
+                ranges.append(position..<(position + count))
+                position += count
+                text += piece
+            }
+            texts.append(text)
+            offsets.append(ranges)
+        }
+        responses = texts
+        self.offsets = offsets
+        endedWithEOS = responseIds.map { $0.last.map(endOfSequence.contains) ?? false }
+        length = max(1, responseIds.map(\.count).max() ?? 1)
+        var mask = [Float](repeating: 0, count: prompts.count * length)
+        for (b, ids) in responseIds.enumerated() {
+            for j in 0..<ids.count { mask[b * length + j] = 1 }
+        }
+        self.mask = mask
+    }
+
+    /// A (B, L) array from per-row values.
+    func rows(_ values: (Int) -> [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: count * length)
+        for b in 0..<count {
+            for (j, v) in values(b).enumerated() where j < length { out[b * length + j] = v }
+        }
+        return out
+    }
+}
+
+/// Prompt + response sequences of some rows as one right-padded batch, with the targets that make the model
+/// predict each response token, and where each (row, token) lands in the (B·T) layout.
+struct SequenceBatch {
+    let batch: TokenBatch
+    /// (B·T): the next token where it is a response token, else −1.
+    let targets: [Int32]
+    /// flat[i][j]: the position in (B·T) that predicts response token j of the i-th selected row.
+    let flat: [[Int]]
+
+    init(_ rollouts: Rollouts, rows: [Int], padId: Int) {
+        self.init(prompts: rows.map { rollouts.prompts[$0].ids }, responses: rows.map { rollouts.responseIds[$0] }, padId: padId)
+    }
+
+    /// Rows of non-empty prompts followed by their responses.
+    init(prompts: [[Int]], responses: [[Int]], padId: Int) {
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "a response needs a non-empty prompt before it")
+        batch = TokenBatch(sequences: zip(prompts, responses).map { $0 + $1 }, padding: .right, padId: padId)
+        let T = batch.length
+        var targets = [Int32](repeating: -1, count: prompts.count * T)
+        var flat: [[Int]] = []
+        for (i, response) in responses.enumerated() {
+            let P = prompts[i].count
+            var places: [Int] = []
+            for (j, id) in response.enumerated() {
+                let n = i * T + P + j - 1
+                targets[n] = Int32(id)
+                places.append(n)
+            }
+            flat.append(places)
+        }
+        self.targets = targets
+        self.flat = flat
+    }
+
+    /// (rows·L) values of the response tokens from a (B·T) array.
+    func gather(_ values: [Float], length L: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: flat.count * L)
+        for (i, places) in flat.enumerated() {
+            for (j, n) in places.enumerated() { out[i * L + j] = values[n] }
+        }
+        return out
+    }
+
+    /// A (B·T) array from (rows·L) values of the response tokens (0 elsewhere).
+    func scatter(_ values: [Float], length L: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: batch.batchSize * batch.length)
+        for (i, places) in flat.enumerated() {
+            for (j, n) in places.enumerated() { out[n] = values[i * L + j] }
+        }
+        return out
+    }
+}

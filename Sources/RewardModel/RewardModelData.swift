@@ -1,0 +1,86 @@
+import Annotation
+import Common
+import Foundation
+import Tokenizers
+import Training
+
+/// Annotation records (the output of `annotate` or `critique`) read back, and turned into reward-model data.
+public enum RewardModelData {
+    /// Reads an annotation JSONL file; a line that is not a record is an error naming its line.
+    public static func records(path: String) throws -> [AnnotationRecord] {
+        let decoder = JSONDecoder()
+        var records: [AnnotationRecord] = []
+        let lines: [JSONLine]
+        do {
+            lines = try JSONLines.read(path: path)
+        } catch let FileError.badLine(_, line, detail) {
+            throw RewardModelError.badRecord(path: path, line: line, detail: detail)
+        }
+        for line in lines {
+            do {
+                let data = try JSONSerialization.data(withJSONObject: line.object)
+                records.append(try decoder.decode(AnnotationRecord.self, from: data))
+            } catch let DecodingError.keyNotFound(key, _) {
+                throw RewardModelError.badRecord(path: path, line: line.number, detail: "no '\(key.stringValue)'")
+            } catch let DecodingError.typeMismatch(_, context) {
+                let key = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                throw RewardModelError.badRecord(path: path, line: line.number, detail: "'\(key)' has the wrong type")
+            } catch {
+                throw RewardModelError.badRecord(path: path, line: line.number, detail: "\(error)")
+            }
+        }
+        if records.isEmpty { throw RewardModelError.noRecords(path: path) }
+        return records
+    }
+
+    /// The format of the records' task: a built-in task's labels, or for a custom task every (label, score)
+    /// its spans use, in order of first appearance. All records must be of one task.
+    public static func format(of records: [AnnotationRecord], path: String) throws -> RewardModelFormat {
+        guard let first = records.first else { throw RewardModelError.noRecords(path: path) }
+        if let other = records.first(where: { $0.task != first.task }) {
+            throw RewardModelError.mixedTasks(path: path, first: first.task, other: other.task)
+        }
+        if let builtin = try? RewardModelFormat.builtin(first.task) { return builtin }
+        var labels: [SpanLabel] = []
+        for span in records.flatMap(\.spans) where !labels.contains(where: { $0.name == span.label }) {
+            labels.append(SpanLabel(name: span.label, score: span.score))
+        }
+        return RewardModelFormat(task: first.task, labels: labels)
+    }
+
+    /// Whether `id` belongs to the held-out split: a stable hash of the id, so the split depends neither on the
+    /// file's order nor on what else it holds (`train-rm` and `eval-rm` agree on it).
+    public static func isHeldOut(_ id: String, fraction: Double) -> Bool {
+        guard fraction > 0 else { return false }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        // FNV's high bits barely move between similar short ids: mix them (SplitMix64's finalizer) first.
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        hash ^= hash >> 31
+        return Double(hash >> 11) / Double(1 << 53) < fraction
+    }
+
+    /// Tokenized training pairs, loss on the target and its end-of-turn token, cut at `maxLength`.
+    public static func examples(
+        _ records: [AnnotationRecord], format: RewardModelFormat, tokenizer: Tokenizer, maxLength: Int
+    ) throws -> (examples: [SFTExample], droppedSpans: Int) {
+        var examples: [SFTExample] = []
+        var dropped = 0
+        for record in records {
+            let pair = RewardModelExample(record: record, format: format)
+            dropped += pair.droppedSpans
+            var example = try SFTData.encode(pair.messages, tokenizer: tokenizer)
+            if example.tokens.count > maxLength {
+                example.tokens = Array(example.tokens.prefix(maxLength))
+                example.targetEnd = min(example.targetEnd, maxLength)
+                if example.targetEnd <= example.targetStart { continue }
+            }
+            examples.append(example)
+        }
+        return (examples, dropped)
+    }
+}

@@ -1,0 +1,49 @@
+import Annotation
+import Foundation
+import Tokenizers
+import Training
+
+/// `text2grad train-rm` as a library call: the SFT loop on reward-model pairs made from annotation records
+/// (`config.data`; held out: `config.evalData`, else the ids `RewardModelData.isHeldOut` picks), loss on the
+/// target JSON and the end-of-turn token only.
+public enum RewardModelTraining {
+    /// The reward model's defaults where they differ from SFT's: the authors' LoRA (r 16, alpha 32 on q/v) and
+    /// its own run directory.
+    public static var defaults: SFTConfig {
+        var c = SFTConfig()
+        c.output = "runs/rm"
+        c.loraTargets = ["q_proj", "v_proj"]
+        return c
+    }
+
+    /// What the data held: examples and the spans that had to be dropped.
+    public struct DataSummary: Sendable, Equatable {
+        public var train = 0, eval = 0, droppedSpans = 0, spans = 0
+    }
+
+    /// A trainer over the annotation records of `config.data`; `summary` receives the data counts.
+    public static func trainer(
+        config: SFTConfig, resume: Bool, warn: @escaping (String) -> Void = { _ in },
+        summary: ((DataSummary) -> Void)? = nil
+    ) throws -> SFTTrainer {
+        try SFTTrainer(config: config, resume: resume, examples: { tokenizer in
+            guard let tokenizer else {
+                throw RewardModelError.badRecord(path: config.model, line: 0, detail: "the model has no tokenizer.json")
+            }
+            let all = try RewardModelData.records(path: config.data)
+            let format = try RewardModelData.format(of: all, path: config.data)
+            let (train, eval): ([AnnotationRecord], [AnnotationRecord])
+            if let evalPath = config.evalData {
+                (train, eval) = (all, try RewardModelData.records(path: evalPath))
+            } else {
+                train = all.filter { !RewardModelData.isHeldOut($0.id, fraction: config.evalFraction) }
+                eval = all.filter { RewardModelData.isHeldOut($0.id, fraction: config.evalFraction) }
+            }
+            let a = try RewardModelData.examples(train, format: format, tokenizer: tokenizer, maxLength: config.maxLength)
+            let b = try RewardModelData.examples(eval, format: format, tokenizer: tokenizer, maxLength: config.maxLength)
+            summary?(DataSummary(train: a.examples.count, eval: b.examples.count, droppedSpans: a.droppedSpans + b.droppedSpans,
+                                 spans: (train + eval).reduce(0) { $0 + $1.spans.count }))
+            return (a.examples, b.examples)
+        }, warn: warn)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Models
+import Tensor
+import Tokenizers
+
+/// Supervised fine-tuning's objective: masked mean token cross-entropy over the target tokens of
+/// `gradientAccumulation` micro-batches of `batchSize` examples, one update per step.
+///
+/// A step is: draw micro-batches from the cursor → forward/backward each (dropout seeded from the state's RNG)
+/// → check the loss → update (clip, AdamW).
+public final class SFTObjective: TrainingObjective {
+    /// Where the data order and dropout stand.
+    public struct State: Codable, Sendable, Equatable {
+        /// The position in the seeded data order.
+        public var cursor = DataCursor()
+        /// The generator of per-micro-batch dropout seeds.
+        public var rng = SplitMix64(seed: 0)
+    }
+
+    public var state: State
+    public let trainable: TrainableModel
+    public let train: [SFTExample]
+    public let eval: [SFTExample]
+    public let batchSize: Int
+    public let gradientAccumulation: Int
+    public let padId: Int
+    let seed: UInt64
+    var buffers: TrainingBuffers?
+
+    /// An objective over `train` (and `eval` for held-out loss).
+    public init(trainable: TrainableModel, train: [SFTExample], eval: [SFTExample], batchSize: Int,
+                gradientAccumulation: Int, padId: Int, seed: UInt64) {
+        precondition(!train.isEmpty && batchSize > 0 && gradientAccumulation > 0, "empty SFT objective")
+        self.trainable = trainable
+        self.train = train
+        self.eval = eval
+        self.batchSize = batchSize
+        self.gradientAccumulation = gradientAccumulation
+        self.padId = padId
+        self.seed = seed
+        state = State(rng: SplitMix64(seed: seed ^ 0xD5_0F))
+    }
+
+    public func step(_ context: StepContext) throws -> [String: Double] {
+        let model = trainable.model
+        var cursor = state.cursor
+        let micro = (0..<gradientAccumulation).map { _ in
+            cursor.next(batchSize, of: train.count, seed: seed).map { train[$0] }
+        }
+        var counts = [Double(micro.joined().reduce(0) { $0 + $1.targetCount })]
+        context.reducer.sum(&counts)
+        let total = Int(counts[0])
+        context.zeroGradients()
+        var lossSum = 0.0
+        var rng = state.rng
+        for examples in micro {
+            let (batch, targets) = makeBatch(examples, padId: padId)
+            let b = trainingBuffers(B: batch.batchSize, T: batch.length)
+            model.adapter?.dropoutSeed = rng.next()
+            defer { model.adapter?.dropoutSeed = nil }
+            try model.forward(batch, activations: b.forward)
+            let (sum, _) = model.crossEntropyLossAndGradient(
+                targets: targets, gradientScale: 1 / Float(max(1, total)), activations: b.forward)
+            try context.check("loss", sum)
+            lossSum += sum
+            model.backward(batch, activations: b.forward, gradients: trainable.weightGradients,
+                           adapterGradients: trainable.adapterGradients, buffers: b.backward)
+        }
+        var sums = [lossSum]
+        context.reducer.sum(&sums)
+        let norm = try context.update()
+        state.cursor = cursor
+        state.rng = rng
+        var tokens = [Double(micro.joined().reduce(0) { $0 + $1.tokens.count })]
+        context.reducer.sum(&tokens)
+        return ["loss": sums[0] / Double(max(1, total)), "grad_norm": norm, "tokens": tokens[0]]
+    }
+
+    /// Mean token cross-entropy over the held-out examples (adapter dropout off): `eval_loss`.
+    public func evaluate() throws -> [String: Double] {
+        guard !eval.isEmpty else { return [:] }
+        return ["eval_loss": try heldOutLoss()]
+    }
+
+    /// Mean token cross-entropy over the held-out examples.
+    public func heldOutLoss() throws -> Double {
+        let model = trainable.model
+        var sum = 0.0, count = 0
+        for start in stride(from: 0, to: eval.count, by: batchSize) {
+            let (batch, targets) = makeBatch(Array(eval[start..<min(eval.count, start + batchSize)]), padId: padId)
+            let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
+            try model.forward(batch, activations: a)
+            let (s, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 0, activations: a)
+            sum += s
+            count += n
+        }
+        return sum / Double(max(1, count))
+    }
+
+    public func progressDetail(_ m: [String: Double]) -> String {
+        var text = String(format: "loss %.4f  lr %.2e  grad-norm %.3f", m["loss"] ?? .nan, m["lr"] ?? .nan, m["grad_norm"] ?? .nan)
+        if let tokens = m["tokens"], let seconds = m["seconds"] { text += String(format: "  %.0f tok/s", tokens / max(seconds, 1e-9)) }
+        if let evalLoss = m["eval_loss"] { text += String(format: "  eval-loss %.4f", evalLoss) }
+        return text
+    }
+
+    func trainingBuffers(B: Int, T: Int) -> TrainingBuffers {
+        if let cached = buffers, cached.batchSize == B, cached.length == T { return cached }
+        buffers = nil
+        let fresh = TrainingBuffers(config: trainable.model.config, batchSize: B, length: T)
+        buffers = fresh
+        return fresh
+    }
+}
+
+/// Activations with every layer stored plus backward buffers for one (B, T), reused while the shape repeats.
+public final class TrainingBuffers {
+    public let batchSize: Int
+    public let length: Int
+    public let forward: LlamaActivations
+    public let backward: LlamaBackwardBuffers
+
+    /// Buffers for batches of `batchSize` sequences of `length` tokens.
+    public init(config: LlamaConfig, batchSize B: Int, length T: Int) {
+        batchSize = B
+        length = T
+        forward = LlamaActivations(config: config, batchSize: B, length: T, storedLayers: config.layerCount)
+        backward = LlamaBackwardBuffers(config: config, batchSize: B, length: T)
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import FactSummaries
+import PolicyOptimization
+import RewardModel
+
+/// The built-in task's rule-based teacher as a reward source, and its fact-accuracy metric.
+enum BuiltinTeacherSource {
+    /// The teacher answering in process, with the same JSON an endpoint serving it returns.
+    static func critic(format: RewardModelFormat) throws -> Critic {
+        guard format.task == "summarization" else {
+            throw ValidationError("--reward builtin critiques the built-in summarization task (--task summarization)")
+        }
+        let teacher = FactTeacher()
+        let answer: @Sendable (CritiquePair) -> String = { pair in
+            teacher.reply(post: pair.prompt, summary: pair.response).text
+        }
+        return Critic(backend: .function(answer, name: "builtin-teacher"), format: format)
+    }
+
+    /// Fact accuracy of a response against the post in its prompt; nil for prompts that hold no task post.
+    static let taskMetric: ((PolicyPrompt, String) -> Double?)? = { prompt, response in
+        FactChecker.accuracy(post: prompt.text, summary: response)
+    }
+}

@@ -1,0 +1,189 @@
+import Annotation
+import ArgumentParser
+import Common
+import Foundation
+import Generation
+import LLMClient
+import RewardModel
+import Tokenizers
+import Training
+
+/// `text2grad train-rm`: the generative reward model, LoRA SFT on critique + span JSON from annotation records.
+struct TrainRM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-rm",
+        abstract: "Train a generative reward model on annotation records (critique first, then quoted spans).",
+        discussion: """
+            Each record of --annotations (the output of `annotate` or `critique`) becomes one pair: the reward-model \
+            prompt (the task's instructions, the prompt and the response, through the model's chat template) and \
+            the target JSON {"textual_feedback": ..., "<label>": [quotes], ...}, whose quotes are the response's own \
+            text at the aligned offsets (unmatched quotes are dropped and counted). Loss on the target and the \
+            end-of-turn token. Held out: --eval-annotations, else the ids a stable hash puts in --eval-fraction \
+            (eval-rm uses the same split). Defaults as sft, except runs/rm and LoRA on q_proj,v_proj. The YAML key \
+            of --annotations is `data`.
+            """)
+
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Annotation records (JSONL).") var annotations: String?
+    @Option(help: "Held-out annotation records (default: a stable hash of the id holds out --eval-fraction).")
+    var evalAnnotations: String?
+
+    func run() throws {
+        var o = training.overrides
+        o.set("data", annotations)
+        o.set("eval_data", evalAnnotations)
+        let c = try ConfigFile.resolve(SFTConfig.self, base: RewardModelTraining.defaults, path: training.config, overrides: o)
+        let trainer = try RewardModelTraining.trainer(config: c, resume: training.resume, warn: { note("train-rm: " + $0) }) { data in
+            note("train-rm: \(data.train) training and \(data.eval) held-out pairs; \(data.droppedSpans) of \(data.spans) "
+                + "spans dropped as unmatched")
+        }
+        try training.train(trainer, name: "train-rm")
+    }
+}
+
+/// Where critiques come from: a local model (and adapter) or an OpenAI-compatible endpoint.
+struct CriticOptions: ParsableArguments {
+    @Option(help: "A local reward model: a Hugging Face model directory.") var model: String?
+    @Option(help: "The reward model's LoRA adapter (PEFT directory), merged into the model.") var adapter: String?
+    @Option(help: "Instead of a local model: an OpenAI-compatible base URL up to /v1 serving the reward model.")
+    var endpoint: String?
+    @Option(help: "The model name to send to --endpoint.") var endpointModel: String = "reward-model"
+    @Option(help: "summarization, qa or code: the span labels asked for. (default: the records' task, else summarization)")
+    var task: String?
+    @Option(help: "Longest critique in tokens. (default: 256)") var maxNewTokens: Int = 256
+    @Option(help: "Pairs per generation batch, or requests in flight. (default: 8)") var batchSize: Int = 8
+
+    func validate() throws {
+        if (model == nil) == (endpoint == nil) { throw ValidationError("give --model DIR or --endpoint URL") }
+        if maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
+    }
+
+    /// The critic and, for a local model, its tokenizer.
+    func critic(format: RewardModelFormat) throws -> (Critic, Tokenizer?) {
+        let critic: Critic, tokenizer: Tokenizer?
+        if let model {
+            let (lm, tok) = try ChatModelOptions.load(model: model, adapter: adapter)
+            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tok), name: adapter ?? model), format: format)
+            tokenizer = tok
+        } else {
+            var settings = EndpointSettings(baseURL: endpoint!, model: endpointModel,
+                                            apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
+            settings.connections = batchSize
+            critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
+            tokenizer = nil
+        }
+        critic.maxNewTokens = maxNewTokens
+        critic.batchSize = batchSize
+        critic.concurrency = batchSize
+        return (critic, tokenizer)
+    }
+}
+
+/// `text2grad critique`: the reward model's critiques of (prompt, response) pairs, as annotation records.
+struct Critique: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "critique",
+        abstract: "Critique (prompt, response) pairs with a reward model; writes annotation records.",
+        discussion: """
+            Input JSONL with id, prompt and response (annotation records work too). Local models generate greedily \
+            with JSON-object constrained decoding; answers go through the annotator's parser and span aligner, so \
+            the output is interchangeable with `annotate`'s. Answers that do not parse go to <output>.failures.jsonl. \
+            With --tokenizer, each record also gets `token_scores`: the response's tokens and their span scores.
+            """)
+
+    @OptionGroup var critic: CriticOptions
+    @Option(name: [.short, .customLong("input")], help: "Pairs JSONL.") var input: String
+    @Option(name: [.short, .long], help: "Output JSONL of annotation records.") var output: String
+    @Option(help: "A tokenizer directory for per-token scores (default: none).") var tokenizer: String?
+
+    func run() throws {
+        let lines = try JSONLines.read(path: input)
+        let pairs = try lines.map { line -> CritiquePair in
+            guard let prompt = line.object["prompt"] as? String, let response = line.object["response"] as? String else {
+                throw FileError.badLine(path: input, line: line.number, detail: "needs string \"prompt\" and \"response\"")
+            }
+            return CritiquePair(id: (line.object["id"] as? String) ?? "line \(line.number)", prompt: prompt, response: response)
+        }
+        let task = critic.task ?? (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
+            ?? "summarization"
+        let (model, _) = try critic.critic(format: try RewardModelFormat.builtin(task))
+        let scorer = try tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
+        let started = Date()
+        let outcomes = try model.critique(pairs)
+        let records = try JSONLWriter(path: output)
+        let failures = try JSONLWriter(path: (output.hasSuffix(".jsonl") ? String(output.dropLast(6)) : output) + ".failures.jsonl")
+        var failed = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .record(let record):
+                var object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(record)) as! [String: Any]
+                if let scorer {
+                    let encoding = scorer.encode(record.response, addSpecialTokens: false)
+                    let spans = record.spans.compactMap { s in s.start.flatMap { a in s.end.map { ScoredSpan(start: a, end: $0, score: s.score) } } }
+                    object["token_scores"] = zip(encoding.tokens, spanTokenScores(offsets: encoding.offsets, spans: spans, text: record.response))
+                        .map { ["token": $0, "score": Double($1)] }
+                }
+                try records.write(object)
+            case let .failure(id, raw, problem):
+                failed += 1
+                try failures.write(["id": id, "kind": "parse", "reason": problem, "raw": raw])
+            }
+        }
+        note(String(format: "critique: %d pairs in %.1f s, %d parse failures", pairs.count, Date().timeIntervalSince(started), failed))
+    }
+}
+
+/// `text2grad eval-rm`: a reward model's critiques against the teacher's on held-out annotation records.
+struct EvalRM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval-rm",
+        abstract: "Evaluate a reward model on held-out annotation records: span and token P/R/F1, failure rates.",
+        discussion: """
+            Critiques the held-out records of --annotations (the ids train-rm held out with the same --eval-fraction, \
+            or every record with --all) with the model (or reads --predictions, the output of `critique`), then \
+            compares spans with the teacher's per label: exact and overlapping span P/R/F1, token P/R/F1 over the \
+            response's tokens, the unmatched-span and parse-failure rates (a parse failure predicts nothing). \
+            Prints a JSON summary; --output gets one line per record.
+            """)
+
+    @OptionGroup var critic: CriticOptions
+    @Option(help: "Gold annotation records (the teacher's).") var annotations: String
+    @Option(help: "Already computed critiques (annotation records) to score instead of running a model.") var predictions: String?
+    @Option(help: "The held-out fraction train-rm used. (default: 0.1)") var evalFraction: Double = 0.1
+    @Flag(help: "Score every record, not only the held-out ones.") var all = false
+    @Option(help: "Tokenizer directory for the token metrics (default: the model's).") var tokenizer: String?
+    @Option(name: [.short, .long], help: "Per-record JSONL.") var output: String?
+
+    func validate() throws {
+        if predictions == nil { try critic.validate() }
+    }
+
+    func run() throws {
+        let gold = try RewardModelData.records(path: annotations).filter {
+            all || RewardModelData.isHeldOut($0.id, fraction: evalFraction)
+        }
+        guard !gold.isEmpty else { throw ValidationError("no held-out records in \(annotations); try --all") }
+        let format = try RewardModelData.format(of: gold, path: annotations)
+        var outcomes: [CritiqueOutcome]
+        var scorer = try tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
+        if let predictions {
+            let byID = Dictionary(try RewardModelData.records(path: predictions).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            outcomes = gold.map { g in byID[g.id].map(CritiqueOutcome.record) ?? .failure(id: g.id, raw: "", problem: "no prediction") }
+        } else {
+            let (model, modelTokenizer) = try critic.critic(format: format)
+            scorer = scorer ?? modelTokenizer
+            outcomes = try model.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
+        }
+        guard let scorer else { throw ValidationError("token metrics need --tokenizer DIR") }
+        var evaluation = RewardModelEvaluation(format: format)
+        let sink = try output.map { try JSONLWriter(path: $0) }
+        for (record, outcome) in zip(gold, outcomes) {
+            let scores = evaluation.add(gold: record, predicted: outcome, tokenizer: scorer)
+            var line: [String: Any] = ["id": record.id, "parsed": outcome.record != nil,
+                                       "labels": scores.mapValues { $0.json }]
+            if case let .failure(_, raw, problem) = outcome { line["problem"] = problem; line["raw"] = raw }
+            try sink?.write(line)
+        }
+        print(try JSONLines.encode(evaluation.summary))
+    }
+}

@@ -1,0 +1,122 @@
+import Annotation
+import ArgumentParser
+import Common
+import Foundation
+import Generation
+import LLMClient
+import PolicyOptimization
+import RewardModel
+import Training
+
+/// `text2grad train-policy`: PPO whose rewards come from critiques, per token (Text2Grad) or per sequence.
+struct TrainPolicy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-policy",
+        abstract: "PPO with rewards from natural-language critiques: per token (Text2Grad) or scalar (baseline).",
+        discussion: """
+            Each step samples --batch-size responses from the LoRA policy, has the reward source critique them, \
+            turns the critiqued spans into per-token scores through each token's character offsets (token mode) \
+            or one sequence score on the last token (scalar mode: the mean score of the tokens inside spans), \
+            subtracts β·KL against the reference (the same weights with the adapter off), computes GAE advantages \
+            and runs --ppo-epochs clipped-PPO passes over mini-batches, training the adapter and a value head. \
+            Reward sources: --reward rm (a local reward model: --reward-model DIR [--reward-adapter DIR]), \
+            endpoint (an OpenAI-compatible server of a reward model: --reward-url, asked with the reward model's \
+            prompt), teacher (any OpenAI-compatible LLM asked with the annotation prompts: --reward-url), \
+            builtin (the built-in task's rule-based teacher). Settings: defaults, --config YAML, flags; saved as \
+            <output>/config.yaml. Writes metrics.jsonl (TRL's names), samples.jsonl and checkpoints/step-N.
+            """)
+
+    @Option(help: "YAML config file (snake_case keys); flags override its values.") var config: String?
+    @Option(help: "The policy's base model directory.") var model: String?
+    @Option(help: "Prompts JSONL ({\"id\", \"prompt\"} or {\"id\", \"messages\"}).") var prompts: String?
+    @Option(help: "Held-out prompts for periodic greedy evaluation.") var evalPrompts: String?
+    @Option(name: [.short, .long], help: "Run directory. (default: runs/ppo)") var output: String?
+    @Option(help: "token (Text2Grad) or scalar (baseline). (default: token)") var rewardMode: String?
+    @Option(help: "PPO steps. (default: 100)") var steps: Int?
+    @Option(help: "Rollouts per step. (default: 8)") var batchSize: Int?
+    @Option(help: "Rollouts per update. (default: 4)") var miniBatchSize: Int?
+    @Option(help: "Passes over each step's rollouts. (default: 4)") var ppoEpochs: Int?
+    @Option(help: "Sampling temperature. (default: 0.7)") var temperature: Double?
+    @Option(help: "Longest response in tokens. (default: 48)") var maxNewTokens: Int?
+    @Option(help: "Learning rate. (default: 1e-4)") var learningRate: Double?
+    @Option(help: "KL coefficient β (start value when adaptive). (default: 0.05)") var klCoef: Double?
+    @Option(help: "Target KL for the adaptive controller (default: fixed β).") var klTarget: Double?
+    @Option(help: "k1, k3 or full. (default: k1)") var klEstimator: String?
+    @Option(help: "LoRA rank; 0 trains every weight. (default: 16)") var loraRank: Int?
+    @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
+    @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
+    @Option(help: "Random seed. (default: 0)") var seed: UInt64?
+    @Option(help: "Engine threads. (default: 2)") var threads: Int?
+    @Option(help: "rm, endpoint, teacher or builtin.") var reward: String = "rm"
+    @Option(help: "The local reward model's directory (--reward rm).") var rewardModel: String?
+    @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
+    @Option(help: "Base URL up to /v1 (--reward endpoint or teacher).") var rewardURL: String?
+    @Option(help: "The model name sent to --reward-url.") var rewardModelName: String = "reward-model"
+    @Option(help: "summarization, qa or code: the span labels. (default: summarization)") var task: String = "summarization"
+    @Option(help: "Longest critique in tokens. (default: 256)") var critiqueTokens: Int = 256
+    @Flag(help: "Continue from the newest readable checkpoint.") var resume = false
+    @Option(help: .hidden) var stepDelay: Double = 0
+
+    func validate() throws {
+        if let rewardMode, RewardMode(rawValue: rewardMode) == nil { throw ValidationError("--reward-mode must be token or scalar") }
+        if let klEstimator, KLEstimator(rawValue: klEstimator) == nil { throw ValidationError("--kl-estimator must be k1, k3 or full") }
+        switch reward {
+        case "rm": if rewardModel == nil { throw ValidationError("--reward rm needs --reward-model DIR") }
+        case "endpoint", "teacher": if rewardURL == nil { throw ValidationError("--reward \(reward) needs --reward-url URL") }
+        case "builtin": break
+        default: throw ValidationError("--reward must be rm, endpoint, teacher or builtin")
+        }
+    }
+
+    func resolvedConfig() throws -> PPOConfig {
+        var o = ConfigOverrides()
+        o.set("model", model); o.set("prompts", prompts); o.set("eval_prompts", evalPrompts); o.set("output", output)
+        o.set("reward_mode", rewardMode); o.set("steps", steps); o.set("batch_size", batchSize)
+        o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
+        o.set("max_new_tokens", maxNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
+        o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
+        o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
+        return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
+    }
+
+    /// The reward source the flags name.
+    func critic(format: RewardModelFormat) throws -> Critic {
+        let critic: Critic
+        switch reward {
+        case "rm":
+            let (lm, tokenizer) = try ChatModelOptions.load(model: rewardModel!, adapter: rewardAdapter)
+            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tokenizer), name: rewardAdapter ?? rewardModel!),
+                            format: format)
+        case "endpoint", "teacher":
+            let settings = EndpointSettings(baseURL: rewardURL!, model: rewardModelName,
+                                            apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
+            critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
+            if reward == "teacher", let builtin = BuiltinTask(rawValue: task) { critic.asTeacher(builtin.make()) }
+        default:
+            critic = try BuiltinTeacherSource.critic(format: format)
+        }
+        critic.maxNewTokens = critiqueTokens
+        return critic
+    }
+
+    func run() throws {
+        let c = try resolvedConfig()
+        let format = try RewardModelFormat.builtin(task)
+        let trainer = try PolicyTrainer(config: c, critic: try critic(format: format), format: format, resume: resume,
+                                        warn: { note("train-policy: " + $0) })
+        trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
+        trainer.loop.stepDelay = stepDelay
+        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps")
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode.rawValue)-level rewards from \(reward)"
+            + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
+        do {
+            try trainer.run()
+            trainer.loop.progress?.finish()
+        } catch let error as TrainingError {
+            trainer.loop.progress?.finish()
+            note("error: \(error)")
+            throw ExitCode(3)
+        }
+        note("train-policy: done; metrics, samples and checkpoints in \(c.output)")
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+@testable import Annotation
+@testable import Common
+@testable import LLMClient
+@testable import CodeSandbox
+
+@Suite("Sandboxed test runs")
+struct SandboxTests {
+    let tests = """
+        from solution import add
+
+        def test_small():
+            assert add(1, 2) == 3
+
+        def test_negative():
+            assert add(-1, -1) == -2
+        """
+
+    @Test func passingSolutionPasses() async throws {
+        let result = try await Sandbox().run(code: "def add(a, b):\n    return a + b\n", tests: tests)
+        #expect(result.passed)
+        #expect(result.exitCode == 0)
+        #expect(!result.timedOut)
+    }
+
+    @Test func failingSolutionReportsExitCodeAndOutput() async throws {
+        let result = try await Sandbox().run(code: "def add(a, b):\n    return a - b\n", tests: tests)
+        #expect(!result.passed)
+        #expect(result.exitCode == 1)
+        #expect((result.stdout + result.stderr).contains("test_small"))
+    }
+
+    @Test func importErrorIsAFailureNotACrash() async throws {
+        let result = try await Sandbox().run(code: "def add(a, b) return a\n", tests: tests)
+        #expect(!result.passed)
+        #expect(result.exitCode != 0)
+        #expect((result.stdout + result.stderr).contains("SyntaxError"))
+    }
+
+    @Test func infiniteLoopIsKilledAtTheWallClockLimit() async throws {
+        var limits = SandboxLimits()
+        limits.wallSeconds = 1.5
+        limits.cpuSeconds = 30
+        let started = Date()
+        let result = try await Sandbox(limits: limits).run(
+            code: "import time\ndef add(a, b):\n    while True:\n        time.sleep(0.05)\n", tests: tests)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.timedOut)
+        #expect(!result.passed)
+        #expect(result.exitCode == -9)
+        // The kill proves the limit; the bound is loose because a parallel test run can keep both cooperative
+        // threads busy with CPU-heavy tests and delay the 10 ms polls (a sandbox that never kills fails it).
+        #expect(elapsed < 30)
+    }
+
+    @Test func busyLoopHitsTheCPULimit() async throws {
+        var limits = SandboxLimits()
+        limits.cpuSeconds = 1
+        limits.wallSeconds = 20
+        let result = try await Sandbox(limits: limits).run(
+            code: "def add(a, b):\n    while True:\n        pass\n", tests: tests)
+        #expect(!result.passed)
+        #expect(!result.timedOut)
+        // SIGXCPU (24) or SIGKILL (9) ends the interpreter once its CPU second is used up.
+        #expect(result.exitCode == -24 || result.exitCode == -9)
+    }
+
+    @Test func memoryAndFileSizeLimitsApply() async throws {
+        var limits = SandboxLimits()
+        limits.memoryMB = 256
+        limits.fileSizeMB = 1
+        let hog = try await Sandbox(limits: limits).run(
+            code: "def add(a, b):\n    x = bytearray(1024 * 1024 * 1024)\n    return a + b\n", tests: tests)
+        #expect(!hog.passed)
+        #expect((hog.stdout + hog.stderr).contains("MemoryError"))
+        let writer = try await Sandbox(limits: limits).run(
+            code: "def add(a, b):\n    open('big.bin', 'wb').write(b'x' * 4 * 1024 * 1024)\n    return a + b\n",
+            tests: tests)
+        #expect(!writer.passed)
+    }
+
+    @Test func limitsAndEnvironmentAsSeenFromInside() async throws {
+        var limits = SandboxLimits()
+        limits.cpuSeconds = 7
+        limits.memoryMB = 512
+        limits.fileSizeMB = 2
+        limits.processes = 33
+        let probe = """
+            import os, resource
+            def test_limits():
+                assert resource.getrlimit(resource.RLIMIT_CPU)[0] == 7
+                assert resource.getrlimit(resource.RLIMIT_AS)[0] == 512 * 1024 * 1024
+                assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] == 2 * 1024 * 1024
+                assert resource.getrlimit(resource.RLIMIT_NPROC)[0] == 33
+                # Only the sandbox's own variables (and what sh adds itself): nothing from the parent,
+                # so no API key can leak in, whatever the test process's environment holds.
+                allowed = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "PWD", "OLDPWD",
+                           "SHLVL", "LC_CTYPE", "_"}
+                # pyenv's python3 shim sets its own PYENV_* variables on the way in.
+                extra = {k for k in os.environ if k not in allowed and not k.lstrip("_").startswith("PYENV")}
+                assert not extra, sorted(extra)
+                assert os.getcwd() == os.environ["HOME"]
+                assert os.listdir(".") != []
+            """
+        let result = try await Sandbox(limits: limits).run(code: "", tests: probe)
+        #expect(result.passed, "\(result.stdout)\n\(result.stderr)")
+    }
+
+    @Test func eachRunGetsAFreshDirectoryThatIsRemoved() async throws {
+        // The test fails on purpose to report its directory; a reused directory would fail earlier.
+        let probe = """
+            import os
+            def test_fresh():
+                assert not os.path.exists("leftover.txt")
+                open("leftover.txt", "w").write("x")
+                assert False, "DIR=" + os.getcwd() + "=END"
+            """
+        // Inside the sandbox every run sees its directory at the same path; on this side each is new and removed.
+        func runDirectories() -> Set<String> {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
+            return Set(entries.filter { $0.hasPrefix("text2grad-sandbox-") })
+        }
+        let before = runDirectories()
+        var directories: [String] = []
+        for _ in 0..<2 {
+            let result = try await Sandbox().run(code: "", tests: probe)
+            let output = result.stdout + result.stderr
+            guard let start = output.range(of: "DIR=/"),
+                let end = output.range(of: "=END", range: start.upperBound..<output.endIndex)
+            else {
+                Issue.record("no directory reported: \(output)")
+                return
+            }
+            directories.append("/" + String(output[start.upperBound..<end.lowerBound]))
+        }
+        #expect(directories.count == 2, "both runs found no leftover from the other")
+        #expect(runDirectories().subtracting(before).isEmpty)
+    }
+
+    @Test func codeIsTakenFromAMarkdownFence() {
+        #expect(Sandbox.code(in: "Here:\n```python\ndef f():\n    return 1\n```\nDone.") == "def f():\n    return 1\n")
+        #expect(Sandbox.code(in: "def f():\n    return 1\n") == "def f():\n    return 1\n")
+    }
+}
+
+@Suite("Sandbox runner choice")
+struct SandboxRunnerTests {
+    @Test func parametrizedTestsRunUnderPytest() async throws {
+        let tests = """
+            import pytest
+            from solution import double
+
+            @pytest.mark.parametrize("value, expected", [(1, 2), (2, 4), (3, 7)])
+            def test_double(value, expected):
+                assert double(value) == expected
+            """
+        let result = try await Sandbox().run(code: "def double(x):\n    return 2 * x\n", tests: tests)
+        #expect(!result.passed)
+        #expect(result.exitCode == 1)
+        #expect(result.stdout.contains("1 failed, 2 passed"))
+    }
+
+    @Test func classTestsAndPytestRaisesRunWithoutPytestsCollector() async throws {
+        let tests = """
+            import pytest
+            from solution import parse
+
+            class TestParse:
+                def test_number(self):
+                    assert parse("3") == 3
+
+                def test_rejects(self):
+                    with pytest.raises(ValueError):
+                        parse("x")
+            """
+        let result = try await Sandbox().run(code: "def parse(text):\n    return int(text)\n", tests: tests)
+        #expect(result.passed, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("PASSED TestParse.test_rejects"))
+    }
+}

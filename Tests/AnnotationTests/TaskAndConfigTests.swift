@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+@testable import Annotation
+@testable import Common
+@testable import LLMClient
+@testable import CodeSandbox
+
+@Suite("Tasks, prompts and configuration")
+struct TaskAndConfigTests {
+    let item = TaskItem(
+        id: "x", prompt: "The post.", response: "The summary.", reference: "The ideal.",
+        fields: ["title": "A title"])
+
+    @Test func builtinPromptsCarryTheItemAndTheJSONContract() throws {
+        let summary = try SummarizationTask().messages(for: item, execution: nil)
+        #expect(summary.map(\.role) == ["system", "user"])
+        #expect(summary[1].content.contains("The post."))
+        #expect(summary[1].content.contains("The summary."))
+        #expect(summary[1].content.contains("The ideal."))
+        for key in ["\"textual_feedback\"", "\"good_spans\"", "\"poor_spans\"", "JSON"] {
+            #expect(summary[1].content.contains(key))
+        }
+        let code = try CodeTask(improvementScore: 0.5).messages(
+            for: item,
+            execution: ExecutionResult(passed: false, exitCode: 1, stdout: "FAILED test_a", stderr: "", timedOut: false)
+        )
+        #expect(code[1].content.contains("\"wrong_code\""))
+        #expect(code[1].content.contains("FAILED test_a"))
+        #expect(CodeTask(improvementScore: 0.5).labels.map(\.score) == [-1, 0.5])
+        let qa = try QATask().messages(for: item, execution: nil)
+        #expect(qa[1].content.contains("accuracy"))
+    }
+
+    @Test func customTaskRendersPlaceholdersAndLiteralBraces() throws {
+        let yaml = """
+            name: headline
+            template: |
+              Title: {title} / {{literal}}
+              Text: {prompt}
+              Headline: {response}
+            labels:
+              - {name: good_spans, score: 1, meaning: catchy}
+              - {name: poor_spans, score: -0.5}
+            """
+        let task = try CustomTask(yaml: yaml)
+        #expect(task.name == "headline")
+        #expect(task.labels.map(\.score) == [1, -0.5])
+        let messages = try task.messages(for: item, execution: nil)
+        #expect(messages[1].content.hasPrefix("Title: A title / {literal}\nText: The post.\nHeadline: The summary.\n"))
+        #expect(messages[1].content.contains("\"poor_spans\""))
+    }
+
+    @Test func customTaskErrorsNameTheProblem() {
+        func message(_ yaml: String) -> String {
+            do {
+                _ = try CustomTask(yaml: yaml, path: "t.yaml")
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message("name: a\ntemplate: 'no response here'\nlabels: [{name: g, score: 1}]").contains("{response}"))
+        #expect(
+            message("name: a\ntemplate: '{response} {bad field}'\nlabels: [{name: g, score: 1}]")
+                .contains("not a valid placeholder"))
+        #expect(message("name: a\ntemplate: '{response}'\nlabels: []").contains("at least one label"))
+        #expect(
+            message("name: a\ntemplate: '{response}'\nlabels: [{name: g, score: 1}, {name: g, score: 2}]")
+                .contains("appears twice"))
+        #expect(message("name: a\ntemplate: '{response'\nlabels: [{name: g, score: 1}]").contains("unclosed"))
+        let task = try? CustomTask(yaml: "name: a\ntemplate: '{response} {missing}'\nlabels: [{name: g, score: 1}]")
+        #expect(throws: FeedbackError.missingField(item: "x", field: "missing")) {
+            _ = try task?.messages(for: item, execution: nil)
+        }
+    }
+
+    @Test func configLayersDefaultsEnvironmentFileAndFlags() throws {
+        var config = AnnotateConfig(environment: ["OPENAI_BASE_URL": "http://env:1/v1", "OPENAI_API_KEY": "sk-env"])
+        #expect(config.baseURL == "http://env:1/v1")
+        #expect(config.apiKey == "sk-env")
+        #expect(config.concurrency == 8)
+        let file = try AnnotateConfig.overrides(
+            yaml: "base_url: http://file:2/v1\nconcurrency: 16\nsandbox:\n  wall_seconds: 5\n", source: "c.yaml")
+        config.apply(file)
+        var flags = AnnotateConfig.Overrides()
+        flags.concurrency = 4
+        config.apply(flags)
+        #expect(config.baseURL == "http://file:2/v1")
+        #expect(config.concurrency == 4)
+        #expect(config.sandbox.wallSeconds == 5)
+        #expect(config.sandbox.cpuSeconds == 10)
+        config.output = "runs/a.jsonl"
+        #expect(config.failuresPath == "runs/a.failures.jsonl")
+    }
+
+    @Test func unknownOrMistypedSettingsAreErrors() {
+        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "concurency: 4", source: "c") }
+        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "sandbox: {wall: 3}", source: "c") }
+        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "concurrency: many", source: "c") }
+        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "bad_lines: maybe", source: "c") }
+    }
+
+    @Test func validationNamesTheSetting() {
+        var config = AnnotateConfig(environment: [:])
+        config.input = "in.jsonl"
+        config.output = "out.jsonl"
+        #expect(throws: Never.self) { try config.validate() }
+        config.concurrency = 0
+        #expect(throws: FeedbackError.self) { try config.validate() }
+        config.concurrency = 4
+        config.baseURL = "ftp://x"
+        #expect(throws: FeedbackError.self) { try config.validate() }
+        config.baseURL = "http://127.0.0.1:1/v1"
+        config.overwrite = true
+        config.resume = true
+        #expect(throws: FeedbackError.self) { try config.validate() }
+    }
+
+    @Test func resolvedYAMLRoundTripsWithoutTheKey() throws {
+        var config = AnnotateConfig(environment: [:])
+        config.input = "in.jsonl"
+        config.output = "out.jsonl"
+        config.apiKey = "sk-secret-value-123"
+        config.baseURL = "https://user:pass@example.com/v1"
+        config.concurrency = 12
+        let yaml = try config.resolvedYAML()
+        #expect(!yaml.contains("sk-secret-value-123"))
+        #expect(!yaml.contains("pass@"))
+        var reloaded = AnnotateConfig(environment: [:])
+        reloaded.apply(try AnnotateConfig.overrides(yaml: yaml, source: "resolved"))
+        #expect(reloaded.concurrency == 12)
+        #expect(reloaded.apiKey == nil)
+        #expect(reloaded.output == "out.jsonl")
+    }
+
+    @Test func backoffIsCappedJitteredAndHonoursRetryAfter() {
+        let backoff = Backoff(base: 0.5, cap: 4)
+        #expect(backoff.delay(retry: 1, retryAfter: nil, random: 1) == 0.5)
+        #expect(backoff.delay(retry: 3, retryAfter: nil, random: 1) == 2)
+        #expect(backoff.delay(retry: 10, retryAfter: nil, random: 1) == 4)
+        #expect(backoff.delay(retry: 10, retryAfter: nil, random: 0) == 2)
+        #expect(backoff.delay(retry: 1, retryAfter: 3, random: 0) == 3)
+        #expect(backoff.delay(retry: 1, retryAfter: 3, random: 1) == 3.3)
+        #expect(backoff.delay(retry: 1, retryAfter: 1000, random: 0) == 120)
+        #expect(Backoff.retryAfter(milliseconds: "1500", header: "9") == 1.5)
+        #expect(Backoff.retryAfter(milliseconds: nil, header: "7") == 7)
+        let now = Date(timeIntervalSince1970: 1_000_000_000)
+        #expect(Backoff.retryAfter(milliseconds: nil, header: "Sun, 09 Sep 2001 01:46:50 GMT", now: now) == 10)
+        #expect(Backoff.retryAfter(milliseconds: nil, header: "soon") == nil)
+    }
+
+    @Test func priceTableEstimatesAndOverlays() throws {
+        let usage = TokenUsage(promptTokens: 1_000_000, completionTokens: 500_000)
+        #expect(PriceTable.builtin.cost(usage, model: "gpt-4o-mini") == 0.45)
+        #expect(PriceTable.builtin.cost(usage, model: "gpt-4o-2024-08-06") == 7.5)
+        #expect(PriceTable.builtin.cost(usage, model: "llama-local") == nil)
+        let directory = try TempDirectory()
+        defer { directory.cleanup() }
+        let path = try directory.write(
+            "prices.yaml", "llama-local: {input: 1, output: 2}\ngpt-4o-mini: {input: 0, output: 0}\n")
+        let table = try PriceTable.load(path: path)
+        #expect(table.cost(usage, model: "llama-local") == 2)
+        #expect(table.cost(usage, model: "gpt-4o-mini") == 0)
+    }
+}

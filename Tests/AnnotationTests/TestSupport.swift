@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import Annotation
+@testable import Common
+@testable import LLMClient
+@testable import CodeSandbox
+
+/// A fresh directory under the system temp dir, removed by `cleanup()`.
+struct TempDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-feedback-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = path(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// JSONL text for objects.
+func jsonl(_ objects: [[String: Any]]) throws -> String {
+    try objects.map {
+        String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self)
+    }
+    .joined(separator: "\n") + "\n"
+}
+
+/// Each line of a JSONL file parsed; a line that does not parse is reported as a test failure.
+func readJSONL(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
+    guard FileManager.default.fileExists(atPath: path) else { return [] }
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var objects: [[String: Any]] = []
+    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty
+    {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            Issue.record(
+                "line \(index + 1) of \(path) is not a JSON object: \(line.prefix(120))", sourceLocation: sourceLocation
+            )
+            continue
+        }
+        objects.append(object)
+    }
+    return objects
+}
+
+/// A summarization item whose response is distinctive enough for a script to recognise.
+func summaryItem(_ id: String, response: String? = nil) -> [String: Any] {
+    [
+        "id": id, "post": "Post \(id): my cat Miso moved with me to Berlin in March and hates the tram.",
+        "generated_summary": response ?? "Summary \(id): the cat Miso moved to Berlin in May.",
+    ]
+}
+
+/// A config for in-process runs against `endpoint`, with nothing taken from the environment.
+func testConfig(_ directory: TempDirectory, input: String, endpoint: ScriptedEndpoint) -> AnnotateConfig {
+    var config = AnnotateConfig(environment: [:])
+    config.input = input
+    config.output = directory.path("out.jsonl")
+    config.baseURL = endpoint.baseURL
+    config.apiKey = "sk-test-key-0123456789"
+    config.model = "gpt-4o-mini"
+    config.backoffBase = 0.01
+    config.backoffCap = 0.05
+    config.timeout = 5
+    config.progress = .none
+    return config
+}
+
+/// A logger that drops everything, for in-process runs.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// The `text2grad` executable built beside the test bundle (swift test builds every product first).
+func text2gradExecutable(filePath: String = #filePath) -> URL? {
+    var candidates: [URL] = []
+    if let bundle = Bundle.main.executableURL?.deletingLastPathComponent() {
+        candidates.append(bundle.appendingPathComponent("text2grad"))
+    }
+    for bundle in Bundle.allBundles {
+        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad"))
+    }
+    let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    candidates.append(root.appendingPathComponent(".build/debug/text2grad"))
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// Runs the executable to completion (bounded by `timeout`), returning status and stderr.
+func runCLI(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) throws
+    -> (status: Int32, stderr: String)
+{
+    let process = try startCLI(arguments, environment: environment)
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.process.isRunning {
+        process.process.terminate()
+        process.process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: process.stderrPath)
+        throw EndpointError(description: "text2grad \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+    }
+    process.process.waitUntilExit()
+    let stderr = (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
+    try? FileManager.default.removeItem(atPath: process.stderrPath)
+    return (process.process.terminationStatus, stderr)
+}
+
+/// Starts the executable with stderr going to a file; the caller removes `stderrPath`.
+func startCLI(_ arguments: [String], environment: [String: String] = [:]) throws
+    -> (process: Process, stderrPath: String)
+{
+    guard let executable = text2gradExecutable() else {
+        throw EndpointError(
+            description: "text2grad executable not found beside the test bundle; run `swift build` first")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    let stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-cli-\(UUID().uuidString).log")
+        .path
+    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    process.standardError = FileHandle(forWritingAtPath: stderrPath)
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return (process, stderrPath)
+}
