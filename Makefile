@@ -23,22 +23,12 @@ build: deps
 test: deps
 	$(SWIFT) test --no-parallel
 
-# Until `text2grad demo` exists, the main job runs the engine end to end on a tiny chat model from the
-# fixtures (random weights, real tokenizer and chat template): LoRA SFT on a few summaries, generation
-# before and after, the adapter merged into a plain Hugging Face model directory and generated from again.
-DEMO_MODEL = Tests/Fixtures/models/chat-smollm
-DEMO_PROMPT = Summarise: Mia moved to Lisbon in March with her cat Pico.
+# The main job: the whole Text2Grad pipeline on the built-in task (data, a tiny model from scratch, SFT,
+# annotation by the built-in teacher, the reward model, token-level vs scalar PPO over 3 seeds), then the verdict.
+# Finished stages are kept: run it again to resume. DEMO_FLAGS=--quick runs every stage in about two minutes.
+DEMO_FLAGS ?=
 demo: build
-	rm -rf runs/demo
-	$(BIN) sft --model $(DEMO_MODEL) --data Tests/Fixtures/demo/sft.jsonl --eval-fraction 0.25 --steps 400 \
-		--learning-rate 1e-2 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj -o runs/demo/sft
-	@echo "== the base model (random weights) =="
-	$(BIN) generate --model $(DEMO_MODEL) --prompt "$(DEMO_PROMPT)" --max-tokens 32
-	@echo "== with the LoRA adapter from runs/demo/sft =="
-	$(BIN) generate --model $(DEMO_MODEL) --adapter runs/demo/sft/checkpoints/step-400 --prompt "$(DEMO_PROMPT)" --max-tokens 32
-	$(BIN) merge-lora --model $(DEMO_MODEL) --adapter runs/demo/sft/checkpoints/step-400 -o runs/demo/merged
-	@echo "== the merged model in runs/demo/merged =="
-	$(BIN) generate --model runs/demo/merged --prompt "$(DEMO_PROMPT)" --max-tokens 32
+	$(BIN) demo --out runs/demo $(DEMO_FLAGS)
 
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2

@@ -80,11 +80,23 @@ let package = Package(
             name: "PolicyOptimization",
             dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
         ),
+        // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
+        .target(name: "Evaluation", dependencies: ["JSON", "CZlib", "Common", "LLMClient", "CodeSandbox"]),
+        // The embedded default: the whole pipeline on the built-in task.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
+                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization", "FactSummaries",
+                "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,6 +106,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training"]),
         .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",
@@ -109,6 +122,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "AnnotationTests",
             dependencies: [

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system libraries text2grad links against, when they are missing.
-# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products) and bubblewrap (the namespaces of the code sandbox).
-# Apple platforms use Accelerate and have no bubblewrap: nothing to do.
+# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products), zlib1g-dev (gzipped evaluation task files) and
+# bubblewrap (the namespaces of the code sandbox). Apple platforms use Accelerate and the SDK's zlib: nothing to do.
 set -euo pipefail
 
 [ "$(uname -s)" = "Darwin" ] && exit 0
 
 missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -68,6 +68,14 @@ public struct ChatReply: Sendable, Equatable {
     public var latencyMilliseconds: Int
     /// Attempts made, including the successful one.
     public var attempts: Int
+
+    /// A reply with every field.
+    public init(content: String, usage: TokenUsage, latencyMilliseconds: Int, attempts: Int) {
+        self.content = content
+        self.usage = usage
+        self.latencyMilliseconds = latencyMilliseconds
+        self.attempts = attempts
+    }
 }
 
 /// Anything that answers chat requests; the annotator depends on this, tests and servers supply it.

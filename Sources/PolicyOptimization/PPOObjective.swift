@@ -218,6 +218,8 @@ public final class PPOObjective: TrainingObjective {
             switch config.rewardMode {
             case .token:
                 for j in 0..<n { s[b * L + j] = scores.tokenScores[b * L + j] }
+                // A critique that did not parse quotes nothing: its configured score lands where a scalar would.
+                if scores.critiques[b].record == nil { s[last] += Float(config.unparsedScore) }
             case .scalar:
                 s[last] = Float(scores.sequenceScores[b])
             }

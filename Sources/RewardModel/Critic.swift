@@ -76,7 +76,7 @@ public final class Critic: @unchecked Sendable {
         case let .local(generator, name):
             return try critiqueLocally(pairs, generator: generator, name: name)
         case let .remote(client, settings):
-            return try blocking { try await self.critiqueRemotely(pairs, client: client, settings: settings) }
+            return try runBlocking { try await self.critiqueRemotely(pairs, client: client, settings: settings) }
         case let .function(answer, name):
             return pairs.map { pair in
                 let began = Date()
@@ -159,20 +159,4 @@ public final class Critic: @unchecked Sendable {
                                             critique: answer.critique, spans: spans, teacher: teacher, raw: raw))
         }
     }
-}
-
-/// Runs async work to completion from synchronous code (the training loop is synchronous).
-func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let semaphore = DispatchSemaphore(value: 0)
-    let box = ResultBox<T>()
-    Task.detached {
-        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-        semaphore.signal()
-    }
-    semaphore.wait()
-    return try box.result!.get()
-}
-
-final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
 }

@@ -101,6 +101,23 @@ public enum ModelFiles {
         tokenizer?.padTokenId ?? model.config.padTokenId ?? model.config.eosTokenIds.first ?? 0
     }
 
+    /// Writes a randomly initialised model directory: the tokenizer files of `tokenizer` (with `chatTemplate` if
+    /// given), a config from `base` (a named shape's or a user's config.json object) sized to that tokenizer, and
+    /// weights drawn from `seed` with standard deviation `std`. Returns the config and the parameter count.
+    @discardableResult
+    public static func initialize(
+        base: [String: Any], tokenizer: String, chatTemplate: String? = nil, output: String, seed: UInt64, std: Float,
+        keepLargerVocabulary: Bool = false
+    ) throws -> (config: LlamaConfig, parameters: Int) {
+        let tok = try TokenizerFiles.install(from: URL(fileURLWithPath: tokenizer), to: URL(fileURLWithPath: output),
+                                             chatTemplate: chatTemplate)
+        let object = try RandomModel.configObject(
+            base: base, vocabularySize: tok.vocabSize, bosTokenId: tok.bosTokenId, eosTokenId: tok.eosTokenId,
+            padTokenId: tok.padTokenId, keepLargerVocabulary: keepLargerVocabulary, initializerRange: std)
+        let written = try RandomModel.write(config: object, seed: seed, directory: output)
+        return (written, LlamaWeights.layout(written).reduce(0) { $0 + $1.shape.reduce(1, *) })
+    }
+
     /// Writes `config.yaml` into the run directory.
     public static func saveConfig<Config: RunConfiguration>(_ config: Config, run: String) throws {
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Training
 import Models
 import Tokenizers
 
@@ -71,13 +72,9 @@ struct InitModel: ParsableCommand {
         } else {
             base = try RandomModel.shapeObject(shape!)
         }
-        let tok = try TokenizerFiles.install(from: URL(fileURLWithPath: tokenizer), to: URL(fileURLWithPath: output),
-                                             chatTemplate: template)
-        let object = try RandomModel.configObject(
-            base: base, vocabularySize: tok.vocabSize, bosTokenId: tok.bosTokenId, eosTokenId: tok.eosTokenId,
-            padTokenId: tok.padTokenId, keepLargerVocabulary: config != nil, initializerRange: std)
-        let written = try RandomModel.write(config: object, seed: seed, directory: output)
-        let parameters = LlamaWeights.layout(written).reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let (written, parameters) = try ModelFiles.initialize(
+            base: base, tokenizer: tokenizer, chatTemplate: template, output: output, seed: seed, std: std,
+            keepLargerVocabulary: config != nil)
         let millions = String(format: "%.2f", Double(parameters) / 1e6)
         note("wrote \(output): \(written.layerCount) layers, hidden \(written.hiddenSize), "
             + "vocabulary \(written.vocabSize), \(parameters) parameters (\(millions) M)")

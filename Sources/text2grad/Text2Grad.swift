@@ -9,7 +9,8 @@ struct Text2Grad: AsyncParsableCommand {
         subcommands: [
             Score.self, Tokenize.self, Annotate.self, SFT.self, TrainRM.self, Critique.self, EvalRM.self, TrainPolicy.self,
             MergeLoRA.self,
-            Generate.self, Serve.self, Bench.self, Facts.self, TrainTokenizer.self, InitModel.self,
+            Generate.self, Serve.self, Eval.self, Bench.self, DemoCommand.self, Facts.self, TrainTokenizer.self,
+            InitModel.self,
         ]
     )
 }

@@ -1,0 +1,288 @@
+import Annotation
+import Common
+import FactSummaries
+import Foundation
+import Generation
+import LLMClient
+import Logging
+import Models
+import PolicyOptimization
+import RewardModel
+import Tokenizers
+import Training
+
+/// The whole Text2Grad pipeline on the built-in task, through the same library calls the commands use, each
+/// stage in its own folder of the run and skipped when a previous run with the same options finished it:
+/// 1. `data`: the task's posts (train / eval), reference and imperfect summaries;
+/// 2. `tokenizer`, `base`: a byte-level BPE trained on the task's text and a tiny model made from scratch,
+///    briefly trained on posts and reference summaries;
+/// 3. `policy`: SFT on imperfect summaries, so it makes mistakes worth criticising;
+/// 4. `annotations`: the policy's own samples critiqued by the teacher through the real annotate run;
+/// 5. `rm`: the generative reward model (`train-rm`) and its held-out evaluation (`eval-rm`);
+/// 6. `ppo-token-seedK`, `ppo-scalar-seedK`: PPO from the same policy, same seeds and budget, rewarded by the
+///    trained reward model, evaluated on held-out posts by fact accuracy;
+/// 7. the verdict (and the report, written by the caller).
+public final class DemoPipeline {
+    public let options: DemoOptions
+    let log: (String) -> Void
+    var root: String { options.output }
+
+    public init(options: DemoOptions, log: @escaping (String) -> Void) {
+        self.options = options
+        self.log = log
+    }
+
+    /// Runs every stage; returns the PPO run directories by mode.
+    @discardableResult
+    public func run() throws -> [RewardMode: [String]] {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        Compute.useThreads(options.threads)
+        try stage("data") { dir in
+            var task = FactTaskOptions()
+            task.trainCount = options.trainPosts
+            task.evalCount = options.evalPosts
+            try FactTask.write(options: task, to: dir)
+            return "\(options.trainPosts) train and \(options.evalPosts) eval posts"
+        }
+        try stage("tokenizer") { dir in
+            let corpus = try String(contentsOfFile: root + "/data/corpus.txt", encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            var trainer = BPETrainer()
+            trainer.vocabularySize = options.vocabularySize
+            try trainer.train(corpus).write(directory: URL(fileURLWithPath: dir))
+            return "byte-level BPE, \(options.vocabularySize) tokens"
+        }
+        try stage("base") { dir in
+            let scratch = dir + "/init"
+            let (_, parameters) = try ModelFiles.initialize(
+                base: try RandomModel.shapeObject(options.shape), tokenizer: root + "/tokenizer", output: scratch, seed: 1,
+                std: 0.02)
+            let last = try sft(model: scratch, data: root + "/data/sft-reference.jsonl", output: dir + "/run",
+                               steps: options.pretrainSteps, learningRate: 3e-3)
+            try publish(checkpoint: last, as: dir + "/model")
+            return "\(options.shape), \(parameters) parameters, \(options.pretrainSteps) steps on reference summaries"
+        }
+        try stage("policy") { dir in
+            let last = try sft(model: root + "/base/model", data: root + "/data/sft-imperfect.jsonl", output: dir + "/run",
+                               steps: options.policySteps, learningRate: 1e-3)
+            try publish(checkpoint: last, as: dir + "/model")
+            return "\(options.policySteps) steps on imperfect summaries"
+        }
+        try stage("annotations") { dir in try annotate(into: dir) }
+        try stage("rm") { dir in try rewardModel(into: dir) }
+        var runs: [RewardMode: [String]] = [:]
+        for seed in 0..<options.seedCount {
+            for mode in [RewardMode.token, .scalar] {
+                let name = "ppo-\(mode.rawValue)-seed\(seed)"
+                try stage(name) { dir in try ppo(mode: mode, seed: UInt64(seed), into: dir) }
+                runs[mode, default: []].append(root + "/" + name + "/run")
+            }
+        }
+        return runs
+    }
+
+    /// Runs `body` into `root/name` unless a previous run with the same options finished it.
+    func stage(_ name: String, _ body: (String) throws -> String) throws {
+        let dir = root + "/" + name, marker = dir + "/done.json"
+        if let data = FileManager.default.contents(atPath: marker),
+           let done = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           done["fingerprint"] as? String == options.fingerprint {
+            log("[\(name)] done before, kept (\(done["summary"] as? String ?? ""))")
+            return
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        log("[\(name)] …")
+        let started = Date()
+        let summary = try body(dir)
+        let seconds = Date().timeIntervalSince(started)
+        log(String(format: "[\(name)] %@ (%.0f s)", summary, seconds))
+        let done: [String: Any] = ["fingerprint": options.fingerprint, "summary": summary, "seconds": seconds]
+        try JSONSerialization.data(withJSONObject: done, options: [.sortedKeys]).write(to: URL(fileURLWithPath: marker))
+    }
+
+    /// Full-parameter SFT; returns the last checkpoint.
+    func sft(model: String, data: String, output: String, steps: Int, learningRate: Double) throws -> String {
+        var c = SFTConfig()
+        c.model = model
+        c.data = data
+        c.output = output
+        c.steps = steps
+        c.batchSize = options.batchSize
+        c.maxLength = 256
+        c.learningRate = learningRate
+        c.warmupSteps = max(1, steps / 20)
+        c.loraRank = 0
+        c.evalFraction = 0.05
+        c.keepCheckpoints = 1
+        c.threads = options.threads
+        let trainer = try SFTTrainer(config: c)
+        trainer.loop.progress = ProgressReporter(total: steps, style: .auto, interval: 15, unit: "steps")
+        try trainer.run()
+        trainer.loop.progress?.finish()
+        return Checkpoint.directory(run: output, step: steps)
+    }
+
+    /// A full checkpoint's files as a plain model directory.
+    func publish(checkpoint: String, as model: String) throws {
+        try FileManager.default.copyItem(atPath: checkpoint, toPath: model)
+        for name in ["optimizer.safetensors", "trainer_state.json"] { try? FileManager.default.removeItem(atPath: model + "/" + name) }
+    }
+
+    /// The policy's samples of train posts, critiqued by the teacher through `AnnotationRun`.
+    func annotate(into dir: String) throws -> String {
+        let (model, tokenizer) = try ModelFiles.load(directory: root + "/policy/model", threads: options.threads)
+        guard let tokenizer else { throw DemoError.stage("annotations", "the policy has no tokenizer") }
+        let items = try JSONLines.read(path: root + "/data/train.jsonl").prefix(options.annotatedSamples)
+        var parameters = SamplingParameters()
+        parameters.temperature = 1
+        parameters.maxNewTokens = 48
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        var lines: [String] = []
+        let list = Array(items)
+        for start in stride(from: 0, to: list.count, by: 32) {
+            let group = Array(list[start..<min(list.count, start + 32)])
+            let requests = try group.enumerated().map { i, line -> GenerationRequest in
+                var p = parameters
+                p.seed = UInt64(start + i)
+                let post = line.object["prompt"] as? String ?? ""
+                let ids = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: FactTask.policyPrompt(post: post))])
+                return GenerationRequest(promptIds: ids, parameters: p)
+            }
+            for (line, sequence) in zip(group, try generator.generate(requests)) {
+                lines.append(try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": line.object["prompt"] ?? "",
+                                                   "response": sequence.text]))
+            }
+        }
+        let samples = dir + "/samples.jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: samples, atomically: true, encoding: .utf8)
+        var config = AnnotateConfig(environment: [:])
+        config.input = samples
+        config.output = dir + "/annotations.jsonl"
+        config.progress = .none
+        config.concurrency = 8
+        if let url = options.teacherURL {
+            config.baseURL = url
+            config.model = options.teacherModel
+            config.apiKey = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]
+        } else {
+            config.baseURL = "http://builtin.invalid/v1"
+            config.model = "builtin-teacher"
+        }
+        try config.validate()
+        let run = AnnotationRun(config: config, logger: Logger(label: "text2grad.demo"))
+        let client: (any ChatCompleting)? = options.teacherURL == nil ? TeacherClient() : nil
+        let summary = try runBlocking { try await run.execute(client: client) }
+        return "\(lines.count) samples, \(summary.records) annotated"
+    }
+
+    /// The reward model: LoRA on the base model, trained on the annotations, evaluated on the held-out ones.
+    func rewardModel(into dir: String) throws -> String {
+        var c = RewardModelTraining.defaults
+        c.model = root + "/base/model"
+        c.data = root + "/annotations/annotations.jsonl"
+        c.output = dir + "/run"
+        c.steps = options.rewardModelSteps
+        c.batchSize = options.batchSize
+        c.maxLength = 384
+        c.learningRate = 3e-3
+        c.loraRank = 32
+        c.loraAlpha = 64
+        c.loraTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        c.warmupSteps = max(1, c.steps / 20)
+        c.keepCheckpoints = 1
+        c.threads = options.threads
+        let trainer = try RewardModelTraining.trainer(config: c, resume: false)
+        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
+        try trainer.run()
+        trainer.loop.progress?.finish()
+        let adapter = Checkpoint.directory(run: c.output, step: c.steps)
+        let critic = try localCritic(adapter: adapter)
+        let gold = try RewardModelData.records(path: c.data).filter { RewardModelData.isHeldOut($0.id, fraction: c.evalFraction) }
+        let outcomes = try critic.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
+        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: c.model))
+        var evaluation = RewardModelEvaluation(format: critic.format)
+        for (record, outcome) in zip(gold, outcomes) { evaluation.add(gold: record, predicted: outcome, tokenizer: tokenizer) }
+        let summary = evaluation.summary
+        try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
+            .write(to: URL(fileURLWithPath: dir + "/rm-eval.json"))
+        let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
+        return String(format: "token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%% on %d held out",
+                      f1[0], f1[1], 100 * (summary["parse_failure_rate"] as! Double),
+                      100 * (summary["unmatched_span_rate"] as! Double), gold.count)
+    }
+
+    /// The trained reward model as a critic (its adapter merged into the base weights).
+    func localCritic(adapter: String) throws -> Critic {
+        let (model, tokenizer) = try ModelFiles.load(directory: root + "/base/model", threads: options.threads)
+        model.weights.merge(try LoRAAdapter.load(directory: adapter, config: model.config))
+        let critic = Critic(backend: .local(Generator(model: model, tokenizer: tokenizer), name: "demo-rm"),
+                            format: try RewardModelFormat.builtin("summarization"))
+        critic.maxNewTokens = 160
+        critic.batchSize = 16
+        return critic
+    }
+
+    /// One PPO run from the SFT policy, rewarded by the trained reward model.
+    func ppo(mode: RewardMode, seed: UInt64, into dir: String) throws -> String {
+        var c = PPOConfig()
+        c.model = root + "/policy/model"
+        c.prompts = try policyPrompts(split: "train", into: dir)
+        c.evalPrompts = try policyPrompts(split: "eval", into: dir)
+        c.output = dir + "/run"
+        c.rewardMode = mode
+        c.steps = options.ppoSteps
+        c.batchSize = options.ppoBatch
+        c.miniBatchSize = options.ppoBatch / 2
+        c.ppoEpochs = 4
+        c.maxNewTokens = 40
+        c.learningRate = 2e-3
+        c.loraRank = 16
+        c.klCoef = 0.02
+        c.evalEvery = options.ppoEvalEvery
+        c.evalLimit = options.evalPosts
+        c.keepCheckpoints = 1
+        c.seed = seed
+        c.threads = options.threads
+        let critic = try localCritic(adapter: Checkpoint.directory(run: root + "/rm/run", step: options.rewardModelSteps))
+        let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format)
+        trainer.objective.taskMetric = { prompt, response in FactChecker.accuracy(post: prompt.text, summary: response) }
+        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
+        let records = try trainer.run()
+        trainer.loop.progress?.finish()
+        let accuracy = records.last?.metrics["eval/task_metric"] ?? .nan
+        return String(format: "%@-level PPO, seed %d: held-out fact accuracy %.3f", mode.rawValue, seed, accuracy)
+    }
+
+    /// The policy's prompts for a split: the instruction and the post, one user turn.
+    func policyPrompts(split: String, into dir: String) throws -> String {
+        let path = dir + "/prompts-\(split).jsonl"
+        let lines = try JSONLines.read(path: root + "/data/\(split).jsonl").map { line in
+            try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")])
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// The built-in teacher as an in-process OpenAI-compatible client, so the demo's annotation goes through the same
+/// `AnnotationRun` as `text2grad annotate` against `serve --teacher builtin`.
+struct TeacherClient: ChatCompleting {
+    let teacher = FactTeacher()
+
+    func complete(_ request: ChatRequest) async throws -> ChatReply {
+        let text = teacher.reply(to: request.messages.map { ($0.role, $0.content) }).text
+        return ChatReply(content: text, usage: TokenUsage(), latencyMilliseconds: 0, attempts: 1)
+    }
+}
+
+/// Why the demo stopped.
+public enum DemoError: Error, CustomStringConvertible {
+    case stage(String, String)
+
+    public var description: String {
+        switch self {
+        case let .stage(name, detail): return "demo stage \(name): \(detail)"
+        }
+    }
+}

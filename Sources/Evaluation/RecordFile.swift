@@ -1,0 +1,165 @@
+import CZlib
+import Foundation
+import JSON
+
+/// One JSON object read from a record file, with where it came from (for error messages).
+public struct SourcedRecord: Sendable {
+    /// The object.
+    public var value: JSONValue
+    /// 1-based line in a JSONL file.
+    public var line: Int?
+    /// 0-based index in a JSON list.
+    public var item: Int?
+    /// The file.
+    public var path: String
+
+    /// The `field` member as a string; integral numbers are written without a fraction (MBPP's ids are ints).
+    public func string(_ field: String) -> String? {
+        switch value[field] {
+        case .string(let text)?: return text
+        case .number?: return value[field]?.intValue.map(String.init)
+        default: return nil
+        }
+    }
+
+    /// The `field` member as a string, or an error naming the record.
+    public func requiredString(_ field: String) throws -> String {
+        guard let text = string(field) else {
+            throw EvaluationError.badRecord(
+                path: path, line: line, item: item, field: field,
+                detail: value[field] == nil ? "missing" : "expected a string")
+        }
+        return text
+    }
+
+    /// The `field` member as a list of strings (absent reads as empty when `optional`).
+    public func strings(_ field: String, optional: Bool = false) throws -> [String] {
+        guard let member = value[field], member != .null else {
+            if optional { return [] }
+            throw EvaluationError.badRecord(path: path, line: line, item: item, field: field, detail: "missing")
+        }
+        guard let list = member.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+            throw EvaluationError.badRecord(
+                path: path, line: line, item: item, field: field, detail: "expected a list of strings")
+        }
+        return list.map { $0.stringValue! }
+    }
+}
+
+/// Reads the record files evaluation takes: JSONL, gzipped JSONL (`.gz`, or gzip's magic bytes), or a JSON list.
+public enum RecordFile {
+    /// The largest file, compressed or decompressed, read into memory (a gzip bomb stops here).
+    public static let maximumBytes = 1 << 30
+
+    /// Every object in the file, in order; blank lines are skipped, anything else that is not an object is an error.
+    public static func read(path: String) throws -> [SourcedRecord] {
+        var bytes = try load(path: path)
+        if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
+            bytes = try gunzip(bytes, path: path)
+        }
+        let firstNonSpace = bytes.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
+        if firstNonSpace == UInt8(ascii: "[") { return try readList(bytes, path: path) }
+        return try readLines(bytes, path: path)
+    }
+
+    static func load(path: String) throws -> [UInt8] {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let size = attributes?[.size] as? Int else {
+            throw EvaluationError.io(path: path, detail: "cannot read (no such file?)")
+        }
+        guard size <= maximumBytes else {
+            throw EvaluationError.io(path: path, detail: "\(size) bytes is over the \(maximumBytes)-byte limit")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvaluationError.io(path: path, detail: "cannot read")
+        }
+        return [UInt8](data)
+    }
+
+    static func readList(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(bytes)
+        } catch {
+            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not JSON: \(error)")
+        }
+        guard let list = value.arrayValue else {
+            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not a JSON list")
+        }
+        return try list.enumerated().map { index, element in
+            guard element.objectValue != nil else {
+                throw EvaluationError.badRecord(path: path, line: nil, item: index, field: nil, detail: "not an object")
+            }
+            return SourcedRecord(value: element, line: nil, item: index, path: path)
+        }
+    }
+
+    static func readLines(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
+        var records: [SourcedRecord] = []
+        var start = 0
+        var number = 0
+        while start < bytes.count {
+            number += 1
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            let line = Array(bytes[start..<end])
+            start = end + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(line)
+            } catch {
+                throw EvaluationError.badRecord(
+                    path: path, line: number, item: nil, field: nil, detail: "not JSON: \(error)")
+            }
+            guard value.objectValue != nil else {
+                throw EvaluationError.badRecord(
+                    path: path, line: number, item: nil, field: nil, detail: "not a JSON object")
+            }
+            records.append(SourcedRecord(value: value, line: number, item: nil, path: path))
+        }
+        return records
+    }
+
+    /// Decompresses gzip data (every member of a multi-member file), stopping at `maximumBytes`.
+    static func gunzip(_ input: [UInt8], path: String) throws -> [UInt8] {
+        var output: [UInt8] = []
+        var stream = z_stream()
+        // 15 + 16: a window of 2^15 and a gzip header (not zlib's).
+        guard inflateInit2_(&stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw EvaluationError.io(path: path, detail: "cannot start zlib")
+        }
+        defer { inflateEnd(&stream) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var input = input
+        var status: Int32 = Z_OK
+        try input.withUnsafeMutableBufferPointer { source in
+            stream.next_in = source.baseAddress
+            stream.avail_in = uInt(source.count)
+            while true {
+                let produced: Int = chunk.withUnsafeMutableBufferPointer { buffer in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = uInt(buffer.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return buffer.count - Int(stream.avail_out)
+                }
+                if status == Z_BUF_ERROR { throw EvaluationError.io(path: path, detail: "truncated gzip data") }
+                guard status == Z_OK || status == Z_STREAM_END else {
+                    throw EvaluationError.io(path: path, detail: "corrupt gzip data (zlib status \(status))")
+                }
+                output.append(contentsOf: chunk[..<produced])
+                guard output.count <= maximumBytes else {
+                    throw EvaluationError.io(path: path, detail: "decompresses to more than \(maximumBytes) bytes")
+                }
+                if status == Z_STREAM_END {
+                    // gzip allows several members one after another; trailing zero padding ends the file.
+                    let rest = Int(stream.avail_in)
+                    if rest == 0 || source[(source.count - rest)...].allSatisfy({ $0 == 0 }) { return }
+                    guard inflateReset(&stream) == Z_OK else {
+                        throw EvaluationError.io(path: path, detail: "cannot restart zlib")
+                    }
+                }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Demo
+import Foundation
+
+/// `text2grad demo`: the whole Text2Grad pipeline on the built-in task, on a CPU, with nothing downloaded.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole pipeline on the built-in task: data, a tiny model, SFT, annotation, reward model, PPO.",
+        discussion: """
+            Stages, each in its own folder of --out and kept when a previous run with the same options finished it: \
+            data, tokenizer, base (a tiny model from scratch, briefly trained on the task's text), policy (SFT on \
+            imperfect summaries), annotations (the policy's samples critiqued by the teacher through the annotate \
+            run), rm (the generative reward model and its held-out evaluation), then PPO with token-level and with \
+            scalar rewards from the same policy, same seeds and budget, rewarded by the trained reward model. Prints \
+            a one-line verdict: steps to reach the target fact accuracy on held-out posts.
+            """)
+
+    @Option(help: "PPO seeds per reward mode. (default: 3)") var seeds = 3
+    @Flag(help: "One seed, smaller sizes, every stage (about two minutes).") var quick = false
+    @Option(help: "Run directory. (default: runs/demo)") var out = "runs/demo"
+    @Option(help: "An OpenAI-compatible teacher (base URL up to /v1) instead of the built-in one.") var teacherURL: String?
+    @Option(help: "The model name sent to --teacher-url.") var teacherModel = "gpt-4o-mini"
+    @Option(help: "Held-out fact accuracy the verdict counts steps to. (default: 0.9)") var target = 0.9
+    @Option(help: "Engine threads. (default: 2)") var threads = 2
+
+    func validate() throws {
+        if !(1...16).contains(seeds) { throw ValidationError("--seeds must be 1...16") }
+        if !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1]") }
+        if threads < 1 { throw ValidationError("--threads must be positive") }
+    }
+
+    func run() throws {
+        var options = DemoOptions()
+        options.output = out
+        options.seeds = seeds
+        options.quick = quick
+        options.teacherURL = teacherURL
+        options.teacherModel = teacherModel
+        options.threads = threads
+        let started = Date()
+        let runs = try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
+        let verdict = try Verdict(runs: runs, target: target)
+        note(String(format: "demo: finished in %.0f s; runs in %@", Date().timeIntervalSince(started), out))
+        print(verdict.line)
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Common
+import Evaluation
+import Foundation
+
+/// `text2grad eval`: the paper's metrics, identical to the reference implementations.
+struct Eval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate outputs: ROUGE and BLEU, pass@k in the sandbox, or an LLM judge's win rate.",
+        subcommands: [EvalSummarization.self, EvalCode.self, EvalJudge.self])
+}
+
+/// `text2grad eval summarization`: ROUGE (rouge-score) and BLEU (sacrebleu) per example and over the file.
+struct EvalSummarization: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summarization",
+        abstract: "ROUGE-1/2/L/Lsum (stemmed and not) and BLEU of predictions against references.",
+        discussion: """
+            Reads JSONL (or a JSON list) with "prediction" and "reference" (a string) or "references" (a list) \
+            per record, and an optional "id". Writes one JSON line of scores per example to --output and a \
+            summary JSON to standard output: mean ROUGE precision, recall and F1 with and without the Porter \
+            stemmer (as rouge-score computes them; several references take the best F1), corpus BLEU with its \
+            sacrebleu signature, and the mean sentence BLEU (exp smoothing, effective order).
+            """)
+
+    @Option(help: "Predictions file (JSONL, gzipped JSONL or a JSON list).")
+    var predictions: String
+
+    @Option(help: "Per-example scores, JSONL.")
+    var output: String?
+
+    func run() async throws {
+        do {
+            let examples = try SummarizationExample.read(path: predictions)
+            let scores = examples.map(SummarizationEvaluation.score)
+            if let output {
+                let sink = try JSONLWriter(path: output)
+                for (example, score) in zip(examples, scores) {
+                    var line: [String: Any] = [
+                        "rouge": rougeObject(score.rouge), "rouge_stemmed": rougeObject(score.rougeStemmed),
+                        "bleu": score.sentenceBLEU,
+                    ]
+                    if let id = example.id { line["id"] = id }
+                    try sink.write(line)
+                }
+            }
+            let summary = try SummarizationEvaluation.summarize(examples, scores: scores)
+            let bleu = summary.corpusBLEU
+            printJSON([
+                "examples": summary.examples, "rouge": rougeObject(summary.rouge),
+                "rouge_stemmed": rougeObject(summary.rougeStemmed),
+                "bleu": [
+                    "corpus": bleu.score, "signature": summary.bleuSignature, "precisions": bleu.precisions,
+                    "brevity_penalty": bleu.brevityPenalty, "sys_len": bleu.systemLength,
+                    "ref_len": bleu.referenceLength,
+                    "sentence_mean": summary.meanSentenceBLEU,
+                ] as [String: Any],
+            ])
+        } catch let error as EvaluationError {
+            note("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `{"rouge1": {"precision", "recall", "fmeasure"}, …}`.
+func rougeObject(_ scores: [RougeType: RougeScore]) -> [String: Any] {
+    var object: [String: Any] = [:]
+    for type in RougeType.standard {
+        guard let score = scores[type] else { continue }
+        object[type.description] = ["precision": score.precision, "recall": score.recall, "fmeasure": score.fmeasure]
+    }
+    return object
+}
+
+/// A JSON object on standard output, keys sorted, indented.
+func printJSON(_ object: [String: Any]) {
+    let options: JSONSerialization.WritingOptions = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    if let data = try? JSONSerialization.data(withJSONObject: object, options: options) {
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import PolicyOptimization
+import Testing
+import Training
+@testable import Demo
+
+/// `text2grad demo --quick` end to end: every stage writes its folder, the reward model is evaluated, both PPO
+/// modes run and are evaluated on held-out posts, and a second run keeps every finished stage.
+@Suite(.serialized) struct DemoTests {
+    @Test func quickDemoRunsEveryStageAndResumes() throws {
+        let directory = NSTemporaryDirectory() + "demo-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = DemoOptions()
+        options.output = directory
+        options.quick = true
+        var lines: [String] = []
+        let runs = try DemoPipeline(options: options, log: { lines.append($0) }).run()
+        for stage in ["data", "tokenizer", "base", "policy", "annotations", "rm", "ppo-token-seed0", "ppo-scalar-seed0"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/\(stage)/done.json"), "stage \(stage)")
+        }
+        let rm = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/rm/rm-eval.json")))
+            as! [String: Any]
+        #expect((rm["items"] as! Int) > 0 && rm["labels"] != nil)
+        let annotations = try String(contentsOfFile: directory + "/annotations/annotations.jsonl", encoding: .utf8)
+        #expect(annotations.split(separator: "\n").count >= 100, "the teacher annotated the policy's samples")
+        for mode in [RewardMode.token, .scalar] {
+            let run = try #require(runs[mode]?.first)
+            let records = try MetricsLog.records(path: run + "/metrics.jsonl")
+            #expect(records.count == options.ppoSteps)
+            #expect(records[options.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
+        }
+        let verdict = try Verdict(runs: runs, target: 0.9)
+        #expect(verdict.line.contains("token-level") && verdict.line.contains("scalar-level"))
+
+        lines.removeAll()
+        let started = Date()
+        _ = try DemoPipeline(options: options, log: { lines.append($0) }).run()
+        #expect(lines.filter { $0.contains("done before") }.count == 8, "\(lines)")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+}

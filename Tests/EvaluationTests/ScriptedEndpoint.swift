@@ -1,0 +1,1 @@
+../AnnotationTests/ScriptedEndpoint.swift
