@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
         .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",

@@ -211,8 +211,7 @@ public final class DemoPipeline {
             .write(to: URL(fileURLWithPath: dir + "/rm-eval.json"))
         let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
         return String(format: "token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%% on %d held out",
-                      f1[0], f1[1], 100 * (summary["parse_failure_rate"] as! Double),
-                      100 * (summary["unmatched_span_rate"] as! Double), gold.count)
+                      f1[0], f1[1], 100 * evaluation.parseFailureRate, 100 * evaluation.unmatchedSpanRate, gold.count)
     }
 
     /// The trained reward model as a critic (its adapter merged into the base weights).
