@@ -89,7 +89,7 @@ let package = Package(
             name: "Demo",
             dependencies: [
                 "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
-                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+                "PolicyOptimization", "FactSummaries", "Tensor", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

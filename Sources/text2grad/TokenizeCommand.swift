@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Tokenizers
 
@@ -48,10 +49,10 @@ struct Tokenize: ParsableCommand {
             let path = input ?? "<stdin>"
             for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                    throw InputLineError(path: path, line: index + 1, reason: "not a JSON object")
+                    throw FileError.badLine(path: path, line: index + 1, detail: "not a JSON object")
                 }
                 guard let text = object["text"] as? String else {
-                    throw InputLineError(path: path, line: index + 1, reason: "\"text\" must be a string")
+                    throw FileError.badLine(path: path, line: index + 1, detail: "\"text\" must be a string")
                 }
                 texts.append((text, object["id"]))
             }
