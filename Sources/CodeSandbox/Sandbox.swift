@@ -104,10 +104,11 @@ public struct Sandbox: Sendable {
             "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory.path, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         ]
-        var command = [limits.python, "t2g_runner.py"]
+        // The interpreter is resolved with the caller's PATH (a pyenv shim or a venv), then run by its real path.
+        let python = Self.python(limits.python)
+        var command = [python.executable, "t2g_runner.py"]
         var outerEnvironment = environment
         if let bubblewrap = isolation.bubblewrap {
-            let python = Self.python(limits.python)
             environment["HOME"] = Self.sandboxDirectory
             command = Self.bubblewrapArguments(bubblewrap: bubblewrap, directory: directory.path, python: python,
                                                environment: environment) + [python.executable, "t2g_runner.py"]

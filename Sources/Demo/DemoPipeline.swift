@@ -9,6 +9,7 @@ import Models
 import Tensor
 import PolicyOptimization
 import RewardModel
+import Tensor
 import Tokenizers
 import Training
 

@@ -103,8 +103,17 @@ struct JSONMutator {
         return (header, Array(bytes[(8 + length)...]))
     }
 
+    /// JSON text of a mutated value; a root that is no longer an object or array (or holds an infinity, which
+    /// JSONSerialization would trap on) is written as its description, which is just as hostile.
+    static func serialize(_ value: Any) -> Data {
+        guard JSONSerialization.isValidJSONObject(value), let data = try? JSONSerialization.data(withJSONObject: value) else {
+            return Data("\(value)".utf8)
+        }
+        return data
+    }
+
     static func join(_ header: Any, _ data: [UInt8]) -> [UInt8] {
-        let json = (try? JSONSerialization.data(withJSONObject: header)) ?? Data("{}".utf8)
+        let json = serialize(header)
         return withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + Array(json) + data
     }
 
@@ -125,7 +134,7 @@ struct JSONMutator {
             var weightBytes = weights
             switch index % 4 {
             case 0:
-                configBytes = [UInt8](try JSONSerialization.data(withJSONObject: mutator.mutate(config)))
+                configBytes = [UInt8](Self.serialize(mutator.mutate(config)))
             case 1:
                 configBytes = mutator.damage(configBytes, span: configBytes.count)
             case 2:
@@ -174,7 +183,7 @@ struct JSONMutator {
             } else {
                 var mutated = json
                 for _ in 0..<(1 + index % 3) { mutated = mutator.mutate(mutated) }
-                bytes = [UInt8]((try? JSONSerialization.data(withJSONObject: mutated)) ?? Data(original))
+                bytes = [UInt8](FuzzModelDirectoryTests.serialize(mutated))
             }
             do {
                 let tokenizer = try Tokenizer(tokenizerJSON: Data(bytes))
