@@ -4,6 +4,9 @@ SWIFT ?= swift
 ARCH := $(shell uname -m)
 # AVX2 + FMA (every x86-64 server since 2013): Swift's SIMD code runs at full width only with a target CPU.
 CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell,)
+# Checked (-O): a tool that serves HTTP and reads other people's files must trap on a bad index rather than
+# corrupt memory. Kernels stay fast with wrapping arithmetic over unsafe pointers where the kernel tests prove
+# the indices in range.
 RELEASE_FLAGS = -c release $(CPU_FLAGS)
 BIN = .build/release/text2grad
 

@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
-        .target(name: "Models", dependencies: ["Tensor", "SafeTensors"]),
+        .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(
             name: "Training",
@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation", "Common", "FactSummaries",
+                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,8 +90,8 @@ let package = Package(
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation", "RewardModel",
-                "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+                "Common", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
+                "RewardModel", "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -106,10 +106,10 @@ let package = Package(
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
         .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system libraries text2grad links against, when they are missing.
-# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products) and zlib1g-dev (gzipped evaluation task files).
-# Apple platforms use Accelerate and the SDK's zlib: nothing to do.
+# Debian/Ubuntu: libopenblas-dev (BLAS for matrix products), zlib1g-dev (gzipped evaluation task files) and
+# bubblewrap (the namespaces of the code sandbox). Apple platforms use Accelerate and the SDK's zlib: nothing to do.
 set -euo pipefail
 
 [ "$(uname -s)" = "Darwin" ] && exit 0
@@ -9,6 +9,7 @@ set -euo pipefail
 missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -17,6 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
     else
         echo "text2grad needs ${missing[*]} and this user cannot install packages." >&2
         echo "Run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+        echo "(without bubblewrap, annotate --task code runs tested code with no namespaces and says so)" >&2
         exit 1
     fi
 else

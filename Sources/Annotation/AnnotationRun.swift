@@ -54,8 +54,8 @@ public struct AnnotationRun: Sendable {
         if task.runsCode { try await checkPython() }
         // Opening takes the files' locks, so a second run on the same output stops here, before
         // it could cut what it mistakes for a torn line.
-        let output = try JSONLAppender(path: config.output)
-        let failures = try JSONLAppender(path: config.failuresPath)
+        let output = try JSONLAppender(path: config.output, redacting: config.apiKey)
+        let failures = try JSONLAppender(path: config.failuresPath, redacting: config.apiKey)
         let ownClient: OpenAIClient? = client == nil ? OpenAIClient(settings: config.endpoint, logger: logger) : nil
         do {
             let plan = try makePlan(task: task, dataset: dataset)
@@ -64,6 +64,7 @@ public struct AnnotationRun: Sendable {
             await ownClient?.shutdown()
             await output.close()
             await failures.close()
+            try compactFailures()
             var result = summary
             result.cost = prices.cost(summary.usage, model: config.model)
             return result
@@ -243,6 +244,43 @@ public struct AnnotationRun: Sendable {
             throw SandboxError(
                 detail: "'\(config.sandbox.python)' cannot run a trivial test (exit \(probe.exitCode)): "
                     + "\(TeacherPrompts.clip(detail, 400)); set sandbox.python")
+        }
+        // What the machine allowed (namespaces, process limit), so a weaker sandbox is never a surprise.
+        let isolation = SandboxIsolation.current
+        if isolation.pidNamespace && isolation.processLimit {
+            logger.notice("\(isolation)")
+        } else {
+            logger.warning("\(isolation)")
+        }
+    }
+
+    /// Drops from the failures file every id the output now holds (a `--retry-failed` run annotated it), so the
+    /// file lists only what is still failing. Written beside it and renamed: a kill leaves the old file or the new.
+    private func compactFailures() throws {
+        let path = config.failuresPath
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let done = Set(try JSONLScan.read(path: config.output, repair: false).ids)
+        let failures = try JSONLScan.read(path: path, repair: false)
+        guard failures.ids.contains(where: done.contains) || Set(failures.ids).count < failures.ids.count else { return }
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        // Still failing: not in the output, and only the latest failure of an id retried more than once.
+        var latest: [String: Int] = [:]
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { line -> (String?, Substring) in
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            return (object?["id"] as? String, line)
+        }
+        for (index, (id, _)) in lines.enumerated() { if let id { latest[id] = index } }
+        let kept = lines.enumerated().filter { index, entry in
+            guard let id = entry.0 else { return true }
+            return !done.contains(id) && latest[id] == index
+        }.map(\.element.1)
+        let temporary = path + ".compacting"
+        do {
+            try (kept.map { $0 + "\n" }.joined()).write(toFile: temporary, atomically: false, encoding: .utf8)
+            guard rename(temporary, path) == 0 else { throw FeedbackError.io(path: path, detail: "cannot replace") }
+        } catch {
+            unlink(temporary)
+            throw FeedbackError.io(path: path, detail: "cannot drop the ids annotated since (\(error))")
         }
     }
 

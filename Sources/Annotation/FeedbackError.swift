@@ -46,4 +46,3 @@ public enum FeedbackError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-

@@ -61,13 +61,13 @@ enum ItemMapper {
         let id =
             idString(object["id"]) ?? idString(object["prompt_id"]) ?? idString(object["task_id"])
             ?? idString(object["question_id"]) ?? fallbackID
-        let messages = try chatTurns(object["messages"], origin: origin)
-        var prompt = firstString(object, ["prompt", "post", "question", "instruction"])
-        var response = firstString(object, ["generated_summary", "solution", "completion", "output"])
-        if let value = object["response"] {
+        let messages = try chatTurns(object["messages"], field: "messages")
+        var prompt = try firstString(object, ["prompt", "post", "question", "instruction"])
+        var response = try firstString(object, ["generated_summary", "solution", "completion", "output"])
+        if let value = object["response"], !(value is NSNull) {
             if let text = value as? String {
                 response = text
-            } else if let turns = try chatTurns(value, origin: origin), let last = lastAssistant(turns) {
+            } else if let turns = try chatTurns(value, field: "response"), let last = lastAssistant(turns) {
                 response = last.content
             } else {
                 throw ItemError.wrongType(field: "response", expected: "a string or a list of chat messages")
@@ -87,8 +87,8 @@ enum ItemMapper {
                 "a response (response, generated_summary, solution, completion, output "
                     + "or an assistant turn in messages)")
         }
-        let reference = firstString(object, ["reference", "ideal_human_summary"])
-        let tests = firstString(object, ["tests", "test"])
+        let reference = try firstString(object, ["reference", "ideal_human_summary"])
+        let tests = try firstString(object, ["tests", "test"])
         return TaskItem(
             id: id, prompt: prompt, response: response, reference: reference, tests: tests,
             fields: strings, origin: origin)
@@ -115,19 +115,25 @@ enum ItemMapper {
         }
     }
 
-    private static func firstString(_ object: [String: Any], _ keys: [String]) -> String? {
+    /// The first of `keys` that is present; a present value that is not a string (or null) is an error naming
+    /// that key, not a silently skipped field.
+    private static func firstString(_ object: [String: Any], _ keys: [String]) throws -> String? {
         for key in keys {
-            if let text = object[key] as? String { return text }
+            guard let value = object[key], !(value is NSNull) else { continue }
+            guard let text = value as? String else { throw ItemError.wrongType(field: key, expected: "a string") }
+            return text
         }
         return nil
     }
 
-    private static func chatTurns(_ value: Any?, origin: String) throws -> [ChatMessage]? {
-        guard let value else { return nil }
+    /// Chat turns from the field named `field`; an error names that field and the entry that was wrong.
+    private static func chatTurns(_ value: Any?, field: String) throws -> [ChatMessage]? {
+        guard let value, !(value is NSNull) else { return nil }
         do {
             return try ChatMessage.list(fromJSON: value)
-        } catch {
-            throw ItemError.wrongType(field: "messages", expected: "a list of {role, content} objects")
+        } catch let error as ChatMessageError {
+            let name = error.index.map { "\(field)[\($0)]" } ?? field
+            throw ItemError.wrongType(field: name, expected: "a list of {role, content} objects (\(error.reason))")
         }
     }
 

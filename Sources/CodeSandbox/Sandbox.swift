@@ -56,11 +56,16 @@ public struct SandboxLimits: Codable, Sendable, Equatable {
 
 /// Runs Python code against unit tests in a fresh temporary directory, under resource limits.
 ///
-/// Isolation, in order: a new directory per run (removed afterwards); a minimal environment (no
-/// API keys, HOME set to the directory); CPU, memory and file-size limits via `ulimit` in a
-/// `/bin/sh -c` wrapper; the process limit via `resource.setrlimit` in the runner; a process group
-/// of its own, killed whole at the wall-clock limit. It is a guard against accidents and runaway
-/// code, not a security boundary against hostile code (no namespaces, the network is reachable).
+/// Isolation, in order (see `SandboxIsolation` for what the machine allows and what is reported):
+/// 1. a new directory per run, removed afterwards;
+/// 2. an empty, explicit environment (a fixed PATH, HOME, locale: never the parent's variables or API keys),
+///    and nothing secret on any command line;
+/// 3. with bubblewrap: new PID, network, mount, IPC, UTS and user namespaces, all capabilities dropped; the
+///    code sees its run directory, a private /tmp and the system directories read-only, nothing else;
+/// 4. a pids cgroup capping the process count (for root too), killed whole at the end, so `setsid` children
+///    and double-forked daemons die with the run;
+/// 5. CPU, memory and file-size limits via `ulimit`; the default signal mask and dispositions;
+/// 6. a process group of its own, killed whole at the wall-clock limit.
 public struct Sandbox: Sendable {
     /// Characters of stdout / stderr kept in the record.
     public static let outputLimit = 8000
@@ -87,21 +92,38 @@ public struct Sandbox: Sendable {
             throw SandboxError(detail: "cannot prepare \(directory.path): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: directory) }
+        let isolation = SandboxIsolation.current
+        let cgroup = isolation.cgroupRoot.flatMap { SandboxCgroup(root: $0, processes: limits.processes) }
+        defer { cgroup?.killAllAndRemove() }
+        // The shell joins the cgroup ($0, "-" for none) before anything else runs, then execs the command.
         let script = """
             ulimit -t \(limits.cpuSeconds) && ulimit -v \(limits.memoryMB * 1024) && \
-            ulimit -f \(limits.fileSizeMB * 2048) && exec "$0" t2g_runner.py
+            ulimit -f \(limits.fileSizeMB * 2048) && { [ "$0" = - ] || echo $$ > "$0"; } && exec "$@"
             """
+        var environment = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": directory.path, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        ]
+        // The interpreter is resolved with the caller's PATH (a pyenv shim or a venv), then run by its real path.
+        let python = Self.python(limits.python)
+        var command = [python.executable, "t2g_runner.py"]
+        var outerEnvironment = environment
+        if let bubblewrap = isolation.bubblewrap {
+            environment["HOME"] = Self.sandboxDirectory
+            command = Self.bubblewrapArguments(bubblewrap: bubblewrap, directory: directory.path, python: python,
+                                               environment: environment) + [python.executable, "t2g_runner.py"]
+            outerEnvironment = ["PATH": "/usr/bin:/bin"]
+        }
         let process = try SpawnedProcess(
-            arguments: ["/bin/sh", "-c", script, limits.python], directory: directory.path,
-            environment: [
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-                "HOME": directory.path, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONHASHSEED": "0",
-            ])
+            arguments: ["/bin/sh", "-c", script, cgroup?.procsFile ?? "-"] + command, directory: directory.path,
+            environment: outerEnvironment)
         let (status, timedOut) = await process.wait(timeout: limits.wallSeconds)
+        cgroup?.killAllAndRemove()
         let stdout = (try? String(contentsOfFile: process.stdoutPath, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
-        let code = status.exitCode
+        var code = status.exitCode
+        // bubblewrap reports a child killed by signal N as exit 128 + N; give it as Python does (-N).
+        if isolation.bubblewrap != nil, (129...192).contains(code) { code = -(code - 128) }
         return ExecutionResult(
             passed: code == 0 && !timedOut, exitCode: code, stdout: stdout.clippedMiddle(Self.outputLimit),
             stderr: stderr.clippedMiddle(Self.outputLimit), timedOut: timedOut)
@@ -215,7 +237,15 @@ final class SpawnedProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // The caller's thread may block signals (a server, a test runner): tested code gets the default mask
+        // and default dispositions, or its SIGALRM, SIGTERM, ... would never fire.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         // The shell changes into the directory itself: posix_spawn has no portable chdir action.
         var argv = arguments

@@ -16,10 +16,14 @@ public actor JSONLAppender {
     /// The file's path.
     public let path: String
     private var descriptor: Int32
+    /// Removed from every line, in each form it can be echoed in (see `redact`).
+    private let secret: String?
 
-    /// Opens (creating if needed) `path` for appending and locks it against other runs.
-    public init(path: String) throws {
+    /// Opens (creating if needed) `path` for appending and locks it against other runs; `secret` (the API key)
+    /// never reaches the file.
+    public init(path: String, redacting secret: String? = nil) throws {
         self.path = path
+        self.secret = secret
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw FileError.io(
@@ -41,6 +45,9 @@ public actor JSONLAppender {
             line = try lineEncoder().encode(value)
         } catch {
             throw FileError.io(path: path, detail: "cannot encode a record (\(error))")
+        }
+        if let secret, !secret.isEmpty {
+            line = Data(redact(String(decoding: line, as: UTF8.self), secret: secret).utf8)
         }
         line.append(UInt8(ascii: "\n"))
         try write(line)

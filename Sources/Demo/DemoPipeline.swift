@@ -6,6 +6,7 @@ import Generation
 import LLMClient
 import Logging
 import Models
+import Tensor
 import PolicyOptimization
 import RewardModel
 import Tensor
@@ -55,9 +56,11 @@ public final class DemoPipeline {
         }
         try stage("base") { dir in
             let scratch = dir + "/init"
+            // The reward model reads a post and a summary and writes a critique: room for ~1k tokens.
+            var shape = try RandomModel.shapeObject(options.shape)
+            shape["max_position_embeddings"] = 1024
             let (_, parameters) = try ModelFiles.initialize(
-                base: try RandomModel.shapeObject(options.shape), tokenizer: root + "/tokenizer", output: scratch, seed: 1,
-                std: 0.02)
+                base: shape, tokenizer: root + "/tokenizer", output: scratch, seed: 1, std: 0.02)
             let last = try sft(model: scratch, data: root + "/data/sft-reference.jsonl", output: dir + "/run",
                                steps: options.pretrainSteps, learningRate: 3e-3)
             try publish(checkpoint: last, as: dir + "/model")
@@ -209,8 +212,7 @@ public final class DemoPipeline {
             .write(to: URL(fileURLWithPath: dir + "/rm-eval.json"))
         let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
         return String(format: "token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%% on %d held out",
-                      f1[0], f1[1], 100 * (summary["parse_failure_rate"] as! Double),
-                      100 * (summary["unmatched_span_rate"] as! Double), gold.count)
+                      f1[0], f1[1], 100 * evaluation.parseFailureRate, 100 * evaluation.unmatchedSpanRate, gold.count)
     }
 
     /// The trained reward model as a critic (its adapter merged into the base weights).

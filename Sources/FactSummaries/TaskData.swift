@@ -87,6 +87,11 @@ public enum FactTask {
             + "\"facts\": {\(facts.joined(separator: ", "))}, \"mistakes\": [\(mistakes.joined(separator: ", "))]}"
     }
 
+    /// A policy prompt line as `train-policy` reads it: `id` and `prompt` (the instruction and the post).
+    public static func promptLine(_ item: FactItem) -> String {
+        "{\"id\": \(JSONValue.quoted(item.id)), \"prompt\": \(JSONValue.quoted(policyPrompt(post: item.post.text)))}"
+    }
+
     /// An SFT line: the policy prompt and a completion.
     public static func sftLine(post: String, completion: String) -> String {
         "{\"prompt\": \(JSONValue.quoted(policyPrompt(post: post))), \"completion\": \(JSONValue.quoted(completion))}"
@@ -98,6 +103,8 @@ public enum FactTask {
         ("eval.jsonl", "held-out task data"),
         ("sft-imperfect.jsonl", "prompt/completion: the policy prompt and an imperfect summary (train split)"),
         ("sft-reference.jsonl", "prompt/completion: the policy prompt and the reference summary (train split)"),
+        ("prompts-train.jsonl", "id/prompt: the policy prompt of each train post, for train-policy"),
+        ("prompts-eval.jsonl", "id/prompt: the policy prompt of each eval post, for held-out evaluation"),
         ("corpus.txt", "one text a line: posts, prompts, summaries and teacher answers, for tokenizer training"),
     ]
 
@@ -114,6 +121,8 @@ public enum FactTask {
         contents["eval.jsonl"] = eval.map(taskLine)
         contents["sft-imperfect.jsonl"] = train.map { sftLine(post: $0.post.text, completion: $0.imperfect.text) }
         contents["sft-reference.jsonl"] = train.map { sftLine(post: $0.post.text, completion: $0.reference) }
+        contents["prompts-train.jsonl"] = train.map(promptLine)
+        contents["prompts-eval.jsonl"] = eval.map(promptLine)
         var corpus: [String] = []
         for item in train {
             corpus.append(policyPrompt(post: item.post.text).replacingOccurrences(of: "\n\n", with: " "))

@@ -205,8 +205,3 @@ public struct Backoff: Sendable, Equatable {
         return max(0, date.timeIntervalSince(now))
     }
 }
-/// Replaces every occurrence of `secret` in `text` so keys never reach logs, records or errors.
-public func redact(_ text: String, secret: String?) -> String {
-    guard let secret, secret.count >= 4 else { return text }
-    return text.replacingOccurrences(of: secret, with: "[redacted]")
-}

@@ -31,115 +31,150 @@ public struct LlamaConfig: Sendable, Equatable {
     public var eosTokenIds: [Int]
     public var padTokenId: Int?
 
-    /// Parses and validates `config.json`; `path` names the file in errors.
+    /// Parses and validates `config.json`; `path` names the file in errors. Every field is read with its JSON
+    /// type (`900.5`, `true` or `"1e-5"` where a number belongs are errors naming the field, never coerced), and
+    /// every number that sizes memory or a loop, or could make NaN, is range-checked here.
     public init(json data: Data, path: String = "config.json") throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data), let c = object as? [String: Any] else {
-            throw ModelError.badConfig(path: path, reason: "not a JSON object")
-        }
-        func int(_ key: String) throws -> Int {
-            guard let value = c[key] as? NSNumber else { throw ModelError.badConfig(path: path, reason: "missing integer '\(key)'") }
-            return value.intValue
-        }
-        func optionalInt(_ key: String) -> Int? { (c[key] as? NSNumber)?.intValue }
-        func number(_ key: String, default value: Double) -> Double { (c[key] as? NSNumber)?.doubleValue ?? value }
-        func bool(_ key: String, default value: Bool) -> Bool { (c[key] as? NSNumber)?.boolValue ?? value }
-
-        guard let modelType = c["model_type"] as? String else {
-            throw ModelError.badConfig(path: path, reason: "missing 'model_type'")
-        }
-        guard Self.supportedModelTypes.contains(modelType) else {
-            throw ModelError.unsupportedModelType(path: path, modelType: modelType)
-        }
-        self.modelType = modelType
-        hiddenSize = try int("hidden_size")
-        intermediateSize = try int("intermediate_size")
-        layerCount = try int("num_hidden_layers")
-        headCount = try int("num_attention_heads")
-        kvHeadCount = optionalInt("num_key_value_heads") ?? headCount
-        headSize = optionalInt("head_dim") ?? hiddenSize / max(headCount, 1)
-        vocabSize = try int("vocab_size")
-        rmsNormEps = Float(number("rms_norm_eps", default: 1e-6))
-        ropeTheta = number("rope_theta", default: 10_000)
-        maxPositionEmbeddings = optionalInt("max_position_embeddings") ?? 2048
-        tieWordEmbeddings = bool("tie_word_embeddings", default: false)
-        let attentionBias = bool("attention_bias", default: false)
-        qkvBias = modelType == "qwen2" || attentionBias
-        outputBias = modelType == "llama" && attentionBias
-        mlpBias = modelType == "llama" && bool("mlp_bias", default: false)
-        bosTokenId = optionalInt("bos_token_id")
-        if let ids = c["eos_token_id"] as? [NSNumber] {
-            eosTokenIds = ids.map(\.intValue)
-        } else {
-            eosTokenIds = optionalInt("eos_token_id").map { [$0] } ?? []
-        }
-        padTokenId = optionalInt("pad_token_id")
-
-        for (key, value) in [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-                             ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
-                             ("num_key_value_heads", kvHeadCount), ("vocab_size", vocabSize), ("head_dim", headSize)]
-        where value <= 0 {
-            throw ModelError.badConfig(path: path, reason: "'\(key)' must be positive, got \(value)")
-        }
-        guard headCount % kvHeadCount == 0 else {
-            throw ModelError.badConfig(
-                path: path, reason: "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(kvHeadCount)")
-        }
-        guard headSize % 2 == 0 else { throw ModelError.badConfig(path: path, reason: "head_dim \(headSize) must be even for rotary") }
-        let activation = (c["hidden_act"] as? String) ?? "silu"
-        guard activation == "silu" else {
-            throw ModelError.unsupportedConfig(path: path, field: "hidden_act", value: activation, hint: "only silu (SwiGLU)")
-        }
-        if let partial = c["partial_rotary_factor"] as? NSNumber, partial.doubleValue != 1 {
-            throw ModelError.unsupportedConfig(path: path, field: "partial_rotary_factor", value: "\(partial)", hint: "")
-        }
-        slidingWindow = nil
-        if modelType == "mistral" { slidingWindow = optionalInt("sliding_window") }
-        if modelType == "qwen2", bool("use_sliding_window", default: false) {
-            throw ModelError.unsupportedConfig(
-                path: path, field: "use_sliding_window", value: "true", hint: "Qwen2's per-layer sliding window")
-        }
-        // transformers ≥ 5 writes `rope_parameters` (theta inside); published checkpoints use rope_theta + rope_scaling.
-        var scaling = c["rope_scaling"]
-        if let parameters = c["rope_parameters"] as? [String: Any] {
-            ropeTheta = (parameters["rope_theta"] as? NSNumber)?.doubleValue ?? ropeTheta
-            scaling = parameters
-        }
-        ropeScaling = try Self.parseRopeScaling(scaling, maxPositions: maxPositionEmbeddings, path: path)
+        let raw = try ConfigFile.decode(RawLlamaConfig.self, from: data, path: path)
+        try self.init(raw: raw, path: path)
     }
 
     /// Reads `config.json` from a model directory.
     public init(directory: String) throws {
         let path = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError.badConfig(path: path, reason: "cannot read the file")
-        }
-        try self.init(json: data, path: path)
+        try self.init(json: Data(try ConfigFile.read(path)), path: path)
     }
 
-    static func parseRopeScaling(_ value: Any?, maxPositions: Int, path: String) throws -> RotaryScaling {
-        guard let scaling = value as? [String: Any] else { return .none }
-        let type = (scaling["rope_type"] as? String) ?? (scaling["type"] as? String) ?? "default"
-        func number(_ key: String) throws -> Double {
-            guard let n = scaling[key] as? NSNumber else {
-                throw ModelError.badConfig(path: path, reason: "rope_scaling of type '\(type)' needs '\(key)'")
+    /// The largest sizes a config may ask for. Real checkpoints are far below these; above them a product of
+    /// two sizes could overflow, and a checkpoint's own shapes are the real bound (see `checkShapes`).
+    public static let sizeLimits: [(field: String, limit: Int)] = [
+        ("hidden_size", 1 << 16), ("intermediate_size", 1 << 20), ("num_hidden_layers", 1 << 10),
+        ("num_attention_heads", 1 << 10), ("num_key_value_heads", 1 << 10), ("head_dim", 1 << 12),
+        ("vocab_size", 1 << 24), ("max_position_embeddings", 1 << 24),
+    ]
+
+    init(raw c: RawLlamaConfig, path: String) throws {
+        func bad(_ field: String, _ reason: String) -> ModelError {
+            .badConfig(path: path, reason: "'\(field)' \(reason)")
+        }
+        guard Self.supportedModelTypes.contains(c.modelType) else {
+            throw ModelError.unsupportedModelType(path: path, modelType: c.modelType)
+        }
+        modelType = c.modelType
+        hiddenSize = c.hiddenSize
+        intermediateSize = c.intermediateSize
+        layerCount = c.numHiddenLayers
+        headCount = c.numAttentionHeads
+        kvHeadCount = c.numKeyValueHeads ?? c.numAttentionHeads
+        vocabSize = c.vocabSize
+        maxPositionEmbeddings = c.maxPositionEmbeddings ?? 2048
+        let sizes = [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                     ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
+                     ("num_key_value_heads", kvHeadCount), ("vocab_size", vocabSize),
+                     ("max_position_embeddings", maxPositionEmbeddings)]
+        for (field, value) in sizes + [("head_dim", c.headDim ?? 1)] {
+            guard value > 0 else { throw bad(field, "must be positive, got \(value)") }
+            let limit = Self.sizeLimits.first { $0.field == field }!.limit
+            guard value <= limit else { throw bad(field, "is \(value), beyond the supported \(limit)") }
+        }
+        headSize = c.headDim ?? hiddenSize / headCount
+        guard headSize > 0 else {
+            throw bad("hidden_size", "\(hiddenSize) is smaller than num_attention_heads \(headCount) (head_dim 0)")
+        }
+        guard kvHeadCount <= headCount, headCount % kvHeadCount == 0 else {
+            throw bad("num_key_value_heads", "\(kvHeadCount) does not divide num_attention_heads \(headCount)")
+        }
+        guard headSize % 2 == 0 else { throw bad("head_dim", "\(headSize) must be even for rotary") }
+
+        let eps = c.rmsNormEps ?? 1e-6
+        guard eps > 0, eps < 1, Float(eps) > 0 else { throw bad("rms_norm_eps", "must be in (0, 1), got \(eps)") }
+        rmsNormEps = Float(eps)
+        tieWordEmbeddings = c.tieWordEmbeddings ?? false
+        let attentionBias = c.attentionBias ?? false
+        qkvBias = modelType == "qwen2" || attentionBias
+        outputBias = modelType == "llama" && attentionBias
+        mlpBias = modelType == "llama" && (c.mlpBias ?? false)
+        let vocab = vocabSize
+        func tokenId(_ field: String, _ id: Int) throws -> Int {
+            guard id >= 0 && id < vocab else { throw bad(field, "\(id) is outside the vocabulary of \(vocab)") }
+            return id
+        }
+        bosTokenId = try c.bosTokenId.map { try tokenId("bos_token_id", $0) }
+        eosTokenIds = try (c.eosTokenId?.ids ?? []).map { try tokenId("eos_token_id", $0) }
+        // Some Llama 1 era configs write -1 for "no padding token".
+        padTokenId = try c.padTokenId.flatMap { $0 < 0 ? nil : try tokenId("pad_token_id", $0) }
+
+        let activation = c.hiddenAct ?? "silu"
+        guard activation == "silu" else {
+            throw ModelError.unsupportedConfig(path: path, field: "hidden_act", value: activation, hint: "only silu (SwiGLU)")
+        }
+        if let partial = c.partialRotaryFactor, partial != 1 {
+            throw ModelError.unsupportedConfig(path: path, field: "partial_rotary_factor", value: "\(partial)", hint: "")
+        }
+        slidingWindow = nil
+        if modelType == "mistral", let window = c.slidingWindow {
+            guard window > 0 else { throw bad("sliding_window", "must be positive or null, got \(window)") }
+            slidingWindow = window
+        }
+        if modelType == "qwen2", c.useSlidingWindow == true {
+            throw ModelError.unsupportedConfig(
+                path: path, field: "use_sliding_window", value: "true", hint: "Qwen2's per-layer sliding window")
+        }
+        // transformers ≥ 5 writes `rope_parameters` (theta inside); published checkpoints use rope_theta + rope_scaling.
+        var scaling = c.ropeScaling
+        var thetaField = "rope_theta"
+        ropeTheta = c.ropeTheta ?? 10_000
+        if let parameters = c.ropeParameters {
+            if let theta = parameters.ropeTheta {
+                ropeTheta = theta
+                thetaField = "rope_parameters.rope_theta"
             }
-            return n.doubleValue
+            scaling = parameters
+        }
+        guard ropeTheta > 1, ropeTheta.isFinite else { throw bad(thetaField, "must be a finite number above 1, got \(ropeTheta)") }
+        ropeScaling = try Self.ropeScaling(
+            scaling, field: c.ropeParameters == nil ? "rope_scaling" : "rope_parameters",
+            maxPositions: maxPositionEmbeddings, path: path)
+    }
+
+    static func ropeScaling(_ s: RawRopeScaling?, field: String, maxPositions: Int, path: String) throws -> RotaryScaling {
+        guard let s else { return .none }
+        let type = s.ropeType ?? s.type ?? "default"
+        func value<T>(_ key: String, _ v: T?) throws -> T {
+            guard let v else { throw ModelError.badConfig(path: path, reason: "\(field) of type '\(type)' needs '\(key)'") }
+            return v
+        }
+        func positive(_ key: String, _ v: Double?) throws -> Double {
+            let x = try value(key, v)
+            guard x > 0, x.isFinite, x < 1e6 else {
+                throw ModelError.badConfig(path: path, reason: "'\(field).\(key)' must be a positive finite number, got \(x)")
+            }
+            return x
         }
         switch type {
         case "default":
             return .none
         case "linear":
-            return .linear(factor: try number("factor"))
+            return .linear(factor: try positive("factor", s.factor))
         case "dynamic":
-            return .dynamic(factor: try number("factor"), maxPositions: maxPositions)
+            return .dynamic(factor: try positive("factor", s.factor), maxPositions: maxPositions)
         case "llama3":
-            return .llama3(
-                factor: try number("factor"), lowFreqFactor: try number("low_freq_factor"),
-                highFreqFactor: try number("high_freq_factor"),
-                originalMaxPositions: Int(try number("original_max_position_embeddings")))
+            let low = try positive("low_freq_factor", s.lowFreqFactor)
+            let high = try positive("high_freq_factor", s.highFreqFactor)
+            guard high > low else {
+                throw ModelError.badConfig(
+                    path: path, reason: "'\(field).high_freq_factor' \(high) must exceed low_freq_factor \(low)")
+            }
+            let original = try value("original_max_position_embeddings", s.originalMaxPositionEmbeddings)
+            guard original > 0, original <= 1 << 24 else {
+                throw ModelError.badConfig(
+                    path: path, reason: "'\(field).original_max_position_embeddings' must be positive, got \(original)")
+            }
+            return .llama3(factor: try positive("factor", s.factor), lowFreqFactor: low, highFreqFactor: high,
+                           originalMaxPositions: original)
         default:
             throw ModelError.unsupportedConfig(
-                path: path, field: "rope_scaling.rope_type", value: type, hint: "supported: default, linear, dynamic, llama3")
+                path: path, field: "\(field).rope_type", value: type, hint: "supported: default, linear, dynamic, llama3")
         }
     }
 

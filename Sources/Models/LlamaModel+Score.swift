@@ -18,6 +18,7 @@ extension LlamaModel {
     /// Scores each sequence, `batchSize` sequences per forward pass (right-padded).
     public func score(_ sequences: [[Int]], batchSize: Int = 8) throws -> [SequenceScore] {
         precondition(batchSize > 0, "batch size must be positive")
+        try TokenBatch.validate(sequences, vocabSize: config.vocabSize)
         var scores: [SequenceScore] = []
         scores.reserveCapacity(sequences.count)
         for start in stride(from: 0, to: sequences.count, by: batchSize) {

@@ -20,8 +20,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// Loads `config.json` and the safetensors weights of a Hugging Face model directory.
     public convenience init(directory: String) throws {
         let config = try LlamaConfig(directory: directory)
-        let weights = LlamaWeights(config: config)
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        try checkpoint.checkShapes(LlamaWeights.layout(config), location: directory)
+        let weights = LlamaWeights(config: config)
         let unused = try weights.load(from: checkpoint)
         self.init(config: config, weights: weights)
         unusedTensors = unused

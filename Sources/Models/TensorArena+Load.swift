@@ -14,3 +14,17 @@ extension TensorArena {
         }
     }
 }
+
+extension TensorSource {
+    /// Checks that the source holds every tensor of `layout` with its shape, before anything is allocated: a
+    /// config or adapter config asking for sizes the checkpoint does not hold fails here, naming the tensor,
+    /// instead of aborting on a huge allocation.
+    public func checkShapes(_ layout: [(name: String, shape: [Int])], location: String) throws {
+        for (name, shape) in layout {
+            guard let info = info(name) else { throw ModelError.missingTensor(name: name, directory: location) }
+            guard info.shape == shape else {
+                throw ModelError.shapeMismatch(name: name, expected: shape, found: info.shape, directory: location)
+            }
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A batch of token sequences padded to one length, with the mask and positions the model needs.
 public struct TokenBatch: Sendable, Equatable {
     public enum Padding: Sendable { case left, right }
@@ -19,7 +21,8 @@ public struct TokenBatch: Sendable, Equatable {
         for (b, sequence) in sequences.enumerated() {
             let offset = padding == .left ? length - sequence.count : 0
             for (t, id) in sequence.enumerated() {
-                ids[b * length + offset + t] = Int32(truncatingIfNeeded: id)
+                // An id beyond Int32 must not wrap onto a real token: it becomes one `validate` rejects.
+                ids[b * length + offset + t] = Int32(exactly: id) ?? Int32.min
                 mask[b * length + offset + t] = 1
             }
         }
@@ -42,6 +45,36 @@ public struct TokenBatch: Sendable, Equatable {
     public func validate(vocabSize: Int) throws {
         for (i, id) in ids.enumerated() where id < 0 || Int(id) >= vocabSize {
             throw ModelError.tokenOutOfRange(sequence: i / length, position: i % length, id: Int(id), vocabSize: vocabSize)
+        }
+    }
+}
+
+extension TokenBatch {
+    /// Token ids from a JSON array as `JSONSerialization` parses it: integers only. `2.5`, `true`, `"3"` or a
+    /// number beyond 2⁵³ make the whole array nil, never a floored, coerced or truncated id (the caller checks
+    /// the vocabulary, so 4294967301 is reported as itself, not as token 5).
+    public static func ids(fromJSON value: Any?) -> [Int]? {
+        guard let list = value as? [Any] else { return nil }
+        var ids: [Int] = []
+        ids.reserveCapacity(list.count)
+        for item in list {
+            // JSONSerialization gives booleans as NSNumbers of C type `char`.
+            guard let n = item as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+            let d = n.doubleValue
+            guard d == d.rounded(), abs(d) < 9.0e15, let id = Int(exactly: d), n.int64Value == Int64(id) else {
+                return nil
+            }
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// Throws `tokenOutOfRange` for the first id outside [0, vocabSize), naming its sequence and position.
+    public static func validate(_ sequences: [[Int]], vocabSize: Int) throws {
+        for (s, sequence) in sequences.enumerated() {
+            if let t = sequence.firstIndex(where: { $0 < 0 || $0 >= vocabSize }) {
+                throw ModelError.tokenOutOfRange(sequence: s, position: t, id: sequence[t], vocabSize: vocabSize)
+            }
         }
     }
 }

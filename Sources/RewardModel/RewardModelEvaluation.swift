@@ -116,14 +116,18 @@ public struct RewardModelEvaluation: Sendable {
         return scores
     }
 
+    /// Parse failures per item, and unmatched quotes per predicted quote.
+    public var parseFailureRate: Double { items > 0 ? Double(parseFailures) / Double(items) : 0 }
+    public var unmatchedSpanRate: Double { predictedSpans > 0 ? Double(unmatchedSpans) / Double(predictedSpans) : 0 }
+
     /// The summary as JSON: per label exact/overlap span and token P/R/F1, parse-failure and unmatched rates.
     public var summary: [String: Any] {
         var perLabel: [String: Any] = [:]
         for name in labelOrder { perLabel[name] = labels[name]!.json }
         return [
             "items": items, "labels": perLabel,
-            "parse_failure_rate": items > 0 ? Double(parseFailures) / Double(items) : 0, "parse_failures": parseFailures,
-            "unmatched_span_rate": predictedSpans > 0 ? Double(unmatchedSpans) / Double(predictedSpans) : 0,
+            "parse_failure_rate": parseFailureRate, "parse_failures": parseFailures,
+            "unmatched_span_rate": unmatchedSpanRate,
             "predicted_spans": predictedSpans,
         ]
     }

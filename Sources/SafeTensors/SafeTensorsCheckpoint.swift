@@ -84,7 +84,16 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
 }
 
 /// The bytes of a file, or a typed error naming it.
+/// Only regular files are read (a FIFO would block), and at most `maxHeaderBytes` of them.
 public func readWholeFile(_ path: String) throws -> [UInt8] {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+        throw SafeTensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+    }
+    guard info.st_mode & S_IFMT == S_IFREG else { throw SafeTensorsError.cannotOpen(path: path, reason: "not a regular file") }
+    guard UInt64(info.st_size) <= maxHeaderBytes else {
+        throw SafeTensorsError.cannotOpen(path: path, reason: "\(info.st_size) bytes, more than \(maxHeaderBytes)")
+    }
     guard let handle = fopen(path, "rb") else {
         throw SafeTensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }

@@ -16,6 +16,9 @@ public struct TensorInfo: Sendable, Equatable {
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
+/// The safetensors format's own limit on the header (100 MB).
+let maxHeaderBytes: UInt64 = 100_000_000
+
 /// A memory-mapped safetensors file whose header has been fully validated on open.
 ///
 /// Format: 8-byte little-endian header length N, N bytes of JSON
@@ -32,12 +35,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw SafeTensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw SafeTensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SafeTensorsError.cannotOpen(path: path, reason: "not a regular file")
         }
         fileSize = Int(info.st_size)
         guard fileSize >= 8 else {
@@ -98,11 +105,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard headerLength <= UInt64(fileSize - 8) else {
             throw SafeTensorsError.headerPastEnd(path: path, headerLength: headerLength, fileSize: fileSize)
         }
+        guard headerLength <= maxHeaderBytes else {
+            throw SafeTensorsError.badHeader(path: path, reason: "header of \(headerLength) bytes, more than \(maxHeaderBytes)")
+        }
         let dataStart = 8 + Int(headerLength)
         let dataSize = fileSize - dataStart
+        let headerBytes = Array(UnsafeRawBufferPointer(start: base + 8, count: Int(headerLength)))
+        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+            throw SafeTensorsError.badHeader(path: path, reason: "the header is not valid UTF-8")
+        }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(UnsafeRawBufferPointer(start: base + 8, count: Int(headerLength)))
+            json = try JSONValue.parse(headerBytes)
         } catch let error as JSONParseError {
             throw SafeTensorsError.badHeader(path: path, reason: error.description)
         }
@@ -151,8 +165,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             throw SafeTensorsError.offsetsOutOfRange(path: path, tensor: name, begin: begin, end: end, dataSize: dataSize)
         }
-        let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-        guard elements * dtype.byteSize == end - begin else {
+        var elements = 1, overflow = false
+        for size in shape + [dtype.byteSize] {
+            let (product, over) = elements.multipliedReportingOverflow(by: size)
+            elements = product
+            overflow = overflow || over
+        }
+        guard !overflow, elements == end - begin else {
             throw SafeTensorsError.shapeMismatch(path: path, tensor: name, shape: shape, dtype: dtypeName, byteCount: end - begin)
         }
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)

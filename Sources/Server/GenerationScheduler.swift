@@ -131,6 +131,11 @@ public final class GenerationScheduler: GenerationService, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw APIError.overloaded("the server is shutting down") }
+        // Retrying cannot help a request larger than the whole queue: that is the client's error, not a 503.
+        guard requests.count <= maxQueuedSequences else {
+            throw APIError.badRequest(
+                "The request asks for \(requests.count) sequences; at most \(maxQueuedSequences) can ever be queued.", param: "n")
+        }
         guard pending.count + requests.count <= maxQueuedSequences else {
             throw APIError.overloaded("\(pending.count) sequences are already waiting; try again later")
         }

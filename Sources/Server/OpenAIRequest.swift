@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import Generation
+import JSON
 import Tokenizers
 
 /// A `/v1/chat/completions` or `/v1/completions` body, checked and turned into generation requests.
@@ -34,10 +35,17 @@ public struct OpenAIRequest {
 
     /// Parses a JSON body; every problem is a 400 naming its field.
     public init(body: Data, kind: Kind, tokenizer: Tokenizer, vocabSize: Int, contextLength: Int, defaultMaxTokens: Int) throws {
+        // The strict parser first: a key given twice (which JSONSerialization would silently resolve) is a 400.
+        do {
+            _ = try JSONValue.parse([UInt8](body))
+        } catch let error as JSONParseError {
+            throw APIError.badRequest("The body is not valid JSON: \(error).")
+        }
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             throw APIError.badRequest("The body is not a JSON object.")
         }
         self.kind = kind
+        try Self.rejectUnsupported(object)
         let fields = Fields(object)
         model = try fields.string("model")
         stream = try fields.bool("stream") ?? false
@@ -125,12 +133,41 @@ public struct OpenAIRequest {
         parameters = p
     }
 
+    /// OpenAI parameters this server does not implement, with the value that means "not used" (accepted).
+    /// Anything else set is a 400 naming the parameter rather than a request silently answered without it.
+    static let unsupported: [(name: String, isDefault: (Any) -> Bool)] = [
+        ("tools", { ($0 as? [Any])?.isEmpty == true }), ("tool_choice", { $0 as? String == "none" }),
+        ("functions", { ($0 as? [Any])?.isEmpty == true }), ("function_call", { $0 as? String == "none" }),
+        ("parallel_tool_calls", { _ in false }), ("logit_bias", { ($0 as? [String: Any])?.isEmpty == true }),
+        ("echo", { ($0 as? NSNumber).map { Fields.isBoolean($0) && !$0.boolValue } ?? false }),
+        ("best_of", { ($0 as? NSNumber).map { !Fields.isBoolean($0) && $0.doubleValue == 1 } ?? false }),
+        ("suffix", { $0 as? String == "" }), ("audio", { _ in false }), ("modalities", { _ in false }),
+        ("prediction", { _ in false }),
+    ]
+
+    static func rejectUnsupported(_ object: [String: Any]) throws {
+        for (name, isDefault) in unsupported {
+            guard let value = object[name], !(value is NSNull), !isDefault(value) else { continue }
+            throw APIError.badRequest("'\(name)' is not supported by this server.", param: name, code: "unsupported_parameter")
+        }
+    }
+
+    /// The roles a chat template is written for; `developer` is OpenAI's new name for `system`.
+    static let roles: Set<String> = ["system", "developer", "user", "assistant"]
+
     static func message(_ value: Any, index: Int) throws -> ChatMessage {
+        let message: ChatMessage
         do {
-            return try ChatMessage.message(fromJSON: value, index: index)
+            message = try ChatMessage.message(fromJSON: value, index: index)
         } catch let error as ChatMessageError {
             throw APIError.badRequest("\(error).", param: "messages")
         }
+        guard roles.contains(message.role) || message.role == "system" else {
+            throw APIError.badRequest(
+                "messages[\(index)].role '\(message.role.prefix(40))' is not one of \(roles.sorted().joined(separator: ", ")).",
+                param: "messages")
+        }
+        return message
     }
 
     /// `prompt`: a string, strings, token ids, or arrays of token ids.

@@ -26,8 +26,7 @@ struct OpenAIResponse {
 
     /// The token's text and UTF-8 bytes as a logprobs entry shows them.
     func tokenText(_ id: Int) -> (String, [Int]) {
-        let text = tokenizer.decode([id], skipSpecialTokens: false)
-        return (text, Array(text.utf8).map(Int.init))
+        (tokenizer.decode([id], skipSpecialTokens: false), tokenizer.tokenBytes(id).map(Int.init))
     }
 
     /// Chat `logprobs.content` entries, or the legacy completions object.

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Tokenizers
@@ -20,6 +21,11 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 1 << 20
     /// `max_tokens` when a request gives none (capped by the context).
     public var defaultMaxTokens = 256
+    /// Seconds a connection may go without sending a complete request head, counted from when it opened or
+    /// from its last response, before it is closed: slow-header (slowloris) and idle keep-alive sockets.
+    public var idleTimeout = 10.0
+    /// Connections open at once; further ones wait in the listen backlog until one closes.
+    public var maxConnections = 256
 
     public init(modelName: String) { self.modelName = modelName }
 }
@@ -63,7 +69,10 @@ public struct OpenAIServer: @unchecked Sendable {
         router.post("/v1/completions") { request, _ in try await server.completion(request, kind: .text) }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "text2grad"),
+            server: .guardedHTTP1(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "text2grad",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? -1) },
             logger: logger)
     }
@@ -89,8 +98,10 @@ public struct OpenAIServer: @unchecked Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: limit)
         }
-        let parsed = try OpenAIRequest(body: Data(buffer: body), kind: kind, tokenizer: tokenizer, vocabSize: vocabSize,
-                                       contextLength: contextLength, defaultMaxTokens: configuration.defaultMaxTokens)
+        let parsed = try await Self.prepare { [self] in
+            try OpenAIRequest(body: Data(buffer: body), kind: kind, tokenizer: tokenizer, vocabSize: vocabSize,
+                              contextLength: contextLength, defaultMaxTokens: configuration.defaultMaxTokens)
+        }
         if let model = parsed.model, model != configuration.modelName {
             throw APIError.unknownModel(model, served: configuration.modelName)
         }
@@ -109,6 +120,19 @@ public struct OpenAIServer: @unchecked Sendable {
         }
         guard results.allSatisfy({ $0 != nil }) else { throw APIError.internalError("generation stopped early") }
         return json(200, response.complete(results.map { $0! }, logprobs: parsed.logprobs, promptTokens: promptTokens))
+    }
+
+    /// Parsing, tokenising and rendering the chat template run on a queue of their own: a slow template (bounded
+    /// by its `TemplateLimits`, but still up to about a second) must never hold the cooperative threads that
+    /// answer every other request, `/v1/models` included.
+    static let preparation = DispatchQueue(label: "text2grad.serve.prepare", attributes: .concurrent)
+
+    static func prepare<T>(_ work: @escaping () throws -> T) async throws -> T {
+        let box = UncheckedBox(work)
+        let result: UncheckedBox<T> = try await withCheckedThrowingContinuation { continuation in
+            preparation.async { continuation.resume(with: Result { UncheckedBox(try box.value()) }) }
+        }
+        return result.value
     }
 
     /// Server-sent events: one chunk per token (or per piece of final text), a chunk with `finish_reason` per
@@ -194,11 +218,19 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Equality whose time depends only on the lengths, not on where the bytes first differ.
+/// Equality whose time depends only on the lengths, not on where the bytes first differ. The length difference
+/// is kept whole (folding it into one byte made a key followed by 256 NULs compare equal).
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    var difference = UInt(bitPattern: a.count ^ b.count)
     for i in 0..<max(a.count, b.count) {
-        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        difference |= UInt((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
+}
+
+/// Carries a value the compiler cannot prove sendable across the hop to the preparation queue; each is used by
+/// one side at a time (the closure runs once, and its result is read after it finished).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

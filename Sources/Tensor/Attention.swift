@@ -22,6 +22,8 @@ public func attentionForward(
     batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
 ) {
     precondition(NH % KVH == 0, "heads \(NH) not a multiple of kv heads \(KVH)")
+    // A window of 0 or less would make a row's first key lie after the query (writes before the row).
+    precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let groupSize = NH / KVH
     let scoreScale = 1 / Float(HS).squareRoot()
     let outStride = NH * HS
@@ -158,6 +160,7 @@ public func attentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int,
     batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
 ) {
+    precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let groupSize = NH / KVH
     let scoreScale = 1 / Float(HS).squareRoot()
     let outStride = NH * HS

@@ -126,6 +126,7 @@ public func cachedAttentionForward(
     scratch: UnsafeMutablePointer<Float>
 ) {
     precondition(NH % KVH == 0 && start + T <= S, "bad cached attention sizes")
+    precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let G = NH / KVH, KV = KVH * HS, outStride = NH * HS, end = start + T
     let scoreScale = 1 / Float(HS).squareRoot()
     let perThread = cachedAttentionScratchCount(newTokens: T, slots: S, heads: NH, kvHeads: KVH) / cachedAttentionThreads

@@ -11,15 +11,22 @@ public struct ChatTemplate {
     let nodes: [JinjaNode]
     /// The template source.
     public let source: String
+    /// What parsing and each render may use (nesting, loop iterations, output size).
+    public let limits: TemplateLimits
 
-    /// Parses `source`; unsupported syntax is a `TokenizerError.template`.
-    public init(_ source: String) throws {
+    /// Parses `source`; unsupported syntax is a `TokenizerError.template`, nesting past the limit a `.limit`.
+    public init(_ source: String, limits: TemplateLimits = TemplateLimits()) throws {
         self.source = source
-        nodes = try JinjaParser.parse(source)
+        self.limits = limits
+        guard source.utf8.count <= limits.maxOutputBytes else {
+            throw TokenizerError.limit(name: "template size", limit: limits.maxOutputBytes)
+        }
+        nodes = try JinjaParser.parse(source, limits: limits)
     }
 
     /// Renders the template with `variables` as its globals (plus the built-in functions).
     public func render(_ variables: [String: JinjaValue]) throws -> String {
+        let budget = RenderBudget(limits)
         var globals = variables
         globals["raise_exception"] = .function(
             JinjaFunction { args, _ in
@@ -37,9 +44,14 @@ public struct ChatTemplate {
             JinjaFunction { args, _ in
                 let bounds = args.compactMap { if case .int(let n) = $0 { return n } else { return nil } }
                 let (lo, hi) = bounds.count >= 2 ? (bounds[0], bounds[1]) : (0, bounds.first ?? 0)
-                return .array(lo < hi ? (lo..<hi).map { .int($0) } : [])
+                guard lo < hi else { return .array([]) }
+                let (count, overflow) = hi.subtractingReportingOverflow(lo)
+                guard !overflow else { throw TokenizerError.limit(name: "loop iterations", limit: budget.limits.maxIterations) }
+                try budget.checkLength(count)
+                try budget.charge(count)
+                return .array((lo..<hi).map { .int($0) })
             })
-        return try JinjaInterpreter.render(nodes, globals: globals)
+        return try JinjaInterpreter.render(nodes, globals: globals, budget: budget)
     }
 
     static func strftime(_ format: String, _ date: Date) -> String {

@@ -35,9 +35,11 @@ func makeDecoder(_ node: JSONNode) throws -> Decoder? {
     case "Fuse":
         return FuseDecoder()
     case "Strip":
-        return StripDecoder(
-            content: Character(try node["content"].string()), start: try node["start"].int(),
-            stop: try node["stop"].int())
+        let content = try node["content"].string().unicodeScalars
+        guard let scalar = content.first, content.count == 1 else {
+            throw node["content"].malformed("expected exactly one character")
+        }
+        return StripDecoder(content: scalar, start: try node["start"].int(), stop: try node["stop"].int())
     default:
         throw node["type"].unsupported()
     }
@@ -123,23 +125,27 @@ struct FuseDecoder: Decoder {
     func decodeChain(_ tokens: [String]) -> [String] { [tokens.joined()] }
 }
 
+/// Strips up to `start` leading and `stop` trailing copies of `content`, compared as Unicode scalars as
+/// `tokenizers` compares Rust `char`s (a space followed by a combining mark is one `Character` in Swift but two
+/// scalars, and its space must still be stripped).
 struct StripDecoder: Decoder {
-    let content: Character
+    let content: Unicode.Scalar
     let start: Int
     let stop: Int
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.map { token in
-            var chars = Array(token)
+            let scalars = Array(token.unicodeScalars)
             var lo = 0
-            while lo < min(start, chars.count), chars[lo] == content { lo += 1 }
-            var hi = chars.count
+            while lo < min(start, scalars.count), scalars[lo] == content { lo += 1 }
+            var hi = scalars.count
             var removed = 0
-            while removed < stop, hi > lo, chars[hi - 1] == content {
+            while removed < stop, hi > lo, scalars[hi - 1] == content {
                 hi -= 1
                 removed += 1
             }
-            chars = Array(chars[lo..<hi])
-            return String(chars)
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars[lo..<hi])
+            return String(view)
         }
     }
 }

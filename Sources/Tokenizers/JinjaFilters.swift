@@ -6,9 +6,12 @@ extension JinjaInterpreter {
         _ name: String, _ value: JinjaValue, _ args: [JinjaValue],
         _ kwargs: [(String, JinjaValue)]
     ) throws -> JinjaValue {
+        try budget.charge()
         switch name {
         case "trim":
-            return .string(value.rendered.trimmingCharacters(in: .whitespacesAndNewlines))
+            let text = try budget.text(value)
+            try budget.charge(over: text)
+            return .string(text.trimmingCharacters(in: .whitespacesAndNewlines))
         case "length", "count":
             switch value {
             case .string(let s): return .int(s.count)
@@ -19,15 +22,20 @@ extension JinjaInterpreter {
         case "tojson":
             var indent: Int?
             if case .int(let n)? = kwargs.first(where: { $0.0 == "indent" })?.1 ?? args.first { indent = n }
-            return .string(value.json(indent: indent))
-        case "string": return .string(value.rendered)
-        case "lower": return .string(value.rendered.lowercased())
-        case "upper": return .string(value.rendered.uppercased())
+            return .string(try budget.json(value, indent: indent))
+        case "string": return .string(try budget.text(value))
+        case "lower", "upper":
+            let text = try budget.text(value)
+            try budget.charge(over: text)
+            return .string(name == "lower" ? text.lowercased() : text.uppercased())
         case "list":
             switch value {
             case .array: return value
             case .dict(let d): return .array(d.map { .string($0.0) })
-            case .string(let s): return .array(s.map { .string(String($0)) })
+            case .string(let s):
+                try budget.charge(over: s)
+                try budget.checkLength(s.unicodeScalars.count)
+                return .array(s.map { .string(String($0)) })
             default: return .array([])
             }
         case "first":
@@ -37,19 +45,27 @@ extension JinjaInterpreter {
             if case .array(let a) = value { return a.last ?? .undefined }
             return .undefined
         case "join":
-            guard case .array(let a) = value else { return .string(value.rendered) }
-            return .string(a.map(\.rendered).joined(separator: args.first?.rendered ?? ""))
+            guard case .array(let a) = value else { return .string(try budget.text(value)) }
+            let separator = try args.first.map(budget.text) ?? ""
+            let joined = try budget.text(.array(a))  // sizes the parts before they are joined
+            try budget.charge(over: joined)
+            let total = a.count.multipliedReportingOverflow(by: separator.utf8.count)
+            guard !total.overflow, total.partialValue + joined.utf8.count <= budget.limits.maxOutputBytes else {
+                throw budget.limits.exceeded("output size", budget.limits.maxOutputBytes)
+            }
+            return .string(try a.map(budget.text).joined(separator: separator))
         case "default", "d":
             return value.isUndefined ? (args.first ?? .string("")) : value
         case "selectattr", "rejectattr":
-            guard case .array(let items) = value, let attr = args.first?.rendered else {
+            guard case .array(let items) = value, let attr = try args.first.map(budget.text) else {
                 throw TokenizerError.template("\(name) needs a list and an attribute name")
             }
+            try budget.charge(items.count)
             let keep = try items.filter { item in
                 let member = item.member(attr)
                 let passes: Bool
                 if args.count >= 2 {
-                    passes = try applyTest(args[1].rendered, member, Array(args.dropFirst(2)))
+                    passes = try applyTest(try budget.text(args[1]), member, Array(args.dropFirst(2)))
                 } else {
                     passes = member.truthy
                 }
@@ -58,17 +74,19 @@ extension JinjaInterpreter {
             return .array(keep)
         case "map":
             guard case .array(let items) = value else { return .array([]) }
-            if let attr = kwargs.first(where: { $0.0 == "attribute" })?.1.rendered {
+            try budget.charge(items.count)
+            if let attr = try kwargs.first(where: { $0.0 == "attribute" }).map({ try budget.text($0.1) }) {
                 return .array(items.map { $0.member(attr) })
             }
-            guard let filterName = args.first?.rendered else { return value }
+            guard let filterName = try args.first.map(budget.text) else { return value }
             return .array(try items.map { try applyFilter(filterName, $0, Array(args.dropFirst()), []) })
         case "capitalize":
-            let s = value.rendered
+            let s = try budget.text(value)
+            try budget.charge(over: s)
             return .string(s.prefix(1).uppercased() + s.dropFirst().lowercased())
         case "replace":
             guard args.count >= 2 else { throw TokenizerError.template("replace needs two arguments") }
-            return .string(value.rendered.replacingOccurrences(of: args[0].rendered, with: args[1].rendered))
+            return .string(try budget.replacing(try budget.text(value), try budget.text(args[0]), with: try budget.text(args[1])))
         default:
             throw TokenizerError.template("filter '\(name)' is not supported")
         }

@@ -2,16 +2,28 @@ import Foundation
 
 /// Renders a parsed template. Scoping follows Jinja: a `for` body has its own scope, so `set` inside a
 /// loop does not leak out (templates use `namespace()` for that); `if` blocks share the enclosing scope.
+/// Every loop, value and string it makes is paid for from a `RenderBudget` (see `TemplateLimits`).
 struct JinjaInterpreter {
     private var scopes: [[String: JinjaValue]]
     private var output = ""
+    let budget: RenderBudget
 
-    init(globals: [String: JinjaValue]) { scopes = [globals] }
+    init(globals: [String: JinjaValue], budget: RenderBudget) {
+        scopes = [globals]
+        self.budget = budget
+    }
 
-    static func render(_ nodes: [JinjaNode], globals: [String: JinjaValue]) throws -> String {
-        var interpreter = JinjaInterpreter(globals: globals)
+    static func render(_ nodes: [JinjaNode], globals: [String: JinjaValue], budget: RenderBudget) throws -> String {
+        var interpreter = JinjaInterpreter(globals: globals, budget: budget)
         try interpreter.run(nodes)
         return interpreter.output
+    }
+
+    private mutating func emit(_ text: String) throws {
+        guard output.utf8.count + text.utf8.count <= budget.limits.maxOutputBytes else {
+            throw budget.limits.exceeded("output size", budget.limits.maxOutputBytes)
+        }
+        output += text
     }
 
     private func lookup(_ name: String) -> JinjaValue {
@@ -22,8 +34,8 @@ struct JinjaInterpreter {
     private mutating func run(_ nodes: [JinjaNode]) throws {
         for node in nodes {
             switch node {
-            case .text(let t): output += t
-            case .output(let e): output += try eval(e).rendered
+            case .text(let t): try emit(t)
+            case .output(let e): try emit(try budget.text(try eval(e)))
             case .branches(let branches, let otherwise):
                 var taken = false
                 for (condition, body) in branches where try eval(condition).truthy {
@@ -53,9 +65,12 @@ struct JinjaInterpreter {
         switch value {
         case .array(let a): return a
         case .dict(let d): return d.map { .string($0.0) }
-        case .string(let s): return s.map { .string(String($0)) }
+        case .string(let s):
+            try budget.charge(over: s)
+            try budget.checkLength(s.unicodeScalars.count)
+            return s.map { .string(String($0)) }
         case .undefined, .none: return []
-        default: throw TokenizerError.template("cannot iterate over \(value.rendered)")
+        default: throw TokenizerError.template("cannot iterate over \(value.brief)")
         }
     }
 
@@ -66,12 +81,13 @@ struct JinjaInterpreter {
         func bind(_ item: JinjaValue) throws -> [String: JinjaValue] {
             if names.count == 1 { return [names[0]: item] }
             guard case .array(let parts) = item, parts.count == names.count else {
-                throw TokenizerError.template("cannot unpack \(item.rendered) into \(names.count) names")
+                throw TokenizerError.template("cannot unpack \(item.brief) into \(names.count) names")
             }
             return Dictionary(uniqueKeysWithValues: zip(names, parts))
         }
         var selected: [[String: JinjaValue]] = []
         for item in try items(iterable) {
+            try budget.charge()
             let bound = try bind(item)
             if let filter {
                 scopes.append(bound)
@@ -83,6 +99,7 @@ struct JinjaInterpreter {
         }
         if selected.isEmpty { return try run(otherwise) }
         for (index, bound) in selected.enumerated() {
+            try budget.iterate()
             var scope = bound
             scope["loop"] = .dict([
                 ("index0", .int(index)), ("index", .int(index + 1)), ("first", .bool(index == 0)),
@@ -96,11 +113,12 @@ struct JinjaInterpreter {
     }
 
     private func eval(_ expr: JinjaExpr) throws -> JinjaValue {
+        try budget.charge()
         switch expr {
         case .literal(let v): return v
         case .name(let n): return lookup(n)
-        case .list(let items): return .array(try items.map(eval))
-        case .dict(let pairs): return .dict(try pairs.map { (try eval($0.0).rendered, try eval($0.1)) })
+        case .list(let items): return try budget.checked(.array(try items.map(eval)))
+        case .dict(let pairs): return try budget.checked(.dict(try pairs.map { (try budget.text(try eval($0.0)), try eval($0.1)) }))
         case .attribute(let base, let name):
             let b = try eval(base)
             if case .dict(let pairs) = b, !pairs.contains(where: { $0.0 == name }), dictMethods.contains(name) {
@@ -126,9 +144,11 @@ struct JinjaInterpreter {
             let v = try eval(e)
             if op == "not" { return .bool(!v.truthy) }
             switch v {
-            case .int(let n): return .int(-n)
+            case .int(let n):
+                guard n != Int.min else { throw TokenizerError.template("integer overflow negating \(n)") }
+                return .int(-n)
             case .double(let d): return .double(-d)
-            default: throw TokenizerError.template("cannot negate \(v.rendered)")
+            default: throw TokenizerError.template("cannot negate \(v.brief)")
             }
         case .conditional(let condition, let then, let otherwise):
             if try eval(condition).truthy { return try eval(then) }
@@ -153,16 +173,17 @@ struct JinjaInterpreter {
     ]
 
     private func methodValue(_ base: JinjaValue, _ name: String) -> JinjaValue {
-        .function(
+        let budget = budget
+        return .function(
             JinjaFunction { args, _ in
                 switch (base, name) {
                 case (.dict(let d), "items"): return .array(d.map { .array([.string($0.0), $0.1]) })
                 case (.dict(let d), "keys"): return .array(d.map { .string($0.0) })
                 case (.dict(let d), "values"): return .array(d.map { $0.1 })
                 case (.dict, "get"):
-                    let v = base.member(args.first?.rendered ?? "")
+                    let v = base.member(try args.first.map(budget.text) ?? "")
                     return v.isUndefined ? (args.count > 1 ? args[1] : .none) : v
-                case (.string(let s), _): return try JinjaInterpreter.stringMethod(s, name, args)
+                case (.string(let s), _): return try JinjaInterpreter.stringMethod(s, name, args, budget: budget)
                 default: throw TokenizerError.template("unknown method \(name)")
                 }
             })
@@ -177,7 +198,8 @@ struct JinjaInterpreter {
         return String(String.UnicodeScalarView(scalars))
     }
 
-    static func stringMethod(_ s: String, _ name: String, _ args: [JinjaValue]) throws -> JinjaValue {
+    static func stringMethod(_ s: String, _ name: String, _ args: [JinjaValue], budget: RenderBudget) throws -> JinjaValue {
+        try budget.charge(over: s)
         let arg0 = args.first.flatMap { if case .string(let a) = $0 { return a } else { return nil } }
         switch name {
         case "strip": return .string(stripped(s, arg0, leading: true, trailing: true))
@@ -197,7 +219,7 @@ struct JinjaInterpreter {
             return .array(s.split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) })
         case "replace":
             guard args.count >= 2 else { throw TokenizerError.template("replace needs two arguments") }
-            return .string(s.replacingOccurrences(of: args[0].rendered, with: args[1].rendered))
+            return .string(try budget.replacing(s, try budget.text(args[0]), with: try budget.text(args[1])))
         default: throw TokenizerError.template("unknown string method \(name)")
         }
     }
@@ -208,6 +230,7 @@ struct JinjaInterpreter {
             let k = i < 0 ? a.count + i : i
             return k >= 0 && k < a.count ? a[k] : .undefined
         case (.string(let s), .int(let i)):
+            try budget.charge(over: s)
             let chars = Array(s)
             let k = i < 0 ? chars.count + i : i
             return k >= 0 && k < chars.count ? .string(String(chars[k])) : .undefined
@@ -228,11 +251,14 @@ struct JinjaInterpreter {
             return lo < hi ? lo..<hi : lo..<lo
         }
         switch base {
-        case .array(let a): return .array(Array(a[bounds(a.count)]))
+        case .array(let a):
+            try budget.charge(a.count)
+            return .array(Array(a[bounds(a.count)]))
         case .string(let s):
+            try budget.charge(over: s)
             let chars = Array(s)
             return .string(String(chars[bounds(chars.count)]))
-        default: throw TokenizerError.template("cannot slice \(base.rendered)")
+        default: throw TokenizerError.template("cannot slice \(base.brief)")
         }
     }
 
@@ -242,26 +268,41 @@ struct JinjaInterpreter {
         case "!=": return .bool(!a.equals(b))
         case "in":
             switch b {
-            case .array(let items): return .bool(items.contains { $0.equals(a) })
-            case .dict(let pairs): return .bool(pairs.contains { $0.0 == a.rendered })
-            case .string(let s): return .bool(s.contains(a.rendered))
+            case .array(let items):
+                try budget.charge(items.count)
+                return .bool(items.contains { $0.equals(a) })
+            case .dict(let pairs):
+                try budget.charge(pairs.count)
+                let key = try budget.text(a)
+                return .bool(pairs.contains { $0.0 == key })
+            case .string(let s):
+                try budget.charge(over: s)
+                return .bool(s.contains(try budget.text(a)))
             case .undefined, .none: return .bool(false)
             default: throw TokenizerError.template("'in' needs a container")
             }
-        case "~": return .string(a.rendered + b.rendered)
+        case "~": return .string(try budget.concatenated(try budget.text(a), try budget.text(b)))
         default: break
         }
         switch (a, b) {
         case (.int(let x), .int(let y)):
+            func exact(_ result: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
+                guard !result.overflow else { throw TokenizerError.template("integer overflow in \(x) \(op) \(y)") }
+                return .int(result.partialValue)
+            }
             switch op {
-            case "+": return .int(x + y)
-            case "-": return .int(x - y)
-            case "*": return .int(x * y)
+            case "+": return try exact(x.addingReportingOverflow(y))
+            case "-": return try exact(x.subtractingReportingOverflow(y))
+            case "*": return try exact(x.multipliedReportingOverflow(by: y))
             case "//":
                 guard y != 0 else { break }
-                return .int(Int((Double(x) / Double(y)).rounded(.down)))
+                // Python floors: truncate, then step down when the signs differ and there is a remainder.
+                let q = try exact(x.dividedReportingOverflow(by: y))
+                guard case .int(let t) = q else { break }
+                return .int(x % y != 0 && (x < 0) != (y < 0) ? t - 1 : t)
             case "%":
                 guard y != 0 else { break }
+                guard y != -1 else { return .int(0) }
                 return .int(((x % y) + y) % y)
             case "/":
                 guard y != 0 else { break }
@@ -275,12 +316,15 @@ struct JinjaInterpreter {
             throw TokenizerError.template("division by zero or unknown operator \(op)")
         case (.string(let x), .string(let y)):
             switch op {
-            case "+": return .string(x + y)
+            case "+": return .string(try budget.concatenated(x, y))
             case "<": return .bool(x < y)
             case ">": return .bool(x > y)
             default: break
             }
-        case (.array(let x), .array(let y)) where op == "+": return .array(x + y)
+        case (.array(let x), .array(let y)) where op == "+":
+            try budget.checkLength(x.count + y.count)
+            try budget.charge(x.count + y.count)
+            return .array(x + y)
         default: break
         }
         if let x = a.number, let y = b.number {
@@ -297,7 +341,7 @@ struct JinjaInterpreter {
             }
         }
         throw TokenizerError.template(
-            "unsupported operand types for \(op): \(a.rendered.prefix(40)) and \(b.rendered.prefix(40))")
+            "unsupported operand types for \(op): \(a.brief) and \(b.brief)")
     }
 }
 

@@ -27,15 +27,25 @@ indirect enum JinjaNode {
 struct JinjaParser {
     private let segments: [JinjaSegment]
     private var position = 0
+    private let maxDepth: Int
+    /// Blocks open around the current position (`if`, `for`).
+    private var nesting = 0
 
-    static func parse(_ template: String) throws -> [JinjaNode] {
-        var parser = JinjaParser(segments: try JinjaLexer.segments(template))
+    static func parse(_ template: String, limits: TemplateLimits = .default) throws -> [JinjaNode] {
+        var parser = JinjaParser(segments: try JinjaLexer.segments(template), maxDepth: limits.maxDepth)
         let (nodes, end) = try parser.block(until: [])
         if let end { throw TokenizerError.template("unexpected {% \(end) %}") }
         return nodes
     }
 
-    private init(segments: [JinjaSegment]) { self.segments = segments }
+    private init(segments: [JinjaSegment], maxDepth: Int) {
+        self.segments = segments
+        self.maxDepth = maxDepth
+    }
+
+    private func expression(_ tokens: [JinjaToken]) throws -> JinjaExpr {
+        try ExpressionParser.parse(tokens, maxDepth: maxDepth)
+    }
 
     /// Nodes up to one of the `until` statements (returned, with its tokens left for the caller).
     private mutating func block(until: Set<String>) throws -> ([JinjaNode], String?) {
@@ -47,7 +57,7 @@ struct JinjaParser {
                 nodes.append(.text(t))
                 position += 1
             case .output(let tokens):
-                var e = ExpressionParser(tokens: tokens)
+                var e = ExpressionParser(tokens: tokens, maxDepth: maxDepth)
                 nodes.append(.output(try e.parseAll()))
                 position += 1
             case .statement(let tokens):
@@ -68,17 +78,20 @@ struct JinjaParser {
     }
 
     private mutating func statement(_ keyword: String, _ rest: [JinjaToken]) throws -> JinjaNode {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= maxDepth else { throw TokenizerError.limit(name: "nesting depth", limit: maxDepth) }
         switch keyword {
         case "if":
             var branches: [(JinjaExpr, [JinjaNode])] = []
-            var condition = try ExpressionParser.parse(rest)
+            var condition = try expression(rest)
             var otherwise: [JinjaNode] = []
             while true {
                 let (body, end) = try block(until: ["elif", "else", "endif"])
                 branches.append((condition, body))
                 let tokens = statementTokens()
                 if end == "elif" {
-                    condition = try ExpressionParser.parse(tokens)
+                    condition = try expression(tokens)
                     continue
                 }
                 if end == "else" {
@@ -100,7 +113,7 @@ struct JinjaParser {
             guard k < rest.count, rest[k] == .name("in"), !names.isEmpty else {
                 throw TokenizerError.template("expected 'for NAME in EXPR'")
             }
-            var e = ExpressionParser(tokens: Array(rest[(k + 1)...]))
+            var e = ExpressionParser(tokens: Array(rest[(k + 1)...]), maxDepth: maxDepth)
             let iterable = try e.parseNoConditional()
             var filter: JinjaExpr?
             if e.peek == .name("if") {
@@ -120,8 +133,8 @@ struct JinjaParser {
             guard let eq = rest.firstIndex(of: .op("=")) else {
                 throw TokenizerError.template("block {% set %} is not supported")
             }
-            let target = try ExpressionParser.parse(Array(rest[..<eq]))
-            let value = try ExpressionParser.parse(Array(rest[(eq + 1)...]))
+            let target = try expression(Array(rest[..<eq]))
+            let value = try expression(Array(rest[(eq + 1)...]))
             return .assign(target: target, value: value)
         default:
             throw TokenizerError.template("statement {% \(keyword) %} is not supported")
@@ -134,13 +147,35 @@ struct JinjaParser {
 struct ExpressionParser {
     private let tokens: [JinjaToken]
     private var i = 0
+    private let maxDepth: Int
+    /// Parse functions active for nested sub-expressions (parentheses, unary operators).
+    private var nesting = 0
 
-    init(tokens: [JinjaToken]) { self.tokens = tokens }
+    init(tokens: [JinjaToken], maxDepth: Int = TemplateLimits.default.maxDepth) {
+        self.tokens = tokens
+        self.maxDepth = maxDepth
+    }
 
     /// The single expression `tokens` spell.
-    static func parse(_ tokens: [JinjaToken]) throws -> JinjaExpr {
-        var parser = ExpressionParser(tokens: tokens)
+    static func parse(_ tokens: [JinjaToken], maxDepth: Int = TemplateLimits.default.maxDepth) throws -> JinjaExpr {
+        var parser = ExpressionParser(tokens: tokens, maxDepth: maxDepth)
         return try parser.parseAllConsuming()
+    }
+
+    private var depthError: TokenizerError { .limit(name: "nesting depth", limit: maxDepth) }
+
+    /// Counts one level of parser recursion; the caller decrements with `leave()`.
+    private mutating func enter() throws {
+        nesting += 1
+        guard nesting <= maxDepth else { throw depthError }
+    }
+
+    private mutating func leave() { nesting -= 1 }
+
+    /// `e`, once its tree is no deeper than `maxDepth` (chains like `a + b + ...` grow in a loop, not by recursion).
+    private func bounded(_ e: JinjaExpr) throws -> JinjaExpr {
+        guard e.depth(cap: maxDepth + 1) <= maxDepth else { throw depthError }
+        return e
     }
 
     var peek: JinjaToken? { i < tokens.count ? tokens[i] : nil }
@@ -171,12 +206,14 @@ struct ExpressionParser {
     }
 
     mutating func parseExpression() throws -> JinjaExpr {
+        try enter()
+        defer { leave() }
         let value = try parseOr()
         if accept(.name("if")) {
             let condition = try parseOr()
             var otherwise: JinjaExpr?
             if accept(.name("else")) { otherwise = try parseExpression() }
-            return .conditional(condition, then: value, otherwise: otherwise)
+            return try bounded(.conditional(condition, then: value, otherwise: otherwise))
         }
         return value
     }
@@ -185,18 +222,22 @@ struct ExpressionParser {
 
     private mutating func parseOr() throws -> JinjaExpr {
         var left = try parseAnd()
-        while accept(.name("or")) { left = .binary("or", left, try parseAnd()) }
+        while accept(.name("or")) { left = try bounded(.binary("or", left, try parseAnd())) }
         return left
     }
 
     private mutating func parseAnd() throws -> JinjaExpr {
         var left = try parseNot()
-        while accept(.name("and")) { left = .binary("and", left, try parseNot()) }
+        while accept(.name("and")) { left = try bounded(.binary("and", left, try parseNot())) }
         return left
     }
 
     private mutating func parseNot() throws -> JinjaExpr {
-        if accept(.name("not")) { return .unary("not", try parseNot()) }
+        if accept(.name("not")) {
+            try enter()
+            defer { leave() }
+            return try bounded(.unary("not", try parseNot()))
+        }
         return try parseCompare()
     }
 
@@ -205,12 +246,12 @@ struct ExpressionParser {
         while true {
             if let t = peek, case .op(let o) = t, ["==", "!=", "<", ">", "<=", ">="].contains(o) {
                 advance()
-                left = .binary(o, left, try parseMath1())
+                left = try bounded(.binary(o, left, try parseMath1()))
             } else if accept(.name("in")) {
-                left = .binary("in", left, try parseMath1())
+                left = try bounded(.binary("in", left, try parseMath1()))
             } else if peek == .name("not"), i + 1 < tokens.count, tokens[i + 1] == .name("in") {
                 i += 2
-                left = .unary("not", .binary("in", left, try parseMath1()))
+                left = try bounded(.unary("not", .binary("in", left, try parseMath1())))
             } else {
                 return left
             }
@@ -221,14 +262,14 @@ struct ExpressionParser {
         var left = try parseConcat()
         while let t = peek, case .op(let o) = t, o == "+" || o == "-" {
             advance()
-            left = .binary(o, left, try parseConcat())
+            left = try bounded(.binary(o, left, try parseConcat()))
         }
         return left
     }
 
     private mutating func parseConcat() throws -> JinjaExpr {
         var left = try parseMath2()
-        while accept(.op("~")) { left = .binary("~", left, try parseMath2()) }
+        while accept(.op("~")) { left = try bounded(.binary("~", left, try parseMath2())) }
         return left
     }
 
@@ -236,14 +277,20 @@ struct ExpressionParser {
         var left = try parseUnary()
         while let t = peek, case .op(let o) = t, ["*", "/", "//", "%"].contains(o) {
             advance()
-            left = .binary(o, left, try parseUnary())
+            left = try bounded(.binary(o, left, try parseUnary()))
         }
         return left
     }
 
     private mutating func parseUnary() throws -> JinjaExpr {
-        if accept(.op("-")) { return .unary("-", try parseUnary()) }
-        if accept(.op("+")) { return try parseUnary() }
+        if peek == .op("-") || peek == .op("+") {
+            let negate = peek == .op("-")
+            advance()
+            try enter()
+            defer { leave() }
+            let operand = try parseUnary()
+            return negate ? try bounded(.unary("-", operand)) : operand
+        }
         var node = try parsePostfix(try parsePrimary())
         while true {
             if accept(.op("|")) {
@@ -252,14 +299,14 @@ struct ExpressionParser {
                 var args: [JinjaExpr] = []
                 var kwargs: [(String, JinjaExpr)] = []
                 if peek == .op("(") { (args, kwargs) = try parseArguments() }
-                node = .filter(node, name, args, kwargs)
+                node = try bounded(.filter(node, name, args, kwargs))
             } else if accept(.name("is")) {
                 let negated = accept(.name("not"))
                 guard case .name(let name)? = peek else { throw TokenizerError.template("expected a test name") }
                 advance()
                 var args: [JinjaExpr] = []
                 if peek == .op("(") { args = try parseArguments().0 }
-                node = .test(node, name, negated: negated, args)
+                node = try bounded(.test(node, name, negated: negated, args))
             } else {
                 return node
             }
@@ -291,7 +338,7 @@ struct ExpressionParser {
             if accept(.op(".")) {
                 guard case .name(let n)? = peek else { throw TokenizerError.template("expected an attribute name") }
                 advance()
-                node = .attribute(node, n)
+                node = try bounded(.attribute(node, n))
             } else if accept(.op("[")) {
                 var lower: JinjaExpr?
                 if peek != .op(":") { lower = try parseExpression() }
@@ -299,15 +346,15 @@ struct ExpressionParser {
                     var upper: JinjaExpr?
                     if peek != .op("]") { upper = try parseExpression() }
                     try expect(.op("]"))
-                    node = .slice(node, lower, upper)
+                    node = try bounded(.slice(node, lower, upper))
                 } else {
                     try expect(.op("]"))
                     guard let lower else { throw TokenizerError.template("empty subscript") }
-                    node = .index(node, lower)
+                    node = try bounded(.index(node, lower))
                 }
             } else if peek == .op("(") {
                 let (args, kwargs) = try parseArguments()
-                node = .call(node, args, kwargs)
+                node = try bounded(.call(node, args, kwargs))
             } else {
                 return node
             }
@@ -347,7 +394,7 @@ struct ExpressionParser {
                     break
                 }
             }
-            return .list(items)
+            return try bounded(.list(items))
         case .op("{"):
             var pairs: [(JinjaExpr, JinjaExpr)] = []
             while !accept(.op("}")) {
@@ -359,7 +406,7 @@ struct ExpressionParser {
                     break
                 }
             }
-            return .dict(pairs)
+            return try bounded(.dict(pairs))
         default:
             throw TokenizerError.template("unexpected token \(t)")
         }

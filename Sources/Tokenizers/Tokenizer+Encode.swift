@@ -87,6 +87,16 @@ extension Tokenizer {
 
     /// Decodes ids as `tokenizers`' `decode` does (no clean-up of tokenization spaces); unknown ids are
     /// skipped, and special added tokens too when `skipSpecialTokens` is true.
+    /// The raw bytes one token stands for, as OpenAI's logprobs `bytes` report them: a byte-level or byte-fallback
+    /// token that holds part of a UTF-8 character gives that part, not the replacement character's bytes.
+    public func tokenBytes(_ id: Int) -> [UInt8] {
+        if let added = addedById[id] { return Array(added.content.utf8) }
+        guard let token = model.token(for: id) else { return [] }
+        if byteLevel, let bytes = ByteLevelAlphabet.bytes(of: token) { return bytes }
+        if model.byteFallback, let byte = ByteFallbackDecoder.byte(of: token) { return [byte] }
+        return Array(decode([id]).utf8)
+    }
+
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)

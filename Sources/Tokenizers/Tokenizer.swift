@@ -30,10 +30,19 @@ public final class Tokenizer {
     /// `unk_token` of tokenizer_config.json.
     public let unkToken: String?
 
-    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model directory.
+    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model directory. A
+    /// `chat_template.jinja` beside them (where transformers ≥ 4.43 saves the template) takes precedence over
+    /// the config's `chat_template`, as in transformers.
     public static func load(directory: URL) throws -> Tokenizer {
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        let templateURL = directory.appendingPathComponent("chat_template.jinja")
+        var template: String?
+        if FileManager.default.fileExists(atPath: templateURL.path) {
+            do { template = try String(contentsOf: templateURL, encoding: .utf8) } catch {
+                throw TokenizerError.unreadableFile(path: templateURL.path, reason: error.localizedDescription)
+            }
+        }
         let data: Data
         do { data = try Data(contentsOf: tokenizerURL) } catch {
             throw TokenizerError.unreadableFile(path: tokenizerURL.path, reason: error.localizedDescription)
@@ -44,11 +53,12 @@ public final class Tokenizer {
                 throw TokenizerError.unreadableFile(path: configURL.path, reason: error.localizedDescription)
             }
         }
-        return try Tokenizer(tokenizerJSON: data, configJSON: configData)
+        return try Tokenizer(tokenizerJSON: data, configJSON: configData, chatTemplate: template)
     }
 
-    /// A tokenizer from the bytes of tokenizer.json and (optionally) tokenizer_config.json.
-    public init(tokenizerJSON: Data, configJSON: Data? = nil) throws {
+    /// A tokenizer from the bytes of tokenizer.json and (optionally) tokenizer_config.json; `chatTemplate`, when
+    /// given, replaces the config's (the contents of a `chat_template.jinja`).
+    public init(tokenizerJSON: Data, configJSON: Data? = nil, chatTemplate template: String? = nil) throws {
         let root = try JSONNode.parse(data: tokenizerJSON, file: "tokenizer.json")
         _ = try root.members()
         let modelNode = root["model"]
@@ -106,7 +116,9 @@ public final class Tokenizer {
         padToken = try specialName("pad_token")
         unkToken = try specialName("unk_token")
         let templateNode = configRoot["chat_template"]
-        if case .string(let s)? = templateNode.value {
+        if let template {
+            chatTemplate = template
+        } else if case .string(let s)? = templateNode.value {
             chatTemplate = s
         } else if !templateNode.isNull {
             // A list of named templates: use the one named "default".

@@ -18,6 +18,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case template(String)
     /// The tokenizer has no chat template.
     case missingChatTemplate
+    /// A chat template went past one of its `TemplateLimits` (nesting depth, loop iterations, output size, ...).
+    case limit(name: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "chat template: \(message)"
         case .missingChatTemplate:
             return "tokenizer_config.json has no chat_template"
+        case .limit(let name, let limit):
+            return "chat template: exceeded the \(name) limit of \(limit)"
         }
     }
 }

@@ -48,8 +48,14 @@ public enum SFTData {
         for record in records {
             let object = record.object, number = record.number
             var example: SFTExample
-            if let prompt = object["prompt_ids"] as? [NSNumber], let target = object["target_ids"] as? [NSNumber] {
-                let ids = prompt.map(\.intValue) + target.map(\.intValue)
+            if object["prompt_ids"] != nil || object["target_ids"] != nil {
+                guard let prompt = TokenBatch.ids(fromJSON: object["prompt_ids"]) else {
+                    throw TrainingError.badData(path: path, line: number, reason: "\"prompt_ids\" must be an array of integer token ids")
+                }
+                guard let target = TokenBatch.ids(fromJSON: object["target_ids"]) else {
+                    throw TrainingError.badData(path: path, line: number, reason: "\"target_ids\" must be an array of integer token ids")
+                }
+                let ids = prompt + target
                 example = SFTExample(tokens: ids, targetStart: prompt.count, targetEnd: ids.count)
             } else {
                 guard let tokenizer else {

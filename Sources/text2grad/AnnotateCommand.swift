@@ -172,7 +172,9 @@ struct Annotate: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         // Diagnostics go to stderr so stdout stays clean; no global LoggingSystem bootstrap from a subcommand.
-        var logger = Logger(label: "text2grad.annotate") { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "text2grad.annotate") {
+            RedactingLogHandler(wrapping: StreamLogHandler.standardError(label: $0), secret: resolved.apiKey)
+        }
         logger.logLevel = .notice
         do {
             if dryRun {
@@ -180,14 +182,14 @@ struct Annotate: AsyncParsableCommand {
                 return
             }
             let summary = try await AnnotationRun(config: resolved, logger: logger).execute()
-            FileHandle.standardError.write(Data((summary.report + "\n").utf8))
+            FileHandle.standardError.write(Data((redact(summary.report, secret: resolved.apiKey) + "\n").utf8))
             if summary.failureCount > 0 {
                 let hint = "failures are in \(resolved.failuresPath); rerun with --retry-failed to try them again\n"
                 FileHandle.standardError.write(Data(hint.utf8))
                 throw ExitCode(2)
             }
         } catch let error as FeedbackError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(redact("\(error)", secret: resolved.apiKey))\n".utf8))
             throw ExitCode(1)
         } catch let error as FileError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Demo
 import Foundation
+import Report
 
 /// `text2grad demo`: the whole Text2Grad pipeline on the built-in task, on a CPU, with nothing downloaded.
 struct DemoCommand: ParsableCommand {
@@ -39,9 +40,12 @@ struct DemoCommand: ParsableCommand {
         options.teacherModel = teacherModel
         options.threads = threads
         let started = Date()
-        let runs = try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
-        let verdict = try Verdict(runs: runs, target: target)
-        note(String(format: "demo: finished in %.0f s; runs in %@", Date().timeIntervalSince(started), out))
-        print(verdict.line)
+        try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
+        var reportOptions = ReportOptions()
+        reportOptions.target = target
+        let data = try ReportData.load(path: out)
+        try data.writeReport(to: out + "/report.html", options: reportOptions)
+        note(String(format: "demo: finished in %.0f s; the report is %@/report.html", Date().timeIntervalSince(started), out))
+        if let verdict = data.verdict(options: reportOptions) { print(verdict.line) }
     }
 }

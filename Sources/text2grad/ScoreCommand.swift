@@ -48,8 +48,17 @@ struct Score: ParsableCommand {
         var textTokenizer: Tokenizer?
         var sequences: [[Int]] = []
         for record in records {
-            if let ids = record.object["ids"] as? [NSNumber] {
-                sequences.append(ids.map(\.intValue))
+            if let value = record.object["ids"] {
+                guard let ids = TokenBatch.ids(fromJSON: value) else {
+                    throw FileError.badLine(path: input, line: record.number, detail: "\"ids\" must be an array of integer token ids")
+                }
+                guard let bad = ids.first(where: { $0 < 0 || $0 >= lm.config.vocabSize }) else {
+                    sequences.append(ids)
+                    continue
+                }
+                throw FileError.badLine(
+                    path: input, line: record.number,
+                    detail: "\"ids\": token id \(bad) is outside the vocabulary of \(lm.config.vocabSize)")
             } else if let text = record.object["text"] as? String {
                 if textTokenizer == nil {
                     textTokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: tokenizer ?? model))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Tokenizers
 
@@ -14,11 +15,14 @@ struct Tokenize: ParsableCommand {
     @Option(name: .long, help: "Model directory with tokenizer.json (and tokenizer_config.json).")
     var tokenizer: String
 
-    @Option(name: .long, help: "Text file, one input per line (default: standard input).")
+    @Option(name: .long, help: "Text file, one input per line, or JSONL with --jsonl (default: standard input).")
     var input: String?
 
     @Flag(name: .long, help: "Do not add the post-processor's special tokens (BOS and the like).")
     var noSpecialTokens = false
+
+    @Flag(name: .long, help: "Input is JSONL, one {\"text\": ...} object per line, so texts may hold newlines (the default for a .jsonl --input).")
+    var jsonl = false
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -40,14 +44,30 @@ struct Tokenize: ParsableCommand {
         }
         var lines = text.components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }
-        for line in lines {
+        var texts: [(text: String, id: Any?)] = []
+        if jsonl || (input?.hasSuffix(".jsonl") ?? false) {
+            let path = input ?? "<stdin>"
+            for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                    throw FileError.badLine(path: path, line: index + 1, detail: "not a JSON object")
+                }
+                guard let text = object["text"] as? String else {
+                    throw FileError.badLine(path: path, line: index + 1, detail: "\"text\" must be a string")
+                }
+                texts.append((text, object["id"]))
+            }
+        } else {
+            texts = lines.map { ($0, nil) }
+        }
+        for (line, id) in texts {
             let encoding = model.encode(line, addSpecialTokens: !noSpecialTokens)
-            let record: [String: Any] = [
+            var record: [String: Any] = [
                 "text": line,
                 "ids": encoding.ids,
                 "tokens": encoding.tokens,
                 "offsets": encoding.offsets.map { [$0.lowerBound, $0.upperBound] },
             ]
+            if let id { record["id"] = id }
             let data = try JSONSerialization.data(
                 withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))

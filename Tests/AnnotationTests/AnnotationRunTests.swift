@@ -173,8 +173,8 @@ struct AnnotationRunTests {
         #expect(retried.attempted == 1)
         #expect(retried.records == 1)
         #expect(try readJSONL(config.output).map { $0["id"] as! String }.sorted() == ["s1", "s2"])
-        // The failures file keeps its history: append-only.
-        #expect(try readJSONL(config.failuresPath).count == 1)
+        // The failures file drops the id that --retry-failed then annotated (the hardening issue's rule).
+        #expect(try readJSONL(config.failuresPath).count == 0)
     }
 
     @Test func badInputLinesAreSkippedIntoTheFailuresFileOnce() async throws {

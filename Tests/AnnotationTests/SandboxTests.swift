@@ -96,7 +96,7 @@ struct SandboxTests {
                 assert resource.getrlimit(resource.RLIMIT_NPROC)[0] == 33
                 # Only the sandbox's own variables (and what sh adds itself): nothing from the parent,
                 # so no API key can leak in, whatever the test process's environment holds.
-                allowed = {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "PWD", "OLDPWD",
+                allowed = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "PWD", "OLDPWD",
                            "SHLVL", "LC_CTYPE", "_"}
                 # pyenv's python3 shim sets its own PYENV_* variables on the way in.
                 extra = {k for k in os.environ if k not in allowed and not k.lstrip("_").startswith("PYENV")}
@@ -117,6 +117,12 @@ struct SandboxTests {
                 open("leftover.txt", "w").write("x")
                 assert False, "DIR=" + os.getcwd() + "=END"
             """
+        // Inside the sandbox every run sees its directory at the same path; on this side each is new and removed.
+        func runDirectories() -> Set<String> {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
+            return Set(entries.filter { $0.hasPrefix("text2grad-sandbox-") })
+        }
+        let before = runDirectories()
         var directories: [String] = []
         for _ in 0..<2 {
             let result = try await Sandbox().run(code: "", tests: probe)
@@ -129,8 +135,8 @@ struct SandboxTests {
             }
             directories.append("/" + String(output[start.upperBound..<end.lowerBound]))
         }
-        #expect(directories[0] != directories[1])
-        #expect(directories.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        #expect(directories.count == 2, "both runs found no leftover from the other")
+        #expect(runDirectories().subtracting(before).isEmpty)
     }
 
     @Test func codeIsTakenFromAMarkdownFence() {

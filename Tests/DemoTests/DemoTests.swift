@@ -1,5 +1,6 @@
 import Foundation
 import PolicyOptimization
+import Report
 import Testing
 import Training
 @testable import Demo
@@ -30,8 +31,12 @@ import Training
             #expect(records.count == options.ppoSteps)
             #expect(records[options.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
         }
-        let verdict = try Verdict(runs: runs, target: 0.9)
-        #expect(verdict.line.contains("token-level") && verdict.line.contains("scalar-level"))
+        let report = try ReportData.load(path: directory)
+        let verdict = try #require(report.verdict())
+        #expect(verdict.line.contains("token") && verdict.line.contains("scalar"), "\(verdict.line)")
+        try report.writeReport(to: directory + "/report.html")
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("<svg"), "the report draws its curves")
 
         lines.removeAll()
         let started = Date()

@@ -29,7 +29,8 @@ import Testing
         other.seed = 8
         try FactTask.write(options: other, to: c.path)
         #expect(counts == ["train.jsonl": 120, "eval.jsonl": 30, "sft-imperfect.jsonl": 120,
-                           "sft-reference.jsonl": 120, "corpus.txt": 480])
+                           "sft-reference.jsonl": 120, "prompts-train.jsonl": 120, "prompts-eval.jsonl": 30,
+                           "corpus.txt": 480])
         for (name, _) in FactTask.files {
             let first = try Data(contentsOf: a.appendingPathComponent(name))
             #expect(first == (try Data(contentsOf: b.appendingPathComponent(name))), "\(name) differs between runs")
@@ -71,6 +72,13 @@ import Testing
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
                 #expect(object == ["prompt": FactTask.policyPrompt(post: item.post.text), "completion": expected])
             }
+        }
+        let prompts = try String(contentsOf: directory.appendingPathComponent("prompts-eval.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        let eval = try FactTask.items(.eval, options: Self.options())
+        for (line, item) in zip(prompts, eval) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            #expect(object == ["id": item.id, "prompt": FactTask.policyPrompt(post: item.post.text)])
         }
         let corpus = try String(contentsOf: directory.appendingPathComponent("corpus.txt"), encoding: .utf8)
         #expect(corpus.contains(items[0].post.text) && corpus.contains("{\"textual_feedback\":"))

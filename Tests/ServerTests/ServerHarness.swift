@@ -45,9 +45,10 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Starts a server; `configure` adjusts its settings (API key, body limit).
     static func start(
-        maxBatchSize: Int = 8, maxQueuedSequences: Int = 256, configure: (inout ServerConfiguration) -> Void = { _ in }
+        maxBatchSize: Int = 8, maxQueuedSequences: Int = 256, tokenizer: Tokenizer = Fixtures.chat.tokenizer,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
-        let generator = Generator(model: Fixtures.chat.model, tokenizer: Fixtures.chat.tokenizer)
+        let generator = Generator(model: Fixtures.chat.model, tokenizer: tokenizer)
         let scheduler = GenerationScheduler(generator: generator, maxBatchSize: maxBatchSize, maxQueuedSequences: maxQueuedSequences,
                                             gatherDelay: 0.02)
         scheduler.start()
@@ -56,7 +57,7 @@ final class ServerHarness: @unchecked Sendable {
         configure(&settings)
         var logger = Logger(label: "serve-test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
-        let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: Fixtures.chat.tokenizer,
+        let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
                                   contextLength: Fixtures.chat.model.config.maxPositionEmbeddings,
                                   vocabSize: Fixtures.chat.model.config.vocabSize, logger: logger)
         let bound = PortBox()
