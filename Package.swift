@@ -125,7 +125,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers"]),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers", "Common"]),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
