@@ -6,7 +6,6 @@ import Generation
 import LLMClient
 import Logging
 import Models
-import Tensor
 import PolicyOptimization
 import RewardModel
 import Tensor
@@ -28,6 +27,7 @@ public final class DemoPipeline {
     public let options: DemoOptions
     let log: (String) -> Void
     var root: String { options.output }
+    var sizes: DemoSizes { options.sizes }
 
     public init(options: DemoOptions, log: @escaping (String) -> Void) {
         self.options = options
@@ -41,36 +41,40 @@ public final class DemoPipeline {
         Compute.useThreads(options.threads)
         try stage("data") { dir in
             var task = FactTaskOptions()
-            task.trainCount = options.trainPosts
-            task.evalCount = options.evalPosts
+            task.trainCount = sizes.trainPosts
+            task.evalCount = sizes.evalPosts
             try FactTask.write(options: task, to: dir)
-            return "\(options.trainPosts) train and \(options.evalPosts) eval posts"
+            return "\(sizes.trainPosts) train and \(sizes.evalPosts) eval posts"
         }
         try stage("tokenizer") { dir in
-            let corpus = try String(contentsOfFile: root + "/data/corpus.txt", encoding: .utf8)
+            var corpus = try String(contentsOfFile: root + "/data/corpus.txt", encoding: .utf8)
                 .split(separator: "\n").map(String.init)
+            // Every reward-model example opens with the same instructions: as frequent as the annotated samples.
+            let instructions = try RewardModelFormat.builtin("summarization").messages(prompt: "", response: "")
+                .map(\.content).joined(separator: "\n")
+            corpus += Array(repeating: instructions, count: sizes.annotatedSamples)
             var trainer = BPETrainer()
-            trainer.vocabularySize = options.vocabularySize
+            trainer.vocabularySize = sizes.vocabularySize
             try trainer.train(corpus).write(directory: URL(fileURLWithPath: dir))
-            return "byte-level BPE, \(options.vocabularySize) tokens"
+            return "byte-level BPE, \(sizes.vocabularySize) tokens"
         }
         try stage("base") { dir in
             let scratch = dir + "/init"
             // The reward model reads a post and a summary and writes a critique: room for ~1k tokens.
-            var shape = try RandomModel.shapeObject(options.shape)
+            var shape = try RandomModel.shapeObject(sizes.shape)
             shape["max_position_embeddings"] = 1024
             let (_, parameters) = try ModelFiles.initialize(
                 base: shape, tokenizer: root + "/tokenizer", output: scratch, seed: 1, std: 0.02)
             let last = try sft(model: scratch, data: root + "/data/sft-reference.jsonl", output: dir + "/run",
-                               steps: options.pretrainSteps, learningRate: 3e-3)
+                               steps: sizes.pretrainSteps, learningRate: 3e-3)
             try publish(checkpoint: last, as: dir + "/model")
-            return "\(options.shape), \(parameters) parameters, \(options.pretrainSteps) steps on reference summaries"
+            return "\(sizes.shape), \(parameters) parameters, \(sizes.pretrainSteps) steps on reference summaries"
         }
         try stage("policy") { dir in
             let last = try sft(model: root + "/base/model", data: root + "/data/sft-imperfect.jsonl", output: dir + "/run",
-                               steps: options.policySteps, learningRate: 1e-3)
+                               steps: sizes.policySteps, learningRate: 1e-3)
             try publish(checkpoint: last, as: dir + "/model")
-            return "\(options.policySteps) steps on imperfect summaries"
+            return "\(sizes.policySteps) steps on imperfect summaries"
         }
         try stage("annotations") { dir in try annotate(into: dir) }
         try stage("rm") { dir in try rewardModel(into: dir) }
@@ -112,7 +116,7 @@ public final class DemoPipeline {
         c.data = data
         c.output = output
         c.steps = steps
-        c.batchSize = options.batchSize
+        c.batchSize = sizes.batchSize
         c.maxLength = 256
         c.learningRate = learningRate
         c.warmupSteps = max(1, steps / 20)
@@ -137,7 +141,7 @@ public final class DemoPipeline {
     func annotate(into dir: String) throws -> String {
         let (model, tokenizer) = try ModelFiles.load(directory: root + "/policy/model", threads: options.threads)
         guard let tokenizer else { throw DemoError.stage("annotations", "the policy has no tokenizer") }
-        let items = try JSONLines.read(path: root + "/data/train.jsonl").prefix(options.annotatedSamples)
+        let items = try JSONLines.read(path: root + "/data/train.jsonl").prefix(sizes.annotatedSamples)
         var parameters = SamplingParameters()
         parameters.temperature = 1
         parameters.maxNewTokens = 48
@@ -180,28 +184,28 @@ public final class DemoPipeline {
         return "\(lines.count) samples, \(summary.records) annotated"
     }
 
-    /// The reward model: LoRA on the base model, trained on the annotations, evaluated on the held-out ones.
+    /// The reward model: the base model fully fine-tuned on the annotations (a model this small learns the task
+    /// faster with every weight free than through an adapter), evaluated on the held-out records as `eval-rm` does.
     func rewardModel(into dir: String) throws -> String {
         var c = RewardModelTraining.defaults
         c.model = root + "/base/model"
         c.data = root + "/annotations/annotations.jsonl"
         c.output = dir + "/run"
-        c.steps = options.rewardModelSteps
-        c.batchSize = options.batchSize
-        c.maxLength = 384
+        c.steps = sizes.rewardModelSteps
+        c.batchSize = sizes.batchSize
+        c.maxLength = 512
         c.learningRate = 3e-3
-        c.loraRank = 32
-        c.loraAlpha = 64
-        c.loraTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        c.loraRank = 0
         c.warmupSteps = max(1, c.steps / 20)
+        c.evalFraction = 0.05
         c.keepCheckpoints = 1
         c.threads = options.threads
         let trainer = try RewardModelTraining.trainer(config: c, resume: false)
         trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
         try trainer.run()
         trainer.loop.progress?.finish()
-        let adapter = Checkpoint.directory(run: c.output, step: c.steps)
-        let critic = try localCritic(adapter: adapter)
+        try publish(checkpoint: Checkpoint.directory(run: c.output, step: c.steps), as: dir + "/model")
+        let critic = try localCritic()
         let gold = try RewardModelData.records(path: c.data).filter { RewardModelData.isHeldOut($0.id, fraction: c.evalFraction) }
         let outcomes = try critic.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: c.model))
@@ -215,13 +219,12 @@ public final class DemoPipeline {
                       f1[0], f1[1], 100 * evaluation.parseFailureRate, 100 * evaluation.unmatchedSpanRate, gold.count)
     }
 
-    /// The trained reward model as a critic (its adapter merged into the base weights).
-    func localCritic(adapter: String) throws -> Critic {
-        let (model, tokenizer) = try ModelFiles.load(directory: root + "/base/model", threads: options.threads)
-        model.weights.merge(try LoRAAdapter.load(directory: adapter, config: model.config))
+    /// The trained reward model (`rm/model`) as a critic.
+    func localCritic() throws -> Critic {
+        let (model, tokenizer) = try ModelFiles.load(directory: root + "/rm/model", threads: options.threads)
         let critic = Critic(backend: .local(Generator(model: model, tokenizer: tokenizer), name: "demo-rm"),
                             format: try RewardModelFormat.builtin("summarization"))
-        critic.maxNewTokens = 160
+        critic.maxNewTokens = sizes.critiqueTokens
         critic.batchSize = 16
         return critic
     }
@@ -234,20 +237,20 @@ public final class DemoPipeline {
         c.evalPrompts = try policyPrompts(split: "eval", into: dir)
         c.output = dir + "/run"
         c.rewardMode = mode
-        c.steps = options.ppoSteps
-        c.batchSize = options.ppoBatch
-        c.miniBatchSize = options.ppoBatch / 2
+        c.steps = sizes.ppoSteps
+        c.batchSize = sizes.ppoBatch
+        c.miniBatchSize = sizes.ppoBatch / 2
         c.ppoEpochs = 4
         c.maxNewTokens = 40
         c.learningRate = 2e-3
         c.loraRank = 16
         c.klCoef = 0.02
-        c.evalEvery = options.ppoEvalEvery
-        c.evalLimit = options.evalPosts
+        c.evalEvery = sizes.ppoEvalEvery
+        c.evalLimit = sizes.ppoEvalPosts
         c.keepCheckpoints = 1
         c.seed = seed
         c.threads = options.threads
-        let critic = try localCritic(adapter: Checkpoint.directory(run: root + "/rm/run", step: options.rewardModelSteps))
+        let critic = try localCritic()
         let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format)
         trainer.objective.taskMetric = { prompt, response in FactChecker.accuracy(post: prompt.text, summary: response) }
         trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")

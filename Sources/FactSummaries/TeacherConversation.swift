@@ -54,7 +54,8 @@ extension FactTeacher {
 /// Finds the post and the summary in a teacher prompt.
 ///
 /// Policy:
-/// 1. a heading is a line that starts with `#` (markdown) or is wholly bold (`**Original Post**`);
+/// 1. a heading is a markdown ATX heading line (1 to 6 `#`, then a space or the end of the line) or a wholly bold
+///    line (`**Original Post**`);
 ///    its title is the line without `#`, `*`, `:` and spaces, lower-cased;
 /// 2. the post is the first section titled with "post"; the summary is the first section titled with
 ///    "summary" that is not a human, reference, ideal or example one;
@@ -91,7 +92,10 @@ public enum TeacherConversation {
     /// The lower-cased title of a heading line, or nil for an ordinary line.
     static func headingTitle(_ line: String) -> String? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
-        let isMarkdown = trimmed.hasPrefix("#")
+        // CommonMark's ATX heading: 1 to 6 `#` then a space, a tab or the end of the line ("##, a" is text).
+        let hashes = trimmed.prefix { $0 == "#" }.count
+        let afterHashes = trimmed.dropFirst(hashes).first
+        let isMarkdown = (1...6).contains(hashes) && (afterHashes == nil || afterHashes == " " || afterHashes == "\t")
         let isBold = trimmed.count > 4 && trimmed.hasPrefix("**") && trimmed.hasSuffix("**")
             && !trimmed.dropFirst(2).dropLast(2).contains("**")
         guard isMarkdown || isBold else { return nil }

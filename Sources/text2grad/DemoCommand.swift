@@ -3,6 +3,8 @@ import Demo
 import Foundation
 import Report
 
+extension DemoSize: ExpressibleByArgument {}
+
 /// `text2grad demo`: the whole Text2Grad pipeline on the built-in task, on a CPU, with nothing downloaded.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,13 +19,14 @@ struct DemoCommand: ParsableCommand {
             a one-line verdict: steps to reach the target fact accuracy on held-out posts.
             """)
 
-    @Option(help: "PPO seeds per reward mode. (default: 3)") var seeds = 3
+    @Option(help: "PPO seeds per reward mode.") var seeds = 3
     @Flag(help: "One seed, smaller sizes, every stage (about two minutes).") var quick = false
-    @Option(help: "Run directory. (default: runs/demo)") var out = "runs/demo"
+    @Option(help: "full, quick or smoke (the smallest sizes that run every stage); overrides --quick.") var size: DemoSize?
+    @Option(help: "Run directory.") var out = "runs/demo"
     @Option(help: "An OpenAI-compatible teacher (base URL up to /v1) instead of the built-in one.") var teacherURL: String?
     @Option(help: "The model name sent to --teacher-url.") var teacherModel = "gpt-4o-mini"
-    @Option(help: "Held-out fact accuracy the verdict counts steps to. (default: 0.9)") var target = 0.9
-    @Option(help: "Engine threads. (default: 2)") var threads = 2
+    @Option(help: "Held-out fact accuracy the verdict counts steps to.") var target = 0.9
+    @Option(help: "Engine threads.") var threads = 2
 
     func validate() throws {
         if !(1...16).contains(seeds) { throw ValidationError("--seeds must be 1...16") }
@@ -35,7 +38,7 @@ struct DemoCommand: ParsableCommand {
         var options = DemoOptions()
         options.output = out
         options.seeds = seeds
-        options.quick = quick
+        options.size = size ?? (quick ? .quick : .full)
         options.teacherURL = teacherURL
         options.teacherModel = teacherModel
         options.threads = threads

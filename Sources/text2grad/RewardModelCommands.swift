@@ -50,8 +50,8 @@ struct CriticOptions: ParsableArguments {
     @Option(help: "The model name to send to --endpoint.") var endpointModel: String = "reward-model"
     @Option(help: "summarization, qa or code: the span labels asked for. (default: the records' task, else summarization)")
     var task: String?
-    @Option(help: "Longest critique in tokens. (default: 256)") var maxNewTokens: Int = 256
-    @Option(help: "Pairs per generation batch, or requests in flight. (default: 8)") var batchSize: Int = 8
+    @Option(help: "Longest critique in tokens.") var maxNewTokens: Int = 256
+    @Option(help: "Pairs per generation batch, or requests in flight.") var batchSize: Int = 8
 
     func validate() throws {
         if (model == nil) == (endpoint == nil) { throw ValidationError("give --model DIR or --endpoint URL") }
@@ -149,7 +149,7 @@ struct EvalRM: ParsableCommand {
     @OptionGroup var critic: CriticOptions
     @Option(help: "Gold annotation records (the teacher's).") var annotations: String
     @Option(help: "Already computed critiques (annotation records) to score instead of running a model.") var predictions: String?
-    @Option(help: "The held-out fraction train-rm used. (default: 0.1)") var evalFraction: Double = 0.1
+    @Option(help: "The held-out fraction train-rm used.") var evalFraction: Double = 0.1
     @Flag(help: "Score every record, not only the held-out ones.") var all = false
     @Option(help: "Tokenizer directory for the token metrics (default: the model's).") var tokenizer: String?
     @Option(name: [.short, .long], help: "Per-record JSONL.") var output: String?

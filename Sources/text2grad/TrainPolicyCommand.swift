@@ -52,8 +52,8 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
     @Option(help: "Base URL up to /v1 (--reward endpoint or teacher).") var rewardURL: String?
     @Option(help: "The model name sent to --reward-url.") var rewardModelName: String = "reward-model"
-    @Option(help: "summarization, qa or code: the span labels. (default: summarization)") var task: String = "summarization"
-    @Option(help: "Longest critique in tokens. (default: 256)") var critiqueTokens: Int = 256
+    @Option(help: "summarization, qa or code: the span labels.") var task: String = "summarization"
+    @Option(help: "Longest critique in tokens.") var critiqueTokens: Int = 256
     @Flag(help: "Continue from the newest readable checkpoint.") var resume = false
     @Option(help: .hidden) var stepDelay: Double = 0
 

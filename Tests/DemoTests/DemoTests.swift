@@ -5,8 +5,9 @@ import Testing
 import Training
 @testable import Demo
 
-/// `text2grad demo --quick` end to end: every stage writes its folder, the reward model is evaluated, both PPO
-/// modes run and are evaluated on held-out posts, and a second run keeps every finished stage.
+/// `text2grad demo` end to end at the smoke sizes (a debug build runs the engine several times slower than the release
+/// build `--quick` is timed in): every stage writes its folder, the reward model is evaluated, both PPO modes run
+/// and are evaluated on held-out posts, and a second run keeps every finished stage.
 @Suite(.serialized) struct DemoTests {
     @Test func quickDemoRunsEveryStageAndResumes() throws {
         let directory = NSTemporaryDirectory() + "demo-\(getpid())"
@@ -14,7 +15,7 @@ import Training
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = DemoOptions()
         options.output = directory
-        options.quick = true
+        options.size = .smoke
         var lines: [String] = []
         let runs = try DemoPipeline(options: options, log: { lines.append($0) }).run()
         for stage in ["data", "tokenizer", "base", "policy", "annotations", "rm", "ppo-token-seed0", "ppo-scalar-seed0"] {
@@ -24,12 +25,12 @@ import Training
             as! [String: Any]
         #expect((rm["items"] as! Int) > 0 && rm["labels"] != nil)
         let annotations = try String(contentsOfFile: directory + "/annotations/annotations.jsonl", encoding: .utf8)
-        #expect(annotations.split(separator: "\n").count >= 100, "the teacher annotated the policy's samples")
+        #expect(annotations.split(separator: "\n").count == options.sizes.annotatedSamples, "the teacher annotated every sample")
         for mode in [RewardMode.token, .scalar] {
             let run = try #require(runs[mode]?.first)
             let records = try MetricsLog.records(path: run + "/metrics.jsonl")
-            #expect(records.count == options.ppoSteps)
-            #expect(records[options.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
+            #expect(records.count == options.sizes.ppoSteps)
+            #expect(records[options.sizes.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
         }
         let report = try ReportData.load(path: directory)
         let verdict = try #require(report.verdict())

@@ -1,4 +1,4 @@
-import FactSummaries
+@testable import FactSummaries
 import Annotation
 import Foundation
 import Testing
@@ -132,6 +132,21 @@ import Testing
         let bold = "Critique this.\n\n**Original Post**\n\(item.post.text)\n\n**Generated Summary**\n"
             + item.imperfect.text + "\n"
         #expect(teacher.reply(to: [("user", bold)]).text == expected.json)
+    }
+
+    @Test("a summary whose text starts with '#' but no heading (a policy sample '##, a mechanic, ...') is reviewed")
+    func hashesThatAreNoHeading() throws {
+        let item = try FactTask.item(.train, index: 5, options: FactTaskOptions())
+        let teacher = FactTeacher()
+        for summary in ["##, a mechanic, moved to Prague.", "#1 " + item.imperfect.text] {
+            let task = TaskItem(id: item.id, prompt: item.post.text, response: summary)
+            let messages: [(role: String, content: String)] = try SummarizationTask()
+                .messages(for: task, execution: nil).map { ($0.role, $0.content) }
+            #expect(teacher.reply(to: messages) == .review(teacher.review(item.post.facts, summary: summary)), "\(summary)")
+        }
+        #expect(TeacherConversation.headingTitle("## Summary") == "summary")
+        #expect(TeacherConversation.headingTitle("#") == nil && TeacherConversation.headingTitle("####### x") == nil)
+        #expect(TeacherConversation.headingTitle("##, a mechanic") == nil)
     }
 
     @Test("a conversation without a task post is refused in plain text, which the annotator records as unparseable")

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import Training
+
+/// `text2grad train-policy` as a user runs it, SIGKILLed mid-run and resumed with `--resume`: every logged metric
+/// (but the wall times, `seconds` and `time/*`) equals the uninterrupted run's, bit for bit, and samples.jsonl has each step once.
+@Suite(.serialized) struct TrainPolicyKillTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+    static func executable() throws -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
+        let fallback = root.deletingLastPathComponent().appendingPathComponent(".build/debug/text2grad").path
+        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
+        return binary
+    }
+
+    @Test func killedRunResumesToTheSameMetrics() throws {
+        let binary = try Self.executable()
+        let directory = NSTemporaryDirectory() + "ppo-kill-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let posts = ["My name is Ben. I work as a nurse. I moved to Zurich in December with my parrot, Rex.",
+                     "Hi all, I am Ida. I am 60 years old. In March I moved to Seville. I live with my turtle, Pico.",
+                     "Hello, Oscar here. I work as an accountant. I moved to Milan in March. Any advice on finding a flat?"]
+        let prompts = directory + "/prompts.jsonl"
+        let lines = try posts.enumerated().map { i, post in
+            String(decoding: try JSONSerialization.data(withJSONObject: [
+                "id": "p\(i)", "prompt": "Summarize the post in one sentence.\n\n" + post]), as: UTF8.self)
+        }
+        try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
+        func arguments(_ run: String) -> [String] {
+            ["train-policy", "--model", Self.root.appendingPathComponent("Fixtures/models/chat-smollm").path,
+             "--prompts", prompts, "--eval-prompts", prompts, "--reward", "builtin", "--output", directory + "/" + run,
+             "--steps", "6", "--batch-size", "4", "--mini-batch-size", "2", "--ppo-epochs", "2", "--max-new-tokens", "6",
+             "--lora-rank", "4", "--learning-rate", "5e-3", "--kl-target", "1", "--save-every", "2", "--eval-every", "3",
+             "--seed", "5", "--threads", "2"]
+        }
+        func launch(_ args: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = args
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let straight = try launch(arguments("straight"))
+        straight.waitUntilExit()
+        #expect(straight.terminationStatus == 0)
+
+        let victim = try launch(arguments("killed") + ["--step-delay", "0.5"])
+        let metrics = directory + "/killed/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(180)
+        while Date() < deadline, (try? MetricsLog.records(path: metrics).count) ?? 0 < 3 { Thread.sleep(forTimeInterval: 0.05) }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal)
+        let loggedBeforeKill = try MetricsLog.records(path: metrics).count
+        #expect((3..<6).contains(loggedBeforeKill), "killed after \(loggedBeforeKill) steps")
+
+        let resumed = try launch(arguments("killed") + ["--resume"])
+        resumed.waitUntilExit()
+        #expect(resumed.terminationStatus == 0)
+        let a = try MetricsLog.records(path: directory + "/straight/metrics.jsonl")
+        let b = try MetricsLog.records(path: metrics)
+        #expect(a.count == 6 && b.count == 6)
+        for step in 1...6 {
+            let keys = Set(a[step, default: [:]].keys).union(b[step, default: [:]].keys).filter { !$0.hasPrefix("time/") && $0 != "seconds" }
+            #expect(keys.count > 20)
+            for key in keys.sorted() {
+                #expect(a[step]?[key] == b[step]?[key], "step \(step) \(key): \(a[step]?[key] ?? .nan) vs \(b[step]?[key] ?? .nan)")
+            }
+        }
+        #expect(a[3]?["eval/score"] != nil && a[6]?["eval/score"] != nil, "evaluated at steps 3 and 6")
+        func sampleSteps(_ run: String) throws -> [Int] {
+            try String(contentsOfFile: directory + "/\(run)/samples.jsonl", encoding: .utf8).split(separator: "\n").map {
+                ((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int) ?? -1
+            }
+        }
+        #expect(try sampleSteps("killed") == sampleSteps("straight"), "each step's samples once")
+        let straightSamples = try String(contentsOfFile: directory + "/straight/samples.jsonl", encoding: .utf8)
+        let killedSamples = try String(contentsOfFile: directory + "/killed/samples.jsonl", encoding: .utf8)
+        #expect(straightSamples == killedSamples, "the same responses, critiques and per-token values")
+    }
+}
