@@ -151,7 +151,7 @@ private struct Row {
 
     init(prompt: [Int], parameters: SamplingParameters, vocabSize: Int, stopIds: Set<Int>, tokenizer: Tokenizer?, tokenTexts: [String?]?) {
         self.tokenTexts = tokenTexts
-        json = tokenTexts == nil ? nil : JSONPrefix()
+        json = tokenTexts == nil ? nil : JSONPrefix(quotes: parameters.jsonQuotes)
         promptCount = prompt.count
         self.parameters = parameters
         self.stopIds = stopIds

@@ -2,9 +2,22 @@
 /// only tokens whose text keeps the output a prefix of one JSON object may be drawn, and the sequence stops
 /// once the object is closed.
 ///
-/// Grammar (RFC 8259) with one restriction: the top-level value must be an object.
+/// Grammar (RFC 8259) with one restriction: the top-level value must be an object. With a `QuoteRule`, the
+/// strings in the arrays of its top-level keys must also be non-empty verbatim substrings of its source text
+/// (a reward model quoting the response it critiques can then only quote what is there).
 public struct JSONPrefix: Sendable, Equatable {
     enum Container: Sendable, Equatable { case object, array }
+
+    /// Strings inside the arrays of `keys` (top-level keys) must be non-empty substrings of `source`.
+    public struct QuoteRule: Sendable, Equatable {
+        public var keys: Set<String>
+        public var source: String
+
+        public init(keys: Set<String>, source: String) {
+            self.keys = keys
+            self.source = source
+        }
+    }
 
     enum State: Sendable, Equatable {
         case start                  // before the top-level '{'
@@ -24,8 +37,21 @@ public struct JSONPrefix: Sendable, Equatable {
 
     var state = State.start
     var stack: [Container] = []
+    /// The rule's source as scalars, when there is a rule.
+    let quoteSource: [Unicode.Scalar]?
+    let quoteKeys: Set<String>
+    /// The unescaped text so far of the string being read, when it is a top-level key or a ruled quote.
+    var text: [Unicode.Scalar] = []
+    /// The top-level key whose value is being read, and whether the string being read is a ruled quote.
+    var topKey = ""
+    var quoting = false
+    /// The code point of a `\u` escape being read.
+    var hex: UInt32 = 0
 
-    public init() {}
+    public init(quotes: QuoteRule? = nil) {
+        quoteSource = quotes.map { Array($0.source.unicodeScalars) }
+        quoteKeys = quotes?.keys ?? []
+    }
 
     /// True once the top-level object is closed.
     public var isComplete: Bool { state == .done }
@@ -50,7 +76,7 @@ public struct JSONPrefix: Sendable, Equatable {
             return true
         case .keyOrEnd, .key:
             if Self.isSpace(c) { return true }
-            if c == "\"" { state = .string(key: true, escape: 0); return true }
+            if c == "\"" { state = .string(key: true, escape: 0); text = []; return true }
             if c == "}" && state == .keyOrEnd { return close(.object) }
             return false
         case .colon:
@@ -86,7 +112,11 @@ public struct JSONPrefix: Sendable, Equatable {
         switch c {
         case "{": stack.append(.object); state = .keyOrEnd
         case "[": stack.append(.array); state = .valueOrEnd
-        case "\"": state = .string(key: false, escape: 0)
+        case "\"":
+            state = .string(key: false, escape: 0)
+            quoting = quoteSource != nil && stack == [.object, .array] && quoteKeys.contains(topKey)
+            text = []
+            if quoting && quoteSource!.isEmpty { return false }  // nothing to quote: the array can only close
         case "-": state = .number(.minus)
         case "0": state = .number(.zero)
         case "1"..."9": state = .number(.integer)
@@ -108,19 +138,68 @@ public struct JSONPrefix: Sendable, Equatable {
     private mutating func string(_ c: Unicode.Scalar, isKey: Bool, escape: Int) -> Bool {
         switch escape {
         case 0:
-            if c == "\"" { state = isKey ? .colon : .afterValue; return true }
-            if c == "\\" { state = .string(key: isKey, escape: 1); return true }
-            return c.value >= 0x20
+            if c == "\"" {
+                if quoting {
+                    guard !text.isEmpty else { return false }
+                    quoting = false
+                }
+                if isKey && stack.count == 1 { topKey = String(String.UnicodeScalarView(text)) }
+                state = isKey ? .colon : .afterValue
+                return true
+            }
+            if c == "\\" {
+                state = .string(key: isKey, escape: 1)
+                return !quoting || continuable { $0.value <= 0xFFFF }  // any escape writes a BMP scalar
+            }
+            return c.value >= 0x20 && read(c, isKey: isKey)
         case 1:
-            if c == "u" { state = .string(key: isKey, escape: 5); return true }
-            guard "\"\\/bfnrt".unicodeScalars.contains(c) else { return false }
+            if c == "u" { hex = 0; state = .string(key: isKey, escape: 5); return true }
+            let escaped: [Unicode.Scalar: Unicode.Scalar] = ["\"": "\"", "\\": "\\", "/": "/", "b": "\u{8}", "f": "\u{C}",
+                                                             "n": "\n", "r": "\r", "t": "\t"]
+            guard let unescaped = escaped[c] else { return false }
             state = .string(key: isKey, escape: 0)
-            return true
+            return read(unescaped, isKey: isKey)
         default:
-            guard c.properties.isASCIIHexDigit else { return false }
-            state = .string(key: isKey, escape: escape == 2 ? 0 : escape - 1)
-            return true
+            guard c.properties.isASCIIHexDigit, let digit = UInt32(String(c), radix: 16) else { return false }
+            hex = hex * 16 + digit
+            guard escape == 2 else {
+                state = .string(key: isKey, escape: escape - 1)
+                // The digits so far must begin the code of a scalar that continues the quote.
+                let shift = UInt32(4 * (escape - 2)), prefix = hex
+                return !quoting || continuable { $0.value <= 0xFFFF && $0.value >> shift == prefix }
+            }
+            state = .string(key: isKey, escape: 0)
+            // A surrogate half cannot be checked against the source alone; only ruled quotes refuse it.
+            guard let scalar = Unicode.Scalar(hex) else { return !quoting }
+            return read(scalar, isKey: isKey)
         }
+    }
+
+    /// Keeps the string's text where it matters; false when a ruled quote stops being a substring of the source.
+    private mutating func read(_ c: Unicode.Scalar, isKey: Bool) -> Bool {
+        guard quoting || (isKey && stack.count == 1) else { return true }
+        text.append(c)
+        guard quoting, let source = quoteSource else { return true }
+        return Self.occurs(text, in: source)
+    }
+
+    /// Whether some scalar of the source that `accepts` extends the ruled quote's text to a substring.
+    private func continuable(_ accepts: (Unicode.Scalar) -> Bool) -> Bool {
+        guard let source = quoteSource else { return true }
+        return Set(source).contains { accepts($0) && Self.occurs(text + [$0], in: source) }
+    }
+
+    /// Whether `needle` occurs in `haystack` (naive search: quotes and responses are short).
+    static func occurs(_ needle: [Unicode.Scalar], in haystack: [Unicode.Scalar]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var start = 0
+        while start + needle.count <= haystack.count {
+            var i = 0
+            while i < needle.count && haystack[start + i] == needle[i] { i += 1 }
+            if i == needle.count { return true }
+            start += 1
+        }
+        return false
     }
 
     private mutating func number(_ c: Unicode.Scalar, phase: NumberPhase) -> Bool {

@@ -27,6 +27,9 @@ public struct SamplingParameters: Sendable, Equatable {
     /// Only draw tokens that keep the text a prefix of one JSON object, and stop when it closes
     /// (`response_format: json_object`; needs a tokenizer).
     public var jsonObject = false
+    /// With `jsonObject`: the quotes under these keys must be substrings of a text (a reward model's quotes of the
+    /// response it critiques).
+    public var jsonQuotes: JSONPrefix.QuoteRule?
 
     public init() {}
 

@@ -52,6 +52,10 @@ public final class Critic: @unchecked Sendable {
     public var batchSize = 8
     /// Requests in flight (remote).
     public var concurrency = 8
+    /// Local: decoding lets each quote be only a verbatim substring of the response (`JSONPrefix.QuoteRule`), so
+    /// no quote is unmatched and every one can reward tokens; false lets the model write any text, as an endpoint
+    /// does.
+    public var quotesFromResponse = true
     public var aligner = SpanAligner()
     /// The conversation for a pair: the reward model's (`RewardModelFormat.messages`) unless set, e.g. to an
     /// annotation task's teacher prompt (`asTeacher`) when a general LLM critiques directly.
@@ -96,10 +100,11 @@ public final class Critic: @unchecked Sendable {
         var outcomes: [CritiqueOutcome] = []
         for start in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
             let group = Array(pairs[start..<min(pairs.count, start + max(1, batchSize))])
+            let labels = Set(format.labels.map(\.name))
             let requests = try group.map { pair in
-                GenerationRequest(
-                    promptIds: try tokenizer.chatPromptIds(conversation(pair)),
-                    parameters: parameters)
+                var p = parameters
+                if quotesFromResponse { p.jsonQuotes = JSONPrefix.QuoteRule(keys: labels, source: pair.response) }
+                return GenerationRequest(promptIds: try tokenizer.chatPromptIds(conversation(pair)), parameters: p)
             }
             let began = Date()
             let generated = try generator.generate(requests)

@@ -52,6 +52,8 @@ struct CriticOptions: ParsableArguments {
     var task: String?
     @Option(help: "Longest critique in tokens.") var maxNewTokens: Int = 256
     @Option(help: "Pairs per generation batch, or requests in flight.") var batchSize: Int = 8
+    @Flag(help: "A local model may write quotes that are not in the response (by default decoding allows only verbatim substrings of it).")
+    var freeQuotes = false
 
     func validate() throws {
         if (model == nil) == (endpoint == nil) { throw ValidationError("give --model DIR or --endpoint URL") }
@@ -75,6 +77,7 @@ struct CriticOptions: ParsableArguments {
         critic.maxNewTokens = maxNewTokens
         critic.batchSize = batchSize
         critic.concurrency = batchSize
+        critic.quotesFromResponse = !freeQuotes
         return (critic, tokenizer)
     }
 }
