@@ -36,8 +36,8 @@ for (( seed = 0; seed < seeds; seed++ )); do
         # The demo's PPO settings (DemoPipeline.ppo), so the two comparisons are of the same runs.
         "$tool" train-policy --model "$demo/policy/model" --prompts "$prompts/prompts-train.jsonl" \
             --eval-prompts "$prompts/prompts-eval.jsonl" "${reward[@]}" --reward-mode "$mode" --seed "$seed" \
-            --steps "$steps" --batch-size 16 --mini-batch-size 8 --ppo-epochs 4 --max-new-tokens 40 \
-            --learning-rate 2e-3 --lora-rank 16 --kl-coef 0.02 --eval-every 5 --threads 2 -o "$run" ${PPO_FLAGS:-}
+            --steps "$steps" --batch-size 16 --mini-batch-size 8 --ppo-epochs 4 --max-new-tokens 40 --min-new-tokens 16 \
+            --learning-rate 5e-4 --lora-rank 16 --kl-coef 0.1 --eval-every 5 --threads 2 -o "$run" ${PPO_FLAGS:-}
         echo "$run: $(( $(date +%s) - start )) s"
         touch "$run/done"
     done

@@ -52,9 +52,9 @@ public struct DemoSizes: Sendable, Equatable {
         switch size {
         case .full:
             (trainPosts, evalPosts, vocabularySize, shape) = (1600, 64, 1024, "demo-tiny")
-            (pretrainSteps, policySteps, batchSize) = (250, 60, 16)
-            (annotatedSamples, rewardModelSteps, critiqueTokens) = (1600, 150, 192)
-            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (10, 16, 2, 32)
+            (pretrainSteps, policySteps, batchSize) = (200, 60, 16)
+            (annotatedSamples, rewardModelSteps, critiqueTokens) = (1600, 120, 192)
+            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (10, 8, 2, 32)
         case .quick:
             (trainPosts, evalPosts, vocabularySize, shape) = (400, 24, 640, "tiny")
             (pretrainSteps, policySteps, batchSize) = (120, 40, 16)

@@ -62,7 +62,7 @@ extension FactTeacher {
 /// 3. a section runs from the line after its heading to the next heading; it is trimmed of white space
 ///    at both ends (the quotes are then still substrings of the untrimmed summary).
 public enum TeacherConversation {
-    /// (post, summary) of a prompt, or nil when either section is absent or empty.
+    /// (post, summary) of a prompt, or nil when either section is absent or the post is empty.
     public static func sections(_ prompt: String) -> (post: String, summary: String)? {
         let lines = prompt.components(separatedBy: "\n")
         var headings: [(index: Int, title: String)] = []
@@ -83,7 +83,8 @@ public enum TeacherConversation {
             })
         else { return nil }
         let post = body(postHeading), summary = body(summaryHeading)
-        guard !post.isEmpty, !summary.isEmpty else { return nil }
+        // An empty summary is still a summary to review (a policy can sample one): it leaves out every fact.
+        guard !post.isEmpty else { return nil }
         return (post, summary)
     }
 

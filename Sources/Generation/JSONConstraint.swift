@@ -4,18 +4,23 @@
 ///
 /// Grammar (RFC 8259) with one restriction: the top-level value must be an object. With a `QuoteRule`, the
 /// strings in the arrays of its top-level keys must also be non-empty verbatim substrings of its source text
-/// (a reward model quoting the response it critiques can then only quote what is there).
+/// (a reward model quoting the response it critiques can then only quote what is there); the object then
+/// also holds each top-level key once, closes only once every ruled key is in it, and has at most 16 white
+/// space characters in a row between tokens (a weak model otherwise repeats keys or loops on newlines).
 public struct JSONPrefix: Sendable, Equatable {
     enum Container: Sendable, Equatable { case object, array }
 
-    /// Strings inside the arrays of `keys` (top-level keys) must be non-empty substrings of `source`.
+    /// Strings inside the arrays of `keys` (top-level keys) must be non-empty substrings of `source`, at most
+    /// `maxQuotes` per array when set.
     public struct QuoteRule: Sendable, Equatable {
         public var keys: Set<String>
         public var source: String
+        public var maxQuotes: Int?
 
-        public init(keys: Set<String>, source: String) {
+        public init(keys: Set<String>, source: String, maxQuotes: Int? = nil) {
             self.keys = keys
             self.source = source
+            self.maxQuotes = maxQuotes
         }
     }
 
@@ -40,6 +45,9 @@ public struct JSONPrefix: Sendable, Equatable {
     /// The rule's source as scalars, when there is a rule.
     let quoteSource: [Unicode.Scalar]?
     let quoteKeys: Set<String>
+    let maxQuotes: Int
+    /// Quotes so far in the ruled array being read.
+    var quoteCount = 0
     /// The unescaped text so far of the string being read, when it is a top-level key or a ruled quote.
     var text: [Unicode.Scalar] = []
     /// The top-level key whose value is being read, and whether the string being read is a ruled quote.
@@ -47,11 +55,20 @@ public struct JSONPrefix: Sendable, Equatable {
     var quoting = false
     /// The code point of a `\u` escape being read.
     var hex: UInt32 = 0
+    /// Under a rule: the top-level keys written so far (none may repeat, and the object closes only once every
+    /// ruled key is there), and the white space run outside strings.
+    var seenKeys: Set<String> = []
+    var spaces = 0
+    static let maxSpaces = 16
 
     public init(quotes: QuoteRule? = nil) {
         quoteSource = quotes.map { Array($0.source.unicodeScalars) }
         quoteKeys = quotes?.keys ?? []
+        maxQuotes = quotes?.maxQuotes ?? .max
     }
+
+    /// Whether the value being read is an element of a ruled array.
+    var inRuledArray: Bool { quoteSource != nil && stack == [.object, .array] && quoteKeys.contains(topKey) }
 
     /// True once the top-level object is closed.
     public var isComplete: Bool { state == .done }
@@ -65,6 +82,17 @@ public struct JSONPrefix: Sendable, Equatable {
     static func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\n" || c == "\t" || c == "\r" }
 
     mutating func feed(_ c: Unicode.Scalar) -> Bool {
+        if quoteSource != nil {
+            // Under a rule (a reward model's compact answer), a run of white space between tokens is short.
+            if case .string = state {
+                spaces = 0
+            } else if Self.isSpace(c) {
+                spaces += 1
+                if spaces > Self.maxSpaces { return false }
+            } else {
+                spaces = 0
+            }
+        }
         switch state {
         case .done:
             return false
@@ -92,7 +120,10 @@ public struct JSONPrefix: Sendable, Equatable {
             if Self.isSpace(c) { return true }
             switch (c, stack.last) {
             case (",", .object?): state = .key; return true
-            case (",", .array?): state = .value; return true
+            case (",", .array?):
+                if inRuledArray && quoteCount >= maxQuotes { return false }  // full: the array can only close
+                state = .value
+                return true
             case ("}", .object?): return close(.object)
             case ("]", .array?): return close(.array)
             default: return false
@@ -111,12 +142,19 @@ public struct JSONPrefix: Sendable, Equatable {
     private mutating func startValue(_ c: Unicode.Scalar) -> Bool {
         switch c {
         case "{": stack.append(.object); state = .keyOrEnd
-        case "[": stack.append(.array); state = .valueOrEnd
+        case "[":
+            stack.append(.array)
+            state = .valueOrEnd
+            quoteCount = 0
         case "\"":
             state = .string(key: false, escape: 0)
-            quoting = quoteSource != nil && stack == [.object, .array] && quoteKeys.contains(topKey)
+            quoting = inRuledArray
             text = []
-            if quoting && quoteSource!.isEmpty { return false }  // nothing to quote: the array can only close
+            if quoting {
+                // Nothing to quote, or the array full: it can only close.
+                if quoteSource!.isEmpty || quoteCount >= maxQuotes { return false }
+                quoteCount += 1
+            }
         case "-": state = .number(.minus)
         case "0": state = .number(.zero)
         case "1"..."9": state = .number(.integer)
@@ -130,6 +168,7 @@ public struct JSONPrefix: Sendable, Equatable {
 
     private mutating func close(_ container: Container) -> Bool {
         guard stack.last == container else { return false }
+        if quoteSource != nil && stack.count == 1 && !quoteKeys.isSubset(of: seenKeys) { return false }
         stack.removeLast()
         state = stack.isEmpty ? .done : .afterValue
         return true
@@ -143,7 +182,10 @@ public struct JSONPrefix: Sendable, Equatable {
                     guard !text.isEmpty else { return false }
                     quoting = false
                 }
-                if isKey && stack.count == 1 { topKey = String(String.UnicodeScalarView(text)) }
+                if isKey && stack.count == 1 {
+                    topKey = String(String.UnicodeScalarView(text))
+                    if quoteSource != nil && !seenKeys.insert(topKey).inserted { return false }
+                }
                 state = isKey ? .colon : .afterValue
                 return true
             }

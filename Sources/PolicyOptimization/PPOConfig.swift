@@ -40,6 +40,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var topK: Int = 0
     /// The longest response in tokens.
     public var maxNewTokens: Int = 48
+    /// End of sequence is not drawn before this many tokens (the authors' SLF5K runs used 45): without it, span
+    /// rewards let a policy escape blame by stopping early, since what a response leaves out has no span to blame.
+    public var minNewTokens: Int = 0
     /// The peak learning rate of the policy (the adapter, or every weight at lora_rank 0).
     public var learningRate: Double = 1e-4
     /// The value head's learning rate, as a multiple of `learning_rate`.
@@ -100,7 +103,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", output, rewardMode = "reward_mode"
         case steps, batchSize = "batch_size", miniBatchSize = "mini_batch_size", ppoEpochs = "ppo_epochs"
-        case temperature, topP = "top_p", topK = "top_k", maxNewTokens = "max_new_tokens"
+        case temperature, topP = "top_p", topK = "top_k", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
         case learningRate = "learning_rate", valueLearningRateScale = "value_learning_rate_scale", schedule
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
         case loraRank = "lora_rank", loraAlpha = "lora_alpha", loraDropout = "lora_dropout", loraTargets = "lora_targets"
@@ -123,6 +126,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
                              ("ppo_epochs", ppoEpochs), ("max_new_tokens", maxNewTokens), ("threads", threads),
                              ("keep_checkpoints", keepCheckpoints), ("eval_limit", evalLimit)] where value <= 0 {
             throw fail("'\(key)' must be positive, got \(value)")
+        }
+        if minNewTokens < 0 || minNewTokens > maxNewTokens {
+            throw fail("'min_new_tokens' must be in 0...max_new_tokens (\(maxNewTokens)), got \(minNewTokens)")
         }
         if miniBatchSize > batchSize { throw fail("'mini_batch_size' (\(miniBatchSize)) exceeds 'batch_size' (\(batchSize))") }
         if !(temperature > 0 && temperature.isFinite) { throw fail("'temperature' must be positive (rollouts sample)") }

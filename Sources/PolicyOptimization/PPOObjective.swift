@@ -96,6 +96,7 @@ public final class PPOObjective: TrainingObjective {
         var parameters = SamplingParameters()
         parameters.maxNewTokens = config.maxNewTokens
         if !greedy {
+            parameters.minNewTokens = config.minNewTokens
             parameters.temperature = Float(config.temperature)
             parameters.topP = Float(config.topP)
             parameters.topK = config.topK

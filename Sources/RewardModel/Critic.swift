@@ -56,6 +56,9 @@ public final class Critic: @unchecked Sendable {
     /// no quote is unmatched and every one can reward tokens; false lets the model write any text, as an endpoint
     /// does.
     public var quotesFromResponse = true
+    /// With `quotesFromResponse`: at most this many quotes per label (e.g. the "0 to 2 phrases" the summarization
+    /// prompt asks for); nil for no limit.
+    public var maxQuotesPerLabel: Int?
     public var aligner = SpanAligner()
     /// The conversation for a pair: the reward model's (`RewardModelFormat.messages`) unless set, e.g. to an
     /// annotation task's teacher prompt (`asTeacher`) when a general LLM critiques directly.
@@ -103,7 +106,9 @@ public final class Critic: @unchecked Sendable {
             let labels = Set(format.labels.map(\.name))
             let requests = try group.map { pair in
                 var p = parameters
-                if quotesFromResponse { p.jsonQuotes = JSONPrefix.QuoteRule(keys: labels, source: pair.response) }
+                if quotesFromResponse {
+                    p.jsonQuotes = JSONPrefix.QuoteRule(keys: labels, source: pair.response, maxQuotes: maxQuotesPerLabel)
+                }
                 return GenerationRequest(promptIds: try tokenizer.chatPromptIds(conversation(pair)), parameters: p)
             }
             let began = Date()

@@ -54,9 +54,12 @@ struct CriticOptions: ParsableArguments {
     @Option(help: "Pairs per generation batch, or requests in flight.") var batchSize: Int = 8
     @Flag(help: "A local model may write quotes that are not in the response (by default decoding allows only verbatim substrings of it).")
     var freeQuotes = false
+    @Option(help: "At most this many quotes per label in a local model's answer (e.g. 2, as the summarization prompt asks).")
+    var maxQuotes: Int?
 
     func validate() throws {
         if (model == nil) == (endpoint == nil) { throw ValidationError("give --model DIR or --endpoint URL") }
+        if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
         if maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
     }
 
@@ -78,6 +81,7 @@ struct CriticOptions: ParsableArguments {
         critic.batchSize = batchSize
         critic.concurrency = batchSize
         critic.quotesFromResponse = !freeQuotes
+        critic.maxQuotesPerLabel = maxQuotes
         return (critic, tokenizer)
     }
 }

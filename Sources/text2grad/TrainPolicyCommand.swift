@@ -38,6 +38,7 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "Passes over each step's rollouts. (default: 4)") var ppoEpochs: Int?
     @Option(help: "Sampling temperature. (default: 0.7)") var temperature: Double?
     @Option(help: "Longest response in tokens. (default: 48)") var maxNewTokens: Int?
+    @Option(help: "No end of sequence before this many tokens in rollouts. (default: 0)") var minNewTokens: Int?
     @Option(help: "Learning rate. (default: 1e-4)") var learningRate: Double?
     @Option(help: "KL coefficient β (start value when adaptive). (default: 0.05)") var klCoef: Double?
     @Option(help: "Target KL for the adaptive controller (default: fixed β).") var klTarget: Double?
@@ -54,11 +55,15 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "The model name sent to --reward-url.") var rewardModelName: String = "reward-model"
     @Option(help: "summarization, qa or code: the span labels.") var task: String = "summarization"
     @Option(help: "Longest critique in tokens.") var critiqueTokens: Int = 256
+    @Flag(help: "A local reward model may quote text that is not in the response (by default only verbatim substrings).")
+    var freeQuotes = false
+    @Option(help: "At most this many quotes per label from a local reward model.") var maxQuotes: Int?
     @Flag(help: "Continue from the newest readable checkpoint.") var resume = false
     @Option(help: .hidden) var stepDelay: Double = 0
 
     func validate() throws {
         if let rewardMode, RewardMode(rawValue: rewardMode) == nil { throw ValidationError("--reward-mode must be token or scalar") }
+        if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
         if let klEstimator, KLEstimator(rawValue: klEstimator) == nil { throw ValidationError("--kl-estimator must be k1, k3 or full") }
         switch reward {
         case "rm": if rewardModel == nil { throw ValidationError("--reward rm needs --reward-model DIR") }
@@ -73,7 +78,7 @@ struct TrainPolicy: ParsableCommand {
         o.set("model", model); o.set("prompts", prompts); o.set("eval_prompts", evalPrompts); o.set("output", output)
         o.set("reward_mode", rewardMode); o.set("steps", steps); o.set("batch_size", batchSize)
         o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
-        o.set("max_new_tokens", maxNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
+        o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
         return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
@@ -96,6 +101,8 @@ struct TrainPolicy: ParsableCommand {
             critic = try BuiltinTeacherSource.critic(format: format)
         }
         critic.maxNewTokens = critiqueTokens
+        critic.quotesFromResponse = !freeQuotes
+        critic.maxQuotesPerLabel = maxQuotes
         return critic
     }
 
@@ -107,7 +114,7 @@ struct TrainPolicy: ParsableCommand {
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay
         trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps")
-        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode.rawValue)-level rewards from \(reward)"
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(reward)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {
             try trainer.run()

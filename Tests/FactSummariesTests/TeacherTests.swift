@@ -134,7 +134,7 @@ import Testing
         #expect(teacher.reply(to: [("user", bold)]).text == expected.json)
     }
 
-    @Test("a summary whose text starts with '#' but no heading (a policy sample '##, a mechanic, ...') is reviewed")
+    @Test("a summary that starts with '#' but no heading ('##, a mechanic, ...'), or an empty one, is reviewed")
     func hashesThatAreNoHeading() throws {
         let item = try FactTask.item(.train, index: 5, options: FactTaskOptions())
         let teacher = FactTeacher()
@@ -144,6 +144,11 @@ import Testing
                 .messages(for: task, execution: nil).map { ($0.role, $0.content) }
             #expect(teacher.reply(to: messages) == .review(teacher.review(item.post.facts, summary: summary)), "\(summary)")
         }
+        // An empty summary (a policy can sample one) leaves out every fact; it is reviewed, not refused.
+        let empty = try SummarizationTask().messages(for: TaskItem(id: item.id, prompt: item.post.text, response: ""), execution: nil)
+            .map { ($0.role, $0.content) }
+        guard case let .review(review) = teacher.reply(to: empty) else { Issue.record("an empty summary was refused"); return }
+        #expect(review.good.isEmpty && review.poor.isEmpty && review.critique.contains("0 of"), "\(review.critique)")
         #expect(TeacherConversation.headingTitle("## Summary") == "summary")
         #expect(TeacherConversation.headingTitle("#") == nil && TeacherConversation.headingTitle("####### x") == nil)
         #expect(TeacherConversation.headingTitle("##, a mechanic") == nil)
