@@ -3,7 +3,7 @@ import LLMClient
 import CodeSandbox
 import Foundation
 
-/// One line of the output file (DESIGN.md §3, "Annotation record").
+/// One line of the output file (fields listed in docs/ARCHITECTURE.md, "annotation records").
 public struct AnnotationRecord: Codable, Sendable, Equatable {
     /// The item's id; the output holds one record per id.
     public var id: String

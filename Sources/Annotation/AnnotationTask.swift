@@ -7,7 +7,7 @@ import Foundation
 public struct SpanLabel: Sendable, Equatable, Codable {
     /// The JSON key the teacher answers under.
     public var name: String
-    /// The reward a token inside such a span gets (DESIGN.md §3, "Labels per task").
+    /// The reward a token inside such a span gets (+1 good, −1 poor, per the task's labels).
     public var score: Double
     /// What the teacher is told the label means.
     public var meaning: String
@@ -106,7 +106,7 @@ public struct CodeTask: AnnotationTask {
     public let runsCode = true
     public let labels: [SpanLabel]
 
-    /// `improvementScore` is the reward for tokens in `improvement_code` (0 by default, DESIGN.md §3).
+    /// `improvementScore` is the reward for tokens in `improvement_code` (0 by default).
     public init(improvementScore: Double = 0) {
         labels = [
             SpanLabel(name: "wrong_code", score: -1, meaning: TeacherPrompts.codeWrong),

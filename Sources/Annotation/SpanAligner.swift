@@ -48,7 +48,7 @@ public struct AlignedSpan: Codable, Sendable, Equatable {
     }
 }
 
-/// Aligns quotes to offsets in a response (DESIGN.md §4, "Span alignment").
+/// Aligns quotes to offsets in a response.
 ///
 /// Policy for each quote, in answer order:
 /// 1. exact search of the quote's scalars in the response;

@@ -1,6 +1,6 @@
 import Tensor
 
-/// Activation buffers for one (B, T), in one arena (STYLE.md §3).
+/// Activation buffers for one (B, T), in one arena: one allocation carved into named tensors.
 ///
 /// With `storedLayers == layerCount` every layer keeps its own buffers for the backward pass; with 1, all
 /// layers share one set, which is all a forward-only pass needs.

@@ -14,8 +14,8 @@ public struct Submission: Sendable {
     public let cancel: @Sendable () -> Void
 }
 
-/// Something that turns generation requests into a stream of events: the server's only view of the engine
-/// (STYLE.md §14), so the HTTP layer can be driven by another engine.
+/// Something that turns generation requests into a stream of events: the server's only view of the engine,
+/// so the HTTP layer can be driven by another engine.
 public protocol GenerationService: Sendable {
     /// Queues the sequences of one API request; throws `APIError` (503) when the queue is full.
     func submit(_ requests: [GenerationRequest]) throws -> Submission

@@ -2,7 +2,7 @@ import Dispatch
 
 /// Work splitting for the kernels that are not matrix products.
 ///
-/// Two threads pay off only above ~0.3 ms of work (ENGINE-NOTES.md), so callers give an estimate of
+/// Two threads pay off only above ~0.3 ms of work (measured on the 2-core machines this runs on), so callers give an estimate of
 /// the work per item and small jobs run inline.
 public enum Parallel {
     /// Threads the engine's own loops may use (BLAS has its own setting).

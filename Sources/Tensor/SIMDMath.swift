@@ -1,5 +1,5 @@
 // Vector math the kernels share. Everything here is written so that Swift 6.3 inlines it at -O
-// without -target-cpu (ENGINE-NOTES.md): comparisons with `replacing`, no pointwiseMax/min or .clamped.
+// without -target-cpu: comparisons with `replacing`, no pointwiseMax/min or .clamped.
 
 public typealias Float8 = SIMD8<Float>
 

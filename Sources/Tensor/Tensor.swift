@@ -1,7 +1,7 @@
 /// A dense fp32 tensor: a shape over a contiguous row-major buffer that it owns or views.
 ///
 /// Views into an arena keep the arena alive, so parameters, gradients and activations can each live
-/// in one allocation carved into named tensors (STYLE.md §3).
+/// in one allocation carved into named tensors.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int
