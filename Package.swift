@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
         .library(name: "Annotation", targets: ["Common", "LLMClient", "CodeSandbox", "Annotation"]),
     ],
+    // Off by default: `swift build --traits MPI` (or `make mpi`) adds data-parallel training over MPI.
+    traits: [.trait(name: "MPI", description: "Data-parallel training across processes over MPI (libopenmpi-dev).")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -38,6 +40,10 @@ let package = Package(
             name: "Training",
             dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common", .product(name: "Yams", package: "Yams")]
         ),
+        // MPI's C API through an inline shim (its handles are macros); pkg-config's `mpi-c` finds Open MPI or MPICH.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // Data parallelism: the launcher's ranks and the MPI gradient reducer, compiled in only with the MPI trait.
+        .target(name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
         .target(name: "FactSummaries", dependencies: ["JSON"]),
@@ -99,7 +105,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
                 "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
-                "Report",
+                "Report", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -17,6 +17,11 @@ extension Critic: CritiqueSource {}
 
 /// PPO with rewards from critiques, as a training-loop objective. A step is six phases, each a method:
 /// rollout → score → rewards → advantages → optimize → log (the figures under TRL's names).
+///
+/// With several data-parallel replicas, each rolls out, critiques and scores its share of the step's prompts
+/// (rows dealt out by rank, each sampled from its global row's seed), then `gather` gives every replica the whole
+/// batch's ids and per-token figures, so advantages, whitening and β are the one-process ones; each mini-batch's
+/// rows are again shared out for the forward and backward passes, normalised by the mini-batch's token count.
 public final class PPOObjective: TrainingObjective {
     /// What a resume restores besides tensors.
     public struct State: Codable, Sendable, Equatable {
@@ -73,11 +78,16 @@ public final class PPOObjective: TrainingObjective {
             defer { times["time/" + name] = Date().timeIntervalSince(start) }
             return try work()
         }
+        let reducer = context.reducer
         var cursor = state.cursor, rng = state.rng
         let batch = cursor.next(config.batchSize, of: prompts.count, seed: config.seed).map { prompts[$0] }
-        let rollouts = try timed("rollout") { try rollout(batch, seed: rng.next(), greedy: false) }
-        let scores = try timed("score") { try score(rollouts) }
-        let rewards = try timed("rewards") { try self.rewards(rollouts, scores: scores) }
+        let rows = reducer.shard(Array(batch.indices))
+        let seed = rng.next()
+        let mine = try timed("rollout") { try rollout(rows.map { batch[$0] }, seed: seed, greedy: false, rows: rows) }
+        let myScores = try timed("score") { try score(mine) }
+        let myRewards = try timed("rewards") { try self.rewards(mine, scores: myScores) }
+        let (rollouts, scores, rewards) = reducer.worldSize == 1 ? (mine, myScores, myRewards)
+            : timed("gather") { gather(batch, rows: rows, mine, scores: myScores, rewards: myRewards, reducer: reducer) }
         let advantages = timed("advantages") { self.advantages(rollouts, rewards: rewards) }
         let stats = try timed("optimize") { try optimize(context, rollouts, rewards: rewards, advantages: advantages, rng: &rng) }
         state.kl.update(kl: rewards.meanSequenceKL, samples: rollouts.count)
@@ -85,14 +95,21 @@ public final class PPOObjective: TrainingObjective {
         state.rng = rng
         var record = log(rollouts, scores: scores, rewards: rewards, advantages: advantages, stats: stats)
         record.merge(times) { $1 }
-        if let samples { try writeSamples(samples, step: context.step, rollouts, scores: scores, rewards: rewards, advantages: advantages) }
+        if let samples {
+            let myAdvantages = reducer.worldSize == 1 ? advantages : Advantages(
+                advantages: pickRows(advantages.advantages, rows: rows, from: rollouts.length, to: mine.length),
+                returns: pickRows(advantages.returns, rows: rows, from: rollouts.length, to: mine.length))
+            try writeSamples(samples, step: context.step, mine, scores: myScores, rewards: myRewards, advantages: myAdvantages)
+        }
         return record
     }
 
     // MARK: Phase 1: rollout
 
-    /// Samples a response per prompt from the policy (adapter on), keeping the sampled ids.
-    public func rollout(_ batch: [PolicyPrompt], seed: UInt64, greedy: Bool) throws -> Rollouts {
+    /// Samples a response per prompt from the policy (adapter on), keeping the sampled ids. `rows` are the
+    /// prompts' places in the step's global batch (default 0, 1, ...): each one's sampling seed derives from it, so
+    /// a row samples the same tokens whichever replica rolls it out.
+    public func rollout(_ batch: [PolicyPrompt], seed: UInt64, greedy: Bool, rows: [Int]? = nil) throws -> Rollouts {
         var parameters = SamplingParameters()
         parameters.maxNewTokens = config.maxNewTokens
         if !greedy {
@@ -103,7 +120,7 @@ public final class PPOObjective: TrainingObjective {
         }
         let requests = batch.enumerated().map { i, prompt -> GenerationRequest in
             var p = parameters
-            p.seed = seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+            p.seed = seed &+ UInt64(rows?[i] ?? i) &* 0x9E37_79B9_7F4A_7C15
             return GenerationRequest(promptIds: prompt.ids, parameters: p)
         }
         let generated = try Generator(model: model, tokenizer: tokenizer).generate(requests)
@@ -114,15 +131,32 @@ public final class PPOObjective: TrainingObjective {
 
     /// The critiques of a step's responses, turned into per-token span scores and one sequence score each.
     public struct Scores {
+        /// Per response (only this replica's rows are critiqued here, so a gathered batch holds none).
         public var critiques: [CritiqueOutcome]
         /// (B, L) span scores of the response tokens (token mode's reward before the KL term).
         public var tokenScores: [Float]
         /// Per response: the mean score of its tokens inside spans (`sequenceScore`), or `unparsed_score`.
         public var sequenceScores: [Double]
         public var unparsed: Int
+        /// Spans quoted, and those not found in the response.
+        public var quoted: Int
+        public var unmatched: Int
         public var positiveFraction: Double
         public var negativeFraction: Double
-        public var unmatchedRate: Double
+        public var unmatchedRate: Double { quoted > 0 ? Double(unmatched) / Double(quoted) : 0 }
+
+        init(critiques: [CritiqueOutcome], tokenScores: [Float], sequenceScores: [Double], unparsed: Int, quoted: Int,
+             unmatched: Int, mask: [Float]) {
+            self.critiques = critiques
+            self.tokenScores = tokenScores
+            self.sequenceScores = sequenceScores
+            self.unparsed = unparsed
+            self.quoted = quoted
+            self.unmatched = unmatched
+            let tokens = Double(max(1, mask.reduce(0, +)))
+            positiveFraction = Double(tokenScores.filter { $0 > 0 }.count) / tokens
+            negativeFraction = Double(tokenScores.filter { $0 < 0 }.count) / tokens
+        }
     }
 
     public func score(_ rollouts: Rollouts) throws -> Scores {
@@ -147,13 +181,8 @@ public final class PPOObjective: TrainingObjective {
             perRow.append(scores)
             sequence.append(sequenceScore(tokenScores: scores, offsets: offsets, spans: spans))
         }
-        let tokenScores = rollouts.rows { perRow[$0] }
-        let tokens = max(1, rollouts.mask.reduce(0, +))
-        return Scores(
-            critiques: critiques, tokenScores: tokenScores, sequenceScores: sequence, unparsed: unparsed,
-            positiveFraction: Double(tokenScores.filter { $0 > 0 }.count) / Double(tokens),
-            negativeFraction: Double(tokenScores.filter { $0 < 0 }.count) / Double(tokens),
-            unmatchedRate: quoted > 0 ? Double(unmatched) / Double(quoted) : 0)
+        return Scores(critiques: critiques, tokenScores: rollouts.rows { perRow[$0] }, sequenceScores: sequence,
+                      unparsed: unparsed, quoted: quoted, unmatched: unmatched, mask: rollouts.mask)
     }
 
     // MARK: Phase 3: rewards
@@ -228,9 +257,69 @@ public final class PPOObjective: TrainingObjective {
         }
         let beta = Float(state.kl.value)
         let rewards = (0..<kl.count).map { mask[$0] > 0 ? s[$0] - beta * kl[$0] : 0 }
-        let sequenceKL = (0..<rollouts.count).map { b in (0..<L).reduce(0.0) { $0 + Double(kl[b * L + $1]) } }
         return Rewards(oldLogProbabilities: old, referenceLogProbabilities: ref, values: values, kl: kl, scores: s,
-                       rewards: rewards, meanSequenceKL: sequenceKL.reduce(0, +) / Double(max(1, rollouts.count)))
+                       rewards: rewards, meanSequenceKL: Self.meanSequenceKL(kl, rows: rollouts.count, length: L))
+    }
+
+    /// The mean over rows of each row's summed per-token KL.
+    static func meanSequenceKL(_ kl: [Float], rows: Int, length L: Int) -> Double {
+        let sequenceKL = (0..<rows).map { b in (0..<L).reduce(0.0) { $0 + Double(kl[b * L + $1]) } }
+        return sequenceKL.reduce(0, +) / Double(max(1, rows))
+    }
+
+    // MARK: Between phases 3 and 4: the replicas' rows put together
+
+    /// The whole batch from every replica's rows (`rows`: this replica's places in it): each replica writes its
+    /// rows into zeroed buffers of the batch's shape and the buffers are summed, which places every row exactly
+    /// (x + 0 = x). The ids and per-row scores travel as doubles (exact for any vocabulary), the per-token
+    /// figures as floats, in two sums per step; every replica then rebuilds the same rollouts from the ids.
+    func gather(_ batch: [PolicyPrompt], rows: [Int], _ mine: Rollouts, scores: Scores, rewards: Rewards,
+                reducer: GradientReducer) -> (Rollouts, Scores, Rewards) {
+        let B = batch.count, l = mine.length
+        var lengths = [Double](repeating: 0, count: B)
+        for (i, b) in rows.enumerated() { lengths[b] = Double(mine.responseIds[i].count) }
+        reducer.sum(&lengths)
+        let L = max(1, Int(lengths.max() ?? 1))
+        // Ids (B·L), sequence scores (B), then the totals: unparsed, quoted, unmatched.
+        var whole = [Double](repeating: 0, count: B * L + B + 3)
+        for (i, b) in rows.enumerated() {
+            for (j, id) in mine.responseIds[i].enumerated() { whole[b * L + j] = Double(id) }
+            whole[B * L + b] = scores.sequenceScores[i]
+        }
+        whole[B * L + B] = Double(scores.unparsed)
+        whole[B * L + B + 1] = Double(scores.quoted)
+        whole[B * L + B + 2] = Double(scores.unmatched)
+        reducer.sum(&whole)
+        let ids = (0..<B).map { b in (0..<Int(lengths[b])).map { Int(whole[b * L + $0]) } }
+        let rollouts = Rollouts(prompts: batch, responseIds: ids, tokenizer: tokenizer, endOfSequence: endOfSequence)
+        let fields = [scores.tokenScores, rewards.oldLogProbabilities, rewards.referenceLogProbabilities, rewards.values,
+                      rewards.kl, rewards.scores, rewards.rewards]
+        var figures = [Float](repeating: 0, count: fields.count * B * L)
+        for (f, field) in fields.enumerated() {
+            for (i, b) in rows.enumerated() {
+                for j in 0..<mine.responseIds[i].count { figures[(f * B + b) * L + j] = field[i * l + j] }
+            }
+        }
+        figures.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: $0.count) }
+        func field(_ f: Int) -> [Float] { Array(figures[(f * B * L)..<((f + 1) * B * L)]) }
+        let gatheredScores = Scores(
+            critiques: [], tokenScores: field(0), sequenceScores: Array(whole[(B * L)..<(B * L + B)]),
+            unparsed: Int(whole[B * L + B]), quoted: Int(whole[B * L + B + 1]), unmatched: Int(whole[B * L + B + 2]),
+            mask: rollouts.mask)
+        let kl = field(4)
+        let gatheredRewards = Rewards(
+            oldLogProbabilities: field(1), referenceLogProbabilities: field(2), values: field(3), kl: kl, scores: field(5),
+            rewards: field(6), meanSequenceKL: Self.meanSequenceKL(kl, rows: B, length: L))
+        return (rollouts, gatheredScores, gatheredRewards)
+    }
+
+    /// The (rows.count, to) layout of some rows of a (B, from) array.
+    func pickRows(_ x: [Float], rows: [Int], from L: Int, to l: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows.count * l)
+        for (i, b) in rows.enumerated() {
+            for j in 0..<min(l, L) { out[i * l + j] = x[b * L + j] }
+        }
+        return out
     }
 
     /// The (rows·L, V) logits at the temperature of the positions that predict response tokens.
@@ -270,52 +359,71 @@ public final class PPOObjective: TrainingObjective {
 
     /// `ppo_epochs` passes over the rollouts in shuffled mini-batches, one update each: clipped policy loss +
     /// vf_coef · clipped value loss − entropy_coef · entropy, through the adapter (or every weight) and the value head.
+    /// Each replica runs its share of every mini-batch's rows; the losses are normalised by the whole
+    /// mini-batch's token count and their figures summed, so every replica takes the same decisions (the ratio
+    /// threshold, a non-finite loss) and the summed gradients are the one-process ones.
     public func optimize(
         _ context: StepContext, _ rollouts: Rollouts, rewards: Rewards, advantages: Advantages, rng: inout SplitMix64
     ) throws -> OptimizeStats {
         var stats = OptimizeStats()
+        let reducer = context.reducer
         let L = rollouts.length, T = Float(config.temperature)
         for _ in 0..<config.ppoEpochs {
             let order = Array(0..<rollouts.count).shuffled(using: &rng)
             for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
-                let rows = Array(order[start..<min(order.count, start + config.miniBatchSize)])
+                let miniBatch = Array(order[start..<min(order.count, start + config.miniBatchSize)])
+                let n = Float(max(1, miniBatch.reduce(0) { $0 + rollouts.responseIds[$1].count }))
+                let rows = reducer.shard(miniBatch)
+                let dropoutSeed = rng.next() &+ UInt64(reducer.rank) &* 0x9E37_79B9_7F4A_7C15
                 func pick(_ x: [Float]) -> [Float] { rows.flatMap { Array(x[($0 * L)..<($0 * L + L)]) } }
                 let mask = pick(rollouts.mask)
-                let s = SequenceBatch(rollouts, rows: rows, padId: padId)
-                let buffers = TrainingBuffers(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
-                model.adapter?.dropoutSeed = rng.next()
+                // This replica's share of: policy loss, value loss, clip fraction, value clip fraction, approx KL,
+                // mean ratio, mean entropy.
+                var figures = [Double](repeating: 0, count: 7)
+                var pass: (s: SequenceBatch, buffers: TrainingBuffers, policy: ClippedPolicyLoss, value: ClippedValueLoss)?
+                if !rows.isEmpty {
+                    let s = SequenceBatch(rollouts, rows: rows, padId: padId)
+                    let buffers = TrainingBuffers(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+                    model.adapter?.dropoutSeed = dropoutSeed
+                    let out = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: true,
+                                                      valueHead: trainable.valueHead, activations: buffers.forward)
+                    let logp = s.gather(out.logProbabilities, length: L), values = s.gather(out.values, length: L)
+                    let entropy = s.gather(out.entropies, length: L)
+                    let policy = ClippedPolicyLoss(logProbabilities: logp, old: pick(rewards.oldLogProbabilities),
+                                                   advantages: pick(advantages.advantages), mask: mask, clip: config.cliprange,
+                                                   logRatioClamp: config.logRatioClamp, normalizer: n)
+                    let value = ClippedValueLoss(values: values, oldValues: pick(rewards.values), returns: pick(advantages.returns),
+                                                 mask: mask, clip: config.cliprangeValue, normalizer: n)
+                    figures = [policy.loss, value.loss, policy.clipFraction, value.clipFraction, policy.approximateKL,
+                               policy.meanRatio, zip(entropy, mask).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / Double(n)]
+                    pass = (s, buffers, policy, value)
+                }
                 defer { model.adapter?.dropoutSeed = nil }
-                let out = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: true,
-                                                  valueHead: trainable.valueHead, activations: buffers.forward)
-                let logp = s.gather(out.logProbabilities, length: L), values = s.gather(out.values, length: L)
-                let entropy = s.gather(out.entropies, length: L)
-                let policy = ClippedPolicyLoss(logProbabilities: logp, old: pick(rewards.oldLogProbabilities),
-                                               advantages: pick(advantages.advantages), mask: mask, clip: config.cliprange,
-                                               logRatioClamp: config.logRatioClamp)
-                let value = ClippedValueLoss(values: values, oldValues: pick(rewards.values), returns: pick(advantages.returns),
-                                             mask: mask, clip: config.cliprangeValue)
-                let meanEntropy = maskedMean(entropy, mask)
-                let loss = policy.loss + config.vfCoef * value.loss - config.entropyCoef * meanEntropy
+                reducer.sum(&figures)
+                let meanEntropy = figures[6]
+                let loss = figures[0] + config.vfCoef * figures[1] - config.entropyCoef * meanEntropy
                 try context.check("loss", loss)
-                stats.ratio.append(policy.meanRatio)
-                guard policy.meanRatio <= config.ratioThreshold else { stats.skipped += 1; continue }
-                let n = Float(max(1, mask.reduce(0, +)))
-                let entropyGradient = config.entropyCoef > 0
-                    ? s.scatter(mask.map { -Float(config.entropyCoef) * $0 / n }, length: L) : nil
+                stats.ratio.append(figures[5])
+                guard figures[5] <= config.ratioThreshold else { stats.skipped += 1; continue }
                 context.zeroGradients()
-                model.policyBackward(
-                    s.batch, targets: s.targets, temperature: T, logProbabilityGradients: s.scatter(policy.gradient, length: L),
-                    entropyGradients: entropyGradient,
-                    valueGradients: s.scatter(value.gradient.map { $0 * Float(config.vfCoef) }, length: L),
-                    valueHead: trainable.valueHead, valueHeadGradients: trainable.valueHeadGradients,
-                    activations: buffers.forward, gradients: trainable.weightGradients,
-                    adapterGradients: trainable.adapterGradients, buffers: buffers.backward)
+                if let pass {
+                    let (s, buffers, policy, value) = pass
+                    let entropyGradient = config.entropyCoef > 0
+                        ? s.scatter(mask.map { -Float(config.entropyCoef) * $0 / n }, length: L) : nil
+                    model.policyBackward(
+                        s.batch, targets: s.targets, temperature: T, logProbabilityGradients: s.scatter(policy.gradient, length: L),
+                        entropyGradients: entropyGradient,
+                        valueGradients: s.scatter(value.gradient.map { $0 * Float(config.vfCoef) }, length: L),
+                        valueHead: trainable.valueHead, valueHeadGradients: trainable.valueHeadGradients,
+                        activations: buffers.forward, gradients: trainable.weightGradients,
+                        adapterGradients: trainable.adapterGradients, buffers: buffers.backward)
+                }
                 stats.gradientNorm.append(try context.update())
-                stats.policyLoss.append(policy.loss)
-                stats.valueLoss.append(value.loss)
-                stats.clipFraction.append(policy.clipFraction)
-                stats.valueClipFraction.append(value.clipFraction)
-                stats.approximateKL.append(policy.approximateKL)
+                stats.policyLoss.append(figures[0])
+                stats.valueLoss.append(figures[1])
+                stats.clipFraction.append(figures[2])
+                stats.valueClipFraction.append(figures[3])
+                stats.approximateKL.append(figures[4])
                 stats.entropy.append(meanEntropy)
             }
         }
@@ -401,21 +509,26 @@ public final class PPOObjective: TrainingObjective {
 
     /// Greedy responses to the held-out prompts: mean sequence score from the critic (`eval/score`), parse
     /// failures, and the task's metric (`eval/task_metric`).
-    public func evaluate() throws -> [String: Double] {
+    /// Each replica answers every `worldSize`-th batch of the held-out prompts.
+    public func evaluate(_ reducer: GradientReducer) throws -> [String: Double] {
         guard !evalPrompts.isEmpty else { return [:] }
-        var total = 0.0, metric: [Double] = [], unparsed = 0
-        for start in stride(from: 0, to: evalPrompts.count, by: config.batchSize) {
+        // Score total, parse failures, task-metric total and count.
+        var totals = [0.0, 0.0, 0.0, 0.0]
+        for (k, start) in stride(from: 0, to: evalPrompts.count, by: config.batchSize).enumerated() where reducer.owns(k) {
             let batch = Array(evalPrompts[start..<min(evalPrompts.count, start + config.batchSize)])
             let rollouts = try rollout(batch, seed: 0, greedy: true)
             let scores = try score(rollouts)
-            total += scores.sequenceScores.reduce(0, +)
-            unparsed += scores.unparsed
+            totals[0] += scores.sequenceScores.reduce(0, +)
+            totals[1] += Double(scores.unparsed)
             if let taskMetric {
-                metric += (0..<rollouts.count).compactMap { taskMetric(rollouts.prompts[$0], rollouts.responses[$0]) }
+                let values = (0..<rollouts.count).compactMap { taskMetric(rollouts.prompts[$0], rollouts.responses[$0]) }
+                totals[2] += values.reduce(0, +)
+                totals[3] += Double(values.count)
             }
         }
-        var record = ["eval/score": total / Double(evalPrompts.count), "eval/parse_failures": Double(unparsed)]
-        if !metric.isEmpty { record["eval/task_metric"] = metric.reduce(0, +) / Double(metric.count) }
+        reducer.sum(&totals)
+        var record = ["eval/score": totals[0] / Double(evalPrompts.count), "eval/parse_failures": totals[1]]
+        if totals[3] > 0 { record["eval/task_metric"] = totals[2] / totals[3] }
         return record
     }
 

@@ -31,8 +31,11 @@ public final class PolicyTrainer {
         let reference = config.lora == nil ? try LlamaModel(directory: config.model) : nil
         objective = PPOObjective(config: config, trainable: trainable, tokenizer: tokenizer, critic: critic, format: format,
                                  prompts: prompts, evalPrompts: evalPrompts, frozenReference: reference)
+        var fingerprint = Fingerprint()
+        fingerprint.add(try ConfigFile.yaml(config))
+        for prompt in prompts + evalPrompts { fingerprint.add(prompt.ids) }
         loop = try TrainingLoop(settings: config.loop, trainable: trainable, objective: objective, reducer: reducer,
-                                resume: resume, warn: warn)
+                                fingerprint: fingerprint.value, resume: resume, warn: warn)
         if reducer.rank == 0 {
             try ModelFiles.saveConfig(config, run: config.output)
             if config.samplesPerStep > 0 {

@@ -125,7 +125,9 @@ public func generalizedAdvantages(
 /// PPO's clipped surrogate over the masked tokens of a mini-batch, and its gradient with respect to each
 /// token's new log-probability. With ρ = e^{clamp(logp − old, ±logRatioClamp)}:
 /// L = mean_t max(−A_t·ρ_t, −A_t·clip(ρ_t, 1 − ε, 1 + ε)); dL/dlogp_t = −A_t·ρ_t / n where the unclipped term is
-/// the larger (the clipped one has no gradient), 0 elsewhere; n = Σ mask.
+/// the larger (the clipped one has no gradient), 0 elsewhere; n = Σ mask, or `normalizer` when a replica holds only
+/// part of a mini-batch (n is then the whole mini-batch's token count, and every figure is this part's share of
+/// the mean: the replicas' figures sum to the mini-batch's).
 public struct ClippedPolicyLoss: Sendable, Equatable {
     public var loss: Double
     /// dL/dlog π per token (0 on padding).
@@ -138,10 +140,10 @@ public struct ClippedPolicyLoss: Sendable, Equatable {
     public var meanRatio: Double
 
     public init(logProbabilities logp: [Float], old: [Float], advantages: [Float], mask: [Float], clip epsilon: Double,
-                logRatioClamp: Double = 20) {
+                logRatioClamp: Double = 20, normalizer: Float? = nil) {
         precondition(logp.count == old.count && old.count == advantages.count && advantages.count == mask.count,
                      "policy-loss inputs differ in length")
-        let n = max(1, mask.reduce(0, +))
+        let n = max(1, normalizer ?? mask.reduce(0, +))
         var loss = 0.0, clipped = 0.0, approx = 0.0, ratioSum = 0.0
         var gradient = [Float](repeating: 0, count: logp.count)
         for i in logp.indices where mask[i] > 0 {
@@ -165,7 +167,8 @@ public struct ClippedPolicyLoss: Sendable, Equatable {
     }
 }
 
-/// The clipped value loss: L = ½·mean_t max((v − R)², (clip(v, v_old ± c) − R)²), and dL/dv per token.
+/// The clipped value loss: L = ½·mean_t max((v − R)², (clip(v, v_old ± c) − R)²), and dL/dv per token; the mean
+/// is over Σ mask tokens or `normalizer` (as in `ClippedPolicyLoss`).
 public struct ClippedValueLoss: Sendable, Equatable {
     public var loss: Double
     /// dL/dv per token (0 on padding).
@@ -173,10 +176,11 @@ public struct ClippedValueLoss: Sendable, Equatable {
     /// The fraction of tokens where the clipped term was the larger.
     public var clipFraction: Double
 
-    public init(values v: [Float], oldValues old: [Float], returns: [Float], mask: [Float], clip c: Double) {
+    public init(values v: [Float], oldValues old: [Float], returns: [Float], mask: [Float], clip c: Double,
+                normalizer: Float? = nil) {
         precondition(v.count == old.count && old.count == returns.count && returns.count == mask.count,
                      "value-loss inputs differ in length")
-        let n = max(1, mask.reduce(0, +))
+        let n = max(1, normalizer ?? mask.reduce(0, +))
         var loss = 0.0, clipped = 0.0
         var gradient = [Float](repeating: 0, count: v.count)
         for i in v.indices where mask[i] > 0 {

@@ -23,10 +23,10 @@ public enum RewardModelTraining {
 
     /// A trainer over the annotation records of `config.data`; `summary` receives the data counts.
     public static func trainer(
-        config: SFTConfig, resume: Bool, warn: @escaping (String) -> Void = { _ in },
+        config: SFTConfig, resume: Bool, reducer: GradientReducer = LocalReducer(), warn: @escaping (String) -> Void = { _ in },
         summary: ((DataSummary) -> Void)? = nil
     ) throws -> SFTTrainer {
-        try SFTTrainer(config: config, resume: resume, examples: { tokenizer in
+        try SFTTrainer(config: config, resume: resume, reducer: reducer, examples: { tokenizer in
             guard let tokenizer else {
                 throw RewardModelError.badRecord(path: config.model, line: 0, detail: "the model has no tokenizer.json")
             }

@@ -41,60 +41,64 @@ public final class SFTObjective: TrainingObjective {
         state = State(rng: SplitMix64(seed: seed ^ 0xD5_0F))
     }
 
+    /// With several replicas every one draws the same global micro-batches and trains on its share of each
+    /// (examples dealt out by rank); the loss is normalised by the global target count, so the summed gradients
+    /// are the one-process gradients.
     public func step(_ context: StepContext) throws -> [String: Double] {
-        let model = trainable.model
+        let model = trainable.model, reducer = context.reducer
         var cursor = state.cursor
         let micro = (0..<gradientAccumulation).map { _ in
             cursor.next(batchSize, of: train.count, seed: seed).map { train[$0] }
         }
-        var counts = [Double(micro.joined().reduce(0) { $0 + $1.targetCount })]
-        context.reducer.sum(&counts)
-        let total = Int(counts[0])
+        let total = micro.joined().reduce(0) { $0 + $1.targetCount }
         context.zeroGradients()
         var lossSum = 0.0
         var rng = state.rng
-        for examples in micro {
+        for examples in micro.map(reducer.shard) {
+            // Every replica draws each micro-batch's seed; its own stream is that seed mixed with its rank.
+            let dropoutSeed = rng.next() &+ UInt64(reducer.rank) &* 0x9E37_79B9_7F4A_7C15
+            guard !examples.isEmpty else { continue }
             let (batch, targets) = makeBatch(examples, padId: padId)
             let b = trainingBuffers(B: batch.batchSize, T: batch.length)
-            model.adapter?.dropoutSeed = rng.next()
+            model.adapter?.dropoutSeed = dropoutSeed
             defer { model.adapter?.dropoutSeed = nil }
             try model.forward(batch, activations: b.forward)
             let (sum, _) = model.crossEntropyLossAndGradient(
                 targets: targets, gradientScale: 1 / Float(max(1, total)), activations: b.forward)
-            try context.check("loss", sum)
             lossSum += sum
             model.backward(batch, activations: b.forward, gradients: trainable.weightGradients,
                            adapterGradients: trainable.adapterGradients, buffers: b.backward)
         }
         var sums = [lossSum]
-        context.reducer.sum(&sums)
+        reducer.sum(&sums)
+        try context.check("loss", sums[0])
         let norm = try context.update()
         state.cursor = cursor
         state.rng = rng
-        var tokens = [Double(micro.joined().reduce(0) { $0 + $1.tokens.count })]
-        context.reducer.sum(&tokens)
-        return ["loss": sums[0] / Double(max(1, total)), "grad_norm": norm, "tokens": tokens[0]]
+        let tokens = micro.joined().reduce(0) { $0 + $1.tokens.count }
+        return ["loss": sums[0] / Double(max(1, total)), "grad_norm": norm, "tokens": Double(tokens)]
     }
 
     /// Mean token cross-entropy over the held-out examples (adapter dropout off): `eval_loss`.
-    public func evaluate() throws -> [String: Double] {
+    public func evaluate(_ reducer: GradientReducer) throws -> [String: Double] {
         guard !eval.isEmpty else { return [:] }
-        return ["eval_loss": try heldOutLoss()]
+        return ["eval_loss": try heldOutLoss(reducer)]
     }
 
-    /// Mean token cross-entropy over the held-out examples.
-    public func heldOutLoss() throws -> Double {
+    /// Mean token cross-entropy over the held-out examples; each replica takes every `worldSize`-th batch.
+    public func heldOutLoss(_ reducer: GradientReducer = LocalReducer()) throws -> Double {
         let model = trainable.model
-        var sum = 0.0, count = 0
-        for start in stride(from: 0, to: eval.count, by: batchSize) {
+        var totals = [0.0, 0.0]
+        for (k, start) in stride(from: 0, to: eval.count, by: batchSize).enumerated() where reducer.owns(k) {
             let (batch, targets) = makeBatch(Array(eval[start..<min(eval.count, start + batchSize)]), padId: padId)
             let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
             try model.forward(batch, activations: a)
             let (s, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 0, activations: a)
-            sum += s
-            count += n
+            totals[0] += s
+            totals[1] += Double(n)
         }
-        return sum / Double(max(1, count))
+        reducer.sum(&totals)
+        return totals[0] / max(1, totals[1])
     }
 
     public func progressDetail(_ m: [String: Double]) -> String {

@@ -66,8 +66,11 @@ public final class SFTTrainer {
         objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.batchSize,
                                  gradientAccumulation: config.gradientAccumulation,
                                  padId: ModelFiles.padId(tokenizer: tokenizer, model: model), seed: config.seed)
+        var fingerprint = Fingerprint()
+        fingerprint.add(try ConfigFile.yaml(config))
+        for example in train + eval { fingerprint.add(example.tokens + [example.targetStart, example.targetEnd]) }
         loop = try TrainingLoop(settings: config.loop, trainable: trainable, objective: objective, reducer: reducer,
-                                resume: resume, warn: warn)
+                                fingerprint: fingerprint.value, resume: resume, warn: warn)
         if reducer.rank == 0 { try ModelFiles.saveConfig(config, run: config.output) }
     }
 

@@ -7,6 +7,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFinite(step: Int, quantity: String, value: Double)
     case badCheckpoint(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    /// Data-parallel replicas that do not hold the same thing (`what`), found before the first step.
+    case replicasDisagree(what: String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         case let .cannotWrite(path, reason):
             return "cannot write \(path): \(reason)"
+        case let .replicasDisagree(what, reason):
+            return "the ranks differ in their \(what): \(reason)"
         }
     }
 }

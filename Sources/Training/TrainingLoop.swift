@@ -14,8 +14,9 @@ public protocol TrainingObjective: AnyObject {
     var state: State { get set }
     /// One loop step; returns its figures under namespaced keys (`loss`, `objective/kl`, ...).
     func step(_ context: StepContext) throws -> [String: Double]
-    /// Held-out figures (`eval_loss`, `eval/reward`, ...), asked for at evaluation steps.
-    func evaluate() throws -> [String: Double]
+    /// Held-out figures (`eval_loss`, `eval/reward`, ...), asked for at evaluation steps; each replica takes its
+    /// share of the held-out data and `reducer` sums the totals.
+    func evaluate(_ reducer: GradientReducer) throws -> [String: Double]
     /// A short summary of a step's figures for the progress line (`loss 1.234`).
     func progressDetail(_ metrics: [String: Double]) -> String
 }
@@ -30,6 +31,21 @@ public protocol GradientReducer: AnyObject {
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
     /// Replaces each value by its sum over all replicas.
     func sum(_ values: inout [Double])
+    /// Whether every replica passed the same `value` (a configuration's hash, a resumed step).
+    func agree(_ value: UInt64) -> Bool
+    /// Seconds spent in the sums so far.
+    var communicationSeconds: Double { get }
+}
+
+extension GradientReducer {
+    /// Whether this replica owns row `index` of a global batch: rows are dealt out in turn, `rank`,
+    /// `rank + worldSize`, ...
+    public func owns(_ index: Int) -> Bool { index % worldSize == rank }
+
+    /// This replica's share of a global batch.
+    public func shard<T>(_ items: [T]) -> [T] {
+        worldSize == 1 ? items : stride(from: rank, to: items.count, by: worldSize).map { items[$0] }
+    }
 }
 
 /// One process: nothing to reduce.
@@ -39,6 +55,8 @@ public final class LocalReducer: GradientReducer {
     public var worldSize: Int { 1 }
     public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
     public func sum(_ values: inout [Double]) {}
+    public func agree(_ value: UInt64) -> Bool { true }
+    public var communicationSeconds: Double { 0 }
 }
 
 /// The loop's settings that every objective shares.
@@ -141,11 +159,16 @@ public final class TrainingLoop<Objective: TrainingObjective> {
     public var onStep: ((Int, [String: Double]) -> Void)?
 
     /// Prepares the run directory; with `resume`, restores the newest readable checkpoint (`warn` hears about
-    /// any skipped).
+    /// any skipped). With several replicas, `fingerprint` (the resolved configuration and data) and the resumed
+    /// step must agree on every one, else the run stops before its first step rather than hang in a sum later.
     public init(
         settings: LoopSettings, trainable: TrainableModel, objective: Objective, reducer: GradientReducer = LocalReducer(),
-        resume: Bool, warn: (String) -> Void = { _ in }
+        fingerprint: UInt64 = 0, resume: Bool, warn: (String) -> Void = { _ in }
     ) throws {
+        guard reducer.agree(fingerprint) else {
+            throw TrainingError.replicasDisagree(what: "configuration or data",
+                                                 reason: "every rank must run the same command on the same files")
+        }
         self.settings = settings
         self.trainable = trainable
         self.objective = objective
@@ -163,6 +186,11 @@ public final class TrainingLoop<Objective: TrainingObjective> {
             step = saved.step
             objective.state = saved.objective
         }
+        guard reducer.agree(UInt64(step)) else {
+            throw TrainingError.replicasDisagree(
+                what: "resumed step (rank \(reducer.rank) at step \(step))",
+                reason: "every rank must read the same checkpoints: put the run directory on a shared file system")
+        }
         metrics = reducer.rank == 0
             ? try MetricsLog(path: settings.output + "/metrics.jsonl", keepThrough: step) : nil
     }
@@ -177,13 +205,15 @@ public final class TrainingLoop<Objective: TrainingObjective> {
             let started = Date()
             let context = StepContext(step: number, learningRate: settings.schedule.rate(step: step), reducer: reducer,
                                       trainable: trainable, maxGradNorm: settings.maxGradNorm)
+            let communication = reducer.communicationSeconds
             var record = try objective.step(context)
             record["lr"] = context.learningRate
             record["seconds"] = Date().timeIntervalSince(started)
+            if reducer.worldSize > 1 { record["time/allreduce"] = reducer.communicationSeconds - communication }
             step = number
             let final = number == settings.steps
             if final || (settings.evalEvery > 0 && number % settings.evalEvery == 0) {
-                for (key, value) in try objective.evaluate() { record[key] = value }
+                for (key, value) in try objective.evaluate(reducer) { record[key] = value }
             }
             try metrics?.append(step: number, record)
             if reducer.rank == 0, final || (settings.saveEvery > 0 && number % settings.saveEvery == 0) {

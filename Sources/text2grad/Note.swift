@@ -1,6 +1,13 @@
 import Foundation
 
+/// This process's rank in a data-parallel job: only rank 0 speaks, the others report errors alone.
+nonisolated(unsafe) var noteRank = 0
+
 /// A line on standard error, for progress and warnings that must not mix with JSON output.
 func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    if noteRank == 0 {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    } else if message.hasPrefix("error") {
+        FileHandle.standardError.write(Data("rank \(noteRank): \(message)\n".utf8))
+    }
 }

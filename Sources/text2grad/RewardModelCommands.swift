@@ -33,11 +33,14 @@ struct TrainRM: ParsableCommand {
         o.set("data", annotations)
         o.set("eval_data", evalAnnotations)
         let c = try ConfigFile.resolve(SFTConfig.self, base: RewardModelTraining.defaults, path: training.config, overrides: o)
-        let trainer = try RewardModelTraining.trainer(config: c, resume: training.resume, warn: { note("train-rm: " + $0) }) { data in
-            note("train-rm: \(data.train) training and \(data.eval) held-out pairs; \(data.droppedSpans) of \(data.spans) "
-                + "spans dropped as unmatched")
+        try distributed { reducer in
+            let trainer = try RewardModelTraining.trainer(config: c, resume: training.resume, reducer: reducer,
+                                                          warn: { note("train-rm: " + $0) }) { data in
+                note("train-rm: \(data.train) training and \(data.eval) held-out pairs; \(data.droppedSpans) of \(data.spans) "
+                    + "spans dropped as unmatched")
+            }
+            try training.train(trainer, name: "train-rm", reducer: reducer)
         }
-        try training.train(trainer, name: "train-rm")
     }
 }
 

@@ -30,11 +30,13 @@ struct SFT: ParsableCommand {
     }
 
     func run() throws {
-        let c = try resolvedConfig()
-        let trainer = try SFTTrainer(config: c, resume: training.resume, warn: { note("sft: " + $0) })
-        note("sft: \(trainer.train.count) training and \(trainer.eval.count) held-out examples, "
+        try distributed { reducer in
+            let c = try resolvedConfig()
+            let trainer = try SFTTrainer(config: c, resume: training.resume, reducer: reducer, warn: { note("sft: " + $0) })
+            note("sft: \(trainer.train.count) training and \(trainer.eval.count) held-out examples, "
             + (c.lora.map { "LoRA r\($0.rank) on \($0.targetModules.map(\.rawValue).joined(separator: ","))" } ?? "all parameters")
             + (trainer.state.step > 0 ? ", resuming after step \(trainer.state.step)" : ""))
-        try training.train(trainer, name: "sft")
+            try training.train(trainer, name: "sft", reducer: reducer)
+        }
     }
 }

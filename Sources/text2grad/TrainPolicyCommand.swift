@@ -107,13 +107,18 @@ struct TrainPolicy: ParsableCommand {
     }
 
     func run() throws {
+        try distributed(train)
+    }
+
+    func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
         let format = try RewardModelFormat.builtin(task)
         let trainer = try PolicyTrainer(config: c, critic: try critic(format: format), format: format, resume: resume,
-                                        warn: { note("train-policy: " + $0) })
+                                        reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay
-        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps")
+        announce("train-policy", reducer: reducer, threads: c.threads)
+        trainer.loop.progress = reducer.rank == 0 ? ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps") : nil
         note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(reward)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {

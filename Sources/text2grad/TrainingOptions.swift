@@ -1,5 +1,6 @@
 import ArgumentParser
 import Common
+import Distributed
 import Training
 
 /// The flags every training command shares (`sft`, `train-rm`), each overriding one YAML key of `SFTConfig`.
@@ -49,10 +50,12 @@ struct TrainingOptions: ParsableArguments {
         return o
     }
 
-    /// Runs a trainer with the progress line, turning a training error into exit code 3.
-    func train(_ trainer: SFTTrainer, name: String) throws {
+    /// Runs a trainer with the progress line (rank 0's), turning a training error into exit code 3.
+    func train(_ trainer: SFTTrainer, name: String, reducer: GradientReducer) throws {
         trainer.stepDelay = stepDelay
-        trainer.loop.progress = ProgressReporter(total: trainer.config.steps, style: .auto, interval: 10, unit: "steps")
+        announce(name, reducer: reducer, threads: trainer.config.threads)
+        trainer.loop.progress = reducer.rank == 0
+            ? ProgressReporter(total: trainer.config.steps, style: .auto, interval: 10, unit: "steps") : nil
         do {
             try trainer.run()
             trainer.loop.progress?.finish()
@@ -62,5 +65,21 @@ struct TrainingOptions: ParsableArguments {
             throw ExitCode(3)
         }
         note("\(name): done; checkpoints in \(trainer.config.output)")
+    }
+}
+
+/// Runs a training command as one rank of a data-parallel job when a launcher (`mpirun`, `srun`) started it,
+/// else as one process; only rank 0 speaks.
+func distributed(_ body: (GradientReducer) throws -> Void) throws {
+    try Distributed.run { reducer in
+        noteRank = reducer.rank
+        try body(reducer)
+    }
+}
+
+/// Says how a data-parallel run is spread.
+func announce(_ name: String, reducer: GradientReducer, threads: Int) {
+    if reducer.worldSize > 1 {
+        note("\(name): data parallel over \(reducer.worldSize) ranks, \(threads) engine thread(s) each; rank 0 writes the run")
     }
 }
