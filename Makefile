@@ -10,18 +10,26 @@ CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell
 RELEASE_FLAGS = -c release $(CPU_FLAGS)
 BIN = .build/release/text2grad
 
-.PHONY: deps build test demo bench bench-train fixtures training-fixtures clean
+.PHONY: deps mpi-deps build mpi test demo bench bench-train bench-mpi fixtures training-fixtures clean
 
 deps:
 	@scripts/install-deps.sh
 
+mpi-deps:
+	@scripts/install-deps.sh --mpi
+
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product text2grad
 
+# The same tool with data-parallel training over MPI: `mpirun -np N .build/release/text2grad sft|train-rm|train-policy`.
+mpi: mpi-deps
+	$(SWIFT) build $(RELEASE_FLAGS) --traits MPI --product text2grad
+
 # Serial: Swift Testing runs tests on the cooperative pool (two threads here), and the CPU-bound training
 # and model tests would starve the timers of the network and sandbox tests that measure time.
-test: deps
-	$(SWIFT) test --no-parallel
+# With the MPI trait, so the 2-rank tests run against Open MPI's mpirun.
+test: mpi-deps
+	$(SWIFT) test --no-parallel --traits MPI
 
 # The main job: the whole Text2Grad pipeline on the built-in task (data, a tiny model from scratch, SFT,
 # annotation by the built-in teacher, the reward model, token-level vs scalar PPO over 3 seeds), then the verdict.

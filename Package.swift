@@ -122,6 +122,7 @@ let package = Package(
             dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common"]),
         .testTarget(
             name: "ServerTests",

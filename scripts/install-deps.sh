@@ -2,6 +2,7 @@
 # Installs the system libraries text2grad links against, when they are missing.
 # Debian/Ubuntu: libopenblas-dev (BLAS for matrix products), zlib1g-dev (gzipped evaluation task files) and
 # bubblewrap (the namespaces of the code sandbox). Apple platforms use Accelerate and the SDK's zlib: nothing to do.
+# With --mpi also Open MPI (libopenmpi-dev, openmpi-bin), for the MPI build (`make mpi`) and its tests.
 set -euo pipefail
 
 [ "$(uname -s)" = "Darwin" ] && exit 0
@@ -10,6 +11,10 @@ missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ "${1:-}" = "--mpi" ]; then
+    pkg-config --exists mpi-c 2>/dev/null || missing+=(libopenmpi-dev)
+    command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

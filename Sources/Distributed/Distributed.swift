@@ -62,6 +62,13 @@ public enum Distributed {
         let reducer = try reducer()
         do {
             try body(reducer)
+        } catch TrainingError.replicasDisagree(let what, let reason) where reducer.worldSize > 1 {
+            // Every rank found it at once: rank 0 says so and all leave in order.
+            if reducer.rank == 0 {
+                FileHandle.standardError.write(Data("error: \(TrainingError.replicasDisagree(what: what, reason: reason))\n".utf8))
+            }
+            finish(reducer)
+            exit(3)
         } catch {
             guard reducer.worldSize > 1 else { throw error }
             abortJob(reducer, error)
