@@ -62,13 +62,11 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 
     /// Sets the count to `done` (a training step) with `detail` (`loss 1.23  lr 2.0e-04`) after it. The first
-    /// call after a resume sets the starting point, so the rate and ETA count only this run's steps.
+    /// call after a resume sets the starting point, so the rate and ETA count only this run's steps (timed from
+    /// the reporter's creation, just before the first of them started).
     public func update(done newDone: Int, detail newDetail: String) {
         lock.withLock {
-            if lastDraw == .distantPast, done == 0 {
-                startDone = max(0, newDone - 1)
-                started = Date()
-            }
+            if lastDraw == .distantPast, done == 0 { startDone = max(0, newDone - 1) }
             done = newDone
             detail = newDetail
             draw(final: newDone >= total)

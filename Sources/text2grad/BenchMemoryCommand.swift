@@ -1,0 +1,71 @@
+import ArgumentParser
+import Common
+import Foundation
+import Tensor
+
+/// `text2grad bench memory`: the machine's memory read bandwidth, the bound of a decode step that reads every
+/// weight once.
+struct BenchMemory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Memory read bandwidth with 1 and 2 threads: a buffer far larger than the caches, summed with SIMD loads (prints JSON).")
+
+    @Option(help: "Buffer size in MiB (many times the last-level cache).") var mebibytes: Int = 1024
+    @Option(help: "Timed passes per thread count (the best is reported).") var iterations: Int = 5
+    @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
+
+    func validate() throws {
+        guard (16...65_536).contains(mebibytes) else { throw ValidationError("--mebibytes must be in 16...65536") }
+        guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be in 1...1000") }
+        guard threadCounts.allSatisfy({ (1...256).contains($0) }), !threadCounts.isEmpty else {
+            throw ValidationError("--threads must list counts in 1...256")
+        }
+    }
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() throws {
+        let count = mebibytes << 18
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        for i in 0..<count { buffer[i] = Float(i & 1023) }
+        var results: [[String: Any]] = []
+        for n in threadCounts {
+            Parallel.threadCount = n
+            var best = Double.infinity, checksum: Float = 0
+            for _ in 0...iterations {  // the first pass warms the pages and is not counted
+                let start = DispatchTime.now().uptimeNanoseconds
+                checksum = Self.sum(buffer, count: count)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if seconds < best { best = seconds }
+            }
+            results.append(["threads": n, "gb_per_s": Double(count * 4) / best / 1e9, "best_seconds": best, "checksum": Double(checksum)])
+        }
+        print(try JSONLines.encode(["bench": "memory", "bytes": count * 4, "read": results]))
+    }
+
+    /// Σ buffer over `Parallel.threadCount` threads: four independent 16-wide accumulators per thread keep
+    /// enough loads in flight to reach the bandwidth.
+    static func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        let chunks = max(1, Parallel.threadCount)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks)
+        defer { partial.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+            let raw = UnsafeRawPointer(buffer)
+            var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
+            var i = start
+            while i &+ 64 <= end {
+                a += raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                b += raw.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self)
+                c += raw.loadUnaligned(fromByteOffset: (i &+ 32) &* 4, as: SIMD16<Float>.self)
+                d += raw.loadUnaligned(fromByteOffset: (i &+ 48) &* 4, as: SIMD16<Float>.self)
+                i &+= 64
+            }
+            var total = (a + b + c + d).sum()
+            while i < end { total += buffer[i]; i += 1 }
+            partial[chunk] = total
+        }
+        return (0..<chunks).reduce(Float(0)) { $0 + partial[$1] }
+    }
+}
