@@ -12,6 +12,7 @@ dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ "${1:-}" = "--mpi" ]; then
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     pkg-config --exists mpi-c 2>/dev/null || missing+=(libopenmpi-dev)
     command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
 fi
