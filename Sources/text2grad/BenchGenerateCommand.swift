@@ -47,11 +47,46 @@ struct BenchGenerate: ParsableCommand {
             }
             generated = results.reduce(0) { $0 + $1.tokenIds.count }
         }
+        let decodeSeconds = max(all.last! - prefillSeconds, 1e-9)
+        let steps = newTokens - 1
+        let bytes = Self.bytesRead(model.config, batch: options.batch, prompt: options.seq, steps: steps)
+        let bandwidth = Self.readBandwidth()
         print(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
             "new_tokens": newTokens, "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,
-            "decode_tokens_per_s_last": Double(generated - options.batch) / max(all.last! - prefillSeconds, 1e-9),
+            "prompt_tokens_per_s_last": Double(options.batch * options.seq) / max(prefillSeconds, 1e-9),
+            "decode_tokens_per_s_last": Double(generated - options.batch) / decodeSeconds,
+            "decode_bytes_per_step": bytes / Double(max(1, steps)),
+            "decode_gb_per_s": bytes / decodeSeconds / 1e9, "read_bandwidth_gb_per_s": bandwidth,
+            "decode_bandwidth_fraction": bytes / decodeSeconds / 1e9 / bandwidth,
         ]))
+    }
+
+    /// The bytes `steps` decode steps must read at least: every weight matrix once per step (the embedding
+    /// table as the LM head when tied; one embedding row otherwise, which is negligible), and each sequence's
+    /// keys and values so far in every layer, in fp32.
+    static func bytesRead(_ c: LlamaConfig, batch B: Int, prompt P: Int, steps: Int) -> Double {
+        let layers = LlamaWeights.layout(c).filter { $0.name != "model.embed_tokens.weight" || c.tieWordEmbeddings }
+        let weights = Double(layers.reduce(0) { $0 + $1.shape.reduce(1, *) }) * 4
+        let kvPerToken = Double(2 * c.layerCount * c.kvHeadCount * c.headSize * 4 * B)
+        // Step i attends over P + i cached tokens.
+        let cached = (0..<steps).reduce(0.0) { $0 + Double(P + $1 + 1) }
+        return weights * Double(steps) + kvPerToken * cached
+    }
+
+    /// The read bandwidth with the engine's threads (as `bench memory`, on a 512 MiB buffer), GB/s.
+    static func readBandwidth() -> Double {
+        let count = 512 << 18
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        var best = Double.infinity
+        for _ in 0..<4 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = BenchMemory.sum(buffer, count: count)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return Double(count * 4) / best / 1e9
     }
 }
