@@ -272,7 +272,8 @@ public final class PPOObjective: TrainingObjective {
     /// The whole batch from every replica's rows (`rows`: this replica's places in it): each replica writes its
     /// rows into zeroed buffers of the batch's shape and the buffers are summed, which places every row exactly
     /// (x + 0 = x). The ids and per-row scores travel as doubles (exact for any vocabulary), the per-token
-    /// figures as floats, in two sums per step; every replica then rebuilds the same rollouts from the ids.
+    /// figures as floats, in three sums per step (lengths first); every replica then rebuilds the same rollouts
+    /// from the ids.
     func gather(_ batch: [PolicyPrompt], rows: [Int], _ mine: Rollouts, scores: Scores, rewards: Rewards,
                 reducer: GradientReducer) -> (Rollouts, Scores, Rewards) {
         let B = batch.count, l = mine.length
