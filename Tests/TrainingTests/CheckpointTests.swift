@@ -5,9 +5,12 @@ import Testing
 /// Crash safety of checkpoints on the SFT fixture run: a corrupt newest checkpoint falls back to the one before
 /// (and says which file), a leftover of a kill during pruning is never listed and is removed by the next save,
 /// and a run whose every checkpoint is corrupt refuses to resume, naming the files.
-@Suite(.serialized) struct CheckpointTests {
+///
+/// Part of the serialized SFT suite: two training runs at once in one process share the compute and BLAS
+/// threads, and their losses then differ in the last bits, which breaks the exact-resume comparisons.
+extension SFTTrainerTests {
     /// The SFT test run, 6 steps, checkpoints every 2 (the newest 2 kept).
-    static func config(_ directory: String, data: String, run: String) -> SFTConfig {
+    static func checkpointConfig(_ directory: String, data: String, run: String) -> SFTConfig {
         var c = SFTTrainerTests.config(directory, data: data, run: run, lora: false)
         c.steps = 6
         c.evalEvery = 0
@@ -23,8 +26,8 @@ import Testing
     @Test func corruptNewestCheckpointFallsBackToThePreviousOne() throws {
         let (directory, data) = try SFTTrainerTests.scratch("ckpt-fallback")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try SFTTrainer(config: Self.config(directory, data: data, run: "straight")).run()
-        let c = Self.config(directory, data: data, run: "corrupt")
+        try SFTTrainer(config: Self.checkpointConfig(directory, data: data, run: "straight")).run()
+        let c = Self.checkpointConfig(directory, data: data, run: "corrupt")
         try SFTTrainer(config: c).run(until: 5)
         #expect(Checkpoint.steps(in: c.output) == [2, 4])
         let torn = Checkpoint.directory(run: c.output, step: 4) + "/model.safetensors"
@@ -50,7 +53,7 @@ import Testing
     @Test func leftoverOfAKilledPruneIsIgnoredAndRemoved() throws {
         let (directory, data) = try SFTTrainerTests.scratch("ckpt-prune")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var c = Self.config(directory, data: data, run: "run")
+        var c = Self.checkpointConfig(directory, data: data, run: "run")
         c.steps = 4
         try SFTTrainer(config: c).run()
         #expect(Checkpoint.steps(in: c.output) == [2, 4])
@@ -77,7 +80,7 @@ import Testing
     @Test func everyCheckpointCorruptRefusesToResume() throws {
         let (directory, data) = try SFTTrainerTests.scratch("ckpt-all")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var c = Self.config(directory, data: data, run: "run")
+        var c = Self.checkpointConfig(directory, data: data, run: "run")
         c.steps = 4
         try SFTTrainer(config: c).run()
         let torn = [2, 4].map { Checkpoint.directory(run: c.output, step: $0) + "/" + Checkpoint.optimizerFile }
