@@ -247,7 +247,7 @@ public struct AnnotationRun: Sendable {
         }
         // What the machine allowed (namespaces, process limit), so a weaker sandbox is never a surprise.
         let isolation = SandboxIsolation.current
-        if isolation.pidNamespace && isolation.processLimit {
+        if isolation.isComplete {
             logger.notice("\(isolation)")
         } else {
             logger.warning("\(isolation)")

@@ -29,6 +29,10 @@ public struct SandboxIsolation: Sendable, Equatable, CustomStringConvertible {
     /// The process count is capped for root too.
     public var processLimit: Bool { cgroupRoot != nil }
 
+    /// Every isolation the sandbox can use is on: the namespaces and a process limit that binds root.
+    public var isComplete: Bool { pidNamespace && processLimit }
+
+    /// The report `annotate --task code` and `eval code` print when they start: what is on and what is not.
     public var description: String {
         func flag(_ on: Bool) -> String { on ? "yes" : "NO" }
         var text = "sandbox: pid namespace \(flag(pidNamespace)), network namespace \(flag(networkNamespace)), "

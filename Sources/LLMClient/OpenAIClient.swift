@@ -139,18 +139,22 @@ public final class OpenAIClient: ChatCompleting, @unchecked Sendable {
                 guard let choice = decoded.choices.first else {
                     return .retryable(.badResponse(detail: "no choices in the response", attempts: 1), retryAfter: nil)
                 }
-                return .success(choice.message.content ?? "", decoded.usage ?? TokenUsage())
+                // An answer may echo the key (verbatim or escaped); redacted here, before it is nested in records
+                // as JSON (a `raw` field holds the answer's own JSON), where escapes pile up beyond what a
+                // line-level redaction recognises.
+                let content = redact(choice.message.content ?? "", secret: settings.apiKey)
+                return .success(content, decoded.usage ?? TokenUsage())
             } catch {
-                let detail = "not a chat completion: " + clean(String(text.prefix(300)))
+                let detail = "not a chat completion: " + snippet(text, 300)
                 return .retryable(.badResponse(detail: detail, attempts: 1), retryAfter: nil)
             }
         }
-        let snippet = clean(String(text.prefix(500)))
+        let excerpt = snippet(text, 500)
         if status == 400, jsonMode, text.contains("response_format") { return .rejectedJSONMode }
         if status == 400, !maxCompletionTokens, text.contains("max_completion_tokens") {
             return .wantsMaxCompletionTokens
         }
-        let error = ChatClientError.http(status: status, body: snippet, attempts: 1)
+        let error = ChatClientError.http(status: status, body: excerpt, attempts: 1)
         let retryable = [408, 409, 429].contains(status) || status >= 500
         guard retryable, !(status == 429 && text.contains("insufficient_quota")) else { return .fatal(error) }
         let hint = Backoff.retryAfter(
@@ -168,6 +172,13 @@ public final class OpenAIClient: ChatCompleting, @unchecked Sendable {
     /// Redacts the key and flattens newlines so error text is one safe line.
     private func clean(_ text: String) -> String {
         redact(text, secret: settings.apiKey).replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// The first `length` characters of a response body, cleaned. Redaction comes before the cut: cutting first
+    /// would leave the head of a key that straddles the cut unredacted. Only the first 64 KB are scanned (far
+    /// more than the snippet plus any escaped form of a key), so a huge error page costs little.
+    private func snippet(_ text: String, _ length: Int) -> String {
+        String(clean(String(text.prefix(max(length, 65536)))).prefix(length))
     }
 
     private struct RequestBody: Encodable {

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import Generation
 import JSON
+import Models
 import Tokenizers
 
 /// A `/v1/chat/completions` or `/v1/completions` body, checked and turned into generation requests.
@@ -173,13 +174,24 @@ public struct OpenAIRequest {
     /// `prompt`: a string, strings, token ids, or arrays of token ids.
     static func prompts(_ value: Any?, tokenizer: Tokenizer) throws -> [[Int]] {
         let bad = APIError.badRequest("'prompt' must be a string, an array of strings, or token ids.", param: "prompt")
+        let badIds = APIError.badRequest("'prompt' token ids must be integers (no fractions, booleans or numbers beyond 2^53).",
+                                         param: "prompt")
         switch value {
         case let text as String:
             return [tokenizer.encodeIds(text, addSpecialTokens: true)]
         case let list as [Any] where !list.isEmpty:
             if let texts = list as? [String] { return texts.map { tokenizer.encodeIds($0, addSpecialTokens: true) } }
-            if let ids = list as? [NSNumber], !ids.contains(where: Fields.isBoolean) { return [ids.map(\.intValue)] }
-            if let lists = list as? [[NSNumber]] { return lists.map { $0.map(\.intValue) } }
+            // Ids are checked exactly: 2.5, true or 1e20 are refused, never floored or coerced into some other token.
+            if list.allSatisfy({ $0 is NSNumber }) {
+                guard let ids = TokenBatch.ids(fromJSON: list) else { throw badIds }
+                return [ids]
+            }
+            if list.allSatisfy({ $0 is [Any] }) {
+                return try list.map { item in
+                    guard let ids = TokenBatch.ids(fromJSON: item) else { throw badIds }
+                    return ids
+                }
+            }
             throw bad
         default:
             throw bad

@@ -122,15 +122,18 @@ public struct OpenAIServer: @unchecked Sendable {
         return json(200, response.complete(results.map { $0! }, logprobs: parsed.logprobs, promptTokens: promptTokens))
     }
 
-    /// Parsing, tokenising and rendering the chat template run on a queue of their own: a slow template (bounded
+    /// Parsing, tokenising and rendering the chat template run on threads of their own: a slow template (bounded
     /// by its `TemplateLimits`, but still up to about a second) must never hold the cooperative threads that
-    /// answer every other request, `/v1/models` included.
-    static let preparation = DispatchQueue(label: "text2grad.serve.prepare", attributes: .concurrent)
+    /// answer every other request, `/v1/models` included. Not a concurrent DispatchQueue: on Linux it draws on the
+    /// same few worker threads (as many as cores) as Swift concurrency's executor, so sixteen slow templates there
+    /// left the server without an answer to anything for seconds.
+    static let preparation = WorkerThreads(
+        count: max(2, ProcessInfo.processInfo.activeProcessorCount), name: "serve.prepare")
 
     static func prepare<T>(_ work: @escaping () throws -> T) async throws -> T {
         let box = UncheckedBox(work)
         let result: UncheckedBox<T> = try await withCheckedThrowingContinuation { continuation in
-            preparation.async { continuation.resume(with: Result { UncheckedBox(try box.value()) }) }
+            preparation.run { continuation.resume(with: Result { UncheckedBox(try box.value()) }) }
         }
         return result.value
     }
@@ -233,4 +236,42 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// A fixed set of threads of its own taking jobs in order, for work that may hold a thread for a while.
+final class WorkerThreads: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var next = 0
+
+    init(count: Int, name: String) {
+        for i in 0..<count {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "\(name)-\(i)"
+            thread.start()
+        }
+    }
+
+    /// Queues `job` for the next free thread.
+    func run(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while next == jobs.count { condition.wait() }
+            let job = jobs[next]
+            next += 1
+            if next == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                next = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
 }

@@ -84,6 +84,9 @@ struct EvalCode: AsyncParsableCommand {
         limits.memoryMB = memoryMb
         limits.python = python
         if let output, overwrite { try? FileManager.default.removeItem(atPath: output) }
+        // What the machine allowed (namespaces, process limit), as `annotate --task code` reports it.
+        let isolation = SandboxIsolation.current
+        note(isolation.isComplete ? "\(isolation)" : "warning: \(isolation)")
         do {
             let taskList = try CodeTask.read(path: tasks)
             let sampleList = reference ? CodeSample.references(for: taskList) : try CodeSample.read(path: samples!)

@@ -231,9 +231,15 @@ struct AnnotationRunTests {
                 ]), as: UTF8.self))
         var config = testConfig(directory, input: input, endpoint: endpoint)
         config.task = "code"
-        let summary = try await AnnotationRun(config: config, logger: quietLogger).execute()
+        let log = LogRecorder()
+        let summary = try await AnnotationRun(config: config, logger: log.logger).execute()
         await endpoint.stop()
         #expect(summary.records == 2)
+        // The start-up report of what the sandbox could use, a warning when any of it is missing.
+        let isolation = SandboxIsolation.current
+        let report = log.messages.filter { $0.message.hasPrefix("sandbox: ") }
+        #expect(report.map(\.message) == [isolation.description])
+        #expect(report.first?.level == (isolation.isComplete ? .notice : .warning))
         let byID = Dictionary(uniqueKeysWithValues: try readJSONL(config.output).map { ($0["id"] as! String, $0) })
         let ok = try #require(byID["ok"]?["execution"] as? [String: Any])
         let bad = try #require(byID["bad"]?["execution"] as? [String: Any])

@@ -57,6 +57,56 @@ struct CLITests {
             try String(contentsOfFile: directory.path("out.failures.jsonl"), encoding: .utf8).contains("[redacted]"))
     }
 
+    /// A key with `/`, `+`, a space and `"`, echoed by the endpoint verbatim, JSON-escaped (`\/`, `\"`) and
+    /// URL-encoded, in a 200 answer and in 4xx error bodies, one of them with the key across the cut of the
+    /// error snippet: no form of the key, nor its head, reaches out.jsonl, the failures file or stderr.
+    @Test func keyWithSlashPlusSpaceAndQuoteIsRedactedEverywhere() async throws {
+        let key = "sk-live-a/b+c d\"e-9f8e7d6c"
+        let escaped = key.replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(of: "\"", with: "\\\"")
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let encoded = key.addingPercentEncoding(withAllowedCharacters: allowed)!
+        let plus = encoded.replacingOccurrences(of: "%20", with: "+")
+        let echo = "verbatim \(key) json \(escaped) url \(encoded) form \(plus)"
+        let directory = try TempDirectory()
+        defer { directory.cleanup() }
+        let endpoint = try await ScriptedEndpoint.start { request in
+            if request.userText.contains("Summary k1:") {
+                // JSONSerialization writes `/` as `\/`, as many servers' error bodies do.
+                let error = ["error": ["message": "bad key " + echo + " from " + (request.authorization ?? "")]]
+                return .status(400, body: String(decoding: try! JSONSerialization.data(withJSONObject: error), as: UTF8.self))
+            }
+            if request.userText.contains("Summary k3:") {
+                // The error snippet keeps 500 characters: the key starts 10 characters before the cut.
+                return .status(403, body: String(repeating: "x", count: 490) + key)
+            }
+            return .content(critique("Fine. " + echo, good: ["the cat Miso"]))
+        }
+        let input = try directory.write(
+            "in.jsonl", try jsonl([summaryItem("k1"), summaryItem("k2"), summaryItem("k3")]))
+        let output = directory.path("out.jsonl")
+        let result = try runCLI(
+            ["annotate", "--task", "summarization", "-i", input, "-o", output, "--base-url", endpoint.baseURL,
+             "--concurrency", "1", "--max-retries", "1", "--progress", "plain"],
+            environment: ["OPENAI_API_KEY": key])
+        await endpoint.stop()
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(endpoint.requests.allSatisfy { $0.authorization == "Bearer \(key)" })
+        let records = try readJSONL(output)
+        #expect(records.map { $0["id"] as! String } == ["k2"])
+        let failures = try String(contentsOfFile: directory.path("out.failures.jsonl"), encoding: .utf8)
+        #expect(failures.split(separator: "\n").count == 2)
+        let texts = [("out.jsonl", try String(contentsOfFile: output, encoding: .utf8)), ("failures", failures),
+                     ("stderr", result.stderr)]
+        let forms = [key, escaped, key.replacingOccurrences(of: "\"", with: "\\\""), encoded, encoded.lowercased(), plus]
+        for (name, text) in texts {
+            for form in forms { #expect(!text.contains(form), "\(name) holds \(form)") }
+            // Every form, and the head a cut leaves, starts so.
+            #expect(!text.contains("sk-live-a"), "\(name) holds part of the key: \(text)")
+        }
+        #expect(texts[0].1.contains("[redacted]") && failures.contains("[redacted]"))
+    }
+
     @Test func usageErrorsExitWithAMessage() throws {
         let missing = try runCLI(["annotate", "--output", "/tmp/x.jsonl"])
         #expect(missing.status != 0)

@@ -18,6 +18,23 @@ struct SandboxTests {
             assert add(-1, -1) == -2
         """
 
+    /// The start-up report names each isolation and whether it is on; what is off says how to get it.
+    @Test func isolationReportNamesWhatIsOn() {
+        let full = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: "/sys/fs/cgroup")
+        #expect(full.description == "sandbox: pid namespace yes, network namespace yes, private filesystem yes, "
+            + "process limit cgroup")
+        #expect(full.isComplete)
+        let bare = SandboxIsolation(bubblewrap: nil, cgroupRoot: nil)
+        #expect(bare.description.hasPrefix("sandbox: pid namespace NO, network namespace NO, private filesystem NO, "
+            + "process limit RLIMIT_NPROC only"))
+        #expect(bare.description.contains("install bubblewrap"))
+        #expect(!bare.isComplete)
+        let noCgroup = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: nil)
+        #expect(noCgroup.description.contains("pid namespace yes, network namespace yes")
+            && noCgroup.description.hasSuffix("process limit RLIMIT_NPROC only"))
+        #expect(!noCgroup.isComplete)
+    }
+
     @Test func passingSolutionPasses() async throws {
         let result = try await Sandbox().run(code: "def add(a, b):\n    return a + b\n", tests: tests)
         #expect(result.passed)

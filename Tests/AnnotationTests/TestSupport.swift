@@ -83,6 +83,34 @@ let quietLogger: Logger = {
     return logger
 }()
 
+/// A logger that keeps each message with its level, for runs whose log lines are checked.
+final class LogRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(level: Logger.Level, message: String)] = []
+
+    var messages: [(level: Logger.Level, message: String)] { lock.withLock { entries } }
+
+    var logger: Logger {
+        var logger = Logger(label: "test") { _ in Handler(recorder: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            recorder.lock.withLock { recorder.entries.append((level, "\(message)")) }
+        }
+    }
+}
+
 /// The `text2grad` executable built beside the test bundle (swift test builds every product first).
 func text2gradExecutable(filePath: String = #filePath) -> URL? {
     var candidates: [URL] = []

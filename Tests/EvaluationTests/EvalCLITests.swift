@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Testing
 
+@testable import CodeSandbox
 @testable import Evaluation
 
 /// Runs the built `text2grad` with `arguments`; stdout and stderr go to files (no pipe to fill and stall).
@@ -40,6 +41,9 @@ struct EvalCLITests {
     func code() throws {
         let healthy = try runEval(["eval", "code", "--tasks", CodeFixture.path("mbpp-mini.jsonl"), "--reference"])
         #expect(healthy.status == 0, "\(healthy.stderr)")
+        // The sandbox report, as annotate --task code prints it: this machine's namespaces and process limit.
+        #expect(healthy.stderr.contains(SandboxIsolation.current.description), "\(healthy.stderr)")
+        #expect(healthy.stderr.contains("sandbox: pid namespace "))
         let summary = try JSONValue.parse(healthy.stdout)
         #expect(summary["pass_at_k"]?["pass@1"]?.numberValue == 1 && summary["samples"]?.intValue == 4)
 

@@ -92,20 +92,33 @@ import Testing
         return target
     }
 
-    /// Before: these sizes reached the allocator (hundreds of GB) and aborted before any shape was checked.
+    /// Sizes within `LlamaConfig.sizeLimits` whose weights could never be allocated (140 GB to 800 TB, against
+    /// a fixture file of 400 KB): the shapes are checked against the file's header first, so the mismatch (or
+    /// missing tensor) comes back at once. Before, such sizes reached the allocator and aborted the process.
     @Test func sizesBeyondTheCheckpointFailOnTheHeaderBeforeAllocating() throws {
-        let edits: [(String, Int)] = [("intermediate_size", 1 << 20), ("num_hidden_layers", 1000), ("vocab_size", 1 << 24)]
-        for (field, value) in edits {
-            let directory = try Self.fixture { $0[field] = value }
-            #expect(throws: ModelError.self, "\(field)") { try LlamaModel(directory: directory) }
+        let wide = 1 << 16  // hidden_size at its limit
+        let cases: [[String: Int]] = [
+            ["hidden_size": wide, "vocab_size": 1 << 24],  // embeddings alone: 2^40 floats, 4 TB
+            ["hidden_size": wide, "intermediate_size": 1 << 20],  // 768 GB of MLP per layer
+            ["hidden_size": wide, "num_hidden_layers": 1 << 10],  // 140 MB per layer, 1024 layers
+            ["hidden_size": wide, "intermediate_size": 1 << 20, "num_hidden_layers": 1 << 10, "vocab_size": 1 << 24],
+        ]
+        for edits in cases {
+            let directory = try Self.fixture { for (field, value) in edits { $0[field] = value } }
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            _ = try LlamaConfig(directory: directory)  // the sizes themselves are accepted
+            let started = Date()
             do {
                 _ = try LlamaModel(directory: directory)
+                Issue.record("\(edits) loaded")
             } catch let error as ModelError {
                 switch error {
                 case .shapeMismatch, .missingTensor: break
-                default: Issue.record("\(field): \(error)")
+                default: Issue.record("\(edits): \(error)")
                 }
             }
+            let seconds = Date().timeIntervalSince(started)
+            #expect(seconds < 1, "\(edits): \(seconds) s, as if the weights were allocated")
         }
     }
 

@@ -90,8 +90,52 @@ struct JSONMutator {
     }
 }
 
+/// A deadline per fuzz case. The time budget is checked only between cases, so a case that hangs would block
+/// the whole test run; past `deadline` seconds in one case the watchdog names the suite, seed and case and
+/// ends the process (by default), which fails the run at once and says what to reproduce.
+final class FuzzWatchdog: @unchecked Sendable {
+    let name: String, seed: UInt64, deadline: Double
+    private let onTimeout: (String) -> Void
+    private let lock = NSLock()
+    private var current: (index: Int, started: Date)?
+    private var stopped = false
+
+    init(name: String, seed: UInt64, deadline: Double = 20,
+         onTimeout: @escaping (String) -> Void = { message in
+             FileHandle.standardError.write(Data((message + "\n").utf8))
+             exit(1)
+         }) {
+        self.name = name
+        self.seed = seed
+        self.deadline = deadline
+        self.onTimeout = onTimeout
+        let thread = Thread { [self] in watch() }
+        thread.name = "fuzz-watchdog"
+        thread.start()
+    }
+
+    /// Case `index` starts now.
+    func begin(_ index: Int) { lock.withLock { current = (index, Date()) } }
+
+    /// No more cases: the watchdog thread ends.
+    func stop() { lock.withLock { stopped = true } }
+
+    private func watch() {
+        while true {
+            Thread.sleep(forTimeInterval: min(0.25, deadline / 4))
+            let (stopped, current) = lock.withLock { (self.stopped, self.current) }
+            if stopped { return }
+            if let current, Date().timeIntervalSince(current.started) > deadline {
+                stop()
+                onTimeout("\(name): case \(current.index) (seed \(seed)) ran past its \(deadline) s deadline")
+                return
+            }
+        }
+    }
+}
+
 /// A few hundred seeded mutations of a fixture model directory: every one loads and runs, or fails with a
-/// typed error. A crash, abort or hang fails the run (the test process dies or the time bound trips).
+/// typed error. A crash, abort or hang fails the run (the test process dies, or the watchdog ends it).
 @Suite struct FuzzModelDirectoryTests {
     static let cases = 300
     static let timeBudget = 60.0
@@ -117,6 +161,27 @@ struct JSONMutator {
         return withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + Array(json) + data
     }
 
+    /// A case that hangs is reported with its suite, seed and number once past the deadline, not waited on.
+    @Test func watchdogNamesTheCaseThatHangs() {
+        let fired = NSCondition()
+        var message: String?
+        let watchdog = FuzzWatchdog(name: "Fuzz", seed: 15, deadline: 1) { text in
+            fired.withLock {
+                message = text
+                fired.signal()
+            }
+        }
+        watchdog.begin(0)
+        Thread.sleep(forTimeInterval: 0.1)
+        watchdog.begin(7)  // a new case restarts the clock
+        let reported = fired.withLock { () -> String? in
+            let limit = Date().addingTimeInterval(5)
+            while message == nil && fired.wait(until: limit) {}
+            return message
+        }
+        #expect(reported == "Fuzz: case 7 (seed 15) ran past its 1.0 s deadline")
+    }
+
     @Test func mutatedModelDirectoriesNeverCrash() throws {
         let source = Fixtures.model("llama-gqa")
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
@@ -126,10 +191,13 @@ struct JSONMutator {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var mutator = JSONMutator(rng: SplitMix64(seed: 15))
+        let watchdog = FuzzWatchdog(name: "FuzzModelDirectoryTests", seed: 15)
+        defer { watchdog.stop() }
         var loaded = 0, refused = 0
         let started = Date()
         for index in 0..<Self.cases {
             guard Date().timeIntervalSince(started) < Self.timeBudget else { break }
+            watchdog.begin(index)
             var configBytes = [UInt8](try JSONSerialization.data(withJSONObject: config))
             var weightBytes = weights
             switch index % 4 {
@@ -172,11 +240,14 @@ struct JSONMutator {
         let original = [UInt8](try Data(contentsOf: path))
         let json = try JSONSerialization.jsonObject(with: Data(original))
         var mutator = JSONMutator(rng: SplitMix64(seed: 9))
+        let watchdog = FuzzWatchdog(name: "FuzzTokenizerTests", seed: 9)
+        defer { watchdog.stop() }
         let texts = ["Hello world!", "  spaces\tand\nnewlines  ", "émoji 🙂 und Ümlaut", "<|im_start|>user\nhi<|im_end|>", ""]
         var loaded = 0, refused = 0
         let started = Date()
         for index in 0..<Self.cases {
             guard Date().timeIntervalSince(started) < Self.timeBudget else { break }
+            watchdog.begin(index)
             var bytes: [UInt8]
             if index % 3 == 2 {
                 bytes = mutator.damage(original, span: original.count)

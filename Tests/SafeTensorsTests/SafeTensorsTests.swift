@@ -13,7 +13,12 @@ import Testing
 
     /// A file with the given header text (padded to 8 bytes) followed by `data`.
     func file(header: String, data: [UInt8] = [], declaredLength: UInt64? = nil, name: String = "t.safetensors") throws -> String {
-        var headerBytes = Array(header.utf8)
+        try file(headerBytes: Array(header.utf8), data: data, declaredLength: declaredLength, name: name)
+    }
+
+    /// A file with the given header bytes (padded to 8 bytes) followed by `data`.
+    func file(headerBytes: [UInt8], data: [UInt8] = [], declaredLength: UInt64? = nil, name: String = "t.safetensors") throws -> String {
+        var headerBytes = headerBytes
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
         var bytes = withUnsafeBytes(of: (declaredLength ?? UInt64(headerBytes.count)).littleEndian, Array.init)
         bytes += headerBytes + data
@@ -88,6 +93,24 @@ import Testing
     @Test func badHeaderJSONIsRejected() throws {
         for header in ["{not json", #"["a"]"#, #"{"w":{"dtype":"F32","shape":[1]}}"#, #"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}"#] {
             guard case .badHeader? = openError(try file(header: header)) else { Issue.record("accepted \(header)"); continue }
+        }
+    }
+
+    /// A key, a value or the metadata with bytes that are not UTF-8 (a truncated sequence, an overlong encoding,
+    /// a UTF-16 surrogate) is a bad header that says so, not a crash or a name with replacement characters.
+    @Test func headerWithInvalidUTF8IsRejected() throws {
+        let entry = Array(#"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#.utf8)
+        let headers: [[UInt8]] = [
+            Array(#"{"w"#.utf8) + [0xC3, 0x28] + Array(#"":"#.utf8) + entry + [0x7D],
+            Array(#"{"w":{"dtype":"F3"#.utf8) + [0xC0, 0xB2] + Array(#"","shape":[1],"data_offsets":[0,4]}}"#.utf8),
+            Array(#"{"__metadata__":{"k":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""},"w":"#.utf8) + entry + [0x7D],
+        ]
+        for header in headers {
+            let path = try file(headerBytes: header, data: [0, 0, 0, 0])
+            guard case let .badHeader(badPath, reason)? = openError(path) else {
+                Issue.record("accepted or misreported \(header)"); continue
+            }
+            #expect(badPath == path && reason.contains("UTF-8"), "\(reason)")
         }
     }
 

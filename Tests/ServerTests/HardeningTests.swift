@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Generation
 import Testing
@@ -174,5 +175,56 @@ final class RawSocket {
         #expect(closed.allSatisfy { $0 }, "\(closed.filter { !$0 }.count) of 50 slow sockets still open after 3 s")
         #expect(after.status == 200)
         }
+    }
+
+    @Test("a chat template that loops 10000 × 10000 times is a 400 naming the limit; /v1/models answers meanwhile")
+    func runawayChatTemplate() async throws {
+        let directory = URL(fileURLWithPath: Fixtures.chatModelDirectory)
+        let tokenizer = try Tokenizer(
+            tokenizerJSON: Data(contentsOf: directory.appendingPathComponent("tokenizer.json")),
+            configJSON: Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json")),
+            chatTemplate: "{% for i in range(10000) %}{% for j in range(10000) %}{{ '' }}{% endfor %}{% endfor %}")
+        let server = try await ServerHarness.start(tokenizer: tokenizer)
+        // The chats go through a client of their own, so /v1/models never waits for one of its connections.
+        var wide = HTTPClient.Configuration()
+        wide.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        let chatClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: wide)
+        let finished = PortBox()
+        // Sixteen at once, each stopped at the iteration limit after ~0.3 s (debug build): rendered on the threads
+        // that answer requests (a concurrent DispatchQueue's, on Linux), they held every one for seconds.
+        let chats = Task {
+            defer { finished.set(1) }
+            return try await withThrowingTaskGroup(of: (status: Int, body: Data).self) { group in
+                for _ in 0..<16 {
+                    group.addTask { try await server.post("/chat/completions", json: chat("hi"), using: chatClient) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        // Gaps between one /v1/models answer and the next (the first from the start): a stalled server, or a
+        // process whose async threads are all held, shows as a long one.
+        var gaps: [Double] = [], duringChats = 0, last = Date()
+        repeat {
+            let models = try? await server.get("/models")
+            gaps.append(Date().timeIntervalSince(last))
+            last = Date()
+            #expect(models?.status == 200)
+            if finished.get() == nil { duringChats += 1 }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        } while finished.get() == nil || gaps.count < 3
+        let answers = try? await chats.value
+        try? await chatClient.shutdown()
+        let after = try? await server.post("/completions", json: ["prompt": "hi", "max_tokens": 2])
+        await server.stop()
+        #expect(answers?.count == 16)
+        for answer in answers ?? [] {
+            #expect(answer.status == 400)
+            expectError(answer.body, param: "messages")
+            let message = (object(answer.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("loop iterations"), "\(message)")
+        }
+        #expect(duringChats >= 3, "\(duringChats) /v1/models requests answered while the templates ran")
+        #expect(gaps.allSatisfy { $0 < 1 }, "no /v1/models answer for \(gaps.max() ?? 0) s")
+        #expect(after?.status == 200)
     }
 }

@@ -76,6 +76,19 @@ import Testing
         let badIds = try await server.post("/completions", json: ["model": ServerHarness.modelName, "prompt": [5, 100_000]])
         #expect(badIds.status == 400)
         expectError(badIds.body, param: "prompt")
+        // Token ids are taken exactly: a fraction, a boolean or a number beyond 2^53 is refused, never floored or
+        // coerced into another token (2.5 used to become 2, true 1).
+        for ids in ["[1, 2.5]", "[[1, true]]", "[true]", "[1, 1e20]", "[[3], [1, 2.0000001]]", "[1, [2]]"] {
+            let body = Data("{\"model\": \"\(ServerHarness.modelName)\", \"max_tokens\": 2, \"prompt\": \(ids)}".utf8)
+            let refused = try await server.post("/completions", raw: body)
+            #expect(refused.status == 400, "prompt \(ids)")
+            expectError(refused.body, param: "prompt")
+            let message = (object(refused.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("'prompt'"), "prompt \(ids): \(message)")
+        }
+        let idLists = try await server.post("/completions", raw: Data(
+            "{\"model\": \"\(ServerHarness.modelName)\", \"max_tokens\": 2, \"prompt\": [[5, 6], [7]]}".utf8))
+        #expect(idLists.status == 200 && (object(idLists.body)["choices"] as? [Any])?.count == 2)
         let after = try await server.post("/chat/completions", json: request("still there?"))
         await server.stop()
         #expect(after.status == 200 && content(after.body) != nil)

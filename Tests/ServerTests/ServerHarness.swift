@@ -78,9 +78,10 @@ final class ServerHarness: @unchecked Sendable {
         scheduler.shutdown()
     }
 
-    /// POSTs a JSON body (or raw bytes) and returns status, headers and the whole body.
-    func post(_ path: String, json: [String: Any]? = nil, raw: Data? = nil, key: String? = nil) async throws
-        -> (status: Int, body: Data)
+    /// POSTs a JSON body (or raw bytes) and returns status, headers and the whole body; `using` sends it through
+    /// another client (one with more connections than the harness's 8).
+    func post(_ path: String, json: [String: Any]? = nil, raw: Data? = nil, key: String? = nil,
+              using other: HTTPClient? = nil) async throws -> (status: Int, body: Data)
     {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
@@ -88,7 +89,7 @@ final class ServerHarness: @unchecked Sendable {
         if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         let data = try raw ?? JSONSerialization.data(withJSONObject: json ?? [:])
         request.body = .bytes(ByteBuffer(data: data))
-        let response = try await client.execute(request, timeout: .seconds(60))
+        let response = try await (other ?? client).execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), Data(buffer: body))
     }

@@ -198,6 +198,28 @@ import Tokenizers
         #expect(throws: TrainingError.self) { try SFTConfig.load(yaml: directory + "/b.yaml") }
     }
 
+    /// Token ids in SFT data are integers: 2.5, true or 1e20 are a badData error naming the line and the field,
+    /// never floored or coerced into another token.
+    @Test func idDataRefusesNonIntegers() throws {
+        let directory = NSTemporaryDirectory() + "sft-ids-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = "{\"prompt_ids\": [1, 2], \"target_ids\": [3]}"
+        for (line, field) in [("{\"prompt_ids\": [1, 2.5], \"target_ids\": [3]}", "prompt_ids"),
+                              ("{\"prompt_ids\": [1, 2], \"target_ids\": [true]}", "target_ids"),
+                              ("{\"prompt_ids\": [1e20], \"target_ids\": [3]}", "prompt_ids")] {
+            let path = directory + "/data.jsonl"
+            try (good + "\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try SFTData.load(path: path, tokenizer: nil, maxLength: 64)
+                Issue.record("\(line) was accepted")
+            } catch let TrainingError.badData(badPath, number, reason) {
+                #expect(badPath == path && number == 2, "\(line)")
+                #expect(reason.contains("\"\(field)\"") && reason.contains("integer"), "\(line): \(reason)")
+            }
+        }
+    }
+
     @Test func dataCursorCoversEveryExampleOncePerEpoch() {
         var cursor = DataCursor()
         let first = cursor.next(7, of: 10, seed: 1) + cursor.next(3, of: 10, seed: 1)
