@@ -57,6 +57,9 @@ public final class Generator: @unchecked Sendable {
     public let endOfSequenceIds: Set<Int>
     /// Prompt tokens fed per prefill step.
     public var prefillChunk = 64
+    /// Whether sequences that finish leave the KV cache, so the rest of the batch decodes as a smaller one
+    /// (off: every step computes the whole batch, finished rows masked).
+    public var compactsFinishedRows = true
 
     /// A generator; without a tokenizer there is no text, and stop strings are refused.
     public init(model: LlamaModel, tokenizer: Tokenizer? = nil) {
@@ -110,18 +113,22 @@ public final class Generator: @unchecked Sendable {
                 tokenTexts: requests[b].parameters.jsonObject ? tokenTexts : nil)
         }
         let V = model.config.vocabSize
-        var ids = [Int32](repeating: 0, count: B), mask = [Float](repeating: 0, count: B)
+        // inCache[i]: the request whose sequence is row i of the cache.
+        var inCache = Array(0..<B)
         while true {
-            for b in 0..<B where rows[b].finish == nil {
-                let event = rows[b].step(logits: cache.logits.data + b * V)
+            for (i, b) in inCache.enumerated() where rows[b].finish == nil {
+                let event = rows[b].step(logits: cache.logits.data + i * V)
                 if let onToken, !onToken(b, event) { rows[b].finish = .cancelled }
             }
-            guard rows.contains(where: { $0.finish == nil }) else { break }
-            for b in 0..<B {
-                let active = rows[b].finish == nil
-                ids[b] = active ? Int32(rows[b].tokens.last!.id) : 0
-                mask[b] = active ? 1 : 0
+            let running = inCache.indices.filter { rows[inCache[$0]].finish == nil }
+            guard !running.isEmpty else { break }
+            // Finished sequences leave the cache, so the steps left cost only what still runs.
+            if compactsFinishedRows, running.count < inCache.count {
+                cache.keepRows(running)
+                inCache = running.map { inCache[$0] }
             }
+            let ids = inCache.map { b in rows[b].finish == nil ? Int32(rows[b].tokens.last!.id) : 0 }
+            let mask = inCache.map { b -> Float in rows[b].finish == nil ? 1 : 0 }
             try model.decodeStep(ids: ids, mask: mask, tokens: 1, cache: cache)
         }
         return rows.map { row in

@@ -7,7 +7,10 @@ import Tensor
 /// tokens, so a sequence gets the same rotary angles alone or in any batch.
 public final class KVCache: @unchecked Sendable {
     public let config: LlamaConfig
-    public let batchSize: Int
+    /// The sequences in the cache now (`keepRows` drops finished ones; `reset` restores `allocatedRows`).
+    public private(set) var batchSize: Int
+    /// The sequences the cache was made for.
+    public let allocatedRows: Int
     /// Slots per sequence (prompt plus generated tokens, padding included).
     public let capacity: Int
     /// The most new tokens one step may take (longer prompts are fed in chunks).
@@ -41,6 +44,7 @@ public final class KVCache: @unchecked Sendable {
         precondition(B > 0 && S > 0 && maxStepTokens > 0, "empty cache")
         self.config = c
         self.batchSize = B
+        allocatedRows = B
         self.capacity = S
         self.maxStepTokens = maxStepTokens
         nextPositions = [Int32](repeating: 0, count: B)
@@ -69,8 +73,27 @@ public final class KVCache: @unchecked Sendable {
     /// Forgets every sequence, keeping the memory.
     public func reset() {
         length = 0
-        for b in 0..<batchSize { nextPositions[b] = 0 }
-        slotMask.update(repeating: 0, count: batchSize * capacity)
+        batchSize = allocatedRows
+        nextPositions = [Int32](repeating: 0, count: allocatedRows)
+        slotMask.update(repeating: 0, count: allocatedRows * capacity)
+    }
+
+    /// Keeps only the sequences `rows` (ascending, each < `batchSize`), moved to rows 0, 1, ... in that order,
+    /// so later steps compute nothing for the others: a batch whose sequences finish early gets cheaper as they
+    /// finish. Copies each kept sequence's filled slots in every layer (a few MB, far less than one step reads).
+    public func keepRows(_ rows: [Int]) {
+        precondition(!rows.isEmpty && zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 } && rows.last! < batchSize,
+                     "rows to keep must be ascending and in the batch")
+        let KV = config.kvHeadCount * config.headSize, S = capacity
+        for (i, r) in rows.enumerated() where i != r {
+            for l in 0..<config.layerCount {
+                (keys[l] + i * S * KV).update(from: keys[l] + r * S * KV, count: length * KV)
+                (values[l] + i * S * KV).update(from: values[l] + r * S * KV, count: length * KV)
+            }
+            (slotMask + i * S).update(from: slotMask + r * S, count: S)
+        }
+        nextPositions = rows.map { nextPositions[$0] }
+        batchSize = rows.count
     }
 
     /// Slots still free.

@@ -17,6 +17,12 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "New tokens per sequence.")
     var newTokens: Int = 128
 
+    @Flag(help: "Sequence i of B generates newTokens·(i+1)/B tokens, as rollouts that end at different lengths.")
+    var spread = false
+
+    @Flag(help: "Keep finished sequences in the batch (masked) instead of dropping them from the KV cache.")
+    var noCompact = false
+
     func validate() throws {
         guard newTokens > 0 else { throw ValidationError("--new-tokens must be positive") }
     }
@@ -25,13 +31,16 @@ struct BenchGenerate: ParsableCommand {
         Compute.useThreads(options.threads)
         let (model, name) = try options.loadModel()
         let generator = Generator(model: model)
+        generator.compactsFinishedRows = !noCompact
         var rng = SplitMix64(seed: 1)
         var parameters = SamplingParameters()
         parameters.maxNewTokens = newTokens
         parameters.minNewTokens = newTokens
-        let requests = (0..<options.batch).map { _ in
-            GenerationRequest(
-                promptIds: (0..<options.seq).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }, parameters: parameters)
+        let requests = (0..<options.batch).map { i -> GenerationRequest in
+            var p = parameters
+            if spread { p.maxNewTokens = max(1, newTokens * (i + 1) / options.batch); p.minNewTokens = p.maxNewTokens }
+            return GenerationRequest(
+                promptIds: (0..<options.seq).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }, parameters: p)
         }
         var prefillSeconds = 0.0
         var generated = 0
@@ -53,6 +62,7 @@ struct BenchGenerate: ParsableCommand {
         let bandwidth = Self.readBandwidth()
         print(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
+            "spread": spread, "compact": !noCompact,
             "new_tokens": newTokens, "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,
             "prompt_tokens_per_s_last": Double(options.batch * options.seq) / max(prefillSeconds, 1e-9),

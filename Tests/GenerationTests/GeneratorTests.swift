@@ -52,6 +52,27 @@ import Tokenizers
         #expect(results[2].tokenIds == Array(first.prefix(stopAt + 1)) && results[2].finishReason == .stop)
     }
 
+    @Test("sequences that finish leave the cache: the others decode as before, sampled or greedy")
+    func finishedRowsLeaveTheCache() throws {
+        let fixture = try Fixtures.greedy()
+        // Five sequences finishing after 2, 9, 4, 12 and 6 tokens, in an order that moves rows about.
+        let lengths = [2, 9, 4, 12, 6]
+        let requests = lengths.enumerated().map { i, n -> GenerationRequest in
+            var p = greedy(n)
+            if i % 2 == 1 { p.temperature = 0.9; p.seed = UInt64(i) }
+            return GenerationRequest(promptIds: fixture.cases[i % fixture.cases.count].prompt_ids, parameters: p)
+        }
+        let compacting = Generator(model: Fixtures.chat.model, tokenizer: Fixtures.chat.tokenizer)
+        let masking = Generator(model: Fixtures.chat.model, tokenizer: Fixtures.chat.tokenizer)
+        masking.compactsFinishedRows = false
+        let a = try compacting.generate(requests), b = try masking.generate(requests)
+        for i in requests.indices {
+            #expect(a[i].tokenIds.count == lengths[i])
+            #expect(a[i].tokenIds == b[i].tokenIds, "sequence \(i)")
+            for (x, y) in zip(a[i].logprobs, b[i].logprobs) { #expect(abs(x - y) < 1e-4, "sequence \(i): \(x) vs \(y)") }
+        }
+    }
+
     @Test("log-probabilities are the model's: they equal a scored forward pass of prompt + output")
     func logprobsMatchScore() throws {
         var p = SamplingParameters()
