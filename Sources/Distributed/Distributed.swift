@@ -70,7 +70,10 @@ public enum Distributed {
             finish(reducer)
             exit(3)
         } catch {
-            guard reducer.worldSize > 1 else { throw error }
+            guard reducer.worldSize > 1 else {
+                finish(reducer)  // one rank (`mpirun -np 1`) still shuts MPI down before it exits
+                throw error
+            }
             abortJob(reducer, error)
         }
         finish(reducer)
