@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The llama.cpp side of `text2grad bench generate` (batch 1): a SmolLM-135M-shaped model with random weights
+written as an F32 GGUF, a random prompt of --seq tokens, exactly --new-tokens greedy tokens, timed through
+llama-cpp-python (which builds llama.cpp; `pip install llama-cpp-python gguf`), printed as the same JSON.
+
+    python3 bench/llamacpp_generate.py --seq 64 --new-tokens 128 --threads 2
+
+The weights' values do not change the work (fp32 throughout), so they are drawn here rather than converted.
+Tokens are fed as ids; the vocabulary only has to exist (a SentencePiece-style one with byte tokens).
+"""
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from shapes import SHAPES
+
+_c = SHAPES["smollm-135m"]
+SHAPE = {"hidden": _c["hidden_size"], "intermediate": _c["intermediate_size"], "layers": _c["num_hidden_layers"],
+         "heads": _c["num_attention_heads"], "kv_heads": _c["num_key_value_heads"], "vocab": _c["vocab_size"],
+         "eps": _c["rms_norm_eps"], "theta": _c["rope_theta"], "context": _c["max_position_embeddings"]}
+
+
+def write_gguf(path):
+    import gguf
+
+    s = SHAPE
+    head = s["hidden"] // s["heads"]
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_context_length(s["context"])
+    w.add_embedding_length(s["hidden"])
+    w.add_block_count(s["layers"])
+    w.add_feed_forward_length(s["intermediate"])
+    w.add_head_count(s["heads"])
+    w.add_head_count_kv(s["kv_heads"])
+    w.add_rope_dimension_count(head)
+    w.add_layer_norm_rms_eps(s["eps"])
+    w.add_rope_freq_base(s["theta"])
+    w.add_file_type(0)  # all F32
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    tokens += [f"t{i}" for i in range(s["vocab"] - len(tokens))]
+    types = [2, 3, 3] + [6] * 256 + [1] * (s["vocab"] - 259)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * s["vocab"])
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    rng = np.random.default_rng(0)
+
+    def matrix(rows, cols):
+        return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(np.float32)
+
+    C, I, KV = s["hidden"], s["intermediate"], s["kv_heads"] * head
+    w.add_tensor("token_embd.weight", matrix(s["vocab"], C))  # tied: also the LM head
+    w.add_tensor("output_norm.weight", np.ones(C, dtype=np.float32))
+    for l in range(s["layers"]):
+        p = f"blk.{l}."
+        w.add_tensor(p + "attn_norm.weight", np.ones(C, dtype=np.float32))
+        w.add_tensor(p + "attn_q.weight", matrix(C, C))
+        w.add_tensor(p + "attn_k.weight", matrix(KV, C))
+        w.add_tensor(p + "attn_v.weight", matrix(KV, C))
+        w.add_tensor(p + "attn_output.weight", matrix(C, C))
+        w.add_tensor(p + "ffn_norm.weight", np.ones(C, dtype=np.float32))
+        w.add_tensor(p + "ffn_gate.weight", matrix(I, C))
+        w.add_tensor(p + "ffn_up.weight", matrix(I, C))
+        w.add_tensor(p + "ffn_down.weight", matrix(C, I))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main():
+    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options.add_argument("--seq", type=int, default=64)
+    options.add_argument("--new-tokens", type=int, default=128)
+    options.add_argument("--threads", type=int, default=2)
+    options.add_argument("--iterations", type=int, default=3)
+    options.add_argument("--warmup", type=int, default=1)
+    options.add_argument("--gguf", help="where to keep the GGUF (default: a temporary file)")
+    args = options.parse_args()
+    import llama_cpp
+
+    path = args.gguf or os.path.join(tempfile.gettempdir(), "t2g-smollm-135m-f32.gguf")
+    if not os.path.exists(path):
+        write_gguf(path)
+    llm = llama_cpp.Llama(model_path=path, n_ctx=args.seq + args.new_tokens + 8, n_batch=args.seq,
+                          n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
+    prompt = np.random.default_rng(1).integers(259, SHAPE["vocab"], args.seq).tolist()
+
+    def run():
+        llm.reset()
+        start = time.perf_counter()
+        llm.eval(prompt)
+        prefill = time.perf_counter() - start
+        for _ in range(args.new_tokens - 1):
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(SHAPE["vocab"],))
+            llm.eval([int(np.argmax(logits))])
+        return time.perf_counter() - start, prefill
+
+    for _ in range(args.warmup):
+        run()
+    runs = [run() for _ in range(args.iterations)]
+    times = [t for t, _ in runs]
+    median = statistics.median(times)
+    total, prefill = runs[-1]
+    print(json.dumps({
+        "bench": "generate", "engine": f"llama.cpp (llama-cpp-python {llama_cpp.__version__}, F32 GGUF)",
+        "model": "smollm-135m", "batch": 1, "prompt": args.seq, "new_tokens": args.new_tokens,
+        "threads": args.threads, "seconds": median, "all_seconds": times, "tokens_per_s": args.new_tokens / median,
+        "prefill_seconds_last": prefill,
+        "decode_tokens_per_s_last": (args.new_tokens - 1) / max(total - prefill, 1e-9),
+    }, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
