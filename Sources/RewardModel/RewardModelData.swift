@@ -52,11 +52,9 @@ public enum RewardModelData {
     /// file's order nor on what else it holds (`train-rm` and `eval-rm` agree on it).
     public static func isHeldOut(_ id: String, fraction: Double) -> Bool {
         guard fraction > 0 else { return false }
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01B3
-        }
+        var fingerprint = Fingerprint()
+        fingerprint.add(id.utf8)
+        var hash = fingerprint.value
         // FNV's high bits barely move between similar short ids: mix them (SplitMix64's finalizer) first.
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -91,12 +91,6 @@ struct BenchGenerate: ParsableCommand {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: count)
-        var best = Double.infinity
-        for _ in 0..<4 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = BenchMemory.sum(buffer, count: count)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return Double(count * 4) / best / 1e9
+        return Double(count * 4) / BenchMemory.fastestPass(buffer, count: count, passes: 4).seconds / 1e9
     }
 }
