@@ -39,7 +39,7 @@ public func matmulDecode(
                 b: weight + o0 * IC, ldb: IC, beta: beta, c: out + o0, ldc: OC)
         }
     }
-    if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    spinningPerform(chunks: chunks, run)
 }
 
 /// Up to this many rows, `matmulDecode` streams each weight row once past all input rows instead of calling
@@ -181,7 +181,7 @@ public func cachedAttentionForward(
             }
         }
     }
-    if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    spinningPerform(chunks: chunks, run)
 }
 
 /// Threads `cachedAttentionForward` may use (its scratch holds one score block per thread).
