@@ -24,15 +24,17 @@ let package = Package(
     targets: [
         // OpenBLAS on Linux (Debian `libopenblas-dev`); Accelerate is used instead on Apple platforms.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        // The decode step's matrix–vector kernels in C (AVX2 + FMA chosen at run time, portable C otherwise), fp32 and bf16.
+        .target(name: "CKernels"),
         .target(
             name: "Tensor",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer files.
         .target(name: "JSON"),
         // What every command shares: JSONL reading and appending, progress, YAML configs, chat messages.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "SafeTensors", dependencies: ["Tensor", "JSON"]),
+        .target(name: "SafeTensors", dependencies: ["Tensor", "JSON", "CKernels"]),
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
@@ -123,7 +125,7 @@ let package = Package(
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The llama.cpp side of `text2grad bench generate` (batch 1): a SmolLM-135M-shaped model with random weights
-written as an F32 GGUF, a random prompt of --seq tokens, exactly --new-tokens greedy tokens, timed through
-llama-cpp-python (which builds llama.cpp; `pip install llama-cpp-python gguf`), printed as the same JSON.
+"""The llama.cpp side of `text2grad bench generate`: a SmolLM-135M-shaped model with random weights written as
+an F32 GGUF, --batch random prompts of --seq tokens, exactly --new-tokens greedy tokens each, timed through
+llama-cpp-python's bindings of llama.cpp's C API (`pip install llama-cpp-python gguf`), printed as the same JSON.
+The sequences of a batch go through one `llama_decode` per step, each its own sequence id, as
+llama.cpp's own batched tools do.
 
-    python3 bench/llamacpp_generate.py --seq 64 --new-tokens 128 --threads 2
+    python3 bench/llamacpp_generate.py --batch 8 --seq 64 --new-tokens 128 --threads 2
 
 The weights' values do not change the work (fp32 throughout), so they are drawn here rather than converted.
 Tokens are fed as ids; the vocabulary only has to exist (a SentencePiece-style one with byte tokens).
@@ -77,6 +79,7 @@ def write_gguf(path):
 
 def main():
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options.add_argument("--batch", type=int, default=1)
     options.add_argument("--seq", type=int, default=64)
     options.add_argument("--new-tokens", type=int, default=128)
     options.add_argument("--threads", type=int, default=2)
@@ -89,18 +92,46 @@ def main():
     path = args.gguf or os.path.join(tempfile.gettempdir(), "t2g-smollm-135m-f32.gguf")
     if not os.path.exists(path):
         write_gguf(path)
-    llm = llama_cpp.Llama(model_path=path, n_ctx=args.seq + args.new_tokens + 8, n_batch=args.seq,
-                          n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
-    prompt = np.random.default_rng(1).integers(259, SHAPE["vocab"], args.seq).tolist()
+    llama_cpp.llama_backend_init()
+    model_params = llama_cpp.llama_model_default_params()
+    model = llama_cpp.llama_model_load_from_file(path.encode(), model_params)
+    B, P, N = args.batch, args.seq, args.new_tokens
+    context_params = llama_cpp.llama_context_default_params()
+    context_params.n_ctx = B * (P + N + 8)
+    context_params.n_batch = B * P
+    context_params.n_ubatch = B * P
+    context_params.n_seq_max = B
+    context_params.n_threads = args.threads
+    context_params.n_threads_batch = args.threads
+    ctx = llama_cpp.llama_init_from_model(model, context_params)
+    rng = np.random.default_rng(1)
+    prompts = [rng.integers(259, SHAPE["vocab"], P).tolist() for _ in range(B)]
+    batch = llama_cpp.llama_batch_init(B * P, 0, B)
+    V = SHAPE["vocab"]
+
+    def fill(entries):
+        """entries: (token, position, sequence, wants logits)."""
+        batch.n_tokens = len(entries)
+        for i, (token, position, sequence, logits) in enumerate(entries):
+            batch.token[i] = token
+            batch.pos[i] = position
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = sequence
+            batch.logits[i] = logits
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise SystemExit("llama_decode failed")
 
     def run():
-        llm.reset()
+        # Every sequence is its own seq_id in one batch: llama.cpp's batched decoding (as llama-batched-bench).
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
         start = time.perf_counter()
-        llm.eval(prompt)
+        fill([(t, p, b, p == P - 1) for b in range(B) for p, t in enumerate(prompts[b])])
         prefill = time.perf_counter() - start
-        for _ in range(args.new_tokens - 1):
-            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(SHAPE["vocab"],))
-            llm.eval([int(np.argmax(logits))])
+        rows = [b * P + P - 1 for b in range(B)]
+        for step in range(N - 1):
+            nexts = [int(np.argmax(np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, r), shape=(V,)))) for r in rows]
+            fill([(nexts[b], P + step, b, True) for b in range(B)])
+            rows = list(range(B))
         return time.perf_counter() - start, prefill
 
     for _ in range(args.warmup):
@@ -111,10 +142,10 @@ def main():
     total, prefill = runs[-1]
     print(json.dumps({
         "bench": "generate", "engine": f"llama.cpp (llama-cpp-python {llama_cpp.__version__}, F32 GGUF)",
-        "model": "smollm-135m", "batch": 1, "prompt": args.seq, "new_tokens": args.new_tokens,
-        "threads": args.threads, "seconds": median, "all_seconds": times, "tokens_per_s": args.new_tokens / median,
-        "prefill_seconds_last": prefill,
-        "decode_tokens_per_s_last": (args.new_tokens - 1) / max(total - prefill, 1e-9),
+        "model": "smollm-135m", "batch": B, "prompt": P, "new_tokens": N,
+        "threads": args.threads, "seconds": median, "all_seconds": times, "tokens_per_s": B * N / median,
+        "prefill_seconds_last": prefill, "prompt_tokens_per_s_last": B * P / max(prefill, 1e-9),
+        "decode_tokens_per_s_last": B * (N - 1) / max(total - prefill, 1e-9),
     }, sort_keys=True))
 
 

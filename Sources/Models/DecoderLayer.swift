@@ -18,17 +18,18 @@ struct DecoderLayerBuffers {
     var output: UnsafeMutablePointer<Float>      // (N, C) residual stream leaving the layer
 }
 
-/// Which matrix-product kernel a pass uses: BLAS for many rows, the weight-streaming decode kernel for few.
+/// Which matrix-product kernel a pass uses: BLAS over the fp32 parameters for many rows (the full forward,
+/// which the backward follows), the weight-streaming decode kernel over `decodeMatrices` for few.
 enum ProductKernel {
     case blas, decode
 
     func callAsFunction(
-        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, decodeWeight: DecodeWeight,
         bias: UnsafePointer<Float>?, rows N: Int, inChannels IC: Int, outChannels OC: Int
     ) {
         switch self {
         case .blas: matmulForward(out: out, input: input, weight: weight, bias: bias, rows: N, inChannels: IC, outChannels: OC)
-        case .decode: matmulDecode(out: out, input: input, weight: weight, bias: bias, rows: N, inChannels: IC, outChannels: OC)
+        case .decode: matmulDecode(out: out, input: input, weight: decodeWeight, bias: bias, rows: N, inChannels: IC, outChannels: OC)
         }
     }
 }
@@ -44,24 +45,25 @@ extension LlamaModel {
         product: ProductKernel, attend: (_ qkv: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> Void
     ) {
         let c = config, w = weights.layers[l]
+        let d = product == .decode ? decodeMatrices.layers[l] : DecodeMatrices.Layer(qkv: .f32(w.qkv), o: .f32(w.o), gateUp: .f32(w.gateUp), down: .f32(w.down))
         let C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
         let Q = NH * HS, QKV = Q + 2 * KVH * HS
         rmsNormForward(out: x.ln1, rstd: x.rstd1, input: x.input, weight: w.inputNorm, rows: N, channels: C, eps: c.rmsNormEps)
-        product(out: x.qkv, input: x.ln1, weight: w.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
+        product(out: x.qkv, input: x.ln1, weight: w.qkv, decodeWeight: d.qkv, bias: w.qkvBias, rows: N, inChannels: C, outChannels: QKV)
         adapter?.forward([.q, .k, .v], layer: l, out: x.qkv, input: x.ln1, rows: N)
         rotaryForward(x: x.qkv, rowStride: QKV, cos: cos, sin: sin, tokens: N, heads: NH, headSize: HS)
         rotaryForward(x: x.qkv + Q, rowStride: QKV, cos: cos, sin: sin, tokens: N, heads: KVH, headSize: HS)
         attend(x.qkv, x.attention)
-        product(out: x.projection, input: x.attention, weight: w.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
+        product(out: x.projection, input: x.attention, weight: w.o, decodeWeight: d.o, bias: w.oBias, rows: N, inChannels: Q, outChannels: C)
         adapter?.forward([.o], layer: l, out: x.projection, input: x.attention, rows: N)
         if x.middle != x.input { x.middle.update(from: x.input, count: N * C) }
         addInPlace(x.middle, x.projection, count: N * C)
 
         rmsNormForward(out: x.ln2, rstd: x.rstd2, input: x.middle, weight: w.postAttentionNorm, rows: N, channels: C, eps: c.rmsNormEps)
-        product(out: x.gateUp, input: x.ln2, weight: w.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
+        product(out: x.gateUp, input: x.ln2, weight: w.gateUp, decodeWeight: d.gateUp, bias: w.gateUpBias, rows: N, inChannels: C, outChannels: 2 * I)
         adapter?.forward([.gate, .up], layer: l, out: x.gateUp, input: x.ln2, rows: N)
         swigluForward(out: x.hidden, gateUp: x.gateUp, rows: N, channels: I)
-        product(out: x.projection, input: x.hidden, weight: w.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
+        product(out: x.projection, input: x.hidden, weight: w.down, decodeWeight: d.down, bias: w.downBias, rows: N, inChannels: I, outChannels: C)
         adapter?.forward([.down], layer: l, out: x.projection, input: x.hidden, rows: N)
         if x.output != x.middle { x.output.update(from: x.middle, count: N * C) }
         addInPlace(x.output, x.projection, count: N * C)

@@ -59,14 +59,14 @@ extension LlamaModel {
             }
             if let allLogits {
                 rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.x, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps)
-                matmulDecode(out: allLogits, input: cache.normed, weight: weights.lmHead, bias: nil, rows: N, inChannels: C, outChannels: V)
+                matmulDecode(out: allLogits, input: cache.normed, weight: decodeMatrices.lmHead, bias: nil, rows: N, inChannels: C, outChannels: V)
                 for b in 0..<B { (cache.logits.data + b * V).update(from: allLogits + (b * T + T - 1) * V, count: V) }
                 return
             }
             // Only each sequence's last new token needs logits.
             for b in 0..<B { (cache.lastRows + b * C).update(from: cache.x + (b * T + T - 1) * C, count: C) }
             rmsNormForward(out: cache.normed, rstd: cache.rstd, input: cache.lastRows, weight: weights.finalNorm, rows: B, channels: C, eps: c.rmsNormEps)
-            matmulDecode(out: cache.logits.data, input: cache.normed, weight: weights.lmHead, bias: nil, rows: B, inChannels: C, outChannels: V)
+            matmulDecode(out: cache.logits.data, input: cache.normed, weight: decodeMatrices.lmHead, bias: nil, rows: B, inChannels: C, outChannels: V)
         }
     }
 

@@ -10,11 +10,16 @@ public final class LlamaModel: @unchecked Sendable {
     public private(set) var unusedTensors: [String] = []
     /// LoRA adapters applied on top of the weights in `forward` (while `adapter.enabled`).
     public var adapter: LoRAAdapter?
+    /// Whether the checkpoint stored its matrices in bf16 (false for models built in memory).
+    public private(set) var storedInBF16 = false
+    /// The matrices decode steps read (fp32 until `useDecodePrecision(.bf16)`).
+    public private(set) var decodeMatrices: DecodeMatrices
 
     public init(config: LlamaConfig, weights: LlamaWeights) {
         precondition(weights.config == config, "weights built for another config")
         self.config = config
         self.weights = weights
+        decodeMatrices = DecodeMatrices(weights: weights, precision: .fp32)
     }
 
     /// Loads `config.json` and the safetensors weights of a Hugging Face model directory.
@@ -26,6 +31,16 @@ public final class LlamaModel: @unchecked Sendable {
         let unused = try weights.load(from: checkpoint)
         self.init(config: config, weights: weights)
         unusedTensors = unused
+        storedInBF16 = checkpoint.info("model.layers.0.self_attn.q_proj.weight")?.dtype == .bf16
+    }
+
+    /// Makes decode steps read the matrices in `precision` (`.auto`: bf16 when the checkpoint stored bf16),
+    /// building bf16 copies of the current parameters if needed. Returns the precision in use.
+    @discardableResult
+    public func useDecodePrecision(_ precision: DecodePrecision) -> DecodePrecision {
+        let resolved: DecodePrecision = precision == .auto ? (storedInBF16 ? .bf16 : .fp32) : precision
+        if decodeMatrices.precision != resolved { decodeMatrices = DecodeMatrices(weights: weights, precision: resolved) }
+        return resolved
     }
 
     /// Runs the batch through the model; logits (B·T, V) land in `activations.logits`.

@@ -120,9 +120,9 @@ struct RawAdapterConfig: Decodable {
 
 extension LlamaWeights {
     /// Writes the weights as a Hugging Face model directory (config.json is the caller's; see `LlamaConfig`).
-    public func save(directory: String, shardName: String = "model.safetensors") throws {
+    public func save(directory: String, shardName: String = "model.safetensors", dtype: DType = .f32) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let entries = arena.tensors().map { SafeTensorsWriter.Entry(name: $0.name, shape: $0.tensor.shape, values: UnsafeBufferPointer($0.tensor.buffer)) }
-        try SafeTensorsWriter.write(entries, metadata: ["format": "pt"], to: directory + "/" + shardName)
+        try SafeTensorsWriter.write(entries, metadata: ["format": "pt"], dtype: dtype, to: directory + "/" + shardName)
     }
 }

@@ -99,6 +99,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
     /// Seeds the adapter, the value head, the prompt order and the sampling.
     public var seed: UInt64 = 0
     public var threads: Int = 2
+    /// The precision of the matrices rollouts (and a local reward model's critiques) are decoded with: auto (bf16
+    /// when the checkpoint stores bf16), bf16 or fp32. Log-probabilities for the update are always computed in fp32.
+    public var rolloutWeights: DecodePrecision = .auto
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", output, rewardMode = "reward_mode"
@@ -113,7 +116,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
         case neutralScore = "neutral_score", scoreNonAlphanumeric = "score_non_alphanumeric"
         case unparsedScore = "unparsed_score", missingEOSPenalty = "missing_eos_penalty"
         case evalEvery = "eval_every", saveEvery = "save_every", keepCheckpoints = "keep_checkpoints"
-        case samplesPerStep = "samples_per_step", seed, threads
+        case samplesPerStep = "samples_per_step", seed, threads, rolloutWeights = "rollout_weights"
     }
 
     public init() {}

@@ -65,6 +65,7 @@ public final class PPOObjective: TrainingObjective {
         self.frozenReference = frozenReference
         padId = ModelFiles.padId(tokenizer: tokenizer, model: trainable.model)
         endOfSequence = Set(trainable.model.config.eosTokenIds + tokenizer.eosTokenIds)
+        trainable.model.useDecodePrecision(config.rolloutWeights)
         state = State(rng: SplitMix64(seed: config.seed ^ 0x5EED), kl: KLController(
             value: config.klCoef, target: config.klTarget, horizon: config.klHorizon))
     }
@@ -123,6 +124,8 @@ public final class PPOObjective: TrainingObjective {
             p.seed = seed &+ UInt64(rows?[i] ?? i) &* 0x9E37_79B9_7F4A_7C15
             return GenerationRequest(promptIds: prompt.ids, parameters: p)
         }
+        // Every weight trains: the bf16 copies (if any) are narrowed again from the updated parameters.
+        if model.adapter == nil { model.decodeMatrices.refresh() }
         let generated = try Generator(model: model, tokenizer: tokenizer).generate(requests)
         return Rollouts(prompts: batch, responseIds: generated.map(\.tokenIds), tokenizer: tokenizer, endOfSequence: endOfSequence)
     }

@@ -1,3 +1,4 @@
+import CKernels
 /// The element types a safetensors header may name.
 public enum DType: String, Sendable, CaseIterable {
     case bool = "BOOL", u8 = "U8", i8 = "I8", f8e5m2 = "F8_E5M2", f8e4m3 = "F8_E4M3"
@@ -41,8 +42,7 @@ public func floatFromBFloat16(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b
 /// fp32 to bfloat16 bits, rounding to nearest even as PyTorch does.
 @inline(__always)
 public func bfloat16FromFloat(_ f: Float) -> UInt16 {
-    if f.isNaN { return 0x7FC0 }
-    let bits = f.bitPattern
-    let rounding = 0x7FFF + ((bits >> 16) & 1)
-    return UInt16((bits &+ rounding) >> 16)
+    var value = f, half: UInt16 = 0
+    t2g_f32_to_bf16(&half, &value, 1)
+    return half
 }

@@ -3,19 +3,28 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CKernels
 import Dispatch
 
 // Kernels for KV-cached decoding, where a step processes one (or a few) tokens per sequence.
 // Letters: B batch, T new tokens per sequence, S cache slots, NH query heads, KVH kv heads, G = NH / KVH,
 // HS head size, N rows, IC input channels, OC output channels.
 
+/// A weight matrix (OC, IC) as a decode step reads it: the fp32 parameters themselves, or a bf16 copy
+/// (half the bytes to stream; products still accumulate in fp32).
+public enum DecodeWeight {
+    case f32(UnsafePointer<Float>)
+    case bf16(UnsafePointer<UInt16>)
+}
+
 /// out (N, OC) = input (N, IC) · weightᵀ + bias, split by output columns over `Parallel.threadCount` threads
 /// even for N = 1: a decode step is bound by reading the weights, so both cores should stream them.
-/// A single row uses `sgemv`, which reads the weights once without packing them.
+/// Up to `smallBatchRows` rows, the C kernels read each weight row once for all rows (no packing); more rows
+/// (a prompt) go to sgemm, a bf16 matrix widened to fp32 a block of rows at a time.
 /// Call it with BLAS set to one thread (`BLAS.singleThreaded`), as the decode step does.
 public func matmulDecode(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    weight: DecodeWeight, bias: UnsafePointer<Float>?,
     rows N: Int, inChannels IC: Int, outChannels OC: Int
 ) {
     _ = BLAS.ready
@@ -26,87 +35,65 @@ public func matmulDecode(
         if let bias {
             for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
         }
-        let beta: Float = bias == nil ? 0 : 1
-        if N > 1 && N <= smallBatchRows {
-            matmulSmallBatch(out: out, input: input, weight: weight, bias: bias, rows: N, inChannels: IC,
-                             outChannels: OC, columns: o0..<o1)
-        } else if N == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(o1 - o0), Int32(IC), 1, weight + o0 * IC, Int32(IC),
-                        input, 1, beta, out + o0, 1)
-        } else {
+        let accumulate: Int32 = bias == nil ? 0 : 1
+        switch weight {
+        case .f32(let w) where N <= smallBatchRows:
+            t2g_dot_rows_f32(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate)
+        case .bf16(let w) where N <= smallBatchRows:
+            t2g_dot_rows_bf16(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate)
+        case .f32(let w):
             BLAS.sgemm(
                 transA: false, transB: true, m: N, n: o1 - o0, k: IC, alpha: 1, a: input, lda: IC,
-                b: weight + o0 * IC, ldb: IC, beta: beta, c: out + o0, ldc: OC)
+                b: w + o0 * IC, ldb: IC, beta: Float(accumulate), c: out + o0, ldc: OC)
+        case .bf16(let w):
+            // Blocks of ~4 MB of fp32 rows: wide enough for sgemm to run at speed, small enough to stay in cache.
+            let blockRows = max(16, (1 << 20) / max(IC, 1))
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: min(blockRows, o1 - o0) * IC)
+            defer { block.deallocate() }
+            for b0 in stride(from: o0, to: o1, by: blockRows) {
+                let rows = min(blockRows, o1 - b0)
+                t2g_bf16_to_f32(block, w + b0 * IC, rows * IC)
+                BLAS.sgemm(
+                    transA: false, transB: true, m: N, n: rows, k: IC, alpha: 1, a: input, lda: IC,
+                    b: block, ldb: IC, beta: Float(accumulate), c: out + b0, ldc: OC)
+            }
         }
     }
     spinningPerform(chunks: chunks, run)
+}
+
+/// `matmulDecode` of fp32 weights.
+public func matmulDecode(
+    out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows N: Int, inChannels IC: Int, outChannels OC: Int
+) {
+    matmulDecode(out: out, input: input, weight: .f32(weight), bias: bias, rows: N, inChannels: IC, outChannels: OC)
 }
 
 /// Up to this many rows, `matmulDecode` streams each weight row once past all input rows instead of calling
 /// sgemm, whose packing of the whole weight matrix costs more than the product at a handful of rows.
 public let smallBatchRows = 16
 
-/// out[:, columns] = input · weight[columns]ᵀ + bias for a few rows: each weight row is read once and
-/// dotted with up to four input rows (two weight rows at a time, eight SIMD8 accumulators); output blocks of 32 weight rows
-/// stay in cache for the next group of four input rows.
-func matmulSmallBatch(
-    out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows N: Int, inChannels IC: Int, outChannels OC: Int, columns: Range<Int>
-) {
-    let vectorEnd = IC & ~7
-    var block = columns.lowerBound
-    while block < columns.upperBound {
-        let blockEnd = min(block &+ 32, columns.upperBound)
-        var r0 = 0
-        while r0 < N {
-            let count = min(4, N &- r0)
-            let x0 = input + r0 &* IC
-            let x1 = count > 1 ? x0 + IC : x0
-            let x2 = count > 2 ? x0 + 2 &* IC : x0
-            let x3 = count > 3 ? x0 + 3 &* IC : x0
-            // Two weight rows at a time: 6 loads feed 8 FMAs.
-            var o = block
-            while o < blockEnd {
-                let pair = o &+ 1 < blockEnd
-                let w = weight + o &* IC, v = pair ? w + IC : w
-                var a0 = Float8(), a1 = Float8(), a2 = Float8(), a3 = Float8()
-                var c0 = Float8(), c1 = Float8(), c2 = Float8(), c3 = Float8()
-                var k = 0
-                while k < vectorEnd {
-                    let wv = UnsafeRawPointer(w + k).loadUnaligned(as: Float8.self)
-                    let vv = UnsafeRawPointer(v + k).loadUnaligned(as: Float8.self)
-                    let y0 = UnsafeRawPointer(x0 + k).loadUnaligned(as: Float8.self)
-                    let y1 = UnsafeRawPointer(x1 + k).loadUnaligned(as: Float8.self)
-                    let y2 = UnsafeRawPointer(x2 + k).loadUnaligned(as: Float8.self)
-                    let y3 = UnsafeRawPointer(x3 + k).loadUnaligned(as: Float8.self)
-                    a0 += wv * y0; a1 += wv * y1; a2 += wv * y2; a3 += wv * y3
-                    c0 += vv * y0; c1 += vv * y1; c2 += vv * y2; c3 += vv * y3
-                    k &+= 8
-                }
-                var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
-                var t0 = c0.sum(), t1 = c1.sum(), t2 = c2.sum(), t3 = c3.sum()
-                while k < IC {
-                    s0 += w[k] * x0[k]; s1 += w[k] * x1[k]; s2 += w[k] * x2[k]; s3 += w[k] * x3[k]
-                    t0 += v[k] * x0[k]; t1 += v[k] * x1[k]; t2 += v[k] * x2[k]; t3 += v[k] * x3[k]
-                    k &+= 1
-                }
-                let b = bias?[o] ?? 0
-                out[r0 &* OC &+ o] = s0 + b
-                if count > 1 { out[(r0 &+ 1) &* OC &+ o] = s1 + b }
-                if count > 2 { out[(r0 &+ 2) &* OC &+ o] = s2 + b }
-                if count > 3 { out[(r0 &+ 3) &* OC &+ o] = s3 + b }
-                if pair {
-                    let c = bias?[o &+ 1] ?? 0, p = o &+ 1
-                    out[r0 &* OC &+ p] = t0 + c
-                    if count > 1 { out[(r0 &+ 1) &* OC &+ p] = t1 + c }
-                    if count > 2 { out[(r0 &+ 2) &* OC &+ p] = t2 + c }
-                    if count > 3 { out[(r0 &+ 3) &* OC &+ p] = t3 + c }
-                }
-                o &+= 2
-            }
-            r0 &+= 4
-        }
-        block = blockEnd
+/// bf16 copies of fp32 values, rounded to nearest (ties to even), in one allocation.
+public final class BF16Buffer: @unchecked Sendable {
+    public let count: Int
+    public let data: UnsafeMutablePointer<UInt16>
+
+    public init(count: Int) {
+        precondition(count >= 0, "negative bf16 buffer size")
+        self.count = count
+        // Huge-page backed as the fp32 arenas are: `allocateFloats` sizes in 4-byte units.
+        data = UnsafeMutableRawPointer(allocateFloats(max(1, (count + 1) / 2))).bindMemory(to: UInt16.self, capacity: max(count, 1))
+        data.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { data.deallocate() }
+
+    /// Narrows `count` floats into the buffer at `offset`.
+    public func store(_ values: UnsafePointer<Float>, count: Int, at offset: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= self.count, "bf16 store out of range")
+        t2g_f32_to_bf16(data + offset, values, count)
     }
 }
 

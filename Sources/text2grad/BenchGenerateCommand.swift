@@ -23,6 +23,9 @@ struct BenchGenerate: ParsableCommand {
     @Flag(help: "Keep finished sequences in the batch (masked) instead of dropping them from the KV cache.")
     var noCompact = false
 
+    @Option(help: "Precision of the matrices decode steps read: auto (bf16 for a bf16 checkpoint), bf16, fp32.")
+    var weights: DecodePrecision = .auto
+
     func validate() throws {
         guard newTokens > 0 else { throw ValidationError("--new-tokens must be positive") }
     }
@@ -30,6 +33,7 @@ struct BenchGenerate: ParsableCommand {
     func run() throws {
         Compute.useThreads(options.threads)
         let (model, name) = try options.loadModel()
+        let precision = model.useDecodePrecision(weights)
         let generator = Generator(model: model)
         generator.compactsFinishedRows = !noCompact
         var rng = SplitMix64(seed: 1)
@@ -58,11 +62,11 @@ struct BenchGenerate: ParsableCommand {
         }
         let decodeSeconds = max(all.last! - prefillSeconds, 1e-9)
         let steps = newTokens - 1
-        let bytes = Self.bytesRead(model.config, batch: options.batch, prompt: options.seq, steps: steps)
+        let bytes = Self.bytesRead(model, batch: options.batch, prompt: options.seq, steps: steps)
         let bandwidth = Self.readBandwidth()
         print(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
-            "spread": spread, "compact": !noCompact,
+            "spread": spread, "compact": !noCompact, "weights": precision.rawValue,
             "new_tokens": newTokens, "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,
             "prompt_tokens_per_s_last": Double(options.batch * options.seq) / max(prefillSeconds, 1e-9),
@@ -73,22 +77,21 @@ struct BenchGenerate: ParsableCommand {
         ]))
     }
 
-    /// The bytes `steps` decode steps must read at least: every weight matrix once per step (the embedding
-    /// table as the LM head when tied; one embedding row otherwise, which is negligible), and each sequence's
-    /// keys and values so far in every layer, in fp32.
-    static func bytesRead(_ c: LlamaConfig, batch B: Int, prompt P: Int, steps: Int) -> Double {
-        let layers = LlamaWeights.layout(c).filter { $0.name != "model.embed_tokens.weight" || c.tieWordEmbeddings }
-        let weights = Double(layers.reduce(0) { $0 + $1.shape.reduce(1, *) }) * 4
+    /// The bytes `steps` decode steps must read at least: every matrix once per step in the precision decoding
+    /// reads it (the embedding table as the LM head when tied; one embedding row otherwise, negligible, as are
+    /// the norms), and each sequence's keys and values so far in every layer, in fp32.
+    static func bytesRead(_ model: LlamaModel, batch B: Int, prompt P: Int, steps: Int) -> Double {
+        let c = model.config
         let kvPerToken = Double(2 * c.layerCount * c.kvHeadCount * c.headSize * 4 * B)
         // Step i attends over P + i cached tokens.
         let cached = (0..<steps).reduce(0.0) { $0 + Double(P + $1 + 1) }
-        return weights * Double(steps) + kvPerToken * cached
+        return Double(model.decodeMatrices.bytes) * Double(steps) + kvPerToken * cached
     }
 
     /// The read bandwidth with the engine's threads (as `bench memory`, on a 512 MiB buffer), GB/s.
     static func readBandwidth() -> Double {
         let count = 512 << 18
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let buffer = allocateFloats(count)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: count)
         return Double(count * 4) / BenchMemory.fastestPass(buffer, count: count, passes: 4).seconds / 1e9

@@ -26,7 +26,7 @@ struct BenchMemory: ParsableCommand {
 
     func run() throws {
         let count = mebibytes << 18
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let buffer = allocateFloats(count)
         defer { buffer.deallocate() }
         for i in 0..<count { buffer[i] = Float(i & 1023) }
         var results: [[String: Any]] = []

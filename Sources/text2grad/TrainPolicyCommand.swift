@@ -4,6 +4,7 @@ import Common
 import Foundation
 import Generation
 import LLMClient
+import Models
 import PolicyOptimization
 import RewardModel
 import Training
@@ -48,6 +49,8 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
     @Option(help: "Random seed. (default: 0)") var seed: UInt64?
     @Option(help: "Engine threads. (default: 2)") var threads: Int?
+    @Option(help: "Matrices for rollouts and a local reward model: auto (bf16 for a bf16 checkpoint), bf16, fp32. (default: auto)")
+    var rolloutWeights: DecodePrecision?
     @Option(help: "rm, endpoint, teacher or builtin.") var reward: String = "rm"
     @Option(help: "The local reward model's directory (--reward rm).") var rewardModel: String?
     @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
@@ -81,15 +84,16 @@ struct TrainPolicy: ParsableCommand {
         o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
+        o.set("rollout_weights", rolloutWeights?.rawValue)
         return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
     }
 
     /// The reward source the flags name.
-    func critic(format: RewardModelFormat) throws -> Critic {
+    func critic(format: RewardModelFormat, weights: DecodePrecision) throws -> Critic {
         let critic: Critic
         switch reward {
         case "rm":
-            let (lm, tokenizer) = try ChatModelOptions.load(model: rewardModel!, adapter: rewardAdapter)
+            let (lm, tokenizer) = try ChatModelOptions.load(model: rewardModel!, adapter: rewardAdapter, weights: weights)
             critic = Critic(backend: .local(Generator(model: lm, tokenizer: tokenizer), name: rewardAdapter ?? rewardModel!),
                             format: format)
         case "endpoint", "teacher":
@@ -113,7 +117,7 @@ struct TrainPolicy: ParsableCommand {
     func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
         let format = try RewardModelFormat.builtin(task)
-        let trainer = try PolicyTrainer(config: c, critic: try critic(format: format), format: format, resume: resume,
+        let trainer = try PolicyTrainer(config: c, critic: try critic(format: format, weights: c.rolloutWeights), format: format, resume: resume,
                                         reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay

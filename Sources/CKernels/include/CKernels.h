@@ -1,0 +1,22 @@
+// Matrix-vector kernels for decoding, where a step multiplies every weight matrix by a handful of rows and
+// reading the weights is the cost. Weights are stored (rows, K) row-major as in nn.Linear, in fp32 or bf16
+// (the upper half of an fp32: widened on load by a shift); products accumulate in fp32.
+#ifndef T2G_KERNELS_H
+#define T2G_KERNELS_H
+
+#include <stdint.h>
+
+// out[n·ldo + o] = (accumulate ? out[n·ldo + o] : 0) + Σₖ x[n·ldx + k] · w[o·K + k]   for n < rows, o < outputs.
+void t2g_dot_rows_f32(float *out, long ldo, const float *x, long ldx, long rows,
+                      const float *w, long outputs, long K, int accumulate);
+void t2g_dot_rows_bf16(float *out, long ldo, const float *x, long ldx, long rows,
+                       const uint16_t *w, long outputs, long K, int accumulate);
+
+// bf16 ↔ fp32. Narrowing rounds to nearest, ties to even, NaN to 0x7FC0, as PyTorch's .to(torch.bfloat16).
+void t2g_bf16_to_f32(float *out, const uint16_t *in, long count);
+void t2g_f32_to_bf16(uint16_t *out, const float *in, long count);
+
+// 1 when the AVX2 + FMA kernels run on this CPU, 0 when the portable ones do.
+int t2g_kernels_vectorized(void);
+
+#endif
