@@ -75,67 +75,126 @@ public final class Generator: @unchecked Sendable {
         return text.isEmpty || text.contains("\u{FFFD}") ? nil : text
     }
 
+    /// The prompt a request starts from (its ids, or BOS for an empty one), after checking its parameters,
+    /// its ids and its length against the model; `index` names it in errors.
+    public func validatedPrompt(_ request: GenerationRequest, index i: Int) throws -> [Int] {
+        try request.parameters.validate()
+        if !request.parameters.stopStrings.isEmpty && tokenizer == nil { throw GenerationError.needsTokenizer("stop strings") }
+        if request.parameters.jsonObject && tokenizer == nil { throw GenerationError.needsTokenizer("JSON mode") }
+        var prompt = request.promptIds
+        if prompt.isEmpty {
+            guard let bos = tokenizer?.bosTokenId ?? model.config.bosTokenId else { throw GenerationError.emptyPrompt(sequence: i) }
+            prompt = [bos]
+        }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+            throw GenerationError.invalidParameter("prompt \(i): token id \(bad) is outside the vocabulary of \(model.config.vocabSize)")
+        }
+        let limit = model.config.maxPositionEmbeddings
+        if prompt.count + request.parameters.maxNewTokens > limit {
+            throw GenerationError.contextTooLong(sequence: i, promptTokens: prompt.count,
+                                                 maxNewTokens: request.parameters.maxNewTokens, limit: limit)
+        }
+        return prompt
+    }
+
     /// Generates every request as one batch. `onToken(sequence, event)` sees each token as it comes and
-    /// may return false to stop that sequence (finish reason `cancelled`).
+    /// may return false to stop that sequence (finish reason `cancelled`); `onFinish(sequence, result)` gets each
+    /// sequence's result as soon as it ends, while the others go on (the returned array holds them all too).
+    ///
+    /// Continuous batching: before every decode step, `admit(running)` (when given) is asked for requests to
+    /// join the batch, `running` being the sequences still generating. Joining prompts are prefilled on their
+    /// own, then enter the KV cache beside the running sequences (`KVCache.admitting`), so a waiting request
+    /// starts at the next step instead of after the whole batch. They are numbered after the initial requests,
+    /// in the order they joined, in `onToken` and in the result; they must have passed `validatedPrompt`.
     public func generate(
-        _ requests: [GenerationRequest], onToken: ((Int, TokenEvent) -> Bool)? = nil
+        _ requests: [GenerationRequest], admit: ((_ running: Int) -> [GenerationRequest])? = nil,
+        onFinish: ((Int, GeneratedSequence) -> Void)? = nil, onToken: ((Int, TokenEvent) -> Bool)? = nil
     ) throws -> [GeneratedSequence] {
         guard !requests.isEmpty else { return [] }
-        var prompts: [[Int]] = []
-        for (i, request) in requests.enumerated() {
-            try request.parameters.validate()
-            if !request.parameters.stopStrings.isEmpty && tokenizer == nil { throw GenerationError.needsTokenizer("stop strings") }
-            if request.parameters.jsonObject && tokenizer == nil { throw GenerationError.needsTokenizer("JSON mode") }
-            var prompt = request.promptIds
-            if prompt.isEmpty {
-                guard let bos = tokenizer?.bosTokenId ?? model.config.bosTokenId else { throw GenerationError.emptyPrompt(sequence: i) }
-                prompt = [bos]
-            }
-            if let bad = prompt.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
-                throw GenerationError.invalidParameter("prompt \(i): token id \(bad) is outside the vocabulary of \(model.config.vocabSize)")
-            }
-            prompts.append(prompt)
-        }
+        let prompts = try requests.enumerated().map { try validatedPrompt($1, index: $0) }
         let B = requests.count
         let maxNew = requests.map(\.parameters.maxNewTokens).max()!
-        let capacity = prompts.map(\.count).max()! + max(maxNew, 1)
-        let limit = model.config.maxPositionEmbeddings
-        for (i, prompt) in prompts.enumerated() where prompt.count + requests[i].parameters.maxNewTokens > limit {
-            throw GenerationError.contextTooLong(sequence: i, promptTokens: prompt.count,
-                                                 maxNewTokens: requests[i].parameters.maxNewTokens, limit: limit)
-        }
-        let cache = KVCache(config: model.config, batchSize: B, capacity: capacity, maxStepTokens: prefillChunk)
+        var cache = KVCache(config: model.config, batchSize: B, capacity: prompts.map(\.count).max()! + max(maxNew, 1),
+                            maxStepTokens: prefillChunk)
         try model.prefill(TokenBatch(sequences: prompts, padding: .left, padId: 0), cache: cache)
 
-        var rows = (0..<B).map { b in
-            Row(prompt: prompts[b], parameters: requests[b].parameters, vocabSize: model.config.vocabSize,
-                stopIds: endOfSequenceIds.union(requests[b].parameters.stopTokenIds), tokenizer: tokenizer,
-                tokenTexts: requests[b].parameters.jsonObject ? tokenTexts : nil)
-        }
+        var rows = zip(prompts, requests).map { row($0, $1.parameters) }
         let V = model.config.vocabSize
         // inCache[i]: the request whose sequence is row i of the cache.
         var inCache = Array(0..<B)
+        func running() -> [Int] { inCache.indices.filter { rows[inCache[$0]].finish == nil } }
+        // Finished sequences leave the cache, so the steps left cost only what still runs.
+        func compact() {
+            let keep = running()
+            guard compactsFinishedRows, !keep.isEmpty, keep.count < inCache.count else { return }
+            cache.keepRows(keep)
+            inCache = keep.map { inCache[$0] }
+        }
+        func sample(_ row: Int, _ logits: UnsafePointer<Float>) {
+            let event = rows[row].step(logits: logits)
+            if let onToken, !onToken(row, event) { rows[row].finish = .cancelled }
+        }
+        var finishedReported: Set<Int> = []
+        func reportFinished() {
+            guard let onFinish else { return }
+            for b in rows.indices where rows[b].finish != nil && !finishedReported.contains(b) {
+                finishedReported.insert(b)
+                onFinish(b, rows[b].result)
+            }
+        }
         while true {
-            for (i, b) in inCache.enumerated() where rows[b].finish == nil {
-                let event = rows[b].step(logits: cache.logits.data + i * V)
-                if let onToken, !onToken(b, event) { rows[b].finish = .cancelled }
+            for (i, b) in inCache.enumerated() where rows[b].finish == nil { sample(b, cache.logits.data + i * V) }
+            reportFinished()
+            compact()
+            if let admit {
+                let joining = admit(running().count)
+                if !joining.isEmpty {
+                    if running().isEmpty {
+                        cache.keepRows([])
+                        inCache = []
+                    }
+                    let first = rows.count
+                    let (joined, firstLogits) = try join(joining, into: cache, rows: &rows, running: inCache.filter { rows[$0].finish == nil })
+                    cache = joined
+                    // Their first tokens come from their own prefill.
+                    for j in joining.indices {
+                        inCache.append(first + j)
+                        sample(first + j, firstLogits.data + j * V)
+                    }
+                    reportFinished()
+                    compact()
+                }
             }
-            let running = inCache.indices.filter { rows[inCache[$0]].finish == nil }
-            guard !running.isEmpty else { break }
-            // Finished sequences leave the cache, so the steps left cost only what still runs.
-            if compactsFinishedRows, running.count < inCache.count {
-                cache.keepRows(running)
-                inCache = running.map { inCache[$0] }
-            }
+            guard !running().isEmpty else { break }
             let ids = inCache.map { b in rows[b].finish == nil ? Int32(rows[b].tokens.last!.id) : 0 }
             let mask = inCache.map { b -> Float in rows[b].finish == nil ? 1 : 0 }
             try model.decodeStep(ids: ids, mask: mask, tokens: 1, cache: cache)
         }
-        return rows.map { row in
-            GeneratedSequence(
-                promptTokens: row.promptCount, tokenIds: row.tokens.map(\.id), logprobs: row.tokens.map(\.logprob),
-                topLogprobs: row.top, text: row.text, finishReason: row.finish ?? .length)
-        }
+        return rows.map(\.result)
+    }
+
+    /// The per-sequence state of a request.
+    private func row(_ prompt: [Int], _ parameters: SamplingParameters) -> Row {
+        Row(prompt: prompt, parameters: parameters, vocabSize: model.config.vocabSize,
+            stopIds: endOfSequenceIds.union(parameters.stopTokenIds), tokenizer: tokenizer,
+            tokenTexts: parameters.jsonObject ? tokenTexts : nil)
+    }
+
+    /// Prefills `joining` in a cache of their own and admits them into `cache` beside the `running` requests'
+    /// rows; appends their rows to `rows`. Returns the cache to go on with and the new sequences' first logits.
+    private func join(
+        _ joining: [GenerationRequest], into cache: KVCache, rows: inout [Row], running: [Int]
+    ) throws -> (KVCache, Tensor) {
+        let prompts = try joining.enumerated().map { try validatedPrompt($1, index: rows.count + $0) }
+        let longest = prompts.map(\.count).max()!
+        let own = KVCache(config: model.config, batchSize: joining.count, capacity: longest, maxStepTokens: prefillChunk)
+        try model.prefill(TokenBatch(sequences: prompts, padding: .left, padId: 0), cache: own)
+        rows += zip(prompts, joining).map { row($0, $1.parameters) }
+        // Slots needed: the aligned length, then one per decode step the longest remaining sequence may still take.
+        let length = max(cache.length, own.length)
+        let steps = (running.map { rows[$0].parameters.maxNewTokens - rows[$0].tokens.count }
+            + joining.map(\.parameters.maxNewTokens)).max() ?? 1
+        return (cache.admitting(own, capacity: length + max(steps, 1)), own.logits)
     }
 }
 
@@ -167,6 +226,13 @@ private struct Row {
         decoder = tokenizer.map { IncrementalDecoder(tokenizer: $0, skipSpecialTokens: true) }
         stops = StopStringMatcher(stops: parameters.stopStrings)
         if parameters.maxNewTokens == 0 { finish = .length }
+    }
+
+    /// What the sequence has generated (finish reason `length` while it runs).
+    var result: GeneratedSequence {
+        GeneratedSequence(
+            promptTokens: promptCount, tokenIds: tokens.map(\.id), logprobs: tokens.map(\.logprob),
+            topLogprobs: top, text: text, finishReason: finish ?? .length)
     }
 
     /// Samples one token from `logits`, updates text and stop state, and describes what happened.

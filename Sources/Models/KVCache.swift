@@ -81,8 +81,9 @@ public final class KVCache: @unchecked Sendable {
     /// Keeps only the sequences `rows` (ascending, each < `batchSize`), moved to rows 0, 1, ... in that order,
     /// so later steps compute nothing for the others: a batch whose sequences finish early gets cheaper as they
     /// finish. Copies each kept sequence's filled slots in every layer (a few MB, far less than one step reads).
+    /// Keeping none empties the cache for `admitting` (no step may run on it until then).
     public func keepRows(_ rows: [Int]) {
-        precondition(!rows.isEmpty && zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 } && rows.last! < batchSize,
+        precondition(zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 } && (rows.last ?? 0) < max(batchSize, 1),
                      "rows to keep must be ascending and in the batch")
         let KV = config.kvHeadCount * config.headSize, S = capacity
         for (i, r) in rows.enumerated() where i != r {
@@ -94,6 +95,51 @@ public final class KVCache: @unchecked Sendable {
         }
         nextPositions = rows.map { nextPositions[$0] }
         batchSize = rows.count
+        if rows.isEmpty { length = 0 }
+    }
+
+    /// Adds every sequence of `joining` (a cache its prompts were prefilled into, nothing generated yet) after
+    /// this cache's sequences, for continuous batching: they are placed so that their last filled slot lines up
+    /// with this cache's, with masked slots in front, as if they had been left-padded into the batch from the start.
+    /// When `joining` has more filled slots than this cache, this cache's sequences move right first (their left
+    /// padding grows). Returns this cache, or a larger copy when the rows or the `capacity` slots needed by the
+    /// longest remaining sequence do not fit; the copy costs one pass over the filled slots.
+    public func admitting(_ joining: KVCache, capacity needed: Int) -> KVCache {
+        precondition(joining.config == config, "caches of different models")
+        let shift = max(0, joining.length - length)
+        let newLength = length + shift
+        let rows = batchSize + joining.batchSize
+        let KV = config.kvHeadCount * config.headSize
+        let target: KVCache
+        if rows <= allocatedRows && needed <= capacity && shift == 0 {
+            target = self
+        } else {
+            target = KVCache(config: config, batchSize: max(rows, allocatedRows), capacity: max(needed, capacity, newLength),
+                             maxStepTokens: maxStepTokens)
+            let S = capacity, T = target.capacity
+            for r in 0..<batchSize {
+                for l in 0..<config.layerCount {
+                    (target.keys[l] + (r * T + shift) * KV).update(from: keys[l] + r * S * KV, count: length * KV)
+                    (target.values[l] + (r * T + shift) * KV).update(from: values[l] + r * S * KV, count: length * KV)
+                }
+                (target.slotMask + r * T + shift).update(from: slotMask + r * S, count: length)
+            }
+        }
+        let T = target.capacity, J = joining.capacity, start = newLength - joining.length
+        for j in 0..<joining.batchSize {
+            let r = batchSize + j
+            for l in 0..<config.layerCount {
+                (target.keys[l] + (r * T + start) * KV).update(from: joining.keys[l] + j * J * KV, count: joining.length * KV)
+                (target.values[l] + (r * T + start) * KV).update(from: joining.values[l] + j * J * KV, count: joining.length * KV)
+            }
+            // Slots before the prompt are padding; a reused row may hold an earlier sequence's mask there.
+            (target.slotMask + r * T).update(repeating: 0, count: start)
+            (target.slotMask + r * T + start).update(from: joining.slotMask + j * J, count: joining.length)
+        }
+        target.nextPositions = Array(nextPositions.prefix(batchSize)) + joining.nextPositions.prefix(joining.batchSize)
+        target.batchSize = rows
+        target.length = newLength
+        return target
     }
 
     /// Slots still free.

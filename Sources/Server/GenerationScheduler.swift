@@ -29,7 +29,9 @@ public protocol GenerationService: Sendable {
 ///    fails with 503 instead of letting latency grow without bound;
 /// 2. a batch starts as soon as the thread is free, after a short gather delay that lets requests arriving
 ///    together share it;
-/// 3. a sequence whose client went away (its stream terminated) stops at the next token.
+/// 3. continuous batching: while a batch runs, waiting sequences join it before each decode step, up to
+///    `maxBatchSize` running at once, and finished ones leave it, so a new request does not wait for the batch;
+/// 4. a sequence whose client went away (its stream terminated) stops at the next token.
 public final class GenerationScheduler: GenerationService, @unchecked Sendable {
     public let generator: Generator
     public let maxBatchSize: Int
@@ -171,30 +173,67 @@ public final class GenerationScheduler: GenerationService, @unchecked Sendable {
         }
     }
 
+    /// Waiting sequences that may join the running batch (continuous batching): up to `room`, first come first
+    /// served. A sequence whose request is invalid fails on its own stream and does not join.
+    private func admissions(room: Int) -> [Job] {
+        guard room > 0 else { return [] }
+        condition.lock()
+        let taken = Array(pending.prefix(room))
+        pending.removeFirst(taken.count)
+        condition.unlock()
+        var joining: [Job] = []
+        for job in taken {
+            guard !job.ticket.cancelled else {
+                job.ticket.sequenceDone()
+                continue
+            }
+            do {
+                _ = try generator.validatedPrompt(job.request, index: job.index)
+                joining.append(job)
+            } catch {
+                job.ticket.continuation.yield(.failed("\(error)"))
+                job.ticket.sequenceDone()
+            }
+        }
+        return joining
+    }
+
     private func run(_ batch: [Job]) {
+        // Every job of this run in the generator's numbering: the batch, then those admitted while it ran.
+        var jobs = batch
+        var largest = batch.count
+        var streamed = false
+        var done = Set<Int>()
         do {
-            let results = try generator.generate(batch.map(\.request)) { row, event in
-                let job = batch[row]
+            let results = try generator.generate(batch.map(\.request), admit: { [self] running in
+                let joining = admissions(room: maxBatchSize - running)
+                jobs += joining
+                largest = max(largest, running + joining.count)
+                return joining.map(\.request)
+            }, onFinish: { row, result in
+                // A sequence's stream ends when it does, not when the batch does.
+                done.insert(row)
+                jobs[row].ticket.continuation.yield(.finished(index: jobs[row].index, result))
+                jobs[row].ticket.sequenceDone()
+            }, onToken: { row, event in
+                let job = jobs[row]
                 guard !job.ticket.cancelled else { return false }
+                streamed = true
                 job.ticket.continuation.yield(.token(index: job.index, event))
                 return true
-            }
+            })
             condition.lock()
             counters.batches += 1
-            counters.largestBatch = max(counters.largestBatch, batch.count)
-            counters.sequences += batch.count
+            counters.largestBatch = max(counters.largestBatch, largest)
+            counters.sequences += jobs.count
             counters.cancelledSequences += results.filter { $0.finishReason == .cancelled }.count
             counters.generatedTokens += results.reduce(0) { $0 + $1.tokenIds.count }
             condition.unlock()
-            for (job, result) in zip(batch, results) {
-                job.ticket.continuation.yield(.finished(index: job.index, result))
-                job.ticket.sequenceDone()
-            }
-        } catch where batch.count > 1 {
-            // One bad request must not fail the others: run each alone.
+        } catch where batch.count > 1 && jobs.count == batch.count && !streamed && done.isEmpty {
+            // A bad request in the first batch (nothing generated yet) must not fail the others: run each alone.
             for job in batch { run([job]) }
         } catch {
-            for job in batch {
+            for (row, job) in jobs.enumerated() where !done.contains(row) {
                 job.ticket.continuation.yield(.failed("\(error)"))
                 job.ticket.sequenceDone()
             }

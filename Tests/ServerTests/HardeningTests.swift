@@ -228,3 +228,43 @@ final class RawSocket {
         #expect(after?.status == 200)
     }
 }
+
+/// `serve`'s scheduler admits waiting requests into the running batch.
+@Suite struct ContinuousSchedulingTests {
+    @Test("a request submitted while a batch runs joins it at once and generates what it generates alone")
+    func lateRequestJoinsTheRunningBatch() async throws {
+        let generator = Generator(model: Fixtures.chat.model, tokenizer: Fixtures.chat.tokenizer)
+        let scheduler = GenerationScheduler(generator: generator, maxBatchSize: 4, gatherDelay: 0)
+        scheduler.start()
+        defer { scheduler.shutdown() }
+        func greedy(_ prompt: [Int], _ n: Int) -> GenerationRequest {
+            var p = SamplingParameters()
+            p.maxNewTokens = n
+            p.minNewTokens = n
+            return GenerationRequest(promptIds: prompt, parameters: p)
+        }
+        // The long request runs for seconds; it is cancelled once the short one is done.
+        let long = greedy([5, 9, 14, 3], 3000), short = greedy(Array(10...30), 6)
+        let first = try scheduler.submit([long])
+        var longTokens = 0
+        var shortResult: GeneratedSequence?, longResult: GeneratedSequence?
+        for await event in first.events {
+            switch event {
+            case .token:
+                longTokens += 1
+                guard longTokens == 3 else { continue }
+                for await event in try scheduler.submit([short]).events {
+                    if case .finished(_, let result) = event { shortResult = result }
+                }
+                first.cancel()
+            case .finished(_, let result): longResult = result
+            case .failed(let message): Issue.record("failed: \(message)")
+            }
+        }
+        #expect(shortResult?.tokenIds == (try generator.generate([short])[0].tokenIds))
+        // Had it waited for the running batch, the short request would still be queued behind 3000 tokens.
+        #expect(longResult?.finishReason == .cancelled && longResult!.tokenIds.count < 3000)
+        let stats = scheduler.statistics
+        #expect(stats.batches == 1 && stats.largestBatch == 2 && stats.sequences == 2, "\(stats)")
+    }
+}
