@@ -123,12 +123,14 @@ public final class Generator: @unchecked Sendable {
         // inCache[i]: the request whose sequence is row i of the cache.
         var inCache = Array(0..<B)
         func running() -> [Int] { inCache.indices.filter { rows[inCache[$0]].finish == nil } }
-        // Finished sequences leave the cache, so the steps left cost only what still runs.
+        // Finished sequences leave the cache, so the steps left cost only what still runs; while sequences keep
+        // joining, the padding that lined them up with ones that have left goes too.
         func compact() {
             let keep = running()
             guard compactsFinishedRows, !keep.isEmpty, keep.count < inCache.count else { return }
             cache.keepRows(keep)
             inCache = keep.map { inCache[$0] }
+            if admit != nil { cache.trimLeadingPadding() }
         }
         func sample(_ row: Int, _ logits: UnsafePointer<Float>) {
             let event = rows[row].step(logits: logits)

@@ -98,6 +98,34 @@ public final class KVCache: @unchecked Sendable {
         if rows.isEmpty { length = 0 }
     }
 
+    /// Drops the leading slots that are padding in every sequence when they are at least half of the filled
+    /// slots (and at least 32), moving the rest to the front, so that a batch that keeps admitting sequences
+    /// does not grow without bound: once its oldest sequences have left, the padding the others were given to
+    /// line up with them goes too. Attention is unchanged (those slots were masked everywhere). Returns whether
+    /// it trimmed.
+    @discardableResult
+    public func trimLeadingPadding() -> Bool {
+        guard batchSize > 0, length > 0 else { return false }
+        let S = capacity
+        var common = length
+        for b in 0..<batchSize {
+            var first = 0
+            while first < common && slotMask[b * S + first] <= 0 { first += 1 }
+            common = min(common, first)
+        }
+        guard common >= 32, 2 * common >= length else { return false }
+        let KV = config.kvHeadCount * config.headSize, kept = length - common
+        for b in 0..<batchSize {
+            for l in 0..<config.layerCount {
+                (keys[l] + b * S * KV).update(from: keys[l] + (b * S + common) * KV, count: kept * KV)
+                (values[l] + b * S * KV).update(from: values[l] + (b * S + common) * KV, count: kept * KV)
+            }
+            (slotMask + b * S).update(from: slotMask + b * S + common, count: kept)
+        }
+        length = kept
+        return true
+    }
+
     /// Adds every sequence of `joining` (a cache its prompts were prefilled into, nothing generated yet) after
     /// this cache's sequences, for continuous batching: they are placed so that their last filled slot lines up
     /// with this cache's, with masked slots in front, as if they had been left-padded into the batch from the start.

@@ -62,4 +62,38 @@ import Testing
         #expect(runningSeen.prefix(6).allSatisfy { $0 > 0 })
         #expect(lastJoinedAt ?? 0 > 40 && joined.last?.promptIds == last.promptIds)
     }
+
+    @Test("trimming padding left by departed sequences keeps the others' logits, and bounds a batch that keeps admitting")
+    func trimmingKeepsLogits() throws {
+        let model = Fixtures.chat.model
+        let long = Array(1...40), short = [7, 3, 9, 4]
+        let shared = KVCache(config: model.config, batchSize: 2, capacity: 48)
+        try model.prefill(TokenBatch(sequences: [long, short], padding: .left, padId: 0), cache: shared)
+        shared.keepRows([1])
+        #expect(shared.trimLeadingPadding() && shared.length == 4)
+        #expect(!shared.trimLeadingPadding(), "nothing left to trim")
+        let solo = KVCache(config: model.config, batchSize: 1, capacity: 48)
+        try model.prefill(TokenBatch(sequences: [short], padding: .left, padId: 0), cache: solo)
+        for token in [11, 12, 13] {
+            try model.decodeStep(ids: [Int32(token)], mask: [1], tokens: 1, cache: shared)
+            try model.decodeStep(ids: [Int32(token)], mask: [1], tokens: 1, cache: solo)
+            let V = model.config.vocabSize
+            #expect(maxAbsDifference(shared.logits.data, solo.logits.data, count: V) < 1e-5)
+        }
+        // A long-running request with a stream of short ones joining, one per step: every output equals its solo
+        // run, and the first sequence's departure lets the padding go.
+        var calls = 0
+        var joined: [GenerationRequest] = []
+        let first = request(Array(1...60), 30)
+        let results = try generator.generate([first], admit: { running in
+            defer { calls += 1 }
+            guard calls < 45, running < 4 else { return [] }
+            let r = request([5 + calls % 7, 9, 2], 6, seed: calls % 3 == 0 ? UInt64(calls) : nil)
+            joined.append(r)
+            return [r]
+        })
+        for (i, (request, result)) in zip([first] + joined, results).enumerated() {
+            #expect(result.tokenIds == (try alone(request)), "sequence \(i)")
+        }
+    }
 }
