@@ -60,30 +60,11 @@ import Testing
         }
     }
 
-    /// Decodes `sequences` one token per step through a KV cache and returns the logits at every step.
+    /// Logits at every position of `sequences` (left-padded): the first half as one prefill (the sgemm path),
+    /// the rest one token per step (the kernels).
     func stepLogits(_ model: LlamaModel, _ sequences: [[Int]]) throws -> [Float] {
         let batch = TokenBatch(sequences: sequences, padding: .left, padId: 0)
-        let B = batch.batchSize, T = batch.length, V = model.config.vocabSize
-        let cache = KVCache(config: model.config, batchSize: B, capacity: T, maxStepTokens: T)
-        // The first half as one prefill (the sgemm path), the rest one token at a time (the kernels).
-        let prefix = T / 2
-        var logits: [Float] = []
-        var t = 0
-        while t < T {
-            let n = t == 0 ? prefix : 1
-            var ids = [Int32](), mask = [Float]()
-            for b in 0..<B {
-                for i in 0..<n {
-                    ids.append(batch.ids[b * T + t + i])
-                    mask.append(batch.mask[b * T + t + i])
-                }
-            }
-            let out = Tensor(shape: [B * n, V])
-            try model.decodeStep(ids: ids, mask: mask, tokens: n, cache: cache, allLogits: out.data)
-            logits += out.array
-            t += n
-        }
-        return logits
+        return try stepwiseLogits(model, batch, prefix: batch.length / 2, maxStepTokens: batch.length).array
     }
 
     /// Tolerance of bf16 against fp32 logits on the fixture models (tiny random models whose logits are ~1–10):

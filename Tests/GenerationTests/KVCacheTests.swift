@@ -9,30 +9,13 @@ import Testing
     /// largest logit difference to the full forward over the same left-padded batch at every real position.
     func maxDifference(model: LlamaModel, sequences: [[Int]], prefix: Int, maxStepTokens: Int = 64) throws -> Float {
         let batch = TokenBatch(sequences: sequences, padding: .left, padId: 0)
-        let B = batch.batchSize, T = batch.length, V = model.config.vocabSize
+        let V = model.config.vocabSize
         let full = try model.logits(batch)
-        let cache = KVCache(config: model.config, batchSize: B, capacity: T, maxStepTokens: maxStepTokens)
+        let stepped = try stepwiseLogits(model, batch, prefix: prefix, maxStepTokens: maxStepTokens)
         var worst: Float = 0
-        var t = 0
-        while t < T {
-            let n = t == 0 ? min(prefix, T) : 1
-            let chunk = min(n, maxStepTokens)
-            var ids = [Int32](), mask = [Float]()
-            for b in 0..<B {
-                for i in 0..<chunk {
-                    ids.append(batch.ids[b * T + t + i])
-                    mask.append(batch.mask[b * T + t + i])
-                }
-            }
-            let stepLogits = Tensor(shape: [B * chunk, V])
-            try model.decodeStep(ids: ids, mask: mask, tokens: chunk, cache: cache, allLogits: stepLogits.data)
-            for b in 0..<B {
-                for i in 0..<chunk where batch.mask[b * T + t + i] > 0 {
-                    let got = stepLogits.data + (b * chunk + i) * V, want = full.data + (b * T + t + i) * V
-                    for v in 0..<V { worst = max(worst, abs(got[v] - want[v])) }
-                }
-            }
-            t += chunk
+        for position in 0..<batch.ids.count where batch.mask[position] > 0 {
+            let got = stepped.data + position * V, want = full.data + position * V
+            for v in 0..<V { worst = max(worst, abs(got[v] - want[v])) }
         }
         return worst
     }
@@ -117,4 +100,30 @@ func maxAbsDifference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, coun
     var worst: Float = 0
     for i in 0..<count { worst = max(worst, abs(a[i] - b[i])) }
     return worst
+}
+
+/// Logits (B·T, V) of a left-padded batch decoded through a KV cache: the first `prefix` slots as one prefill (in
+/// chunks of `maxStepTokens`), then one slot per step; row b·T + t holds position t of sequence b.
+func stepwiseLogits(_ model: LlamaModel, _ batch: TokenBatch, prefix: Int, maxStepTokens: Int = 64) throws -> Tensor {
+    let B = batch.batchSize, T = batch.length, V = model.config.vocabSize
+    let cache = KVCache(config: model.config, batchSize: B, capacity: T, maxStepTokens: maxStepTokens)
+    let all = Tensor(shape: [B * T, V])
+    var t = 0
+    while t < T {
+        let chunk = min(t == 0 ? max(1, min(prefix, T)) : 1, maxStepTokens)
+        var ids = [Int32](), mask = [Float]()
+        for b in 0..<B {
+            for i in 0..<chunk {
+                ids.append(batch.ids[b * T + t + i])
+                mask.append(batch.mask[b * T + t + i])
+            }
+        }
+        let step = Tensor(shape: [B * chunk, V])
+        try model.decodeStep(ids: ids, mask: mask, tokens: chunk, cache: cache, allLogits: step.data)
+        for b in 0..<B {
+            (all.data + (b * T + t) * V).update(from: step.data + b * chunk * V, count: chunk * V)
+        }
+        t += chunk
+    }
+    return all
 }
