@@ -37,9 +37,13 @@ public struct PairwiseJudge: Sendable {
             temperature: config.temperature, maxTokens: config.maxTokens)
     }
 
-    /// The cache key of a request: SHA-256 over the judge model, the messages and the sampling settings.
-    public func cacheKey(_ request: ChatRequest) -> String {
-        var text = "{\"model\":" + JSONValue.quoted(config.judgeModel) + ",\"messages\":["
+    /// The cache key of one verdict: SHA-256 over the item's id, the order shown, the judge model, the
+    /// messages and the sampling settings. Each verdict is its own answer, so two verdicts whose prompts
+    /// happen to be identical (an item whose answers are the same text, asked in both orders) are asked
+    /// separately, and how many requests a run sends does not depend on which finishes first.
+    public func cacheKey(_ request: ChatRequest, item: String, order: PresentationOrder) -> String {
+        var text = "{\"item\":" + JSONValue.quoted(item) + ",\"order\":\"\(order.rawValue)\""
+        text += ",\"model\":" + JSONValue.quoted(config.judgeModel) + ",\"messages\":["
         text += request.messages.map {
             "{\"role\":\(JSONValue.quoted($0.role)),\"content\":\(JSONValue.quoted($0.content))}"
         }
@@ -102,7 +106,7 @@ public struct PairwiseJudge: Sendable {
         -> (Int, JudgeVerdict, Bool)
     {
         let request = request(item, order: order)
-        let key = cacheKey(request)
+        let key = cacheKey(request, item: item.id, order: order)
         var content: String
         let cached: Bool
         if let hit = await cache.answer(for: key) {

@@ -46,8 +46,10 @@ struct JudgeTests {
         await endpoint.stop()
     }
 
-    @Test("every answer is cached: a rerun sends no request and gives the same verdicts")
-    func cache() async throws {
+    /// Identical items asked in both orders send the same prompt twice per item: each verdict is still
+    /// asked once, one request in flight (where the second order used to find the first's answer) or eight.
+    @Test("every answer is cached: a rerun sends no request and gives the same verdicts", arguments: [1, 8])
+    func cache(concurrency: Int) async throws {
         let endpoint = try await Self.firstAlwaysWins()
         let client = judgeClient(endpoint)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-judge-\(UUID().uuidString)")
@@ -56,6 +58,7 @@ struct JudgeTests {
         var config = JudgeConfig()
         config.cachePath = directory.appendingPathComponent("cache.jsonl").path
         config.bothOrders = true
+        config.concurrency = concurrency
         let items = identicalItems(6)
         let first = try await PairwiseJudge(client: client, config: config).run(items)
         #expect(first.report.requests == 12 && endpoint.requests.count == 12)
