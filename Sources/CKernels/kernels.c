@@ -150,36 +150,131 @@ TILE(tile_bf16, uint16_t, load_bf16, bf16_value)
 DOT_ROWS(avx2_f32, tile_f32, float)
 DOT_ROWS(avx2_bf16, tile_bf16, uint16_t)
 
-int t2g_kernels_vectorized(void) {
+// The AVX-512 kernels: the same tiles with 16-wide vectors, up to 4 input rows (16 accumulators + 4 inputs + 1
+// weight of the 32 registers), and the columns past the last multiple of 16 read with a mask instead of a
+// scalar loop. Where the CPU has 512-bit FMA units (Zen 4 splits them, Zen 5 and Intel server cores do not) a
+// batch of a few rows, which is bound by arithmetic rather than by reading the weights, runs up to twice as fast.
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+
+static AVX512 INLINE __m512 load16_f32(const float *p, __mmask16 m) {
+    return m == 0xffff ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+static AVX512 INLINE __m512 load16_bf16(const uint16_t *p, __mmask16 m) {
+    __m256i h = m == 0xffff ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi16(m, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static AVX512 INLINE __m256 fold512(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+#define TILE512(NAME, WT, LOAD)                                                                             \
+    static AVX512 INLINE void NAME(float *out, long ldo, const float *x, long ldx, const WT *w, long K,    \
+                                   int accumulate, const int W, const int R) {                            \
+        __m512 acc[4][4];                                                                                 \
+        for (int i = 0; i < W; i++)                                                                       \
+            for (int r = 0; r < R; r++) acc[i][r] = _mm512_setzero_ps();                                  \
+        long k = 0;                                                                                       \
+        for (; k + 16 <= K; k += 16) {                                                                    \
+            __m512 xv[4];                                                                                 \
+            for (int r = 0; r < R; r++) xv[r] = _mm512_loadu_ps(x + r * ldx + k);                         \
+            if ((k & (64 / sizeof(WT) - 1)) == 0)                                                         \
+                for (int i = 0; i < W; i++) _mm_prefetch((const char *)(w + (i + 3 * W) * K + k), _MM_HINT_T1); \
+            for (int i = 0; i < W; i++) {                                                                 \
+                __m512 wv = LOAD(w + i * K + k, (__mmask16)0xffff);                                       \
+                for (int r = 0; r < R; r++) acc[i][r] = _mm512_fmadd_ps(wv, xv[r], acc[i][r]);            \
+            }                                                                                             \
+        }                                                                                                 \
+        if (k < K) {                                                                                      \
+            const __mmask16 m = (__mmask16)((1u << (K - k)) - 1);                                         \
+            __m512 xv[4];                                                                                 \
+            for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * ldx + k);                \
+            for (int i = 0; i < W; i++) {                                                                 \
+                __m512 wv = LOAD(w + i * K + k, m);                                                       \
+                for (int r = 0; r < R; r++) acc[i][r] = _mm512_fmadd_ps(wv, xv[r], acc[i][r]);            \
+            }                                                                                             \
+        }                                                                                                 \
+        for (int r = 0; r < R; r++) {                                                                     \
+            float *o = out + r * ldo;                                                                     \
+            if (W == 4) {                                                                                 \
+                __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(fold512(acc[0][r]), fold512(acc[1][r])),         \
+                                          _mm256_hadd_ps(fold512(acc[2][r]), fold512(acc[3][r])));        \
+                __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));          \
+                if (accumulate) s4 = _mm_add_ps(s4, _mm_loadu_ps(o));                                     \
+                _mm_storeu_ps(o, s4);                                                                     \
+            } else {                                                                                      \
+                for (int i = 0; i < W; i++) {                                                             \
+                    float s = _mm512_reduce_add_ps(acc[i][r]);                                            \
+                    o[i] = accumulate ? o[i] + s : s;                                                     \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
+#define TILE_CASE(FN, W, R) case W * 8 + R: FN(ot, ldo, xt, ldx, wt, K, accumulate, W, R); break;
+#define TILE_CASES(FN, W) TILE_CASE(FN, W, 1) TILE_CASE(FN, W, 2) TILE_CASE(FN, W, 3) TILE_CASE(FN, W, 4)
+
+#define DOT_ROWS512(NAME, TILE_FN, WT)                                                                      \
+    static AVX512 void NAME(float *out, long ldo, const float *x, long ldx, long rows, const WT *w,        \
+                            long outputs, long K, int accumulate) {                                       \
+        for (long o = 0; o < outputs; o += 4) {                                                           \
+            const int W = outputs - o >= 4 ? 4 : (int)(outputs - o);                                      \
+            for (long n = 0; n < rows; n += 4) {                                                          \
+                const int R = rows - n >= 4 ? 4 : (int)(rows - n);                                        \
+                float *ot = out + n * ldo + o;                                                            \
+                const float *xt = x + n * ldx;                                                            \
+                const WT *wt = w + o * K;                                                                 \
+                switch (W * 8 + R) {                                                                      \
+                    TILE_CASES(TILE_FN, 4) TILE_CASES(TILE_FN, 3) TILE_CASES(TILE_FN, 2) TILE_CASES(TILE_FN, 1) \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
+TILE512(tile512_f32, float, load16_f32)
+TILE512(tile512_bf16, uint16_t, load16_bf16)
+DOT_ROWS512(avx512_f32, tile512_f32, float)
+DOT_ROWS512(avx512_bf16, tile512_bf16, uint16_t)
+
+static int available_level(void) {
     static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (known < 0) {
+        known = T2G_KERNELS_PORTABLE;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) known = T2G_KERNELS_AVX2;
+        if (known == T2G_KERNELS_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl"))
+            known = T2G_KERNELS_AVX512;
+    }
     return known;
-}
-
-void t2g_dot_rows_f32(float *out, long ldo, const float *x, long ldx, long rows, const float *w, long outputs,
-                      long K, int accumulate) {
-    if (t2g_kernels_vectorized()) avx2_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
-    else portable_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
-}
-
-void t2g_dot_rows_bf16(float *out, long ldo, const float *x, long ldx, long rows, const uint16_t *w, long outputs,
-                       long K, int accumulate) {
-    if (t2g_kernels_vectorized()) avx2_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
-    else portable_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
 }
 
 #else
 
-int t2g_kernels_vectorized(void) { return 0; }
+static int available_level(void) { return T2G_KERNELS_PORTABLE; }
+
+#endif
+
+int t2g_best_kernel_level(void) { return available_level(); }
 
 void t2g_dot_rows_f32(float *out, long ldo, const float *x, long ldx, long rows, const float *w, long outputs,
-                      long K, int accumulate) {
-    portable_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
+                      long K, int accumulate, int level) {
+    switch (level < available_level() ? level : available_level()) {
+#if defined(__x86_64__)
+    case T2G_KERNELS_AVX512: avx512_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate); return;
+    case T2G_KERNELS_AVX2: avx2_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate); return;
+#endif
+    default: portable_f32(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
+    }
 }
 
 void t2g_dot_rows_bf16(float *out, long ldo, const float *x, long ldx, long rows, const uint16_t *w, long outputs,
-                       long K, int accumulate) {
-    portable_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
-}
-
+                      long K, int accumulate, int level) {
+    switch (level < available_level() ? level : available_level()) {
+#if defined(__x86_64__)
+    case T2G_KERNELS_AVX512: avx512_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate); return;
+    case T2G_KERNELS_AVX2: avx2_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate); return;
 #endif
+    default: portable_bf16(out, ldo, x, ldx, rows, w, outputs, K, accumulate);
+    }
+}

@@ -5,6 +5,7 @@ import CBLAS
 #endif
 import CKernels
 import Dispatch
+import Synchronization
 
 // Kernels for KV-cached decoding, where a step processes one (or a few) tokens per sequence.
 // Letters: B batch, T new tokens per sequence, S cache slots, NH query heads, KVH kv heads, G = NH / KVH,
@@ -25,9 +26,10 @@ public enum DecodeWeight {
 public func matmulDecode(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     weight: DecodeWeight, bias: UnsafePointer<Float>?,
-    rows N: Int, inChannels IC: Int, outChannels OC: Int
+    rows N: Int, inChannels IC: Int, outChannels OC: Int, kernels: DecodeKernelSet = .current
 ) {
     _ = BLAS.ready
+    let level = kernels.level
     let chunks = IC &* OC >= 65_536 ? min(Parallel.threadCount, max(1, OC / 64)) : 1
     let run = { (chunk: Int) in
         let o0 = (OC * chunk / chunks) & ~15, o1 = chunk + 1 == chunks ? OC : (OC * (chunk + 1) / chunks) & ~15
@@ -38,9 +40,9 @@ public func matmulDecode(
         let accumulate: Int32 = bias == nil ? 0 : 1
         switch weight {
         case .f32(let w) where N <= smallBatchRows:
-            t2g_dot_rows_f32(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate)
+            t2g_dot_rows_f32(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate, level)
         case .bf16(let w) where N <= smallBatchRows:
-            t2g_dot_rows_bf16(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate)
+            t2g_dot_rows_bf16(out + o0, OC, input, IC, N, w + o0 * IC, o1 - o0, IC, accumulate, level)
         case .f32(let w):
             BLAS.sgemm(
                 transA: false, transB: true, m: N, n: o1 - o0, k: IC, alpha: 1, a: input, lda: IC,
@@ -62,13 +64,49 @@ public func matmulDecode(
     spinningPerform(chunks: chunks, run)
 }
 
+/// The instruction set of the decode kernels: the best the CPU has unless a lower one is chosen, to compare them.
+public enum DecodeKernelSet: String, CaseIterable, Sendable {
+    case portable, avx2, avx512
+
+    /// The best set this CPU runs.
+    public static let best = DecodeKernelSet(level: t2g_best_kernel_level())
+
+    /// The sets this CPU runs, portable first.
+    public static var available: [DecodeKernelSet] { allCases.filter { $0.level <= best.level } }
+
+    /// The set decode steps use (process-wide): `best` unless set lower (`bench generate --kernels`).
+    public static var current: DecodeKernelSet {
+        get { DecodeKernelSet(level: chosen.load(ordering: .relaxed)) }
+        set { chosen.store(min(newValue.level, best.level), ordering: .relaxed) }
+    }
+    private static let chosen = Atomic<Int32>(t2g_best_kernel_level())
+
+    var level: Int32 {
+        switch self {
+        case .portable: Int32(T2G_KERNELS_PORTABLE)
+        case .avx2: Int32(T2G_KERNELS_AVX2)
+        case .avx512: Int32(T2G_KERNELS_AVX512)
+        }
+    }
+
+    init(level: Int32) {
+        switch level {
+        case Int32(T2G_KERNELS_AVX512): self = .avx512
+        case Int32(T2G_KERNELS_AVX2): self = .avx2
+        default: self = .portable
+        }
+    }
+}
+
 /// `matmulDecode` of fp32 weights.
 public func matmulDecode(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows N: Int, inChannels IC: Int, outChannels OC: Int
+    rows N: Int, inChannels IC: Int, outChannels OC: Int, kernels: DecodeKernelSet = .current
 ) {
-    matmulDecode(out: out, input: input, weight: .f32(weight), bias: bias, rows: N, inChannels: IC, outChannels: OC)
+    matmulDecode(
+        out: out, input: input, weight: .f32(weight), bias: bias, rows: N, inChannels: IC, outChannels: OC,
+        kernels: kernels)
 }
 
 /// Up to this many rows, `matmulDecode` streams each weight row once past all input rows instead of calling

@@ -8,6 +8,8 @@ import Synchronization
 /// gains. The workers here spin on an atomic generation counter for `spinBudget` after their last job, so a
 /// product that follows soon starts at once; past the budget they sleep on a condition and cost nothing.
 ///
+/// The chunks are claimed from an atomic counter by the caller and the workers alike, so a thread that the
+/// VM's scheduler delays leaves its share to the others instead of making them wait at the end of the product.
 /// Every worker acknowledges every generation (those without a chunk too), so none can still be reading the
 /// job when the caller publishes the next one.
 ///
@@ -24,6 +26,7 @@ public final class SpinningPool: @unchecked Sendable {
     public let workerCount: Int
     private let generation = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let wake = NSCondition()
@@ -40,8 +43,9 @@ public final class SpinningPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(chunk)` for chunk in 0..<chunks, chunk 0 on the calling thread, and returns when all are done.
-    public func run(chunks: Int, _ body: (Int) -> Void) {
+    /// Runs `body(chunk)` once for each chunk in 0..<chunks, the calling thread taking part, and returns when all
+    /// are done. `body` is escaping because workers hold it (and release it when they like) while they run it.
+    public func run(chunks: Int, _ body: @escaping (Int) -> Void) {
         guard workerCount > 0, chunks > 1 else {
             for chunk in 0..<chunks { body(chunk) }
             return
@@ -50,22 +54,19 @@ public final class SpinningPool: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            job = body
-            jobChunks = chunks
-            finished.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-                wake.lock()
-                wake.broadcast()
-                wake.unlock()
-            }
-            body(0)
-            // Chunks beyond the workers' share run here too.
-            for chunk in stride(from: workerCount + 1, to: chunks, by: 1) { body(chunk) }
-            while finished.load(ordering: .acquiring) < workerCount {}
-            job = nil
+        job = body
+        jobChunks = chunks
+        finished.store(0, ordering: .relaxed)
+        nextChunk.store(0, ordering: .relaxed)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            wake.lock()
+            wake.broadcast()
+            wake.unlock()
         }
+        claimChunks(chunks, body)
+        while finished.load(ordering: .acquiring) < workerCount {}
+        job = nil
         busy.store(false, ordering: .releasing)
     }
 
@@ -91,15 +92,24 @@ public final class SpinningPool: @unchecked Sendable {
                 }
             }
             seen = generation.load(ordering: .acquiring)
-            if index + 1 < jobChunks, let job { job(index + 1) }
+            if let job { claimChunks(jobChunks, job) }
             finished.add(1, ordering: .releasing)
+        }
+    }
+
+    /// Runs chunks not yet claimed by another thread until none is left.
+    private func claimChunks(_ chunks: Int, _ body: (Int) -> Void) {
+        while true {
+            let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard chunk < chunks else { return }
+            body(chunk)
         }
     }
 }
 
 /// Runs `body(chunk)` over 0..<chunks on the spinning pool where it exists (Linux, macOS 15+), else on dispatch.
 @inline(__always)
-public func spinningPerform(chunks: Int, _ body: (Int) -> Void) {
+public func spinningPerform(chunks: Int, _ body: @escaping (Int) -> Void) {
     if chunks <= 1 { body(0); return }
     if #available(macOS 15.0, *) {
         SpinningPool.shared.run(chunks: chunks, body)

@@ -26,12 +26,16 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Precision of the matrices decode steps read: auto (bf16 for a bf16 checkpoint), bf16, fp32.")
     var weights: DecodePrecision = .auto
 
+    @Option(help: "Instruction set of the decode kernels: avx512, avx2 or portable (default: the best this CPU has).")
+    var kernels: DecodeKernelSet?
+
     func validate() throws {
         guard newTokens > 0 else { throw ValidationError("--new-tokens must be positive") }
     }
 
     func run() throws {
         Compute.useThreads(options.threads)
+        if let kernels { DecodeKernelSet.current = kernels }
         let (model, name) = try options.loadModel()
         let precision = model.useDecodePrecision(weights)
         let generator = Generator(model: model)
@@ -51,13 +55,13 @@ struct BenchGenerate: ParsableCommand {
         let (median, all) = try options.time {
             let start = DispatchTime.now().uptimeNanoseconds
             var first = true
-            let results = try generator.generate(requests) { _, _ in
+            let results = try generator.generate(requests, onToken: { _, _ in
                 if first {
                     prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     first = false
                 }
                 return true
-            }
+            })
             generated = results.reduce(0) { $0 + $1.tokenIds.count }
         }
         let decodeSeconds = max(all.last! - prefillSeconds, 1e-9)
@@ -67,6 +71,7 @@ struct BenchGenerate: ParsableCommand {
         print(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
             "spread": spread, "compact": !noCompact, "weights": precision.rawValue,
+            "kernels": DecodeKernelSet.current.rawValue,
             "new_tokens": newTokens, "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,
             "prompt_tokens_per_s_last": Double(options.batch * options.seq) / max(prefillSeconds, 1e-9),
@@ -97,3 +102,5 @@ struct BenchGenerate: ParsableCommand {
         return Double(count * 4) / BenchMemory.fastestPass(buffer, count: count, passes: 4).seconds / 1e9
     }
 }
+
+extension DecodeKernelSet: ExpressibleByArgument {}

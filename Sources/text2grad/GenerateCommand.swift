@@ -103,10 +103,10 @@ struct Generate: ParsableCommand {
         if let prompt {
             let ids = try promptIds(tokenizer, messages: [ChatMessage(role: "user", content: prompt)], text: prompt)
             let request = GenerationRequest(promptIds: ids, parameters: sampling.parameters)
-            let result = try generator.generate([request]) { _, event in
+            let result = try generator.generate([request], onToken: { _, event in
                 FileHandle.standardOutput.write(Data(event.text.utf8))
                 return true
-            }[0]
+            })[0]
             print("")
             note("[\(result.tokenIds.count) tokens, finish: \(result.finishReason.rawValue)]")
             return

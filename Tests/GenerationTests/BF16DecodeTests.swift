@@ -17,23 +17,25 @@ import Testing
 
     @Test("matmulDecode over bf16 weights equals the three-loop product of the rounded weights", arguments: [1, 2, 3, 4, 5, 7, 8, 16, 17, 40])
     func bf16MatchesNaive(rows: Int) {
-        var rng = SplitMix64(seed: 100 + UInt64(rows))
-        // Sizes that leave remainders everywhere: K not a multiple of 8, outputs not of 4 or 16, several blocks of rows.
-        for (IC, OC, withBias) in [(37, 50, true), (64, 131, false), (576, 200, true), (13, 300, false)] {
-            let input = Tensor(shape: [rows, IC]), weight = Tensor(shape: [OC, IC]), bias = Tensor(shape: [OC])
-            for t in [input, weight, bias] { for i in 0..<t.count { t[i] = rng.nextNormal() } }
-            let (bits, rounded) = narrowed(weight)
-            let fast = Tensor(shape: [rows, OC]), naive = Tensor(shape: [rows, OC])
-            bits.withUnsafeBufferPointer { w in
-                BLAS.singleThreaded {
-                    matmulDecode(out: fast.data, input: input.data, weight: .bf16(w.baseAddress!), bias: withBias ? bias.data : nil,
-                                 rows: rows, inChannels: IC, outChannels: OC)
+        for kernels in DecodeKernelSet.available {
+            var rng = SplitMix64(seed: 100 + UInt64(rows))
+            // Sizes that leave remainders everywhere: K not a multiple of 8, outputs not of 4 or 16, several blocks of rows.
+            for (IC, OC, withBias) in [(37, 50, true), (64, 131, false), (200, 70, false), (576, 200, true), (13, 300, false)] {
+                let input = Tensor(shape: [rows, IC]), weight = Tensor(shape: [OC, IC]), bias = Tensor(shape: [OC])
+                for t in [input, weight, bias] { for i in 0..<t.count { t[i] = rng.nextNormal() } }
+                let (bits, rounded) = narrowed(weight)
+                let fast = Tensor(shape: [rows, OC]), naive = Tensor(shape: [rows, OC])
+                bits.withUnsafeBufferPointer { w in
+                    BLAS.singleThreaded {
+                        matmulDecode(out: fast.data, input: input.data, weight: .bf16(w.baseAddress!), bias: withBias ? bias.data : nil,
+                                     rows: rows, inChannels: IC, outChannels: OC, kernels: kernels)
+                    }
                 }
+                matmulForwardNaive(out: naive.data, input: input.data, weight: rounded.data, bias: withBias ? bias.data : nil,
+                                   rows: rows, inChannels: IC, outChannels: OC)
+                let worst = maxAbsDifference(fast.data, naive.data, count: fast.count)
+                #expect(worst < 1e-3, "\(kernels) kernels, rows \(rows), \(IC)→\(OC): max error \(worst)")
             }
-            matmulForwardNaive(out: naive.data, input: input.data, weight: rounded.data, bias: withBias ? bias.data : nil,
-                               rows: rows, inChannels: IC, outChannels: OC)
-            let worst = maxAbsDifference(fast.data, naive.data, count: fast.count)
-            #expect(worst < 1e-3, "rows \(rows), \(IC)→\(OC): max error \(worst)")
         }
     }
 

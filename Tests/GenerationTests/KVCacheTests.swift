@@ -77,20 +77,22 @@ import Testing
 @Suite struct DecodeMatmulTests {
     @Test("matmulDecode equals matmulForwardNaive for 1 to 20 rows, with and without bias", arguments: [1, 2, 3, 5, 8, 9, 16, 20])
     func matchesNaive(rows: Int) {
-        var rng = SplitMix64(seed: UInt64(rows))
-        for (IC, OC, withBias) in [(37, 50, true), (64, 129, false), (576, 200, true)] {
-            let input = Tensor(shape: [rows, IC]), weight = Tensor(shape: [OC, IC]), bias = Tensor(shape: [OC])
-            for t in [input, weight, bias] { for i in 0..<t.count { t[i] = rng.nextNormal() } }
-            let fast = Tensor(shape: [rows, OC]), naive = Tensor(shape: [rows, OC])
-            BLAS.singleThreaded {
-                matmulDecode(out: fast.data, input: input.data, weight: weight.data, bias: withBias ? bias.data : nil,
-                             rows: rows, inChannels: IC, outChannels: OC)
+        for kernels in DecodeKernelSet.available {
+            var rng = SplitMix64(seed: UInt64(rows))
+            for (IC, OC, withBias) in [(37, 50, true), (64, 129, false), (200, 70, false), (576, 200, true)] {
+                let input = Tensor(shape: [rows, IC]), weight = Tensor(shape: [OC, IC]), bias = Tensor(shape: [OC])
+                for t in [input, weight, bias] { for i in 0..<t.count { t[i] = rng.nextNormal() } }
+                let fast = Tensor(shape: [rows, OC]), naive = Tensor(shape: [rows, OC])
+                BLAS.singleThreaded {
+                    matmulDecode(out: fast.data, input: input.data, weight: weight.data, bias: withBias ? bias.data : nil,
+                                 rows: rows, inChannels: IC, outChannels: OC, kernels: kernels)
+                }
+                matmulForwardNaive(out: naive.data, input: input.data, weight: weight.data, bias: withBias ? bias.data : nil,
+                                   rows: rows, inChannels: IC, outChannels: OC)
+                var worst: Float = 0
+                for i in 0..<fast.count { worst = max(worst, abs(fast[i] - naive[i])) }
+                #expect(worst < 1e-3, "\(kernels) kernels, rows \(rows), \(IC)→\(OC): max error \(worst)")
             }
-            matmulForwardNaive(out: naive.data, input: input.data, weight: weight.data, bias: withBias ? bias.data : nil,
-                               rows: rows, inChannels: IC, outChannels: OC)
-            var worst: Float = 0
-            for i in 0..<fast.count { worst = max(worst, abs(fast[i] - naive[i])) }
-            #expect(worst < 1e-3, "rows \(rows), \(IC)→\(OC): max error \(worst)")
         }
     }
 }

@@ -6,17 +6,19 @@
 
 #include <stdint.h>
 
-// out[n·ldo + o] = (accumulate ? out[n·ldo + o] : 0) + Σₖ x[n·ldx + k] · w[o·K + k]   for n < rows, o < outputs.
+// out[n·ldo + o] = (accumulate ? out[n·ldo + o] : 0) + Σₖ x[n·ldx + k] · w[o·K + k]   for n < rows, o < outputs,
+// with the kernels of `level` (below: T2G_KERNELS_*), or the best the CPU has below it.
 void t2g_dot_rows_f32(float *out, long ldo, const float *x, long ldx, long rows,
-                      const float *w, long outputs, long K, int accumulate);
+                      const float *w, long outputs, long K, int accumulate, int level);
 void t2g_dot_rows_bf16(float *out, long ldo, const float *x, long ldx, long rows,
-                       const uint16_t *w, long outputs, long K, int accumulate);
+                       const uint16_t *w, long outputs, long K, int accumulate, int level);
 
 // bf16 ↔ fp32. Narrowing rounds to nearest, ties to even, NaN to 0x7FC0, as PyTorch's .to(torch.bfloat16).
 void t2g_bf16_to_f32(float *out, const uint16_t *in, long count);
 void t2g_f32_to_bf16(uint16_t *out, const float *in, long count);
 
-// 1 when the AVX2 + FMA kernels run on this CPU, 0 when the portable ones do.
-int t2g_kernels_vectorized(void);
+// The kernel levels; the best this CPU has.
+enum { T2G_KERNELS_PORTABLE = 0, T2G_KERNELS_AVX2 = 1, T2G_KERNELS_AVX512 = 2 };
+int t2g_best_kernel_level(void);
 
 #endif
