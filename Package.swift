@@ -100,7 +100,9 @@ let package = Package(
             dependencies: [
                 "Common", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
                 "RewardModel", "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The pretrained base the demo starts from (made by scripts/make-demo-base.sh).
+            resources: [.copy("Resources/demo-base")]
         ),
         .executableTarget(
             name: "text2grad",

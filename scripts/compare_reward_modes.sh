@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# Token-level against scalar PPO as a user runs them: `text2grad train-policy` from one SFT policy, the same seeds
-# and step budget, one process per run, then `text2grad report` over all runs (curves with the spread over seeds,
-# and the steps each mode took to reach the target).
+# Token-level against scalar PPO as a user runs them: `text2grad train-policy` from one SFT policy, the same seeds,
+# settings and step budget, one process per run, then `text2grad report` over all runs (curves with the spread over
+# seeds, the target on the accuracy panel, and the steps each mode took to reach it).
 #
-#   scripts/compare_reward_modes.sh DEMO_DIR OUT_DIR [SEEDS] [STEPS] [REWARD...]
+#   scripts/compare_reward_modes.sh DEMO_DIR OUT_DIR [SEEDS] [STEPS]
 #
-# DEMO_DIR is a finished `text2grad demo` run: its policy/model and the policy prompts of its PPO stages are used.
-# REWARD defaults to `--reward builtin` (the rule-based teacher: a perfect critic, so the two modes differ in credit
-# assignment alone); pass e.g. `--reward rm --reward-model DEMO_DIR/rm/model` to reward with the trained one.
-# Extra train-policy flags go in PPO_FLAGS. TEXT2GRAD names the tool (default: .build/release/text2grad).
+# DEMO_DIR is a finished `text2grad demo` run: its policy/model, reward model and the policy prompts of its PPO
+# stages are used, with the demo's PPO settings. Environment:
+#   REWARD=builtin   the rule-based teacher, uncapped (a perfect critic: the modes differ in credit assignment alone)
+#   REWARD=rm        the demo's trained reward model (the default, as in the demo)
+#   KL_TARGET=X      adaptive β steered to a summed KL of X in both modes (matched KL) instead of a fixed β = 0.1
+#   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.05)
+#   PPO_FLAGS        extra train-policy flags, the same for both modes; TEXT2GRAD names the tool
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
-demo=$1 out=$2 seeds=${3:-3} steps=${4:-30}
-shift $(( $# < 4 ? $# : 4 ))
-reward=("$@")
-if [[ ${#reward[@]} -eq 0 ]]; then reward=(--reward builtin); fi
+demo=$1 out=$2 seeds=${3:-3} steps=${4:-20}
 tool=${TEXT2GRAD:-.build/release/text2grad}
 if [[ ! -x $tool ]]; then echo "compare_reward_modes: $tool is missing; run 'make build' or set TEXT2GRAD" >&2; exit 1; fi
-prompts=$(ls -d "$demo"/ppo-token-seed0 2>/dev/null || true)
-if [[ ! -d $demo/policy/model || -z $prompts || ! -f $prompts/prompts-train.jsonl ]]; then
+prompts=$demo/ppo-token-seed0
+if [[ ! -d $demo/policy/model || ! -f $prompts/prompts-train.jsonl || ! -f $demo/base/evaluation.json ]]; then
     echo "compare_reward_modes: $demo is not a finished demo run (policy/model, ppo-token-seed0/prompts-*.jsonl)" >&2
     exit 1
 fi
+case ${REWARD:-rm} in
+    builtin) reward=(--reward builtin) ;;
+    rm) reward=(--reward rm --reward-model "$demo/rm/model" --critique-tokens 256) ;;
+    *) echo "compare_reward_modes: REWARD must be builtin or rm" >&2; exit 2 ;;
+esac
+kl=(--kl-coef 0.1)
+if [[ -n ${KL_TARGET:-} ]]; then kl=(--kl-coef 0.1 --kl-target "$KL_TARGET"); fi
+base=$(grep -o '"fact_accuracy" : [0-9.e-]*' "$demo/base/evaluation.json" | grep -o '[0-9.e-]*$')
+target=${TARGET:-$(awk -v a="$base" 'BEGIN { printf "%.4f", a - 0.05 }')}
 mkdir -p "$out"
 for (( seed = 0; seed < seeds; seed++ )); do
     for mode in token scalar; do
@@ -33,13 +42,14 @@ for (( seed = 0; seed < seeds; seed++ )); do
         if [[ -f $run/done ]]; then echo "$run: done before, kept"; continue; fi
         rm -rf "$run"
         start=$(date +%s)
-        # The demo's PPO settings (DemoPipeline.ppo), so the two comparisons are of the same runs.
+        # The demo's PPO settings (DemoPipeline.ppoConfig), so this comparison and the demo's are of the same runs.
         "$tool" train-policy --model "$demo/policy/model" --prompts "$prompts/prompts-train.jsonl" \
             --eval-prompts "$prompts/prompts-eval.jsonl" "${reward[@]}" --reward-mode "$mode" --seed "$seed" \
-            --steps "$steps" --batch-size 16 --mini-batch-size 8 --ppo-epochs 4 --max-new-tokens 40 --min-new-tokens 16 \
-            --learning-rate 5e-4 --lora-rank 16 --kl-coef 0.1 --eval-every 5 --threads 2 -o "$run" ${PPO_FLAGS:-}
+            --steps "$steps" --batch-size 16 --mini-batch-size 8 --ppo-epochs 4 --temperature 0.7 \
+            --max-new-tokens 40 --min-new-tokens 16 --learning-rate 5e-4 --lora-rank 16 "${kl[@]}" \
+            --eval-every 2 --no-eval-critique --threads 2 -o "$run" ${PPO_FLAGS:-}
         echo "$run: $(( $(date +%s) - start )) s"
         touch "$run/done"
     done
 done
-"$tool" report "$out" -o "$out/report.html"
+"$tool" report "$out" --target "$target" -o "$out/report.html"

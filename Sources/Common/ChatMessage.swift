@@ -59,3 +59,28 @@ extension ChatMessage {
         return ChatMessage(role: role == "developer" ? "system" : role, content: content)
     }
 }
+
+extension ChatMessage {
+    /// The roles a chat template is written for (`developer` reads as `system`): what data files and the server
+    /// accept.
+    public static let roles: Set<String> = ["system", "developer", "user", "assistant"]
+
+    /// A conversation of a training or prompt file: `list(fromJSON:)` plus what a file must hold and a request may
+    /// leave out: a known role and a string (or text parts) `content` in every message, and at least one message.
+    public static func dataList(fromJSON value: Any?) throws -> [ChatMessage] {
+        guard let items = value as? [Any], !items.isEmpty else {
+            throw ChatMessageError(index: nil, reason: "must be a non-empty list of {\"role\", \"content\"} objects")
+        }
+        for (index, item) in items.enumerated() {
+            let object = item as? [String: Any]
+            if let role = object?["role"] as? String, !roles.contains(role) {
+                throw ChatMessageError(index: index, reason: "role '\(role.prefix(40))' is not one of "
+                                       + roles.sorted().joined(separator: ", "))
+            }
+            if object?["content"] == nil || object?["content"] is NSNull {
+                throw ChatMessageError(index: index, reason: "needs a 'content'")
+            }
+        }
+        return try list(fromJSON: items)
+    }
+}

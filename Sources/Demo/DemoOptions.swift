@@ -8,10 +8,14 @@ public struct DemoOptions: Codable, Sendable, Equatable {
     public var seeds = 3
     /// How big every stage is.
     public var size = DemoSize.full
+    /// A pretrained base model directory instead of the one shipped with the tool (`DemoBase.shipped`).
+    public var base: String?
     /// An OpenAI-compatible teacher instead of the built-in one (annotation only).
     public var teacherURL: String?
     /// The model name sent to `teacherURL`.
     public var teacherModel = "gpt-4o-mini"
+    /// The verdict's target is the base's held-out fact accuracy minus this margin.
+    public var targetMargin = 0.05
     /// Engine threads.
     public var threads = 2
 
@@ -21,14 +25,16 @@ public struct DemoOptions: Codable, Sendable, Equatable {
     public var sizes: DemoSizes { DemoSizes(size) }
     var seedCount: Int { size == .full ? max(1, seeds) : 1 }
 
-    /// What decides whether a finished stage can be reused: everything but the output directory and threads.
-    var fingerprint: String {
-        "size=\(size.rawValue) \(sizes) seeds=\(seedCount) teacher=\(teacherURL ?? "builtin") \(teacherModel)"
+    /// What decides whether a finished stage can be reused: everything but the output directory and threads, with
+    /// the base's own fingerprint.
+    func fingerprint(base: String) -> String {
+        "size=\(size.rawValue) \(sizes) seeds=\(seedCount) base=\(base) teacher=\(teacherURL ?? "builtin") \(teacherModel)"
     }
 }
 
-/// The demo's sizes: `full` (the default, about ten minutes), `quick` (every stage, about two minutes in a release
-/// build) and `smoke` (every stage at the smallest sizes that still run it: what the test suite's debug build runs).
+/// The demo's sizes: `full` (the default, about ten minutes), `quick` (every stage, one seed, a few minutes in a
+/// release build) and `smoke` (every stage at the smallest sizes that still run it: what the test suite's debug build
+/// runs).
 public enum DemoSize: String, Codable, Sendable, CaseIterable {
     case full, quick, smoke
 }
@@ -37,10 +43,8 @@ public enum DemoSize: String, Codable, Sendable, CaseIterable {
 public struct DemoSizes: Sendable, Equatable {
     /// Posts in the task's train and eval splits.
     public var trainPosts: Int, evalPosts: Int
-    /// The tokenizer's vocabulary and the models' shape (see `LlamaConfig.namedShapes`).
-    public var vocabularySize: Int, shape: String
-    /// Full-parameter steps on reference summaries (the brief pretraining), then on imperfect ones (the policy).
-    public var pretrainSteps: Int, policySteps: Int, batchSize: Int
+    /// Full-parameter steps on imperfect summaries (the policy), and their batch.
+    public var policySteps: Int, batchSize: Int
     /// The policy's samples the teacher annotates, and the reward model's training steps.
     public var annotatedSamples: Int, rewardModelSteps: Int
     /// The longest critique the reward model writes, in tokens.
@@ -51,19 +55,19 @@ public struct DemoSizes: Sendable, Equatable {
     public init(_ size: DemoSize) {
         switch size {
         case .full:
-            (trainPosts, evalPosts, vocabularySize, shape) = (1600, 64, 1024, "demo-tiny")
-            (pretrainSteps, policySteps, batchSize) = (200, 60, 16)
-            (annotatedSamples, rewardModelSteps, critiqueTokens) = (1600, 120, 192)
-            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (10, 8, 2, 32)
+            (trainPosts, evalPosts) = (1600, 64)
+            (policySteps, batchSize) = (60, 16)
+            (annotatedSamples, rewardModelSteps, critiqueTokens) = (1600, 60, 256)
+            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (20, 16, 2, 64)
         case .quick:
-            (trainPosts, evalPosts, vocabularySize, shape) = (400, 24, 640, "tiny")
-            (pretrainSteps, policySteps, batchSize) = (120, 40, 16)
-            (annotatedSamples, rewardModelSteps, critiqueTokens) = (400, 120, 192)
-            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (4, 8, 2, 24)
+            (trainPosts, evalPosts) = (400, 32)
+            (policySteps, batchSize) = (60, 16)
+            (annotatedSamples, rewardModelSteps, critiqueTokens) = (400, 30, 256)
+            (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (10, 16, 2, 32)
         case .smoke:
-            (trainPosts, evalPosts, vocabularySize, shape) = (80, 8, 400, "tiny")
-            (pretrainSteps, policySteps, batchSize) = (4, 2, 4)
-            (annotatedSamples, rewardModelSteps, critiqueTokens) = (40, 3, 24)
+            (trainPosts, evalPosts) = (80, 8)
+            (policySteps, batchSize) = (2, 4)
+            (annotatedSamples, rewardModelSteps, critiqueTokens) = (40, 2, 48)
             (ppoSteps, ppoBatch, ppoEvalEvery, ppoEvalPosts) = (2, 4, 1, 4)
         }
     }

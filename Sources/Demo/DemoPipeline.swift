@@ -14,70 +14,69 @@ import Training
 
 /// The whole Text2Grad pipeline on the built-in task, through the same library calls the commands use, each
 /// stage in its own folder of the run and skipped when a previous run with the same options finished it:
-/// 1. `data`: the task's posts (train / eval), reference and imperfect summaries;
-/// 2. `tokenizer`, `base`: a byte-level BPE trained on the task's text and a tiny model made from scratch,
-///    briefly trained on posts and reference summaries;
-/// 3. `policy`: SFT on imperfect summaries, so it makes mistakes worth criticising;
+/// 1. `data`: the task's posts (train / eval), reference and imperfect summaries (`DemoTask.options`);
+/// 2. `base`: the pretrained base (shipped with the tool, or `options.base`), its held-out fact accuracy measured;
+/// 3. `policy`: SFT on imperfect summaries, so it makes mistakes worth criticising; its accuracy and mistakes;
 /// 4. `annotations`: the policy's own samples critiqued by the teacher through the real annotate run;
-/// 5. `rm`: the generative reward model (`train-rm`) and its held-out evaluation (`eval-rm`);
+/// 5. `rm`: the generative reward model (`train-rm` from the base) and its held-out evaluation (`eval-rm`), with the
+///    quote rule and without it;
 /// 6. `ppo-token-seedK`, `ppo-scalar-seedK`: PPO from the same policy, same seeds and budget, rewarded by the
 ///    trained reward model, evaluated on held-out posts by fact accuracy;
-/// 7. the verdict (and the report, written by the caller).
+/// 7. the verdict (and the report, written by the caller) against `target`: the base's accuracy minus a margin.
 public final class DemoPipeline {
     public let options: DemoOptions
     let log: (String) -> Void
     var root: String { options.output }
     var sizes: DemoSizes { options.sizes }
+    /// The base model directory the run starts from.
+    let baseSource: String
+    /// The stage fingerprint (options and base).
+    let fingerprint: String
 
-    public init(options: DemoOptions, log: @escaping (String) -> Void) {
+    public init(options: DemoOptions, log: @escaping (String) -> Void) throws {
         self.options = options
         self.log = log
+        guard let base = options.base ?? DemoBase.shipped else {
+            throw DemoError.stage("base", "the tool's resources hold no pretrained base; pass one with --base DIR "
+                                  + "(make it with scripts/make-demo-base.sh)")
+        }
+        baseSource = base
+        fingerprint = options.fingerprint(base: try DemoBase.fileHash(base + "/model.safetensors"))
     }
 
-    /// Runs every stage; returns the PPO run directories by mode.
+    /// What a run produced: the PPO run directories by mode and the verdict's target.
+    public struct Outcome {
+        public var runs: [RewardMode: [String]]
+        /// The base's held-out fact accuracy minus `targetMargin`.
+        public var target: Double
+    }
+
+    /// Runs every stage.
     @discardableResult
-    public func run() throws -> [RewardMode: [String]] {
+    public func run() throws -> Outcome {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         Compute.useThreads(options.threads)
         try stage("data") { dir in
-            var task = FactTaskOptions()
-            task.trainCount = sizes.trainPosts
-            task.evalCount = sizes.evalPosts
-            try FactTask.write(options: task, to: dir)
+            try FactTask.write(options: DemoTask.options(train: sizes.trainPosts, eval: sizes.evalPosts), teacher: DemoTask.teacher,
+                               to: dir)
             return "\(sizes.trainPosts) train and \(sizes.evalPosts) eval posts"
         }
-        try stage("tokenizer") { dir in
-            var corpus = try String(contentsOfFile: root + "/data/corpus.txt", encoding: .utf8)
-                .split(separator: "\n").map(String.init)
-            // Every reward-model example opens with the same instructions: as frequent as the annotated samples.
-            let instructions = try RewardModelFormat.builtin("summarization").messages(prompt: "", response: "")
-                .map(\.content).joined(separator: "\n")
-            corpus += Array(repeating: instructions, count: sizes.annotatedSamples)
-            var trainer = BPETrainer()
-            trainer.vocabularySize = sizes.vocabularySize
-            try trainer.train(corpus).write(directory: URL(fileURLWithPath: dir))
-            return "byte-level BPE, \(sizes.vocabularySize) tokens"
-        }
         try stage("base") { dir in
-            let scratch = dir + "/init"
-            // The reward model reads a post and a summary and writes a critique: room for ~1k tokens.
-            var shape = try RandomModel.shapeObject(sizes.shape)
-            shape["max_position_embeddings"] = 1024
-            let (_, parameters) = try ModelFiles.initialize(
-                base: shape, tokenizer: root + "/tokenizer", output: scratch, seed: 1, std: 0.02)
-            let last = try sft(model: scratch, data: root + "/data/sft-reference.jsonl", output: dir + "/run",
-                               steps: sizes.pretrainSteps, learningRate: 3e-3)
-            try publish(checkpoint: last, as: dir + "/model")
-            return "\(sizes.shape), \(parameters) parameters, \(sizes.pretrainSteps) steps on reference summaries"
+            try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
+            for name in DemoBase.fileNames {
+                try FileManager.default.copyItem(atPath: baseSource + "/" + name, toPath: dir + "/model/" + name)
+            }
+            return "pretrained base: " + (try evaluate(model: dir + "/model", into: dir))
         }
         try stage("policy") { dir in
             let last = try sft(model: root + "/base/model", data: root + "/data/sft-imperfect.jsonl", output: dir + "/run",
                                steps: sizes.policySteps, learningRate: 1e-3)
             try publish(checkpoint: last, as: dir + "/model")
-            return "\(sizes.policySteps) steps on imperfect summaries"
+            return "\(sizes.policySteps) steps on imperfect summaries: " + (try evaluate(model: dir + "/model", into: dir))
         }
         try stage("annotations") { dir in try annotate(into: dir) }
         try stage("rm") { dir in try rewardModel(into: dir) }
+        let target = try baseAccuracy() - options.targetMargin
         var runs: [RewardMode: [String]] = [:]
         for seed in 0..<options.seedCount {
             for mode in [RewardMode.token, .scalar] {
@@ -86,7 +85,30 @@ public final class DemoPipeline {
                 runs[mode, default: []].append(root + "/" + name + "/run")
             }
         }
-        return runs
+        return Outcome(runs: runs, target: target)
+    }
+
+    /// The held-out fact accuracy of a model as PPO's evaluation measures it (the first `ppoEvalPosts` eval posts,
+    /// the rollouts' decoding, the same seeds), written to `dir/evaluation.json`; returns its summary line.
+    func evaluate(model: String, into dir: String) throws -> String {
+        let tally = try DemoEvaluation.tally(model: model, posts: sizes.ppoEvalPosts, threads: options.threads)
+        let object: [String: Any] = [
+            "fact_accuracy": tally.meanAccuracy, "summaries": tally.summaries, "perfect": tally.perfect,
+            "mistakes_per_summary": tally.mistakesPerSummary,
+        ]
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            .write(to: URL(fileURLWithPath: dir + "/evaluation.json"))
+        return tally.line
+    }
+
+    /// The base's held-out fact accuracy, from its stage's `evaluation.json`.
+    func baseAccuracy() throws -> Double {
+        let path = root + "/base/evaluation.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let accuracy = object["fact_accuracy"] as? Double
+        else { throw DemoError.stage("base", "\(path) holds no fact_accuracy") }
+        return accuracy
     }
 
     /// Runs `body` into `root/name` unless a previous run with the same options finished it.
@@ -94,7 +116,7 @@ public final class DemoPipeline {
         let dir = root + "/" + name, marker = dir + "/done.json"
         if let data = FileManager.default.contents(atPath: marker),
            let done = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           done["fingerprint"] as? String == options.fingerprint {
+           done["fingerprint"] as? String == fingerprint {
             log("[\(name)] done before, kept (\(done["summary"] as? String ?? ""))")
             return
         }
@@ -105,7 +127,7 @@ public final class DemoPipeline {
         let summary = try body(dir)
         let seconds = Date().timeIntervalSince(started)
         log(String(format: "[\(name)] %@ (%.0f s)", summary, seconds))
-        let done: [String: Any] = ["fingerprint": options.fingerprint, "summary": summary, "seconds": seconds]
+        let done: [String: Any] = ["fingerprint": fingerprint, "summary": summary, "seconds": seconds]
         try JSONSerialization.data(withJSONObject: done, options: [.sortedKeys]).write(to: URL(fileURLWithPath: marker))
     }
 
@@ -143,8 +165,9 @@ public final class DemoPipeline {
         guard let tokenizer else { throw DemoError.stage("annotations", "the policy has no tokenizer") }
         let items = try JSONLines.read(path: root + "/data/train.jsonl").prefix(sizes.annotatedSamples)
         var parameters = SamplingParameters()
-        parameters.temperature = 1
-        parameters.maxNewTokens = 48
+        parameters.temperature = Float(DemoEvaluation.temperature)
+        parameters.minNewTokens = DemoEvaluation.minNewTokens
+        parameters.maxNewTokens = DemoEvaluation.maxNewTokens
         let generator = Generator(model: model, tokenizer: tokenizer)
         var lines: [String] = []
         let list = Array(items)
@@ -153,13 +176,14 @@ public final class DemoPipeline {
             let requests = try group.enumerated().map { i, line -> GenerationRequest in
                 var p = parameters
                 p.seed = UInt64(start + i)
-                let post = line.object["prompt"] as? String ?? ""
-                let ids = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: FactTask.policyPrompt(post: post))])
+                let prompt = FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")
+                let ids = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: prompt)])
                 return GenerationRequest(promptIds: ids, parameters: p)
             }
+            // The record's prompt is what the policy was asked, as PPO's critic is asked it.
             for (line, sequence) in zip(group, try generator.generate(requests)) {
-                lines.append(try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": line.object["prompt"] ?? "",
-                                                   "response": sequence.text]))
+                let prompt = FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")
+                lines.append(try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": prompt, "response": sequence.text]))
             }
         }
         let samples = dir + "/samples.jsonl"
@@ -184,8 +208,9 @@ public final class DemoPipeline {
         return "\(lines.count) samples, \(summary.records) annotated"
     }
 
-    /// The reward model: the base model fully fine-tuned on the annotations (a model this small learns the task
-    /// faster with every weight free than through an adapter), evaluated on the held-out records as `eval-rm` does.
+    /// The reward model: the base fully fine-tuned on the annotations (a model this small learns the task faster
+    /// with every weight free than through an adapter), evaluated on the held-out records as `eval-rm` does, with the
+    /// quote rule (`rm-eval.json`, what PPO uses) and with free quotes (`rm-eval-free-quotes.json`).
     func rewardModel(into dir: String) throws -> String {
         var c = RewardModelTraining.defaults
         c.model = root + "/base/model"
@@ -193,8 +218,8 @@ public final class DemoPipeline {
         c.output = dir + "/run"
         c.steps = sizes.rewardModelSteps
         c.batchSize = sizes.batchSize
-        c.maxLength = 512
-        c.learningRate = 3e-3
+        c.maxLength = 768
+        c.learningRate = 1e-3
         c.loraRank = 0
         c.warmupSteps = max(1, c.steps / 20)
         c.evalFraction = 0.05
@@ -205,33 +230,37 @@ public final class DemoPipeline {
         try trainer.run()
         trainer.loop.progress?.finish()
         try publish(checkpoint: Checkpoint.directory(run: c.output, step: c.steps), as: dir + "/model")
-        let critic = try localCritic()
         let gold = try RewardModelData.records(path: c.data).filter { RewardModelData.isHeldOut($0.id, fraction: c.evalFraction) }
-        let outcomes = try critic.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: c.model))
-        var evaluation = RewardModelEvaluation(format: critic.format)
-        for (record, outcome) in zip(gold, outcomes) { evaluation.add(gold: record, predicted: outcome, tokenizer: tokenizer) }
-        let summary = evaluation.summary
-        try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
-            .write(to: URL(fileURLWithPath: dir + "/rm-eval.json"))
-        let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
-        return String(format: "token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%% on %d held out",
-                      f1[0], f1[1], 100 * evaluation.parseFailureRate, 100 * evaluation.unmatchedSpanRate, gold.count)
+        var lines: [String] = []
+        for (freeQuotes, file) in [(false, "rm-eval.json"), (true, "rm-eval-free-quotes.json")] {
+            let critic = try localCritic()
+            critic.quotesFromResponse = !freeQuotes
+            let outcomes = try critic.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
+            var evaluation = RewardModelEvaluation(format: critic.format)
+            for (record, outcome) in zip(gold, outcomes) { evaluation.add(gold: record, predicted: outcome, tokenizer: tokenizer) }
+            try JSONSerialization.data(withJSONObject: evaluation.summary, options: [.sortedKeys, .prettyPrinted])
+                .write(to: URL(fileURLWithPath: dir + "/" + file))
+            let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
+            lines.append(String(format: "%@: token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%%",
+                                freeQuotes ? "free quotes" : "quote rule", f1[0], f1[1], 100 * evaluation.parseFailureRate,
+                                100 * evaluation.unmatchedSpanRate))
+        }
+        return lines.joined(separator: "; ") + " on \(gold.count) held out"
     }
 
-    /// The trained reward model (`rm/model`) as a critic.
+    /// The trained reward model (`rm/model`) as a critic, quoting only the response's own text.
     func localCritic() throws -> Critic {
         let (model, tokenizer) = try ModelFiles.load(directory: root + "/rm/model", threads: options.threads)
         let critic = Critic(backend: .local(Generator(model: model, tokenizer: tokenizer), name: "demo-rm"),
                             format: try RewardModelFormat.builtin("summarization"))
         critic.maxNewTokens = sizes.critiqueTokens
-        critic.maxQuotesPerLabel = 2  // the summarization prompt asks for 0 to 2 phrases per label
         critic.batchSize = 16
         return critic
     }
 
-    /// One PPO run from the SFT policy, rewarded by the trained reward model.
-    func ppo(mode: RewardMode, seed: UInt64, into dir: String) throws -> String {
+    /// The PPO settings of the demo's runs: the same for both modes (only `reward_mode` and the seed differ).
+    func ppoConfig(mode: RewardMode, seed: UInt64, into dir: String) throws -> PPOConfig {
         var c = PPOConfig()
         c.model = root + "/policy/model"
         c.prompts = try policyPrompts(split: "train", into: dir)
@@ -240,18 +269,26 @@ public final class DemoPipeline {
         c.rewardMode = mode
         c.steps = sizes.ppoSteps
         c.batchSize = sizes.ppoBatch
-        c.miniBatchSize = sizes.ppoBatch / 2
+        c.miniBatchSize = max(1, sizes.ppoBatch / 2)
         c.ppoEpochs = 4
-        c.maxNewTokens = 40
-        c.minNewTokens = 16  // reference summaries are 18 to 33 tokens here: stopping before 16 only leaves facts out
+        c.temperature = DemoEvaluation.temperature
+        c.maxNewTokens = DemoEvaluation.maxNewTokens
+        c.minNewTokens = DemoEvaluation.minNewTokens
         c.learningRate = 5e-4
         c.loraRank = 16
         c.klCoef = 0.1
         c.evalEvery = sizes.ppoEvalEvery
         c.evalLimit = sizes.ppoEvalPosts
+        c.evalCritique = false  // the held-out figure is fact accuracy; the critic reads only the response logged
         c.keepCheckpoints = 1
         c.seed = seed
         c.threads = options.threads
+        return c
+    }
+
+    /// One PPO run from the SFT policy, rewarded by the trained reward model.
+    func ppo(mode: RewardMode, seed: UInt64, into dir: String) throws -> String {
+        let c = try ppoConfig(mode: mode, seed: seed, into: dir)
         let critic = try localCritic()
         let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format)
         trainer.objective.taskMetric = { prompt, response in FactChecker.accuracy(post: prompt.text, summary: response) }
@@ -276,7 +313,7 @@ public final class DemoPipeline {
 /// The built-in teacher as an in-process OpenAI-compatible client, so the demo's annotation goes through the same
 /// `AnnotationRun` as `text2grad annotate` against `serve --teacher builtin`.
 struct TeacherClient: ChatCompleting {
-    let teacher = FactTeacher()
+    let teacher = DemoTask.teacher
 
     func complete(_ request: ChatRequest) async throws -> ChatReply {
         let text = teacher.reply(to: request.messages.map { ($0.role, $0.content) }).text

@@ -1,13 +1,14 @@
 import Common
 import Foundation
 import Models
+import RewardModel
 import Training
 
 /// Where rewards come from and how they are placed.
 public enum RewardMode: String, Codable, Sendable, CaseIterable {
     /// Text2Grad: each response token gets the score of the critiqued span it lies in.
     case token
-    /// The baseline: the last token gets one sequence score from the same critique (`sequenceScore`).
+    /// The baseline: the last token gets one sequence score from the same critique (`scalar_score`).
     case scalar
 }
 
@@ -18,14 +19,22 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var model: String = ""
     /// Prompts JSONL: {"id", "prompt"} or {"id", "messages"}; other fields (a reference, facts) go to the task metric.
     public var prompts: String = ""
-    /// Held-out prompts for periodic greedy evaluation (default: none).
+    /// Held-out prompts for periodic evaluation (default: none).
     public var evalPrompts: String?
     /// Held-out prompts evaluated at most (from the start of the file).
     public var evalLimit: Int = 64
+    /// Held-out evaluation decodes greedily instead of as the rollouts do (same seeds in every evaluation).
+    public var evalGreedy: Bool = false
+    /// Held-out evaluation asks the critic about every response (`eval/score`); off, only the one logged to
+    /// samples.jsonl is critiqued (the task metric needs no critic), which saves a reward model's decoding.
+    public var evalCritique: Bool = true
     /// The run directory: config.yaml, metrics.jsonl, samples.jsonl, checkpoints/step-N/.
     public var output: String = "runs/ppo"
     /// token (Text2Grad) or scalar (the baseline).
     public var rewardMode: RewardMode = .token
+    /// Scalar mode's sequence score: the sum of the token scores (token mode's return, the default) or their mean
+    /// over the quoted tokens.
+    public var scalarScore: SequenceScoreRule = .sum
     /// PPO steps: each samples `batch_size` rollouts and runs `ppo_epochs` passes over them.
     public var steps: Int = 100
     /// Rollouts per step.
@@ -104,7 +113,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var rolloutWeights: DecodePrecision = .auto
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", output, rewardMode = "reward_mode"
+        case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", evalGreedy = "eval_greedy"
+        case evalCritique = "eval_critique", output, rewardMode = "reward_mode"
+        case scalarScore = "scalar_score"
         case steps, batchSize = "batch_size", miniBatchSize = "mini_batch_size", ppoEpochs = "ppo_epochs"
         case temperature, topP = "top_p", topK = "top_k", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
         case learningRate = "learning_rate", valueLearningRateScale = "value_learning_rate_scale", schedule
@@ -162,8 +173,12 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var adamw: AdamWConfig { AdamWConfig(weightDecay: Float(weightDecay)) }
 
     public var loop: LoopSettings {
-        LoopSettings(output: output, steps: steps,
-                     schedule: LearningRateSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps),
-                     maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, keepCheckpoints: keepCheckpoints)
+        var settings = LoopSettings(
+            output: output, steps: steps,
+            schedule: LearningRateSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps),
+            maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, keepCheckpoints: keepCheckpoints)
+        // Held-out curves start at the policy PPO starts from.
+        settings.evaluatesAtStart = evalEvery > 0
+        return settings
     }
 }

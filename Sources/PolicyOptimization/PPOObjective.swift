@@ -113,15 +113,15 @@ public final class PPOObjective: TrainingObjective {
     public func rollout(_ batch: [PolicyPrompt], seed: UInt64, greedy: Bool, rows: [Int]? = nil) throws -> Rollouts {
         var parameters = SamplingParameters()
         parameters.maxNewTokens = config.maxNewTokens
+        parameters.minNewTokens = config.minNewTokens
         if !greedy {
-            parameters.minNewTokens = config.minNewTokens
             parameters.temperature = Float(config.temperature)
             parameters.topP = Float(config.topP)
             parameters.topK = config.topK
         }
         let requests = batch.enumerated().map { i, prompt -> GenerationRequest in
             var p = parameters
-            p.seed = seed &+ UInt64(rows?[i] ?? i) &* 0x9E37_79B9_7F4A_7C15
+            p.seed = Self.sampleSeed(seed, row: rows?[i] ?? i)
             return GenerationRequest(promptIds: prompt.ids, parameters: p)
         }
         // Every weight trains: the bf16 copies (if any) are narrowed again from the updated parameters.
@@ -138,7 +138,7 @@ public final class PPOObjective: TrainingObjective {
         public var critiques: [CritiqueOutcome]
         /// (B, L) span scores of the response tokens (token mode's reward before the KL term).
         public var tokenScores: [Float]
-        /// Per response: the mean score of its tokens inside spans (`sequenceScore`), or `unparsed_score`.
+        /// Per response: its sequence score by `scalar_score` (`sequenceScore`), or `unparsed_score`.
         public var sequenceScores: [Double]
         public var unparsed: Int
         /// Spans quoted, and those not found in the response.
@@ -182,7 +182,7 @@ public final class PPOObjective: TrainingObjective {
             let spans = record.spans.compactMap { s in s.start.flatMap { a in s.end.map { ScoredSpan(start: a, end: $0, score: s.score) } } }
             let scores = spanTokenScores(offsets: offsets, spans: spans, text: rollouts.responses[b], rule: rule)
             perRow.append(scores)
-            sequence.append(sequenceScore(tokenScores: scores, offsets: offsets, spans: spans))
+            sequence.append(sequenceScore(tokenScores: scores, offsets: offsets, spans: spans, rule: config.scalarScore))
         }
         return Scores(critiques: critiques, tokenScores: rollouts.rows { perRow[$0] }, sequenceScores: sequence,
                       unparsed: unparsed, quoted: quoted, unmatched: unmatched, mask: rollouts.mask)
@@ -480,50 +480,79 @@ public final class PPOObjective: TrainingObjective {
     ) throws {
         let L = rollouts.length
         for b in 0..<min(config.samplesPerStep, rollouts.count) {
-            let scalars = Array(rollouts.responses[b].unicodeScalars)
-            let tokens: [[String: Any]] = rollouts.responseIds[b].indices.map { j in
-                let r = rollouts.offsets[b][j], i = b * L + j
-                var text = String.UnicodeScalarView()
-                text.append(contentsOf: scalars[r.clamped(to: 0..<scalars.count)])
-                return ["id": rollouts.responseIds[b][j], "text": String(text), "score": Double(rewards.scores[i]),
-                        "span_score": Double(scores.tokenScores[i]), "kl": Double(rewards.kl[i]),
-                        "reward": Double(rewards.rewards[i]), "advantage": Double(advantages.advantages[i]),
-                        "value": Double(rewards.values[i])]
-            }
-            var line: [String: Any] = ["step": step, "id": rollouts.prompts[b].id, "prompt": rollouts.prompts[b].text,
-                                       "response": rollouts.responses[b], "tokens": tokens,
-                                       "sequence_score": scores.sequenceScores[b], "mode": config.rewardMode.rawValue]
-            switch scores.critiques[b] {
-            case .record(let record):
-                line["critique"] = record.critique
-                line["spans"] = record.spans.map { s -> [String: Any] in
-                    ["text": s.text, "label": s.label, "score": s.score, "start": s.start ?? NSNull(), "end": s.end ?? NSNull(),
-                     "match": s.match.rawValue]
-                }
-            case let .failure(_, raw, problem):
-                line["critique_failure"] = problem
-                line["raw"] = raw
-            }
-            if let taskMetric, let value = taskMetric(rollouts.prompts[b], rollouts.responses[b]) { line["task_metric"] = value }
-            try writer.append(line)
+            try writer.append(sampleLine(b, step: step, rollouts, scores: scores) { j in
+                let i = b * L + j
+                return ["score": Double(rewards.scores[i]), "span_score": Double(scores.tokenScores[i]),
+                        "kl": Double(rewards.kl[i]), "reward": Double(rewards.rewards[i]),
+                        "advantage": Double(advantages.advantages[i]), "value": Double(rewards.values[i])]
+            })
         }
+    }
+
+    /// Rollout `b` as a samples.jsonl line: prompt, response, critique or its failure, the task metric, and per
+    /// token its id, text and `figures(j)`.
+    func sampleLine(_ b: Int, step: Int, _ rollouts: Rollouts, scores: Scores, figures: (Int) -> [String: Any])
+        -> [String: Any]
+    {
+        let scalars = Array(rollouts.responses[b].unicodeScalars)
+        let tokens: [[String: Any]] = rollouts.responseIds[b].indices.map { j in
+            let r = rollouts.offsets[b][j]
+            var text = String.UnicodeScalarView()
+            text.append(contentsOf: scalars[r.clamped(to: 0..<scalars.count)])
+            return figures(j).merging(["id": rollouts.responseIds[b][j], "text": String(text)]) { $1 }
+        }
+        var line: [String: Any] = ["step": step, "id": rollouts.prompts[b].id, "prompt": rollouts.prompts[b].text,
+                                   "response": rollouts.responses[b], "tokens": tokens,
+                                   "sequence_score": scores.sequenceScores[b], "mode": config.rewardMode.rawValue]
+        switch scores.critiques[b] {
+        case .record(let record):
+            line["critique"] = record.critique
+            line["spans"] = record.spans.map { s -> [String: Any] in
+                ["text": s.text, "label": s.label, "score": s.score, "start": s.start ?? NSNull(), "end": s.end ?? NSNull(),
+                 "match": s.match.rawValue]
+            }
+        case let .failure(_, raw, problem):
+            line["critique_failure"] = problem
+            line["raw"] = raw
+        }
+        if let taskMetric, let value = taskMetric(rollouts.prompts[b], rollouts.responses[b]) { line["task_metric"] = value }
+        return line
     }
 
     // MARK: Evaluation
 
-    /// Greedy responses to the held-out prompts: mean sequence score from the critic (`eval/score`), parse
-    /// failures, and the task's metric (`eval/task_metric`).
+    /// Responses to the held-out prompts, decoded as the rollouts are (temperature, top-p/k, minimum and maximum
+    /// length; greedy with `eval_greedy`) with one fixed seed per held-out prompt, the same at every evaluation and
+    /// in every run, so runs are compared on the same draws: mean sequence score from the critic (`eval/score`),
+    /// parse failures, and the task's metric (`eval/task_metric`).
     /// Each replica answers every `worldSize`-th batch of the held-out prompts.
-    public func evaluate(_ reducer: GradientReducer) throws -> [String: Double] {
+    /// The first held-out response of each evaluation goes to samples.jsonl (`split: eval`, its span scores as
+    /// rewards), so a report shows one prompt before and after training.
+    public func evaluate(_ reducer: GradientReducer, step: Int) throws -> [String: Double] {
         guard !evalPrompts.isEmpty else { return [:] }
         // Score total, parse failures, task-metric total and count.
         var totals = [0.0, 0.0, 0.0, 0.0]
         for (k, start) in stride(from: 0, to: evalPrompts.count, by: config.batchSize).enumerated() where reducer.owns(k) {
             let batch = Array(evalPrompts[start..<min(evalPrompts.count, start + config.batchSize)])
-            let rollouts = try rollout(batch, seed: 0, greedy: true)
-            let scores = try score(rollouts)
-            totals[0] += scores.sequenceScores.reduce(0, +)
-            totals[1] += Double(scores.unparsed)
+            let rollouts = try rollout(batch, seed: Self.evaluationSeed, greedy: config.evalGreedy,
+                                       rows: Array(start..<(start + batch.count)))
+            // Without `eval_critique`, only the first response (the one logged) is critiqued.
+            let first = { Rollouts(prompts: Array(rollouts.prompts.prefix(1)), responseIds: Array(rollouts.responseIds.prefix(1)),
+                                   tokenizer: self.tokenizer, endOfSequence: self.endOfSequence) }
+            let critiqued = config.evalCritique ? rollouts : (start == 0 ? first() : nil)
+            let scores = try critiqued.map(score)
+            if start == 0, let samples, let scores {
+                var line = sampleLine(0, step: step, rollouts, scores: scores) { j in
+                    let score = Double(scores.tokenScores[j])
+                    return ["score": score, "span_score": score, "reward": score]
+                }
+                line["split"] = "eval"
+                try samples.append(line)
+            }
+            if config.evalCritique, let scores {
+                totals[0] += scores.sequenceScores.reduce(0, +)
+                totals[1] += Double(scores.unparsed)
+            }
             if let taskMetric {
                 let values = (0..<rollouts.count).compactMap { taskMetric(rollouts.prompts[$0], rollouts.responses[$0]) }
                 totals[2] += values.reduce(0, +)
@@ -531,9 +560,18 @@ public final class PPOObjective: TrainingObjective {
             }
         }
         reducer.sum(&totals)
-        var record = ["eval/score": totals[0] / Double(evalPrompts.count), "eval/parse_failures": totals[1]]
+        var record = config.evalCritique
+            ? ["eval/score": totals[0] / Double(evalPrompts.count), "eval/parse_failures": totals[1]] : [:]
         if totals[3] > 0 { record["eval/task_metric"] = totals[2] / totals[3] }
         return record
+    }
+
+    /// The sampling seed of held-out evaluation (each prompt's own derives from it and the prompt's place).
+    public static let evaluationSeed: UInt64 = 0xE7A1_5EED
+
+    /// The sampling seed of the prompt at place `row` of a batch drawn with `seed`.
+    public static func sampleSeed(_ seed: UInt64, row: Int) -> UInt64 {
+        seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15
     }
 
     public func progressDetail(_ m: [String: Double]) -> String {

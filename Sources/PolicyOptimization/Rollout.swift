@@ -13,31 +13,49 @@ public struct PolicyPrompt: @unchecked Sendable {
     public var ids: [Int]
     public var fields: [String: Any]
 
-    /// Reads prompts JSONL: `prompt` (a user turn) or `messages` (the conversation so far), `id` optional.
+    /// Reads prompts JSONL: `prompt` (a non-empty user turn) or `messages` (the conversation so far), `id` optional
+    /// (a string, unique in the file; default "line N"). Every problem names the file, the line and the field; a
+    /// file without prompts is an error.
     public static func load(path: String, tokenizer: Tokenizer) throws -> [PolicyPrompt] {
-        try JSONLines.read(path: path).map { line in
+        var seen: [String: Int] = [:]
+        let prompts = try JSONLines.read(path: path).map { line -> PolicyPrompt in
+            func bad(_ detail: String) -> FileError { FileError.badLine(path: path, line: line.number, detail: detail) }
             let messages: [ChatMessage]
-            if let prompt = line.object["prompt"] as? String {
+            switch (line.object["prompt"], line.object["messages"]) {
+            case let (prompt as String, nil):
+                guard !prompt.isEmpty else { throw bad("\"prompt\" is empty") }
                 messages = [ChatMessage(role: "user", content: prompt)]
-            } else if line.object["messages"] != nil {
+            case (nil, let list?):
                 do {
-                    messages = try ChatMessage.list(fromJSON: line.object["messages"])
+                    messages = try ChatMessage.dataList(fromJSON: list)
                 } catch {
-                    throw FileError.badLine(path: path, line: line.number, detail: "\(error)")
+                    throw bad("\(error)")
                 }
-            } else {
-                throw FileError.badLine(path: path, line: line.number, detail: "needs \"prompt\" (text) or \"messages\"")
+            case (_?, _?):
+                throw bad("has both \"prompt\" and \"messages\"; give one")
+            case (_?, nil):
+                throw bad("\"prompt\" must be a string")
+            default:
+                throw bad("needs \"prompt\" (text) or \"messages\"")
+            }
+            let id: String
+            switch line.object["id"] {
+            case nil: id = "line \(line.number)"
+            case let text as String: id = text
+            default: throw bad("\"id\" must be a string")
+            }
+            if let first = seen.updateValue(line.number, forKey: id) {
+                throw bad("id '\(id.prefix(60))' is also on line \(first); ids must be unique")
             }
             let ids = tokenizer.chatTemplate == nil
                 ? tokenizer.encodeIds(messages.map(\.content).joined(separator: "\n"), addSpecialTokens: true)
                 : try tokenizer.chatPromptIds(messages)
-            guard !ids.isEmpty else {
-                throw FileError.badLine(path: path, line: line.number, detail: "the prompt encodes to no tokens")
-            }
+            guard !ids.isEmpty else { throw bad("the prompt encodes to no tokens") }
             let text = messages.count == 1 ? messages[0].content : messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n\n")
-            return PolicyPrompt(id: (line.object["id"] as? String) ?? "line \(line.number)", text: text, ids: ids,
-                                fields: line.object)
+            return PolicyPrompt(id: id, text: text, ids: ids, fields: line.object)
         }
+        if prompts.isEmpty { throw FileError.io(path: path, detail: "holds no prompts") }
+        return prompts
     }
 }
 

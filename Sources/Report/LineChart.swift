@@ -17,8 +17,8 @@ public struct ChartSpec: Sendable, Equatable {
         ChartSpec(key: "objective/scores", title: "Critic score", note: "mean sequence score of the step's rollouts"),
         ChartSpec(key: "objective/rlhf_reward", title: "Reward", note: "Σ s_t − β·KL per rollout"),
         ChartSpec(key: "objective/task_metric", title: "Task metric (rollouts)", note: "the task's metric, sampled"),
-        ChartSpec(key: "eval/task_metric", title: "Task metric (held-out)", note: "greedy, on held-out prompts"),
-        ChartSpec(key: "eval/score", title: "Critic score (held-out)", note: "greedy responses to held-out prompts"),
+        ChartSpec(key: "eval/task_metric", title: "Task metric (held-out)", note: "held-out prompts, decoded as rollouts"),
+        ChartSpec(key: "eval/score", title: "Critic score (held-out)", note: "responses to held-out prompts"),
         ChartSpec(key: "objective/kl", title: "KL to the reference", note: "summed over response tokens"),
         ChartSpec(key: "loss/policy_avg", title: "Policy loss", note: "clipped surrogate, mean over updates"),
         ChartSpec(key: "loss/value_avg", title: "Value loss", note: "clipped, mean over updates"),
@@ -52,6 +52,8 @@ struct LineChart {
 
     var spec: ChartSpec
     var curves: [Curve]
+    /// A level drawn as a dashed line across the chart (the verdict's target), kept inside the value range.
+    var target: Double?
     /// The drawing's own units; the page scales it to its box, so a smaller chart gets a smaller view box to keep
     /// its labels legible.
     var width = 520.0, height = 230.0
@@ -64,6 +66,7 @@ struct LineChart {
         var (x0, x1) = (Double(all.map(\.step).min()!), Double(all.map(\.step).max()!))
         if x0 == x1 { (x0, x1) = (x0 - 1, x1 + 1) }
         var (y0, y1) = (all.map(\.min).min()!, all.map(\.max).max()!)
+        if let target, target.isFinite { (y0, y1) = (min(y0, target), max(y1, target)) }
         // A constant curve (β when fixed) gets a band of ±10% around it, not a range of ±0.5 that flattens it.
         let pad = y1 > y0 ? (y1 - y0) * 0.06 : (y0 != 0 ? abs(y0) * 0.1 : 0.5)
         (y0, y1) = (y0 - pad, y1 + pad)
@@ -116,6 +119,12 @@ struct LineChart {
                     "<circle cx=\"\(coordinate(x($0.step)))\" cy=\"\(coordinate(y($0.mean)))\" r=\"2.5\"/>"
                 }.joined() + "</g>\n"
             }
+        }
+        if let target, target.isFinite {
+            let yy = coordinate(y(target))
+            out += "<g class=\"target\" data-target=\"\(HTML.exact(target))\"><line x1=\"\(coordinate(left))\" "
+                + "x2=\"\(coordinate(left + w))\" y1=\"\(yy)\" y2=\"\(yy)\"/><text x=\"\(coordinate(left + 4))\" "
+                + "y=\"\(coordinate(y(target) - 4))\">target \(HTML.short(target))</text></g>\n"
         }
         out += hoverColumns(x: x, top: top, height: h)
         out += "<text class=\"axis\" x=\"\(coordinate(left + w))\" y=\"\(coordinate(height - 2))\">step</text>"

@@ -33,7 +33,8 @@ public enum ReportPage {
             body += "<p class=\"verdict\">\(HTML.escape(verdict.line))</p>\n"
         }
         body += legend(data.groups, colors)
-        body += charts(ChartSpec.main, data.groups, colors, kind: "main")
+        let metric = data.verdict(options: options)?.metric
+        body += charts(ChartSpec.main, data.groups, colors, kind: "main", target: metric.map { ($0, options.target) })
         body += "<section class=\"tokens\"><h2>Per-token rewards</h2>" + tokenKey(scale: view.scale)
         if shown.isEmpty { body += "<p class=\"none\">No samples.jsonl in these runs.</p>" }
         for group in data.groups {
@@ -84,6 +85,7 @@ public enum ReportPage {
 
     /// Up to `count` samples of the last step that has any.
     static func lastSamples(_ samples: [RolloutSample], count: Int) -> [RolloutSample] {
+        let samples = samples.filter { $0.split != "eval" }
         guard let step = samples.map(\.step).max() else { return [] }
         return Array(samples.filter { $0.step == step }.prefix(count))
     }
@@ -120,7 +122,8 @@ public enum ReportPage {
 
     /// A figure per spec that some run logged.
     static func charts(
-        _ specs: [ChartSpec], _ groups: [RunGroup], _ colors: [String], kind: String, heading: String? = nil
+        _ specs: [ChartSpec], _ groups: [RunGroup], _ colors: [String], kind: String, heading: String? = nil,
+        target: (key: String, value: Double)? = nil
     ) -> String {
         let present = specs.filter { spec in groups.contains { $0.has(spec.key) } }
         guard !present.isEmpty else { return "" }
@@ -132,6 +135,7 @@ public enum ReportPage {
                                 points: group.series(spec.key))
             }
             var chart = LineChart(spec: spec, curves: curves)
+            if let target, target.key == spec.key { chart.target = target.value }
             if kind == "diagnostics" { (chart.width, chart.height, chart.left) = (300, 170, 44) }
             out += "<figure><figcaption><b>\(HTML.escape(spec.title))</b> <code>\(HTML.escape(spec.key))</code> "
                 + "<span>\(HTML.escape(spec.note))</span></figcaption>" + chart.svg + "</figure>\n"

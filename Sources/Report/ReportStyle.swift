@@ -37,6 +37,8 @@ enum ReportStyle {
         svg.chart text.x { text-anchor: middle; }
         svg.chart text.axis { text-anchor: end; }
         svg.chart .band { opacity: 0.16; stroke: none; }
+        svg.chart .target line { stroke: #111827; stroke-width: 1.2; stroke-dasharray: 5 4; }
+        svg.chart .target text { font-size: 11px; fill: #111827; }
         svg.chart .mean { fill: none; stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; }
         svg.chart .hover rect { fill: transparent; }
         svg.chart .hover rect:hover { fill: rgba(17, 24, 39, 0.07); }

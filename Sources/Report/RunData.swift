@@ -85,6 +85,8 @@ public struct RolloutSample: Sendable, Equatable {
     public var prompt: String
     public var response: String
     public var mode: String?
+    /// "eval" for a held-out response logged at an evaluation (its tokens carry span scores only), nil for a rollout.
+    public var split: String?
     public var sequenceScore: Double?
     public var critique: String?
     /// Why the critique could not be used (its raw text is `raw`).
@@ -106,6 +108,7 @@ public struct RolloutSample: Sendable, Equatable {
             var sample = RolloutSample(step: step, id: identifier(o["id"]) ?? "", prompt: o["prompt"] as? String ?? "",
                                        response: response)
             sample.mode = o["mode"] as? String
+            sample.split = o["split"] as? String
             sample.sequenceScore = number(o["sequence_score"])
             sample.critique = o["critique"] as? String
             sample.critiqueFailure = o["critique_failure"] as? String

@@ -103,9 +103,17 @@ struct SampleView {
         return out + "</article>"
     }
 
-    /// The same prompt early and late in training: the id seen at the most distant steps, its first and last
+    /// The same prompt early and late in training: the first held-out prompt at the first and the last evaluation
+    /// when the run logged evaluations; else the rollout id seen at the most distant steps, its first and last
     /// appearance; without a repeated id, the first sample of the first step and of the last.
     static func beforeAfter(_ samples: [RolloutSample]) -> (before: RolloutSample, after: RolloutSample)? {
+        // Held-out responses to the same prompt at the first and last evaluation, when the run logged them.
+        let evaluations = samples.filter { $0.split == "eval" }
+        if let before = evaluations.min(by: { $0.step < $1.step }),
+           let after = evaluations.filter({ $0.id == before.id }).max(by: { $0.step < $1.step }), after.step > before.step {
+            return (before, after)
+        }
+        let samples = samples.filter { $0.split != "eval" }
         var first: [String: RolloutSample] = [:], last: [String: RolloutSample] = [:]
         for sample in samples where !sample.id.isEmpty {
             if first[sample.id].map({ sample.step < $0.step }) ?? true { first[sample.id] = sample }

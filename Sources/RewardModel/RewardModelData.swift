@@ -6,7 +6,8 @@ import Training
 
 /// Annotation records (the output of `annotate` or `critique`) read back, and turned into reward-model data.
 public enum RewardModelData {
-    /// Reads an annotation JSONL file; a line that is not a record is an error naming its line.
+    /// Reads an annotation JSONL file; a line that is not a record, a repeated id, or a span whose offsets fall
+    /// outside its response is an error naming the line and the field.
     public static func records(path: String) throws -> [AnnotationRecord] {
         let decoder = JSONDecoder()
         var records: [AnnotationRecord] = []
@@ -16,10 +17,29 @@ public enum RewardModelData {
         } catch let FileError.badLine(_, line, detail) {
             throw RewardModelError.badRecord(path: path, line: line, detail: detail)
         }
+        var seen: [String: Int] = [:]
         for line in lines {
             do {
                 let data = try JSONSerialization.data(withJSONObject: line.object)
-                records.append(try decoder.decode(AnnotationRecord.self, from: data))
+                let record = try decoder.decode(AnnotationRecord.self, from: data)
+                if let first = seen.updateValue(line.number, forKey: record.id) {
+                    throw RewardModelError.badRecord(path: path, line: line.number,
+                                                     detail: "id '\(record.id.prefix(60))' is also on line \(first); ids must be unique")
+                }
+                let length = record.response.unicodeScalars.count
+                for (i, span) in record.spans.enumerated() {
+                    if let start = span.start, !(0...length).contains(start) {
+                        throw RewardModelError.badRecord(path: path, line: line.number,
+                                                         detail: "'spans[\(i)].start' \(start) is outside the response (0...\(length))")
+                    }
+                    if let end = span.end, !((span.start ?? 0)...length).contains(end) {
+                        throw RewardModelError.badRecord(path: path, line: line.number,
+                                                         detail: "'spans[\(i)].end' \(end) is outside \(span.start ?? 0)...\(length)")
+                    }
+                }
+                records.append(record)
+            } catch let error as RewardModelError {
+                throw error
             } catch let DecodingError.keyNotFound(key, _) {
                 throw RewardModelError.badRecord(path: path, line: line.number, detail: "no '\(key.stringValue)'")
             } catch let DecodingError.typeMismatch(_, context) {
@@ -62,23 +82,22 @@ public enum RewardModelData {
         return Double(hash >> 11) / Double(1 << 53) < fraction
     }
 
-    /// Tokenized training pairs, loss on the target and its end-of-turn token, cut at `maxLength`.
+    /// Tokenized training pairs, loss on the target and its end-of-turn token; longer than `maxLength`, an example
+    /// follows `SFTData.fit` (cut, or dropped when its prompt alone fills `maxLength`: those ids are returned).
     public static func examples(
         _ records: [AnnotationRecord], format: RewardModelFormat, tokenizer: Tokenizer, maxLength: Int
-    ) throws -> (examples: [SFTExample], droppedSpans: Int) {
+    ) throws -> (examples: [SFTExample], droppedSpans: Int, droppedIds: [String]) {
         var examples: [SFTExample] = []
-        var dropped = 0
+        var dropped = 0, droppedIds: [String] = []
         for record in records {
             let pair = RewardModelExample(record: record, format: format)
             dropped += pair.droppedSpans
-            var example = try SFTData.encode(pair.messages, tokenizer: tokenizer)
-            if example.tokens.count > maxLength {
-                example.tokens = Array(example.tokens.prefix(maxLength))
-                example.targetEnd = min(example.targetEnd, maxLength)
-                if example.targetEnd <= example.targetStart { continue }
+            guard let example = SFTData.fit(try SFTData.encode(pair.messages, tokenizer: tokenizer), maxLength: maxLength) else {
+                droppedIds.append(record.id)
+                continue
             }
             examples.append(example)
         }
-        return (examples, dropped)
+        return (examples, dropped, droppedIds)
     }
 }

@@ -41,6 +41,16 @@ public enum RewardModelTraining {
             }
             let a = try RewardModelData.examples(train, format: format, tokenizer: tokenizer, maxLength: config.maxLength)
             let b = try RewardModelData.examples(eval, format: format, tokenizer: tokenizer, maxLength: config.maxLength)
+            let droppedIds = a.droppedIds + b.droppedIds
+            if !droppedIds.isEmpty {
+                let first = droppedIds.prefix(5).joined(separator: ", ") + (droppedIds.count > 5 ? ", …" : "")
+                warn("\(droppedIds.count) record\(droppedIds.count == 1 ? "" : "s") of \(config.data) dropped: the prompt alone "
+                     + "reaches max_length \(config.maxLength) (ids \(first))")
+            }
+            if a.examples.isEmpty {
+                throw TrainingError.emptyData(path: config.data, reason: droppedIds.isEmpty ? "no training examples"
+                                              : "no training examples: every prompt alone reaches max_length \(config.maxLength)")
+            }
             summary?(DataSummary(train: a.examples.count, eval: b.examples.count, droppedSpans: a.droppedSpans + b.droppedSpans,
                                  spans: (train + eval).reduce(0) { $0 + $1.spans.count }))
             return (a.examples, b.examples)

@@ -51,15 +51,28 @@ public func spanTokenScores(
     }
 }
 
-/// The scalar baseline's sequence score from the same spans: the mean score of the response's tokens that lie
-/// in a span (0 when none does), so scalar and token-level PPO see the same critique and differ only in where
-/// the reward lands.
-public func sequenceScore(tokenScores: [Float], offsets: [Range<Int>], spans: [ScoredSpan]) -> Double {
-    var sum = 0.0, count = 0
-    for (score, offset) in zip(tokenScores, offsets)
-    where spans.contains(where: { $0.start < offset.upperBound && offset.lowerBound < $0.end }) {
-        sum += Double(score)
-        count += 1
+/// How the scalar baseline turns a critique's token scores into one sequence score.
+public enum SequenceScoreRule: String, Sendable, Codable, CaseIterable {
+    /// The sum of every response token's score: token-level PPO's return before the KL term, so the two modes
+    /// differ only in where the reward lands (the default).
+    case sum
+    /// The mean score of the tokens that lie in a span (0 when none does): bounded in [−1, 1] whatever the length.
+    case mean
+}
+
+/// The scalar baseline's sequence score from the same spans as token-level rewards (see `SequenceScoreRule`).
+public func sequenceScore(tokenScores: [Float], offsets: [Range<Int>], spans: [ScoredSpan],
+                          rule: SequenceScoreRule = .sum) -> Double {
+    switch rule {
+    case .sum:
+        return tokenScores.reduce(0.0) { $0 + Double($1) }
+    case .mean:
+        var sum = 0.0, count = 0
+        for (score, offset) in zip(tokenScores, offsets)
+        where spans.contains(where: { $0.start < offset.upperBound && offset.lowerBound < $0.end }) {
+            sum += Double(score)
+            count += 1
+        }
+        return count > 0 ? sum / Double(count) : 0
     }
-    return count > 0 ? sum / Double(count) : 0
 }

@@ -72,7 +72,11 @@ public final class StepFile {
     public func append(_ object: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         data.append(0x0A)
-        handle.write(data)
-        try handle.synchronize()
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+        } catch {
+            throw TrainingError.cannotWrite(path: path, reason: "\(error.localizedDescription)")
+        }
     }
 }

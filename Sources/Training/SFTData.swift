@@ -34,7 +34,10 @@ public enum SFTData {
     /// 2. {"prompt": "...", "completion": "..."} (or "target"/"response"): a user turn and the assistant's answer;
     /// 3. {"messages": [{"role", "content"}, ...]}: the loss is on the last message, which must be the assistant's.
     /// Text goes through the model's chat template; without one, prompt + target + eos.
-    public static func load(path: String, tokenizer: Tokenizer?, maxLength: Int) throws -> [SFTExample] {
+    /// Token ids must lie in 0..<`vocabularySize` when it is given. Examples longer than `maxLength` follow `fit`; the
+    /// line numbers of those dropped go to `dropped`.
+    public static func load(path: String, tokenizer: Tokenizer?, maxLength: Int, vocabularySize: Int? = nil,
+                            dropped: inout [Int]) throws -> [SFTExample] {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw TrainingError.emptyData(path: path, reason: "cannot read the file")
         }
@@ -45,8 +48,18 @@ public enum SFTData {
             throw TrainingError.badData(path: path, line: line, reason: detail)
         }
         var examples: [SFTExample] = []
+        var ids: [String: Int] = [:]
         for record in records {
             let object = record.object, number = record.number
+            switch object["id"] {
+            case nil: break
+            case let id as String:
+                if let first = ids.updateValue(number, forKey: id) {
+                    throw TrainingError.badData(path: path, line: number, reason: "id '\(id.prefix(60))' is also on line \(first); ids must be unique")
+                }
+            default:
+                throw TrainingError.badData(path: path, line: number, reason: "\"id\" must be a string")
+            }
             var example: SFTExample
             if object["prompt_ids"] != nil || object["target_ids"] != nil {
                 guard let prompt = TokenBatch.ids(fromJSON: object["prompt_ids"]) else {
@@ -56,6 +69,11 @@ public enum SFTData {
                     throw TrainingError.badData(path: path, line: number, reason: "\"target_ids\" must be an array of integer token ids")
                 }
                 let ids = prompt + target
+                if let vocabularySize, let bad = ids.first(where: { !(0..<vocabularySize).contains($0) }) {
+                    let field = prompt.contains(bad) ? "prompt_ids" : "target_ids"
+                    throw TrainingError.badData(path: path, line: number,
+                                                reason: "\"\(field)\" holds id \(bad), outside the vocabulary (0..<\(vocabularySize))")
+                }
                 example = SFTExample(tokens: ids, targetStart: prompt.count, targetEnd: ids.count)
             } else {
                 guard let tokenizer else {
@@ -64,7 +82,7 @@ public enum SFTData {
                 let messages: [ChatMessage]
                 if object["messages"] != nil {
                     do {
-                        messages = try ChatMessage.list(fromJSON: object["messages"])
+                        messages = try ChatMessage.dataList(fromJSON: object["messages"])
                     } catch {
                         throw TrainingError.badData(path: path, line: number, reason: "\(error)")
                     }
@@ -87,17 +105,36 @@ public enum SFTData {
             guard example.targetEnd > example.targetStart, example.targetStart > 0 else {
                 throw TrainingError.badData(path: path, line: number, reason: "an empty prompt or target")
             }
-            if example.tokens.count > maxLength {
-                example.tokens.removeLast(example.tokens.count - maxLength)
-                example.targetEnd = min(example.targetEnd, maxLength)
-                if example.targetEnd <= example.targetStart {
-                    throw TrainingError.badData(path: path, line: number, reason: "the prompt alone reaches max_length \(maxLength)")
-                }
+            guard let fitted = fit(example, maxLength: maxLength) else {
+                dropped.append(number)
+                continue
             }
-            examples.append(example)
+            examples.append(fitted)
         }
-        if examples.isEmpty { throw TrainingError.emptyData(path: path, reason: "no examples") }
+        if examples.isEmpty {
+            throw TrainingError.emptyData(path: path, reason: dropped.isEmpty ? "no examples"
+                                          : "no examples: every prompt alone reaches max_length \(maxLength)")
+        }
         return examples
+    }
+
+    /// The rule every trainer applies to an example longer than `maxLength`: it is cut at the end (the target loses
+    /// its last tokens); one whose prompt alone fills `maxLength` has nothing left to learn from and is dropped (nil).
+    /// The trainers count the dropped ones and name their first lines (`droppedWarning`).
+    public static func fit(_ example: SFTExample, maxLength: Int) -> SFTExample? {
+        guard example.tokens.count > maxLength else { return example }
+        var cut = example
+        cut.tokens.removeLast(example.tokens.count - maxLength)
+        cut.targetEnd = min(example.targetEnd, maxLength)
+        return cut.targetEnd > max(1, cut.targetStart) ? cut : nil
+    }
+
+    /// "3 examples of F dropped: their prompt alone reaches max_length 384 (lines 4, 9, 17)", or nil for none.
+    public static func droppedWarning(path: String, lines: [Int], maxLength: Int) -> String? {
+        guard !lines.isEmpty else { return nil }
+        let first = lines.prefix(5).map(String.init).joined(separator: ", ") + (lines.count > 5 ? ", …" : "")
+        return "\(lines.count) example\(lines.count == 1 ? "" : "s") of \(path) dropped: the prompt alone reaches "
+            + "max_length \(maxLength) (line\(lines.count == 1 ? "" : "s") \(first))"
     }
 
     /// Tokens of a conversation, with the loss span on the last (assistant) message through its end-of-turn token.

@@ -80,7 +80,7 @@ public final class SFTObjective: TrainingObjective {
     }
 
     /// Mean token cross-entropy over the held-out examples (adapter dropout off): `eval_loss`.
-    public func evaluate(_ reducer: GradientReducer) throws -> [String: Double] {
+    public func evaluate(_ reducer: GradientReducer, step: Int) throws -> [String: Double] {
         guard !eval.isEmpty else { return [:] }
         return ["eval_loss": try heldOutLoss(reducer)]
     }

@@ -47,16 +47,26 @@ public final class SFTTrainer {
         try config.validate()
         self.config = config
         let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
+        guard config.maxLength <= model.config.maxPositionEmbeddings else {
+            throw TrainingError.badConfig(path: "config", reason: "'max_length' \(config.maxLength) exceeds the model's context "
+                                          + "(max_position_embeddings \(model.config.maxPositionEmbeddings))")
+        }
         self.model = model
         let train: [SFTExample], eval: [SFTExample]
         if let examples {
             (train, eval) = try examples(tokenizer)
             if train.isEmpty { throw TrainingError.emptyData(path: config.data, reason: "no training examples") }
         } else {
-            let all = try SFTData.load(path: config.data, tokenizer: tokenizer, maxLength: config.maxLength)
+            var dropped: [Int] = []
+            let all = try SFTData.load(path: config.data, tokenizer: tokenizer, maxLength: config.maxLength,
+                                       vocabularySize: model.config.vocabSize, dropped: &dropped)
+            SFTData.droppedWarning(path: config.data, lines: dropped, maxLength: config.maxLength).map(warn)
             if let evalPath = config.evalData {
                 train = all
-                eval = try SFTData.load(path: evalPath, tokenizer: tokenizer, maxLength: config.maxLength)
+                var droppedEval: [Int] = []
+                eval = try SFTData.load(path: evalPath, tokenizer: tokenizer, maxLength: config.maxLength,
+                                        vocabularySize: model.config.vocabSize, dropped: &droppedEval)
+                SFTData.droppedWarning(path: evalPath, lines: droppedEval, maxLength: config.maxLength).map(warn)
             } else {
                 (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.seed)
             }

@@ -14,9 +14,10 @@ public protocol TrainingObjective: AnyObject {
     var state: State { get set }
     /// One loop step; returns its figures under namespaced keys (`loss`, `objective/kl`, ...).
     func step(_ context: StepContext) throws -> [String: Double]
-    /// Held-out figures (`eval_loss`, `eval/reward`, ...), asked for at evaluation steps; each replica takes its
-    /// share of the held-out data and `reducer` sums the totals.
-    func evaluate(_ reducer: GradientReducer) throws -> [String: Double]
+    /// Held-out figures (`eval_loss`, `eval/reward`, ...), asked for at evaluation steps (`step` is the number of
+    /// steps done, 0 before the first); each replica takes its share of the held-out data and `reducer` sums the
+    /// totals.
+    func evaluate(_ reducer: GradientReducer, step: Int) throws -> [String: Double]
     /// A short summary of a step's figures for the progress line (`loss 1.234`).
     func progressDetail(_ metrics: [String: Double]) -> String
 }
@@ -72,6 +73,8 @@ public struct LoopSettings: Sendable, Equatable {
     public var saveEvery: Int
     /// Checkpoints kept (older ones are deleted).
     public var keepCheckpoints: Int
+    /// Also evaluate before the first step (logged as step 0), so curves start where training starts.
+    public var evaluatesAtStart = false
 
     /// Settings for a run of `steps` steps into `output`.
     public init(output: String, steps: Int, schedule: LearningRateSchedule, maxGradNorm: Double, evalEvery: Int,
@@ -200,6 +203,10 @@ public final class TrainingLoop<Objective: TrainingObjective> {
     public func run(until last: Int? = nil) throws -> [(step: Int, metrics: [String: Double])] {
         var done: [(Int, [String: Double])] = []
         let end = min(last ?? settings.steps, settings.steps)
+        if step == 0, end > 0, settings.evaluatesAtStart {
+            let record = try objective.evaluate(reducer, step: 0)
+            try metrics?.append(step: 0, record)
+        }
         while step < end {
             let number = step + 1
             let started = Date()
@@ -213,7 +220,7 @@ public final class TrainingLoop<Objective: TrainingObjective> {
             step = number
             let final = number == settings.steps
             if final || (settings.evalEvery > 0 && number % settings.evalEvery == 0) {
-                for (key, value) in try objective.evaluate(reducer) { record[key] = value }
+                for (key, value) in try objective.evaluate(reducer, step: number) { record[key] = value }
             }
             try metrics?.append(step: number, record)
             if reducer.rank == 0, final || (settings.saveEvery > 0 && number % settings.saveEvery == 0) {

@@ -5,12 +5,17 @@ import RewardModel
 
 /// The built-in task's rule-based teacher as a reward source, and its fact-accuracy metric.
 enum BuiltinTeacherSource {
-    /// The teacher answering in process, with the same JSON an endpoint serving it returns.
-    static func critic(format: RewardModelFormat) throws -> Critic {
+    /// The teacher answering in process, with the same JSON an endpoint serving it returns, quoting at most
+    /// `maxQuotes` phrases per label (nil or 0: every right fact and every problem, so its reward counts what the
+    /// fact-accuracy metric counts).
+    static func critic(format: RewardModelFormat, maxQuotes: Int?) throws -> Critic {
         guard format.task == "summarization" else {
             throw ValidationError("--reward builtin critiques the built-in summarization task (--task summarization)")
         }
-        let teacher = FactTeacher()
+        var options = TeacherOptions()
+        options.maxGood = maxQuotes ?? 0
+        options.maxPoor = maxQuotes ?? 0
+        let teacher = FactTeacher(options: options)
         let answer: @Sendable (CritiquePair) -> String = { pair in
             teacher.reply(post: pair.prompt, summary: pair.response).text
         }

@@ -12,11 +12,11 @@ struct DemoCommand: ParsableCommand {
         abstract: "Run the whole pipeline on the built-in task: data, a tiny model, SFT, annotation, reward model, PPO.",
         discussion: """
             Stages, each in its own folder of --out and kept when a previous run with the same options finished it: \
-            data, tokenizer, base (a tiny model from scratch, briefly trained on the task's text), policy (SFT on \
+            data, base (the pretrained 1.8M-parameter model shipped with the tool, or --base), policy (SFT on \
             imperfect summaries), annotations (the policy's samples critiqued by the teacher through the annotate \
             run), rm (the generative reward model and its held-out evaluation), then PPO with token-level and with \
             scalar rewards from the same policy, same seeds and budget, rewarded by the trained reward model. Prints \
-            a one-line verdict: steps to reach the target fact accuracy on held-out posts.
+            a one-line verdict: steps to reach the target fact accuracy on held-out posts (the base's minus a margin).
             """)
 
     @Option(help: "PPO seeds per reward mode.") var seeds = 3
@@ -25,16 +25,34 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Run directory.") var out = "runs/demo"
     @Option(help: "An OpenAI-compatible teacher (base URL up to /v1) instead of the built-in one.") var teacherURL: String?
     @Option(help: "The model name sent to --teacher-url.") var teacherModel = "gpt-4o-mini"
-    @Option(help: "Held-out fact accuracy the verdict counts steps to.") var target = 0.9
+    @Option(help: "Held-out fact accuracy the verdict counts steps to (default: the base's minus --target-margin).")
+    var target: Double?
+    @Option(help: "The default target's margin below the base's held-out fact accuracy.") var targetMargin = 0.05
+    @Option(help: "A pretrained base model directory instead of the one shipped with the tool.") var base: String?
     @Option(help: "Engine threads.") var threads = 2
+    @Option(help: "Make the demo's pretrained base model into this directory (what scripts/make-demo-base.sh runs) instead of running the demo.")
+    var makeBase: String?
+    @Option(help: "With --make-base: training steps of each phase (default: the recipe's; a smaller base for trying it).")
+    var baseSteps: Int?
+    @Option(help: "With --make-base: posts to learn from (default: the recipe's).") var basePosts: Int?
 
     func validate() throws {
         if !(1...16).contains(seeds) { throw ValidationError("--seeds must be 1...16") }
-        if !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1]") }
+        if let target, !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1]") }
+        if !(0..<1).contains(targetMargin) { throw ValidationError("--target-margin must be in [0, 1)") }
         if threads < 1 { throw ValidationError("--threads must be positive") }
+        if let baseSteps, baseSteps < 1 { throw ValidationError("--base-steps must be positive") }
+        if let basePosts, basePosts < 1 { throw ValidationError("--base-posts must be positive") }
     }
 
     func run() throws {
+        if let makeBase {
+            var recipe = DemoBaseRecipe()
+            if let baseSteps { (recipe.steps, recipe.critiqueSteps) = (baseSteps, baseSteps) }
+            if let basePosts { (recipe.posts, recipe.critiquePosts) = (basePosts, min(basePosts, recipe.critiquePosts)) }
+            try DemoBase.make(recipe: recipe, output: makeBase, threads: threads, log: { note("demo base: " + $0) })
+            return
+        }
         var options = DemoOptions()
         options.output = out
         options.seeds = seeds
@@ -42,10 +60,12 @@ struct DemoCommand: ParsableCommand {
         options.teacherURL = teacherURL
         options.teacherModel = teacherModel
         options.threads = threads
+        options.base = base
+        options.targetMargin = targetMargin
         let started = Date()
-        try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
+        let outcome = try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
         var reportOptions = ReportOptions()
-        reportOptions.target = target
+        reportOptions.target = target ?? outcome.target
         let data = try ReportData.load(path: out)
         try data.writeReport(to: out + "/report.html", options: reportOptions)
         note(String(format: "demo: finished in %.0f s; the report is %@/report.html", Date().timeIntervalSince(started), out))

@@ -7,8 +7,8 @@ import Foundation
 struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate outputs: ROUGE and BLEU, pass@k in the sandbox, or an LLM judge's win rate.",
-        subcommands: [EvalSummarization.self, EvalCode.self, EvalJudge.self])
+        abstract: "Evaluate outputs: ROUGE and BLEU, pass@k in the sandbox, an LLM judge's win rate, or the built-in task's fact accuracy.",
+        subcommands: [EvalSummarization.self, EvalCode.self, EvalJudge.self, EvalFacts.self])
 }
 
 /// `text2grad eval summarization`: ROUGE (rouge-score) and BLEU (sacrebleu) per example and over the file.

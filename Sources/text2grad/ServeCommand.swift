@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve a rule-based teacher instead of a model: 'builtin' (the fact-summary task's).")
     var teacher: String?
 
+    @Option(help: "With --teacher builtin: at most this many quotes per label, 0 for every right fact and every problem (default: 2, as the summarization prompt asks).")
+    var maxQuotes = 2
+
     @Option(help: "The model id clients send (default: the directory's name, or 'builtin-teacher').")
     var modelName: String?
 
@@ -61,6 +64,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         if let teacher {
             guard teacher == "builtin" else { throw ValidationError("--teacher must be 'builtin', got '\(teacher)'") }
+            guard maxQuotes >= 0 else { throw ValidationError("--max-quotes must be ≥ 0") }
             guard modelOptions.model == nil, modelOptions.adapter == nil else {
                 throw ValidationError("--teacher serves no model: drop --model and --adapter")
             }
@@ -88,7 +92,10 @@ struct Serve: AsyncParsableCommand {
         if teacher != nil {
             let settings = serverSettings(name: modelName ?? "builtin-teacher")
             let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
-            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(), logger: logger)
+            var options = TeacherOptions()
+            (options.maxGood, options.maxPoor) = (maxQuotes, maxQuotes)
+            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(teacher: FactTeacher(options: options)),
+                                         logger: logger)
             let app = server.application { port in
                 note("serving the built-in teacher as '\(settings.modelName)' on "
                     + "http://\(settings.host):\(port)/v1 (\(keyNote))")

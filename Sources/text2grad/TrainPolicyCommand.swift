@@ -17,7 +17,8 @@ struct TrainPolicy: ParsableCommand {
         discussion: """
             Each step samples --batch-size responses from the LoRA policy, has the reward source critique them, \
             turns the critiqued spans into per-token scores through each token's character offsets (token mode) \
-            or one sequence score on the last token (scalar mode: the mean score of the tokens inside spans), \
+            or one sequence score on the last token (scalar mode: by default the sum of the token scores, the same \
+            return as token mode), \
             subtracts β·KL against the reference (the same weights with the adapter off), computes GAE advantages \
             and runs --ppo-epochs clipped-PPO passes over mini-batches, training the adapter and a value head. \
             Reward sources: --reward rm (a local reward model: --reward-model DIR [--reward-adapter DIR]), \
@@ -30,9 +31,14 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "YAML config file (snake_case keys); flags override its values.") var config: String?
     @Option(help: "The policy's base model directory.") var model: String?
     @Option(help: "Prompts JSONL ({\"id\", \"prompt\"} or {\"id\", \"messages\"}).") var prompts: String?
-    @Option(help: "Held-out prompts for periodic greedy evaluation.") var evalPrompts: String?
+    @Option(help: "Held-out prompts, evaluated with the rollouts' decoding and fixed seeds.") var evalPrompts: String?
+    @Flag(help: "Evaluate held-out prompts greedily instead.") var evalGreedy = false
+    @Flag(inversion: .prefixedNo, help: "Critique every held-out response (eval/score); without, only the one logged. (default: on)")
+    var evalCritique: Bool?
     @Option(name: [.short, .long], help: "Run directory. (default: runs/ppo)") var output: String?
     @Option(help: "token (Text2Grad) or scalar (baseline). (default: token)") var rewardMode: String?
+    @Option(help: "Scalar mode's sequence score: sum (of the token scores: token mode's return) or mean (over quoted tokens). (default: sum)")
+    var scalarScore: String?
     @Option(help: "PPO steps. (default: 100)") var steps: Int?
     @Option(help: "Rollouts per step. (default: 8)") var batchSize: Int?
     @Option(help: "Rollouts per update. (default: 4)") var miniBatchSize: Int?
@@ -60,12 +66,14 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "Longest critique in tokens.") var critiqueTokens: Int = 256
     @Flag(help: "A local reward model may quote text that is not in the response (by default only verbatim substrings).")
     var freeQuotes = false
-    @Option(help: "At most this many quotes per label from a local reward model.") var maxQuotes: Int?
+    @Option(help: "At most this many quotes per label: a local reward model's decoding, or the builtin teacher's cap (default: no limit).")
+    var maxQuotes: Int?
     @Flag(help: "Continue from the newest readable checkpoint.") var resume = false
     @Option(help: .hidden) var stepDelay: Double = 0
 
     func validate() throws {
         if let rewardMode, RewardMode(rawValue: rewardMode) == nil { throw ValidationError("--reward-mode must be token or scalar") }
+        if let scalarScore, SequenceScoreRule(rawValue: scalarScore) == nil { throw ValidationError("--scalar-score must be sum or mean") }
         if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
         if let klEstimator, KLEstimator(rawValue: klEstimator) == nil { throw ValidationError("--kl-estimator must be k1, k3 or full") }
         switch reward {
@@ -85,6 +93,9 @@ struct TrainPolicy: ParsableCommand {
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
         o.set("rollout_weights", rolloutWeights?.rawValue)
+        o.set("scalar_score", scalarScore)
+        if evalGreedy { o.set("eval_greedy", true) }
+        o.set("eval_critique", evalCritique)
         return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
     }
 
@@ -102,7 +113,7 @@ struct TrainPolicy: ParsableCommand {
             critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
             if reward == "teacher", let builtin = BuiltinTask(rawValue: task) { critic.asTeacher(builtin.make()) }
         default:
-            critic = try BuiltinTeacherSource.critic(format: format)
+            critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: maxQuotes)
         }
         critic.maxNewTokens = critiqueTokens
         critic.quotesFromResponse = !freeQuotes

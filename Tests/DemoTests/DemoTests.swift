@@ -17,23 +17,31 @@ import Training
         options.output = directory
         options.size = .smoke
         var lines: [String] = []
-        let runs = try DemoPipeline(options: options, log: { lines.append($0) }).run()
-        for stage in ["data", "tokenizer", "base", "policy", "annotations", "rm", "ppo-token-seed0", "ppo-scalar-seed0"] {
+        let outcome = try DemoPipeline(options: options, log: { lines.append($0) }).run()
+        let runs = outcome.runs
+        for stage in ["data", "base", "policy", "annotations", "rm", "ppo-token-seed0", "ppo-scalar-seed0"] {
             #expect(FileManager.default.fileExists(atPath: directory + "/\(stage)/done.json"), "stage \(stage)")
         }
         let rm = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/rm/rm-eval.json")))
             as! [String: Any]
         #expect((rm["items"] as! Int) > 0 && rm["labels"] != nil)
+        #expect(FileManager.default.fileExists(atPath: directory + "/rm/rm-eval-free-quotes.json"))
+        let base = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/base/evaluation.json")))
+            as! [String: Any]
+        #expect(abs((base["fact_accuracy"] as! Double) - options.targetMargin - outcome.target) < 1e-12)
         let annotations = try String(contentsOfFile: directory + "/annotations/annotations.jsonl", encoding: .utf8)
         #expect(annotations.split(separator: "\n").count == options.sizes.annotatedSamples, "the teacher annotated every sample")
         for mode in [RewardMode.token, .scalar] {
             let run = try #require(runs[mode]?.first)
             let records = try MetricsLog.records(path: run + "/metrics.jsonl")
-            #expect(records.count == options.sizes.ppoSteps)
+            #expect(records.count == options.sizes.ppoSteps + 1, "every step and the evaluation before the first")
+            #expect(records[0]?["eval/task_metric"] != nil, "\(mode) evaluated before training")
             #expect(records[options.sizes.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
         }
         let report = try ReportData.load(path: directory)
-        let verdict = try #require(report.verdict())
+        var reportOptions = ReportOptions()
+        reportOptions.target = outcome.target
+        let verdict = try #require(report.verdict(options: reportOptions))
         #expect(verdict.line.contains("token") && verdict.line.contains("scalar"), "\(verdict.line)")
         try report.writeReport(to: directory + "/report.html")
         let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
@@ -42,7 +50,7 @@ import Training
         lines.removeAll()
         let started = Date()
         _ = try DemoPipeline(options: options, log: { lines.append($0) }).run()
-        #expect(lines.filter { $0.contains("done before") }.count == 8, "\(lines)")
+        #expect(lines.filter { $0.contains("done before") }.count == 7, "\(lines)")
         #expect(Date().timeIntervalSince(started) < 5)
     }
 }

@@ -113,9 +113,10 @@ struct MPITests {
     /// Each logged figure (but wall times) of both runs agrees within `relative` (of max(|a|, floor)).
     static func expectSameMetrics(_ a: String, _ b: String, steps: Int, relative: Double, floor: Double = 1e-2) throws {
         let x = try MetricsLog.records(path: a + "/metrics.jsonl"), y = try MetricsLog.records(path: b + "/metrics.jsonl")
-        #expect(x.count == steps && y.count == steps)
+        // Steps 1...steps, and PPO's evaluation before the first step (step 0).
+        #expect(x.keys.filter { $0 > 0 }.count == steps && x.keys.sorted() == y.keys.sorted())
         var compared = 0
-        for step in 1...steps {
+        for step in x.keys.sorted() {
             for (key, value) in x[step, default: [:]] where !key.hasPrefix("time/") && key != "seconds" && !value.isNaN {
                 let other = try #require(y[step]?[key], "step \(step): \(key) missing from the 2-rank run")
                 #expect(abs(value - other) <= relative * max(abs(value), floor), "step \(step) \(key): \(value) vs \(other)")
@@ -174,7 +175,9 @@ struct MPITests {
         try Self.expectSameMetrics(directory + "/one", directory + "/two", steps: 2, relative: 1e-4)
         try Self.expectSameWeights(directory + "/one", directory + "/two", tolerance: 1e-4)
         let samples = try String(contentsOfFile: directory + "/two/samples.jsonl", encoding: .utf8)
-        #expect(samples.split(separator: "\n").count == 2 * 2, "rank 0 writes the samples of its own rows")
+        let lines = samples.split(separator: "\n")
+        #expect(lines.filter { !$0.contains("\"split\":\"eval\"") }.count == 2 * 2, "rank 0 writes the samples of its own rows")
+        #expect(lines.filter { $0.contains("\"split\":\"eval\"") }.count == 2, "and the first held-out response at steps 0 and 2")
     }
 
     @Test func aKilledRankEndsTheJobAndTwoRanksResume() throws {

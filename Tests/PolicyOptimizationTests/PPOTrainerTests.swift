@@ -71,10 +71,17 @@ import Training
         #expect(straight[1].metrics["eval/score"] != nil, "evaluated at step 2")
         // The adaptive controller moved β from its start.
         #expect(straight[3].metrics["kl_coef"] != PPOConfig().klCoef)
-        let samples = try String(contentsOfFile: straightConfig.output + "/samples.jsonl", encoding: .utf8)
-            .split(separator: "\n")
+        let lines = try String(contentsOfFile: straightConfig.output + "/samples.jsonl", encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let samples = lines.filter { $0["split"] == nil }
         #expect(samples.count == 4 * straightConfig.samplesPerStep)
-        let sample = try JSONSerialization.jsonObject(with: Data(samples[0].utf8)) as! [String: Any]
+        // Held-out evaluation before the first step, at step 2 and at the end, each logging the first held-out prompt.
+        let evaluations = lines.filter { $0["split"] as? String == "eval" }
+        #expect(evaluations.map { $0["step"] as! Int } == [0, 2, 4])
+        #expect(Set(evaluations.map { $0["id"] as! String }).count == 1)
+        let logged = try MetricsLog.records(path: straightConfig.output + "/metrics.jsonl")
+        #expect(logged[0]?["eval/score"] != nil && logged[0]?["loss/policy_avg"] == nil, "step 0 holds the evaluation alone")
+        let sample = samples[0]
         let tokens = sample["tokens"] as! [[String: Any]]
         #expect(tokens.map { $0["text"] as! String }.joined() == sample["response"] as! String)
         #expect(sample["critique"] as? String == "The first word helps, the last one hurts.")

@@ -107,8 +107,18 @@ import Testing
         let punctuation = spanTokenScores(offsets: [26..<27], spans: [ScoredSpan(start: 20, end: 27, score: -1)], text: text,
                                           rule: TokenRewardRule(scoreNonAlphanumeric: true))
         #expect(punctuation == [-1])
-        // The scalar baseline's score from the same critique: the mean over tokens inside spans (1, 1, −1, −1) = 0.
+        // The scalar baseline's score from the same critique, by default the sum of the token scores (token mode's
+        // return): 1 + 1 − 1 − 1 = 0; with three good tokens and one poor, 2, where the mean over quoted tokens is 0.5.
         #expect(sequenceScore(tokenScores: scores, offsets: offsets, spans: spans) == 0)
-        #expect(sequenceScore(tokenScores: [1, 1, 0], offsets: [0..<3, 3..<9, 9..<12], spans: [spans[0]]) == 1)
+        let more = [Float(1), 1, 1, 0, -1, 0]
+        let moreOffsets: [Range<Int>] = [0..<3, 3..<9, 9..<12, 12..<19, 19..<22, 22..<26]
+        let moreSpans = [ScoredSpan(start: 0, end: 12, score: 1), ScoredSpan(start: 19, end: 22, score: -1)]
+        #expect(sequenceScore(tokenScores: more, offsets: moreOffsets, spans: moreSpans) == 2)
+        #expect(sequenceScore(tokenScores: more, offsets: moreOffsets, spans: moreSpans, rule: .mean) == 0.5)
+        // Neutral scores count in the sum as they do in token mode's return, and not in the mean.
+        #expect(sequenceScore(tokenScores: [0.5, 1], offsets: [0..<3, 3..<9], spans: [ScoredSpan(start: 3, end: 9, score: 1)]) == 1.5)
+        #expect(sequenceScore(tokenScores: [0.5, 1], offsets: [0..<3, 3..<9], spans: [ScoredSpan(start: 3, end: 9, score: 1)],
+                              rule: .mean) == 1)
+        #expect(sequenceScore(tokenScores: [1, 1, 0], offsets: [0..<3, 3..<9, 9..<12], spans: [spans[0]], rule: .mean) == 1)
     }
 }

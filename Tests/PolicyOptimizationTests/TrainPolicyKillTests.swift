@@ -53,11 +53,13 @@ import Training
         let victim = try launch(arguments("killed") + ["--step-delay", "0.5"])
         let metrics = directory + "/killed/metrics.jsonl"
         let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline, (try? MetricsLog.records(path: metrics).count) ?? 0 < 3 { Thread.sleep(forTimeInterval: 0.05) }
+        // Steps logged (step 0 holds the evaluation before the first step).
+        func stepsLogged() -> Int { ((try? MetricsLog.records(path: metrics)) ?? [:]).keys.filter { $0 > 0 }.count }
+        while Date() < deadline, stepsLogged() < 3 { Thread.sleep(forTimeInterval: 0.05) }
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         #expect(victim.terminationReason == .uncaughtSignal)
-        let loggedBeforeKill = try MetricsLog.records(path: metrics).count
+        let loggedBeforeKill = stepsLogged()
         #expect((3..<6).contains(loggedBeforeKill), "killed after \(loggedBeforeKill) steps")
 
         let resumed = try launch(arguments("killed") + ["--resume"])
@@ -65,7 +67,8 @@ import Training
         #expect(resumed.terminationStatus == 0)
         let a = try MetricsLog.records(path: directory + "/straight/metrics.jsonl")
         let b = try MetricsLog.records(path: metrics)
-        #expect(a.count == 6 && b.count == 6)
+        #expect(a.count == 7 && b.count == 7, "steps 1 to 6 and the evaluation before the first")
+        #expect(a[0] == b[0] && a[0]?["eval/score"] != nil)
         for step in 1...6 {
             let keys = Set(a[step, default: [:]].keys).union(b[step, default: [:]].keys).filter { !$0.hasPrefix("time/") && $0 != "seconds" }
             #expect(keys.count > 20)

@@ -211,13 +211,28 @@ import Tokenizers
             let path = directory + "/data.jsonl"
             try (good + "\n" + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
             do {
-                _ = try SFTData.load(path: path, tokenizer: nil, maxLength: 64)
+                var dropped: [Int] = []
+                _ = try SFTData.load(path: path, tokenizer: nil, maxLength: 64, dropped: &dropped)
                 Issue.record("\(line) was accepted")
             } catch let TrainingError.badData(badPath, number, reason) {
                 #expect(badPath == path && number == 2, "\(line)")
                 #expect(reason.contains("\"\(field)\"") && reason.contains("integer"), "\(line): \(reason)")
             }
         }
+        // Ids outside the vocabulary are refused with the field; an over-long example is cut, or dropped and counted
+        // when its prompt alone fills max_length.
+        let path = directory + "/data.jsonl"
+        try (good + "\n{\"prompt_ids\": [1, 2], \"target_ids\": [-1]}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var dropped: [Int] = []
+        #expect(throws: TrainingError.badData(path: path, line: 2, reason: "\"target_ids\" holds id -1, outside the vocabulary (0..<10)")) {
+            _ = try SFTData.load(path: path, tokenizer: nil, maxLength: 64, vocabularySize: 10, dropped: &dropped)
+        }
+        try (good + "\n{\"prompt_ids\": [1, 2, 3, 4], \"target_ids\": [5]}\n{\"prompt_ids\": [1], \"target_ids\": [5, 6, 7, 8]}\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let examples = try SFTData.load(path: path, tokenizer: nil, maxLength: 3, vocabularySize: 10, dropped: &dropped)
+        #expect(dropped == [2])
+        #expect(examples.map(\.tokens) == [[1, 2, 3], [1, 5, 6]] && examples.map(\.targetEnd) == [3, 3])
+        #expect(SFTData.droppedWarning(path: path, lines: dropped, maxLength: 3)?.contains("(line 2)") == true)
     }
 
     @Test func dataCursorCoversEveryExampleOncePerEpoch() {
