@@ -12,13 +12,17 @@ import Foundation
 /// mount, IPC, UTS and user namespaces: it sees only its own processes (not the parent's environment or command
 /// line, and cannot signal it), has no network but its own loopback, sees a private /tmp, its run directory and a
 /// read-only view of the system directories (home directories and the project are hidden), and every process it
-/// starts dies with the sandbox. A pids cgroup caps the process count (RLIMIT_NPROC does not bind root). What the
-/// machine refuses is reported here and in `annotate`'s start-up line, and the run falls back to what remains.
+/// starts dies with the sandbox. /tmp and the run directory are size-capped tmpfs mounts where bubblewrap takes
+/// `--size` (0.8 and later), so nothing the code writes reaches the host's disk. A pids cgroup caps the process
+/// count (RLIMIT_NPROC does not bind root). What the machine refuses is reported here and in `annotate`'s start-up
+/// line, and the run falls back to what remains.
 public struct SandboxIsolation: Sendable, Equatable, CustomStringConvertible {
     /// The bubblewrap executable, when namespaces work through it.
     public var bubblewrap: String?
     /// A pids cgroup directory the sandbox can create children under (cgroup v1 `pids` or v2 with `pids`).
     public var cgroupRoot: String?
+    /// bubblewrap takes `--size` for its tmpfs mounts.
+    public var tmpfsSize = false
 
     /// Tested code sees only its own processes and cannot signal the parent.
     public var pidNamespace: Bool { bubblewrap != nil }
@@ -26,18 +30,25 @@ public struct SandboxIsolation: Sendable, Equatable, CustomStringConvertible {
     public var networkNamespace: Bool { bubblewrap != nil }
     /// A private /tmp, the run directory, and the system directories read-only; the rest hidden.
     public var privateFilesystem: Bool { bubblewrap != nil }
+    /// The run directory and /tmp are tmpfs mounts of at most `SandboxLimits.diskMB` each, off the host's disk.
+    public var diskCap: Bool { bubblewrap != nil && tmpfsSize }
     /// The process count is capped for root too.
     public var processLimit: Bool { cgroupRoot != nil }
 
-    /// Every isolation the sandbox can use is on: the namespaces and a process limit that binds root.
-    public var isComplete: Bool { pidNamespace && processLimit }
+    /// Every isolation the sandbox can use is on: the namespaces, the disk cap and a process limit that binds root.
+    public var isComplete: Bool { pidNamespace && diskCap && processLimit }
 
     /// The report `annotate --task code` and `eval code` print when they start: what is on and what is not.
     public var description: String {
         func flag(_ on: Bool) -> String { on ? "yes" : "NO" }
         var text = "sandbox: pid namespace \(flag(pidNamespace)), network namespace \(flag(networkNamespace)), "
-            + "private filesystem \(flag(privateFilesystem)), process limit \(processLimit ? "cgroup" : "RLIMIT_NPROC only")"
-        if bubblewrap == nil { text += " (install bubblewrap, and allow user namespaces, for the namespaces)" }
+            + "private filesystem \(flag(privateFilesystem)), disk cap \(flag(diskCap)), "
+            + "process limit \(processLimit ? "cgroup" : "RLIMIT_NPROC only")"
+        if bubblewrap == nil {
+            text += " (install bubblewrap, and allow user namespaces, for the namespaces)"
+        } else if !tmpfsSize {
+            text += " (bubblewrap 0.8 or later caps the run directory and /tmp)"
+        }
         return text
     }
 
@@ -50,6 +61,9 @@ public struct SandboxIsolation: Sendable, Equatable, CustomStringConvertible {
             let arguments = [candidate] + bubblewrapIsolationFlags + ["--ro-bind", "/", "/", "true"]
             if let status = runQuietly(arguments), status == 0 {
                 isolation.bubblewrap = candidate
+                let sized = [candidate] + bubblewrapIsolationFlags
+                    + ["--ro-bind", "/", "/", "--size", "1048576", "--tmpfs", "/tmp", "true"]
+                isolation.tmpfsSize = runQuietly(sized) == 0
             }
             break
         }
@@ -104,6 +118,7 @@ public struct SandboxIsolation: Sendable, Equatable, CustomStringConvertible {
 /// run started be found and killed, wherever it moved (new sessions, double forks).
 final class SandboxCgroup {
     let path: String
+    private var removed = false
 
     /// Creates the group under `root` with `pids.max` = `processes`; nil when the machine refuses.
     init?(root: String, processes: Int) {
@@ -117,14 +132,21 @@ final class SandboxCgroup {
 
     var procsFile: String { path + "/cgroup.procs" }
 
-    /// Kills every process in the group until it is empty, then removes the group.
+    /// Kills every process in the group until it is empty, then removes the group; once removed, returns at once.
+    ///
+    /// A process leaves the group when it has exited, so an empty group means every process of the run is gone.
+    /// The group is polled every millisecond: a run's processes die within a few after SIGKILL.
     func killAllAndRemove() {
-        for _ in 0..<200 {
+        guard !removed else { return }
+        for _ in 0..<5_000 {
             let pids = ((try? String(contentsOfFile: procsFile, encoding: .utf8)) ?? "")
                 .split(separator: "\n").compactMap { pid_t($0) }
-            if pids.isEmpty && rmdir(path) == 0 { return }
+            if pids.isEmpty && (rmdir(path) == 0 || errno == ENOENT) {
+                removed = true
+                return
+            }
             for pid in pids { kill(pid, SIGKILL) }
-            usleep(5_000)
+            usleep(1_000)
         }
     }
 }
@@ -153,8 +175,12 @@ extension Sandbox {
     }
 
     /// The bubblewrap command line: isolation flags, then the mounts. Only paths are on it: nothing secret.
+    ///
+    /// The working directory is a tmpfs of its own holding read-only binds of `inputs` (files of `directory`), so
+    /// nothing the code writes reaches the host's run directory; it and /tmp are `diskBytes` large when given.
     static func bubblewrapArguments(
-        bubblewrap: String, directory: String, python: (executable: String, prefix: String?), environment: [String: String]
+        bubblewrap: String, directory: String, inputs: [String], python: (executable: String, prefix: String?),
+        environment: [String: String], diskBytes: Int?
     ) -> [String] {
         var arguments = [bubblewrap] + SandboxIsolation.bubblewrapIsolationFlags
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["--setenv", key, value] }
@@ -172,10 +198,15 @@ extension Sandbox {
             arguments += ["--ro-bind-try", "/etc/" + file, "/etc/" + file]
         }
         if let prefix = python.prefix { arguments += ["--ro-bind", prefix, prefix] }
-        // The sandbox's own root (where bwrap made the mount points) is made read-only last; /tmp and the run
+        let size = diskBytes.map { ["--size", String($0)] } ?? []
+        arguments += ["--proc", "/proc", "--dev", "/dev"] + size + ["--tmpfs", "/tmp"] + size
+            + ["--tmpfs", sandboxDirectory]
+        for name in inputs.sorted() {
+            arguments += ["--ro-bind", directory + "/" + name, sandboxDirectory + "/" + name]
+        }
+        // The sandbox's own root (where bwrap made the mount points) is made read-only last; /tmp and the working
         // directory are mounts of their own and stay writable.
-        arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", directory, sandboxDirectory,
-                      "--chdir", sandboxDirectory, "--remount-ro", "/"]
+        arguments += ["--chdir", sandboxDirectory, "--remount-ro", "/"]
         return arguments
     }
 

@@ -21,15 +21,19 @@ public struct CodeSample: Sendable, Equatable {
         self.answer = answer
     }
 
-    /// The samples of a samples file: `task_id` and `solution` (a whole program) or `completion` per record.
-    public static func read(path: String) throws -> [CodeSample] {
+    /// The largest samples file read, and the most a gzipped one may decompress to: 1 GiB.
+    public static let maximumFileBytes = 1 << 30
+
+    /// The samples of a samples file: `task_id` and `solution` (a whole program) or `completion` per record, at
+    /// least one; the answer must be a JSON string and the text valid UTF-8.
+    public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeSample] {
         var counts: [String: Int] = [:]
-        return try RecordFile.read(path: path).map { record in
+        return try CodeRecordFile.read(path: path, kind: "sample", maximumBytes: maximumBytes).map { record in
             let taskID = try record.requiredString("task_id")
             let answer: SampleAnswer
-            if let solution = record.value["solution"]?.stringValue {
+            if let solution = try record.text("solution", optional: true) {
                 answer = .solution(solution)
-            } else if let completion = record.value["completion"]?.stringValue {
+            } else if let completion = try record.text("completion", optional: true) {
                 answer = .completion(completion)
             } else {
                 throw EvaluationError.badRecord(
@@ -50,11 +54,11 @@ public struct CodeSample: Sendable, Equatable {
 
 /// How a sample's run ended.
 public enum SampleStatus: String, Codable, Sendable, CaseIterable {
-    /// Every test ran and the sentinel after the last assertion was printed.
+    /// The check program ran to its end and the harness proved it with the run's secret.
     case passed
     /// An assertion failed or the code raised (a syntax error included).
     case failed
-    /// The run exited with status 0 before its tests finished (no sentinel).
+    /// The run exited with status 0 before its tests finished (no proof from the harness).
     case exitedEarly = "exited_early"
     /// The wall-clock or CPU-time limit ended it.
     case timeout

@@ -122,22 +122,14 @@ public struct CodeEvaluator: Sendable {
         return (report, results)
     }
 
-    /// One sample's run: program and tests written for the sandbox, the outcome classified.
+    /// One sample's run: the check program run in the sandbox, the outcome classified.
     static func evaluate(_ sample: CodeSample, task: CodeTask, sandbox: Sandbox, tail: Int) async throws -> SampleResult
     {
-        let program: String
-        if let answer = sample.answer {
-            program = task.program(for: answer)
-        } else {
-            program =
-                task.setup.isEmpty || task.format == .humanEval
-                ? task.referenceSolution : task.setup + "\n" + task.referenceSolution
-        }
-        let sentinel = "t2g-tests-completed-" + UUID().uuidString.lowercased()
+        let solution = sample.answer.map(task.program(for:)) ?? task.referenceProgram
         let started = Date()
         let outcome: ExecutionResult
         do {
-            outcome = try await sandbox.run(code: program, tests: task.testModule(sentinel: sentinel))
+            outcome = try await sandbox.run(program: task.checkProgram(solution: solution))
         } catch {
             throw EvaluationError.sandbox(detail: "\(sample.key): \(error)")
         }
@@ -147,7 +139,8 @@ public struct CodeEvaluator: Sendable {
         if outcome.timedOut || outcome.exitCode == -SIGXCPU || outcome.exitCode == -SIGKILL {
             status = .timeout
         } else if outcome.exitCode == 0 {
-            status = outcome.passed && outcome.stdout.contains(sentinel) ? .passed : .exitedEarly
+            // Status 0 without the harness's proof: the program ended itself before its tests did.
+            status = outcome.passed ? .passed : .exitedEarly
         } else if outcome.stdout.contains("MemoryError") || outcome.stderr.contains("MemoryError") {
             status = .memory
         } else if outcome.exitCode < 0 {

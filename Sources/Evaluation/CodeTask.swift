@@ -1,3 +1,5 @@
+import JSON
+
 /// A programming problem with its tests, from a HumanEval-format or MBPP-format file.
 public struct CodeTask: Sendable, Equatable {
     /// Which release's fields the record had.
@@ -43,35 +45,37 @@ public struct CodeTask: Sendable, Equatable {
     }
 
     /// The task in `record`, its format recognised from the fields present.
+    ///
+    /// Text fields must be JSON strings; only `task_id` may be an integer (MBPP's are).
     public init(record: SourcedRecord) throws {
         id = try record.requiredString("task_id")
         if record.value["entry_point"] != nil || record.value["canonical_solution"] != nil {
             format = .humanEval
-            prompt = try record.requiredString("prompt")
-            let entry = try record.requiredString("entry_point")
+            prompt = try record.text("prompt")
+            let entry = try record.text("entry_point")
             guard Self.isIdentifier(entry) else {
                 throw EvaluationError.badRecord(
                     path: record.path, line: record.line, item: record.item, field: "entry_point",
                     detail: "'\(entry)' is not a Python identifier")
             }
             entryPoint = entry
-            test = try record.requiredString("test")
+            test = try record.text("test")
             testList = []
             setup = ""
-            referenceSolution = prompt + (try record.requiredString("canonical_solution"))
+            referenceSolution = prompt + (try record.text("canonical_solution"))
         } else if record.value["test_list"] != nil {
             testList = try record.strings("test_list")
-            referenceSolution = try record.requiredString("code")
+            referenceSolution = try record.text("code")
             test = ""
             entryPoint = nil
             if record.value["test_imports"] != nil || record.value["text"] == nil {
                 format = .mbppSanitized
-                prompt = try record.requiredString("prompt")
+                prompt = try record.text("prompt")
                 setup = try record.strings("test_imports", optional: true).joined(separator: "\n")
             } else {
                 format = .mbpp
-                prompt = try record.requiredString("text")
-                setup = record.string("test_setup_code") ?? ""
+                prompt = try record.text("text")
+                setup = try record.text("test_setup_code", optional: true) ?? ""
             }
         } else {
             throw EvaluationError.badRecord(
@@ -80,13 +84,19 @@ public struct CodeTask: Sendable, Equatable {
         }
     }
 
-    /// Every task of a task file (JSONL, gzipped JSONL or a JSON list); ids must be unique.
-    public static func read(path: String) throws -> [CodeTask] {
-        let tasks = try RecordFile.read(path: path).map(CodeTask.init(record:))
+    /// The largest task file read, and the most a gzipped one may decompress to: 512 MiB.
+    public static let maximumFileBytes = 512 << 20
+
+    /// Every task of a task file (JSONL, gzipped JSONL or a JSON list): at least one, ids unique, text valid
+    /// UTF-8, and no more than `maximumBytes` once decompressed.
+    public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeTask] {
+        let records = try CodeRecordFile.read(path: path, kind: "task", maximumBytes: maximumBytes)
+        let tasks = try records.map(CodeTask.init(record:))
         var seen = Set<String>()
-        for task in tasks where !seen.insert(task.id).inserted {
+        for (task, record) in zip(tasks, records) where !seen.insert(task.id).inserted {
             throw EvaluationError.badRecord(
-                path: path, line: nil, item: nil, field: "task_id", detail: "'\(task.id)' appears twice")
+                path: path, line: record.line, item: record.item, field: "task_id",
+                detail: "'\(task.id)' appears twice")
         }
         return tasks
     }
@@ -133,35 +143,60 @@ public struct CodeTask: Sendable, Equatable {
         }
     }
 
-    /// The test module (`test_solution.py`): the solution's names, the task's tests in one test function, and
-    /// `sentinel` printed after the last assertion, so a run that ends early, even with status 0, is a failure.
-    public func testModule(sentinel: String) -> String {
-        // The solution's globals, underscored ones too: the reference harnesses run everything as one program.
-        var lines = [
-            "import solution as _t2g_solution",
-            "globals().update({k: v for k, v in vars(_t2g_solution).items() if not k.startswith('__')})",
-        ]
+    /// The program run for a solution module (`program(for:)`, or the reference), as the benchmark's own harness
+    /// builds it, to be executed as one script: HumanEval's `prompt + completion + "\n" + test + "\n" +
+    /// "check(entry_point)"`; MBPP's setup, code and then each of `test_list`'s asserts, one per line.
+    /// (MBPP's `challenge_test_list` is not run, as neither MBPP's reported numbers nor the common harnesses run it.)
+    public func checkProgram(solution: String) -> String {
         switch format {
         case .humanEval:
-            lines.append(test)
-            lines.append("")
-            lines.append("def test_t2g_task():")
-            lines.append("    check(\(entryPoint ?? "None"))")
+            return solution + "\n" + test + "\n" + "check(\(entryPoint ?? "None"))\n"
         case .mbpp, .mbppSanitized:
-            // The setup ran at the top of the solution module, so its names came with the update above.
-            lines.append("")
-            lines.append("def test_t2g_task():")
-            for assertion in testList {
-                for line in assertion.split(separator: "\n", omittingEmptySubsequences: false) {
-                    lines.append("    " + line)
-                }
-            }
+            return solution + "\n" + testList.joined(separator: "\n") + "\n"
         }
-        precondition(
-            sentinel.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") },
-            "a sentinel is ASCII letters, digits and dashes")
-        lines.append("    print('\(sentinel)', flush=True)")
-        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The task file's own solution as a solution module: HumanEval's prompt and canonical solution, MBPP's
+    /// setup and code.
+    public var referenceProgram: String {
+        setup.isEmpty || format == .humanEval ? referenceSolution : setup + "\n" + referenceSolution
+    }
+}
+
+extension SourcedRecord {
+    /// The `field` member, which must be a JSON string (not a number); nil when absent (or null) and `optional`.
+    func text(_ field: String, optional: Bool) throws -> String? {
+        guard let member = value[field], member != .null || !optional else {
+            if optional { return nil }
+            throw EvaluationError.badRecord(path: path, line: line, item: item, field: field, detail: "missing")
+        }
+        guard case .string(let text) = member else {
+            throw EvaluationError.badRecord(
+                path: path, line: line, item: item, field: field, detail: "expected a string, found \(member.kind)")
+        }
+        return text
+    }
+
+    /// The `field` member, a JSON string that must be there.
+    func text(_ field: String) throws -> String {
+        guard let text = try text(field, optional: false) else {
+            throw EvaluationError.badRecord(path: path, line: line, item: item, field: field, detail: "missing")
+        }
+        return text
+    }
+}
+
+extension JSONValue {
+    /// The JSON type's name, for errors.
+    var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "a list"
+        case .object: return "an object"
+        }
     }
 }
 

@@ -53,16 +53,24 @@ public enum RecordFile {
 
     /// Every object in the file, in order; blank lines are skipped, anything else that is not an object is an error.
     public static func read(path: String) throws -> [SourcedRecord] {
-        var bytes = try load(path: path)
-        if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
-            bytes = try gunzip(bytes, path: path)
-        }
+        try parse(contents(path: path), path: path)
+    }
+
+    /// The file's bytes, decompressed when they are gzip data; either is refused past `maximumBytes`.
+    static func contents(path: String, maximumBytes: Int = RecordFile.maximumBytes) throws -> [UInt8] {
+        let bytes = try load(path: path, maximumBytes: maximumBytes)
+        guard bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B else { return bytes }
+        return try gunzip(bytes, path: path, maximumBytes: maximumBytes)
+    }
+
+    /// The objects of a JSON list or of JSONL text.
+    static func parse(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
         let firstNonSpace = bytes.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
         if firstNonSpace == UInt8(ascii: "[") { return try readList(bytes, path: path) }
         return try readLines(bytes, path: path)
     }
 
-    static func load(path: String) throws -> [UInt8] {
+    static func load(path: String, maximumBytes: Int) throws -> [UInt8] {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         guard let size = attributes?[.size] as? Int else {
             throw EvaluationError.io(path: path, detail: "cannot read (no such file?)")
@@ -120,8 +128,8 @@ public enum RecordFile {
         return records
     }
 
-    /// Decompresses gzip data (every member of a multi-member file), stopping at `maximumBytes`.
-    static func gunzip(_ input: [UInt8], path: String) throws -> [UInt8] {
+    /// Decompresses gzip data (every member of a multi-member file), stopping as soon as it passes `maximumBytes`.
+    static func gunzip(_ input: [UInt8], path: String, maximumBytes: Int) throws -> [UInt8] {
         var output: [UInt8] = []
         var stream = z_stream()
         // 15 + 16: a window of 2^15 and a gzip header (not zlib's).
@@ -146,10 +154,11 @@ public enum RecordFile {
                 guard status == Z_OK || status == Z_STREAM_END else {
                     throw EvaluationError.io(path: path, detail: "corrupt gzip data (zlib status \(status))")
                 }
-                output.append(contentsOf: chunk[..<produced])
-                guard output.count <= maximumBytes else {
-                    throw EvaluationError.io(path: path, detail: "decompresses to more than \(maximumBytes) bytes")
+                guard output.count + produced <= maximumBytes else {
+                    throw EvaluationError.io(
+                        path: path, detail: "gzip data decompresses to more than \(maximumBytes) bytes, the limit")
                 }
+                output.append(contentsOf: chunk[..<produced])
                 if status == Z_STREAM_END {
                     // gzip allows several members one after another; trailing zero padding ends the file.
                     let rest = Int(stream.avail_in)

@@ -13,9 +13,11 @@ struct EvalCode: AsyncParsableCommand {
             file (original: text, code, test_list, test_setup_code; sanitized: prompt, code, test_list, \
             test_imports), as JSONL, gzipped JSONL or a JSON list. --samples has "task_id" and "completion" (a \
             HumanEval body, or a chat answer whose fenced code is taken) or "solution" (a whole program) per line, \
-            several per task allowed. --reference runs the task file's own solutions instead. A sample passes only \
-            if its tests ran to the end: a line printed after the last assertion must appear, so a program that \
-            exits early, even with status 0, fails. Results are appended to --output as each run ends; --resume \
+            several per task allowed. --reference runs the task file's own solutions instead. Each sample runs as \
+            the benchmark's own harness runs it (HumanEval: prompt, completion, test and check(entry_point) as one \
+            script; MBPP: setup, code and the test_list asserts). A sample passes only if that script ran to its \
+            end, which the sandbox's harness proves with a per-run secret the sample cannot see, so a program that \
+            exits early, even with status 0, fails. An empty --samples file is an error. Results are appended to --output as each run ends; --resume \
             skips samples already there. The summary JSON goes to standard output. Exit status: 0, or 2 when \
             --reference finds a failing reference solution, 1 on an error.
             """)

@@ -36,6 +36,7 @@ struct SandboxEscapeTests {
             guard getuid() == 0 else { return }
             #expect(Self.isolation.pidNamespace, "\(Self.isolation)")
             #expect(Self.isolation.processLimit, "\(Self.isolation)")
+            #expect(Self.isolation.diskCap, "\(Self.isolation)")
         #endif
     }
 
@@ -175,6 +176,99 @@ struct SandboxEscapeTests {
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("STARTED") }
         let started = line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
         #expect(started >= 0 && started < 16, "\(result.stdout) \(result.stderr)")
+    }
+
+    @Test("a pass cannot be forged: reading every file, printing it, writing guesses to every descriptor, exit 0")
+    func forgedPass() async throws {
+        // The attack of issue 24 and its variants: whatever marks the end of the tests, find it and print it.
+        let forger = """
+            import os
+            for name in os.listdir('.'):
+                text = open(name, encoding='utf-8', errors='replace').read()
+                print(text, flush=True)
+                for fd in range(3, 16):
+                    try:
+                        os.write(fd, text.encode())
+                    except OSError:
+                        pass
+            for fd in range(3, 16):
+                try:
+                    print('READ', fd, os.read(fd, 4096))
+                except OSError:
+                    pass
+            os._exit(0)
+            """
+        let viaTests = try await Sandbox().run(code: forger, tests: tests)
+        #expect(viaTests.exitCode == 0 && !viaTests.passed, "\(viaTests.stdout)")
+        #expect(viaTests.stdout.contains("def test_probe"), "the forger read its directory: \(viaTests.stdout)")
+        let viaProgram = try await Sandbox().run(program: forger + "\nassert False\n")
+        #expect(viaProgram.exitCode == 0 && !viaProgram.passed, "\(viaProgram.stdout)")
+        // The same harness passes an honest run.
+        let honest = try await Sandbox().run(code: "def probe():\n    pass\n", tests: tests)
+        #expect(honest.passed, "\(honest.stdout)\(honest.stderr)")
+    }
+
+    /// The bytes under `directory`, counted while a run goes on.
+    func bytes(under directory: URL) -> Int {
+        let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey])
+        var total = 0
+        while let url = walker?.nextObject() as? URL {
+            total += (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0) ?? 0
+        }
+        return total
+    }
+
+    @Test("writing 24 files of 15 MB into the run directory and /tmp stops at the cap, off the host's disk",
+          .enabled(if: isolation.diskCap))
+    func diskCap() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-runs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        var limits = SandboxLimits()
+        limits.diskMB = 32
+        let code = """
+            import os, errno
+
+            def probe():
+                for place in ('.', '/tmp'):
+                    written, error = 0, None
+                    for i in range(24):
+                        try:
+                            with open(os.path.join(place, f'big{i}.bin'), 'wb') as handle:
+                                for _ in range(15):
+                                    handle.write(b'x' * (1 << 20))
+                                    handle.flush()
+                                    written += 1 << 20
+                        except OSError as e:
+                            error = errno.errorcode.get(e.errno)
+                            break
+                    stats = os.statvfs(place)
+                    print('PLACE', place, 'WROTE', written, 'ERROR', error, 'SIZE', stats.f_blocks * stats.f_frsize)
+                raise AssertionError('a writer like this one must fail')
+            """
+        // The host side of the run directory is watched while the run goes on.
+        let watcher = Task { () -> Int in
+            var largest = 0
+            while !Task.isCancelled {
+                largest = max(largest, bytes(under: parent))
+                try? await Task.sleep(nanoseconds: 20_000_000)
+            }
+            return largest
+        }
+        let result = try await Sandbox(limits: limits, parentDirectory: parent).run(code: code, tests: tests)
+        watcher.cancel()
+        let hostBytes = await watcher.value
+        #expect(!result.passed)
+        let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("PLACE") }
+        #expect(lines.count == 2, "\(result.stdout)\(result.stderr)")
+        for line in lines {
+            let words = line.split(separator: " ")
+            let written = Int(words[3]) ?? -1
+            #expect(written >= 0 && written <= 32 << 20, "\(line)")
+            #expect(words[5] == "ENOSPC", "\(line)")
+            #expect(Int(words[7]) == 32 << 20, "\(line)")
+        }
+        #expect(hostBytes < 1 << 20, "the run directory on the host grew to \(hostBytes) bytes")
     }
 
     @Test("tested code gets the default signal mask, whatever the caller blocked")

@@ -20,19 +20,22 @@ struct SandboxTests {
 
     /// The start-up report names each isolation and whether it is on; what is off says how to get it.
     @Test func isolationReportNamesWhatIsOn() {
-        let full = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: "/sys/fs/cgroup")
+        let full = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: "/sys/fs/cgroup", tmpfsSize: true)
         #expect(full.description == "sandbox: pid namespace yes, network namespace yes, private filesystem yes, "
-            + "process limit cgroup")
+            + "disk cap yes, process limit cgroup")
         #expect(full.isComplete)
         let bare = SandboxIsolation(bubblewrap: nil, cgroupRoot: nil)
         #expect(bare.description.hasPrefix("sandbox: pid namespace NO, network namespace NO, private filesystem NO, "
-            + "process limit RLIMIT_NPROC only"))
+            + "disk cap NO, process limit RLIMIT_NPROC only"))
         #expect(bare.description.contains("install bubblewrap"))
         #expect(!bare.isComplete)
-        let noCgroup = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: nil)
+        let noCgroup = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: nil, tmpfsSize: true)
         #expect(noCgroup.description.contains("pid namespace yes, network namespace yes")
             && noCgroup.description.hasSuffix("process limit RLIMIT_NPROC only"))
         #expect(!noCgroup.isComplete)
+        let oldBubblewrap = SandboxIsolation(bubblewrap: "/usr/bin/bwrap", cgroupRoot: "/sys/fs/cgroup")
+        #expect(oldBubblewrap.description.contains("disk cap NO") && oldBubblewrap.description.contains("0.8"))
+        #expect(!oldBubblewrap.isComplete)
     }
 
     @Test func passingSolutionPasses() async throws {
@@ -126,34 +129,42 @@ struct SandboxTests {
     }
 
     @Test func eachRunGetsAFreshDirectoryThatIsRemoved() async throws {
-        // The test fails on purpose to report its directory; a reused directory would fail earlier.
+        // Run directories go under a directory of this test's own, so runs of other tests going on at the same time
+        // (the whole suite runs in parallel) cannot look like leftovers of these.
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-runs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let sandbox = Sandbox(limits: SandboxLimits(), parentDirectory: parent)
+        // The test fails on purpose after writing a file, and a child it started in a new session keeps writing
+        // into the directory: all of it must be gone, with the child, when `run` returns.
         let probe = """
-            import os
+            import os, subprocess, sys
             def test_fresh():
                 assert not os.path.exists("leftover.txt")
                 open("leftover.txt", "w").write("x")
-                assert False, "DIR=" + os.getcwd() + "=END"
+                subprocess.Popen([sys.executable, "-c", "import time\\nwhile True:\\n    open('more.txt', 'a').write('x')\\n    time.sleep(0.001)"],
+                                 start_new_session=True)
+                assert False, "wrote leftover.txt"
             """
-        // Inside the sandbox every run sees its directory at the same path; on this side each is new and removed.
-        func runDirectories() -> Set<String> {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []
-            return Set(entries.filter { $0.hasPrefix("text2grad-sandbox-") })
+        for _ in 0..<3 {
+            let result = try await sandbox.run(code: "", tests: probe)
+            #expect((result.stdout + result.stderr).contains("wrote leftover.txt"), "\(result.stdout)\(result.stderr)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: parent.path)
+            #expect(left.isEmpty, "left behind: \(left)")
         }
-        let before = runDirectories()
-        var directories: [String] = []
-        for _ in 0..<2 {
-            let result = try await Sandbox().run(code: "", tests: probe)
-            let output = result.stdout + result.stderr
-            guard let start = output.range(of: "DIR=/"),
-                let end = output.range(of: "=END", range: start.upperBound..<output.endIndex)
-            else {
-                Issue.record("no directory reported: \(output)")
-                return
-            }
-            directories.append("/" + String(output[start.upperBound..<end.lowerBound]))
-        }
-        #expect(directories.count == 2, "both runs found no leftover from the other")
-        #expect(runDirectories().subtracting(before).isEmpty)
+    }
+
+    @Test("a program runs as one script: it passes by running to its end, not by exiting 0")
+    func programs() async throws {
+        let sandbox = Sandbox()
+        let fine = try await sandbox.run(program: "def test_twice(x):\n    return 2 * x\n\nassert test_twice(2) == 4\n")
+        #expect(fine.passed, "\(fine.stdout)\(fine.stderr)")
+        let failing = try await sandbox.run(program: "assert 1 == 2, 'one is not two'\n")
+        #expect(!failing.passed && failing.exitCode == 1 && failing.stderr.contains("one is not two"))
+        let exiting = try await sandbox.run(program: "raise SystemExit(0)\nassert False\n")
+        #expect(!exiting.passed && exiting.exitCode == 1)
+        let leaving = try await sandbox.run(program: "import os\nos._exit(0)\nassert False\n")
+        #expect(!leaving.passed && leaving.exitCode == 0)
     }
 
     @Test func codeIsTakenFromAMarkdownFence() {
@@ -195,5 +206,37 @@ struct SandboxRunnerTests {
         let result = try await Sandbox().run(code: "def parse(text):\n    return int(text)\n", tests: tests)
         #expect(result.passed, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("PASSED TestParse.test_rejects"))
+    }
+}
+
+@Suite("Sandbox overhead", .serialized)
+struct SandboxOverheadTests {
+    /// Seconds of wall clock `body` takes, best of `count` runs, and the mean.
+    func timed(_ count: Int, _ body: () async throws -> Void) async rethrows -> (best: Double, mean: Double) {
+        var times: [Double] = []
+        for _ in 0..<count {
+            let started = Date()
+            try await body()
+            times.append(Date().timeIntervalSince(started))
+        }
+        return (times.min()!, times.reduce(0, +) / Double(times.count))
+    }
+
+    @Test("a trivial sample costs about what starting python3 costs")
+    func trivialSampleOverhead() async throws {
+        let python = Sandbox.python("python3").executable
+        let bare = try await timed(5) {
+            let status = SandboxIsolation.runQuietly([python, "-c", "pass"])
+            #expect(status == 0)
+        }
+        let sandbox = Sandbox()
+        let sample = try await timed(5) {
+            let result = try await sandbox.run(program: "pass\n")
+            #expect(result.passed)
+        }
+        print("sandbox overhead: python3 -c pass best \(bare.best) s mean \(bare.mean) s; "
+            + "trivial sample best \(sample.best) s mean \(sample.mean) s")
+        // The double cgroup removal cost a second per sample; a loaded machine may double python's start-up.
+        #expect(sample.best < bare.best + 0.5, "a trivial sample takes \(sample.best) s")
     }
 }

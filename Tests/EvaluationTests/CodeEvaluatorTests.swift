@@ -55,6 +55,55 @@ struct CodeEvaluatorTests {
         #expect(report.passAtK["pass@1"] == 1)
     }
 
+    @Test("solutions whose functions are named test_* and take arguments pass, as in MBPP 19, 46, 801")
+    func testNamedSolutions() async throws {
+        let sanitized = CodeTask(
+            id: "19", format: .mbppSanitized, prompt: "Find whether an array holds a duplicate.",
+            testList: [
+                "assert test_duplicate(([1,2,3,4,5]))==False", "assert test_duplicate(([1,2,3,4, 4]))==True",
+            ],
+            referenceSolution: "def test_duplicate(arraynums):\n    return len(arraynums) != len(set(arraynums))\n")
+        let original = CodeTask(
+            id: "801", format: .mbpp, prompt: "Count the equal numbers among three.",
+            testList: ["assert test_three_equal(1,1,1) == 3", "assert test_three_equal(-1,-2,-3) == 0"],
+            setup: "import math",
+            referenceSolution: "def test_three_equal(x,y,z):\n    result = set([x,y,z])\n"
+                + "    if len(result)==3:\n        return 0\n    return (4-len(result))\n")
+        let humanEval = CodeTask(
+            id: "H/0", format: .humanEval, prompt: "def test_distinct(data):\n    \"\"\"All different?\"\"\"\n",
+            entryPoint: "test_distinct",
+            test: "def check(candidate):\n    assert candidate([1, 5, 7]) == True\n    assert candidate([2, 2]) == False\n",
+            referenceSolution: "def test_distinct(data):\n    return len(data) == len(set(data))\n")
+        let tasks = [sanitized, original, humanEval]
+        let samples = CodeSample.references(for: tasks) + [
+            CodeSample(taskID: "19", index: 1, answer: .completion("def test_duplicate(arraynums):\n    return True\n"))
+        ]
+        let config = CodeEvaluationConfig(limits: fixtureLimits(), jobs: 2)
+        let (_, results) = try await CodeEvaluator(config: config).run(tasks: tasks, samples: samples)
+        for result in results.prefix(3) {
+            #expect(result.status == .passed, "\(result.id): \(result.stdoutTail)\(result.stderrTail)")
+        }
+        #expect(results[3].status == .failed, "\(results[3].stderrTail)")
+    }
+
+    @Test("a sample that reads its directory, prints what it finds and exits 0 is not a pass")
+    func forgedPass() async throws {
+        let taskList = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))
+        // Issue 24's attack: whatever line marks the end of the tests is in some file here; print them all.
+        let forger = """
+            import os
+            for name in os.listdir('.'):
+                print(open(name, encoding='utf-8', errors='replace').read(), flush=True)
+            os._exit(0)
+            """
+        let sample = CodeSample(taskID: "13", index: 0, answer: .solution(forger))
+        let (report, results) = try await CodeEvaluator(config: CodeEvaluationConfig(limits: fixtureLimits()))
+            .run(tasks: taskList, samples: [sample])
+        #expect(results[0].status == .exitedEarly, "\(results[0].stdoutTail)")
+        #expect(results[0].stdoutTail.contains("count_words"), "the forger saw the tests: \(results[0].stdoutTail)")
+        #expect(report.passed == 0)
+    }
+
     @Test("a rerun with the same results file runs only what is missing, after cutting a torn last line")
     func resume() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-eval-\(UUID().uuidString)")

@@ -69,6 +69,108 @@ struct CodeTaskTests {
         }
     }
 
+    /// A file of `bytes` in a fresh directory, removed with it when `body` returns.
+    @discardableResult
+    func withFile<T>(_ name: String, _ bytes: [UInt8], _ body: (String) throws -> T) throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return try body(path)
+    }
+
+    @Test("a gzip bomb stops at the bound on the decompressed size, with an error naming the file")
+    func gzipBomb() throws {
+        // 64 MiB of zeros, gzipped by the system's gzip to about 64 KiB.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("tasks.jsonl.gz").path
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "head -c 67108864 /dev/zero | gzip -c > \"$0\"", path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(gzip.terminationStatus == 0 && size < 1 << 20)
+        let started = Date()
+        #expect(
+            throws: EvaluationError.io(
+                path: path, detail: "gzip data decompresses to more than \(1 << 20) bytes, the limit")
+        ) {
+            try CodeTask.read(path: path, maximumBytes: 1 << 20)
+        }
+        #expect(Date().timeIntervalSince(started) < 5, "stopped at the bound, not after decompressing everything")
+        #expect(CodeTask.maximumFileBytes == 512 << 20)
+    }
+
+    @Test("a number where a string belongs, invalid UTF-8 and lone surrogates: errors naming file, line and field")
+    func badTypesAndText() throws {
+        let good = #"{"task_id": 19, "prompt": "p", "code": "c", "test_list": ["assert True"], "test_imports": []}"#
+        func lines(_ second: String) -> [UInt8] { Array((good + "\n" + second + "\n").utf8) }
+        let numberPrompt = #"{"task_id": 20, "prompt": 5, "code": "c", "test_list": [], "test_imports": []}"#
+        try withFile("tasks.jsonl", lines(numberPrompt)) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(
+                    path: path, line: 2, item: nil, field: "prompt", detail: "expected a string, found a number")
+            ) { try CodeTask.read(path: path) }
+        }
+        let humanEval = #"{"task_id": "H/1", "prompt": "p", "entry_point": "f", "test": 3, "canonical_solution": "s"}"#
+        try withFile("tasks.jsonl", lines(humanEval)) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(
+                    path: path, line: 2, item: nil, field: "test", detail: "expected a string, found a number")
+            ) { try CodeTask.read(path: path) }
+        }
+        // A byte that is not UTF-8 inside the code, on line 2.
+        var badByte = Array(#"{"task_id": 20, "prompt": "p", "code": "c"#.utf8) + [0xFF]
+        badByte += Array(#"", "test_list": [], "test_imports": []}"#.utf8)
+        try withFile("tasks.jsonl", Array((good + "\n").utf8) + badByte) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(path: path, line: 2, item: nil, field: "code", detail: "not valid UTF-8")
+            ) { try CodeTask.read(path: path) }
+        }
+        let surrogate = #"{"task_id": 20, "prompt": "p \ud800 q", "code": "c", "test_list": [], "test_imports": []}"#
+        try withFile("tasks.jsonl", lines(surrogate)) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(
+                    path: path, line: 2, item: nil, field: "prompt", detail: #"\ud800 is a lone surrogate"#)
+            ) { try CodeTask.read(path: path) }
+        }
+        // A pair is one character; an escaped backslash before "ud800" is text.
+        let fine = #"{"task_id": 20, "prompt": "\ud83d\ude00 \\ud800", "code": "c", "test_list": [], "test_imports": []}"#
+        try withFile("tasks.jsonl", lines(fine)) { (path: String) throws in
+            #expect(try CodeTask.read(path: path)[1].prompt == "\u{1F600} " + #"\ud800"#)
+        }
+        // Samples: the answer must be a string, and its text valid.
+        try withFile("samples.jsonl", Array((#"{"task_id": 19, "completion": 7}"# + "\n").utf8)) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(
+                    path: path, line: 1, item: nil, field: "completion", detail: "expected a string, found a number")
+            ) { try CodeSample.read(path: path) }
+        }
+        try withFile("samples.json", Array(#"[{"task_id": 19, "solution": "x = '\udc00'"}]"#.utf8)) { (path: String) throws in
+            #expect(
+                throws: EvaluationError.badRecord(
+                    path: path, line: 1, item: 0, field: "solution", detail: #"\udc00 is a lone surrogate"#)
+            ) { try CodeSample.read(path: path) }
+        }
+    }
+
+    @Test("an empty task or samples file is an error, not an empty pass@k")
+    func emptyFiles() throws {
+        for contents in ["", "\n\n  \n", "[]"] {
+            try withFile("samples.jsonl", Array(contents.utf8)) { (path: String) throws in
+                #expect(
+                    throws: EvaluationError.badRecord(
+                        path: path, line: nil, item: nil, field: nil, detail: "no samples: the file holds no records")
+                ) { try CodeSample.read(path: path) }
+                #expect(throws: EvaluationError.self) { try CodeTask.read(path: path) }
+            }
+        }
+    }
+
     @Test("samples: completion or solution, indexed per task in file order")
     func readSamples() throws {
         let samples = try CodeSample.read(path: CodeFixture.path("humaneval-samples.jsonl"))
@@ -109,14 +211,15 @@ struct CodeTaskTests {
         #expect(
             task.program(for: .completion(whole))
                 == "from typing import List\ndef has_close_elements(numbers, threshold):\n    return False\n")
-        let module = task.testModule(sentinel: "done-1")
+        // HumanEval's own check program: prompt + completion + "\n" + test + "\n" + "check(entry_point)".
         #expect(
-            module.contains("def test_t2g_task():\n    check(has_close_elements)\n    print('done-1', flush=True)\n"))
+            task.checkProgram(solution: task.program(for: .completion(body)))
+                == task.prompt + body + "\n" + task.test + "\n" + "check(has_close_elements)\n")
         let mbpp = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))[2]
         #expect(mbpp.program(for: .completion("def f(): pass")) == "SENTENCE = 'the cat sat down'\ndef f(): pass")
         #expect(
-            mbpp.testModule(sentinel: "s").contains(
-                "    assert count_words(SENTENCE) == 4\n    assert count_words('') == 0\n"))
+            mbpp.checkProgram(solution: "def f(): pass")
+                == "def f(): pass\nassert count_words(SENTENCE) == 4\nassert count_words('') == 0\n")
     }
 
     @Test("SHA-256 test vectors")
