@@ -11,11 +11,13 @@
 #   REWARD=rm        the demo's trained reward model (the default, as in the demo)
 #   KL_TARGET=X      adaptive β steered to a summed KL of X in both modes (matched KL) instead of a fixed β = 0.1
 #   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.05)
-#   PPO_FLAGS        extra train-policy flags, the same for both modes; TEXT2GRAD names the tool
+#   PPO_FLAGS        extra train-policy flags, the same for both modes; TOKEN_FLAGS, SCALAR_FLAGS one mode's own
+#                    (the demo's per-mode GAE λ is the default: TOKEN_FLAGS="--lam 0", SCALAR_FLAGS="--lam 0.95")
+#   MODES            the modes to run (default "token scalar"); TEXT2GRAD names the tool
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 demo=$1 out=$2 seeds=${3:-3} steps=${4:-20}
@@ -37,7 +39,8 @@ base=$(grep -o '"fact_accuracy" : [0-9.e-]*' "$demo/base/evaluation.json" | grep
 target=${TARGET:-$(awk -v a="$base" 'BEGIN { printf "%.4f", a - 0.05 }')}
 mkdir -p "$out"
 for (( seed = 0; seed < seeds; seed++ )); do
-    for mode in token scalar; do
+    for mode in ${MODES:-token scalar}; do
+        if [[ $mode == token ]]; then own=${TOKEN_FLAGS---lam 0}; else own=${SCALAR_FLAGS---lam 0.95}; fi
         run=$out/$mode-seed$seed
         if [[ -f $run/done ]]; then echo "$run: done before, kept"; continue; fi
         rm -rf "$run"
@@ -47,7 +50,7 @@ for (( seed = 0; seed < seeds; seed++ )); do
             --eval-prompts "$prompts/prompts-eval.jsonl" "${reward[@]}" --reward-mode "$mode" --seed "$seed" \
             --steps "$steps" --batch-size 16 --mini-batch-size 8 --ppo-epochs 4 --temperature 0.7 \
             --max-new-tokens 40 --min-new-tokens 16 --learning-rate 5e-4 --lora-rank 16 "${kl[@]}" \
-            --eval-every 2 --no-eval-critique --threads 2 -o "$run" ${PPO_FLAGS:-}
+            --eval-every 2 --no-eval-critique --threads 2 -o "$run" $own ${PPO_FLAGS:-}
         echo "$run: $(( $(date +%s) - start )) s"
         touch "$run/done"
     done

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes the demo's pretrained base model (Sources/Demo/Resources/demo-base) from its recipe: the built-in task's
 # train posts 0..59,999 (seed 0), a 1,024-token byte-level BPE, a `demo-tiny` model initialised with seed 1, then
-# 8,000 full-parameter steps of 16 (data order seed 0) on reference summaries and teacher critiques
-# (DemoBaseRecipe in Sources/Demo/DemoBase.swift). Deterministic: the same recipe on the same CPU kernels gives the
+# 7,000 full-parameter steps of 16 (data order seed 0) on reference summaries and 800 on the teacher's critiques of
+# posts 0..23,999 (DemoBaseRecipe in Sources/Demo/DemoBase.swift). Deterministic: the same recipe on the same CPU kernels gives the
 # same bytes; `--check` rebuilds into a temporary directory and compares every file with the shipped one.
-# About 50 minutes on 2 cores. Usage: scripts/make-demo-base.sh [--check] [--threads N]
+# About 45 minutes on 2 quiet cores; an interrupted make resumes. Usage: scripts/make-demo-base.sh [--check] [--threads N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0

@@ -26,7 +26,7 @@ public struct DemoBaseRecipe: Codable, Sendable, Equatable {
     /// (all facts right), the others the post's imperfect summary.
     public var critiquePosts = 24_000
     public var referenceCritiqueEvery = 5
-    public var critiqueSteps = 1500
+    public var critiqueSteps = 800
     public var critiqueLearningRate = 1e-3
     public var critiqueWarmupSteps = 50
     /// Examples per step, and tokens per example at most (the longest critique example is well below it).
@@ -168,7 +168,9 @@ public enum DemoBase {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let recipeJSON = try encoder.encode(recipe)
-        if FileManager.default.contents(atPath: stamp) != recipeJSON {
+        let previous = FileManager.default.contents(atPath: stamp)
+            .flatMap { try? JSONDecoder().decode(DemoBaseRecipe.self, from: $0) }
+        if previous != recipe {
             try? FileManager.default.removeItem(atPath: work)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             try recipeJSON.write(to: URL(fileURLWithPath: stamp))

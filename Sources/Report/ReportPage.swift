@@ -41,7 +41,8 @@ public enum ReportPage {
             guard let run = group.runs.first, let pair = SampleView.beforeAfter(run.samples) else { continue }
             let same = pair.before.id == pair.after.id && !pair.before.id.isEmpty
             body += "<h3>\(HTML.escape(group.title)): before and after <small>\(HTML.escape(run.name))"
-                + (same ? ", the same prompt" : ", first and last samples") + "</small></h3>"
+                + (pair.before.split == "eval" ? ", the same held-out prompt at the first and last evaluation"
+                    : same ? ", the same prompt" : ", first and last samples") + "</small></h3>"
             if same, !pair.before.prompt.isEmpty {
                 body += "<details class=\"prompt\"><summary>Prompt \(HTML.escape(pair.before.id))</summary><pre>"
                     + HTML.escape(pair.before.prompt) + "</pre></details>"

@@ -47,9 +47,11 @@ public final class SFTTrainer {
         try config.validate()
         self.config = config
         let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
-        guard config.maxLength <= model.config.maxPositionEmbeddings else {
-            throw TrainingError.badConfig(path: "config", reason: "'max_length' \(config.maxLength) exceeds the model's context "
-                                          + "(max_position_embeddings \(model.config.maxPositionEmbeddings))")
+        // No example is longer than the model's context: past it, examples are cut at the context (and said so).
+        let maxLength = min(config.maxLength, model.config.maxPositionEmbeddings)
+        if maxLength < config.maxLength {
+            warn("'max_length' \(config.maxLength) exceeds the model's context (max_position_embeddings "
+                 + "\(model.config.maxPositionEmbeddings)): examples are cut at \(maxLength) tokens")
         }
         self.model = model
         let train: [SFTExample], eval: [SFTExample]
@@ -58,15 +60,15 @@ public final class SFTTrainer {
             if train.isEmpty { throw TrainingError.emptyData(path: config.data, reason: "no training examples") }
         } else {
             var dropped: [Int] = []
-            let all = try SFTData.load(path: config.data, tokenizer: tokenizer, maxLength: config.maxLength,
+            let all = try SFTData.load(path: config.data, tokenizer: tokenizer, maxLength: maxLength,
                                        vocabularySize: model.config.vocabSize, dropped: &dropped)
-            SFTData.droppedWarning(path: config.data, lines: dropped, maxLength: config.maxLength).map(warn)
+            SFTData.droppedWarning(path: config.data, lines: dropped, maxLength: maxLength).map(warn)
             if let evalPath = config.evalData {
                 train = all
                 var droppedEval: [Int] = []
-                eval = try SFTData.load(path: evalPath, tokenizer: tokenizer, maxLength: config.maxLength,
+                eval = try SFTData.load(path: evalPath, tokenizer: tokenizer, maxLength: maxLength,
                                         vocabularySize: model.config.vocabSize, dropped: &droppedEval)
-                SFTData.droppedWarning(path: evalPath, lines: droppedEval, maxLength: config.maxLength).map(warn)
+                SFTData.droppedWarning(path: evalPath, lines: droppedEval, maxLength: maxLength).map(warn)
             } else {
                 (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.seed)
             }

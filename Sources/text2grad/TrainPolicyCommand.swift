@@ -50,6 +50,8 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "KL coefficient β (start value when adaptive). (default: 0.05)") var klCoef: Double?
     @Option(help: "Target KL for the adaptive controller (default: fixed β).") var klTarget: Double?
     @Option(help: "k1, k3 or full. (default: k1)") var klEstimator: String?
+    @Option(help: "GAE's discount γ. (default: 1)") var gamma: Double?
+    @Option(help: "GAE's λ: how far each reward reaches back past the value estimates. (default: 0.95)") var lam: Double?
     @Option(help: "LoRA rank; 0 trains every weight. (default: 16)") var loraRank: Int?
     @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
@@ -91,6 +93,7 @@ struct TrainPolicy: ParsableCommand {
         o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
         o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
+        o.set("gamma", gamma); o.set("lam", lam)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
         o.set("rollout_weights", rolloutWeights?.rawValue)
         o.set("scalar_score", scalarScore)

@@ -64,7 +64,6 @@ import Testing
              [":2:", "role 'wizard'"]),
             ("{\"id\":\"x\",\"prompt\":\"a\",\"completion\":\"b\"}\n{\"id\":\"x\",\"prompt\":\"c\",\"completion\":\"d\"}\n", [],
              [":2:", "also on line 1"]),
-            (good + good, ["--max-length", "5000"], ["max_length", "5000", "context", "4096"]),
         ]
         for (index, (contents, flags, mentions)) in cases.enumerated() {
             let path = directory + "/data-\(index).jsonl"
@@ -73,5 +72,12 @@ import Testing
                                     "--steps", "1", "--batch-size", "1", "--threads", "1"] + flags, mentions: mentions)
             #expect(!FileManager.default.fileExists(atPath: directory + "/run-\(index)/checkpoints"), "nothing trained")
         }
+        // A max_length past the model's context cuts examples at the context, and says so.
+        let path = directory + "/long.jsonl"
+        try (good + good).write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, stderr) = try Self.run(["sft", "--model", Self.model, "--data", path, "--output", directory + "/long",
+                                             "--steps", "1", "--batch-size", "1", "--threads", "1", "--max-length", "5000"])
+        #expect(status == 0 && stderr.contains("'max_length' 5000 exceeds the model's context") && stderr.contains("cut at 4096"),
+                "\(stderr)")
     }
 }

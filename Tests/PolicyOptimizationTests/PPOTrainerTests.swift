@@ -100,10 +100,18 @@ import Training
             }
         }
 
-        // Scalar mode sees the same critiques and puts the reward on the last token only.
-        let scalar = try PolicyTrainer(config: try Self.config(directory, run: "scalar", mode: .scalar), critic: try Self.critic(),
-                                       format: format).run(until: 1)
+        // Scalar mode sees the same critiques and has the same return (the sum of the token scores), all of it on the
+        // last token.
+        let scalarConfig = try Self.config(directory, run: "scalar", mode: .scalar)
+        let scalar = try PolicyTrainer(config: scalarConfig, critic: try Self.critic(), format: format).run(until: 1)
         #expect(scalar[0].metrics["objective/scores"] == first["objective/scores"], "same rollouts, same critiques")
-        #expect(scalar[0].metrics["objective/token_scores"] != first["objective/token_scores"])
+        #expect(scalar[0].metrics["objective/token_scores"] == first["objective/token_scores"], "the same return")
+        #expect(scalar[0].metrics["loss/policy_avg"] != first["loss/policy_avg"], "placed elsewhere")
+        let placed = try String(contentsOfFile: scalarConfig.output + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["split"] == nil }
+        for line in placed {
+            let scores = (line["tokens"] as! [[String: Any]]).map { $0["score"] as! Double }
+            #expect(scores.dropLast().allSatisfy { $0 == 0 } && scores.last == line["sequence_score"] as? Double)
+        }
     }
 }
