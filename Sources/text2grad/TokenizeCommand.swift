@@ -38,7 +38,7 @@ struct Tokenize: ParsableCommand {
         let model = try Tokenizers.Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
         let text: String
         if let input {
-            text = try String(contentsOfFile: input, encoding: .utf8)
+            text = try InputFile.text(path: input)
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }

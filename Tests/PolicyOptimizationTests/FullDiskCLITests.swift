@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// `sft` writing its run into a file system that fills up mid-run (a tmpfs of half the room the run needs): it must
+/// stop with an error naming the file it could not write and exit 3 (not a signal), keep every complete line of
+/// metrics.jsonl and every finished checkpoint, and `--resume` after space is freed must finish with the same losses
+/// as a run that never failed.
+@Suite(.serialized) struct FullDiskCLITests {
+    static func shell(_ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN, outside a locked-down container).
+    static let canMount: Bool = {
+        let directory = NSTemporaryDirectory() + "mount-probe-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        guard shell(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", directory]) == 0 else { return false }
+        return shell(["umount", directory]) == 0
+    }()
+
+    /// Bytes the files under `directory` take in whole 4 KiB pages, as a tmpfs counts them.
+    static func pages(_ directory: String) -> Int {
+        let files = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
+        return files.reduce(0) { total, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name))?[.size] as? Int ?? 0
+            return total + (size + 4095) / 4096 * 4096
+        }
+    }
+
+    /// The steps and losses of a metrics file; every line must be a complete JSON object.
+    static func metrics(_ path: String) throws -> [(step: Int, loss: Double)] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                                      "a complete line: \(line)")
+            return (try #require(object["step"] as? Int), try #require(object["loss"] as? Double))
+        }
+    }
+
+    @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
+    func sftOnAFullDiskStopsCleanlyAndResumes() throws {
+        let directory = NSTemporaryDirectory() + "full-disk-\(getpid())"
+        let disk = directory + "/disk"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        defer {
+            _ = Self.shell(["umount", disk])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let data = directory + "/data.jsonl"
+        try (0..<8).map { "{\"id\":\"e\($0)\",\"prompt\":\"Say \($0)\",\"completion\":\"It is \($0).\"}\n" }.joined()
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        func sft(_ output: String, resume: Bool = false) throws -> (status: Int32?, stderr: String) {
+            try BadInputCLITests.run(
+                ["sft", "--model", BadInputCLITests.model, "--data", data, "--output", output, "--steps", "8",
+                 "--batch-size", "1", "--threads", "1", "--lora-rank", "2", "--save-every", "2",
+                 "--keep-checkpoints", "2", "--max-length", "32"] + (resume ? ["--resume"] : []))
+        }
+        // The run on a roomy disk: the reference losses and the room a whole run takes.
+        let reference = directory + "/reference"
+        let full = try sft(reference)
+        #expect(full.status == 0, "\(full.stderr)")
+        let expected = try Self.metrics(reference + "/metrics.jsonl")
+        #expect(expected.map(\.step) == Array(1...8))
+
+        // Half that room: the run stops at the write that does not fit.
+        let room = max(Self.pages(reference) / 2 / 4096 * 4096, 4096)
+        try #require(Self.shell(["mount", "-t", "tmpfs", "-o", "size=\(room)", "tmpfs", disk]) == 0)
+        let run = disk + "/run"
+        let stopped = try sft(run)
+        #expect(stopped.status == 3, "exit 3, not a signal or a trap: \(stopped.stderr)")
+        #expect(stopped.stderr.contains("cannot write \(run)/"), "names the file: \(stopped.stderr)")
+        #expect(stopped.stderr.contains("No space left on device"), "\(stopped.stderr)")
+        let before = try Self.metrics(run + "/metrics.jsonl")
+        #expect(before.map(\.step) == Array(1...before.count), "every earlier line intact")
+        #expect(zip(before, expected).allSatisfy { $0.loss == $1.loss })
+
+        // Room again: --resume finishes with the losses of the run that never stopped.
+        try #require(Self.shell(["mount", "-o", "remount,size=16m", disk]) == 0)
+        let resumed = try sft(run, resume: true)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try Self.metrics(run + "/metrics.jsonl")
+        #expect(after.map(\.step) == Array(1...8))
+        #expect(after.map(\.loss) == expected.map(\.loss), "resumed losses equal the uninterrupted run's")
+    }
+}
