@@ -98,21 +98,20 @@ public final class JSONLWriter {
     /// The file, or "standard output".
     public let path: String
 
-    /// Creates (or empties) `path`; nil writes to standard output.
+    /// Creates (or empties) `path`, which may also be a pipe (`/dev/stdout`, `>(…)`); nil writes to standard output.
     public init(path: String?) throws {
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path)
-            else { throw FileError.io(path: path, detail: "cannot create the output file") }
-            self.handle = handle
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw FileError.io(path: path, detail: "cannot create the output file (\(String(cString: strerror(errno))))")
+            }
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             self.path = path
         } else {
             handle = FileHandle.standardOutput
             self.path = StandardOutput.name
         }
     }
-
-    deinit { if path != StandardOutput.name { try? handle.close() } }
 
     /// Writes one object as a line.
     public func write(_ object: [String: Any]) throws { try writeLine(try JSONLines.encode(object)) }

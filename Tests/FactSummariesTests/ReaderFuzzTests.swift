@@ -41,7 +41,7 @@ import Testing
             },
             isTyped: { error in
                 guard let error = error as? FileError else { return false }
-                return error.description.contains(target)
+                return error.description.contains(predictions) || error.description.contains(task)
             },
             report: { Issue.record(Comment(rawValue: $0)) })
         print("facts fuzz (\(mutateTask ? "task" : "predictions")): \(counts.accepted) read, \(counts.refused) refused with a FileError")

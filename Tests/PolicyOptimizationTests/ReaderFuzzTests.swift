@@ -16,7 +16,7 @@ import Tokenizers
         """
 
     @Test func mutatedPromptFilesAreRefusedOrReadCorrectly() throws {
-        let tokenizer = try Tokenizer.load(directory: BadInputCLITests.root.appendingPathComponent("Fixtures/models/chat-smollm"))
+        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: BadInputCLITests.model))
         let path = NSTemporaryDirectory() + "fuzz-prompts-\(getpid()).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let started = Date()
