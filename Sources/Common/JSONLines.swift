@@ -154,5 +154,6 @@ public func writeFailure(_ error: Error) -> String {
         return String(cString: strerror(Int32(underlying.code)))
     }
     if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    if nsError.code == CocoaError.fileWriteOutOfSpace.rawValue { return String(cString: strerror(ENOSPC)) }
     return nsError.localizedDescription
 }

@@ -45,6 +45,47 @@ import Testing
         }
     }
 
+    /// A run directory on a tmpfs mounted at `disk` (removed afterwards), and a small SFT data file beside it.
+    static func sft(_ output: String, data: String, steps: Int, saveEvery: Int, resume: Bool = false) throws
+        -> (status: Int32?, stderr: String)
+    {
+        try BadInputCLITests.run(
+            ["sft", "--model", BadInputCLITests.model, "--data", data, "--output", output, "--steps", "\(steps)",
+             "--batch-size", "1", "--threads", "1", "--lora-rank", "2", "--save-every", "\(saveEvery)",
+             "--keep-checkpoints", "2", "--max-length", "256"] + (resume ? ["--resume"] : []))
+    }
+
+    static func writeData(_ path: String) throws {
+        try (0..<8).map { "{\"id\":\"e\($0)\",\"prompt\":\"Say \($0)\",\"completion\":\"It is \($0).\"}\n" }.joined()
+            .write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// metrics.jsonl is the write that fails: the disk has room for config.yaml and one page of metrics. The line
+    /// that does not fit is cut back off, so the file ends with a whole line.
+    @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
+    func metricsWriteOnAFullDiskStopsWithWholeLines() throws {
+        let directory = NSTemporaryDirectory() + "full-metrics-\(getpid())"
+        let disk = directory + "/disk"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        defer {
+            _ = Self.shell(["umount", disk])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let data = directory + "/data.jsonl"
+        try Self.writeData(data)
+        try #require(Self.shell(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]) == 0)
+        // 14 of the 16 pages taken: one left for config.yaml, one for metrics.jsonl.
+        try Data(count: 14 * 4096).write(to: URL(fileURLWithPath: disk + "/filler"))
+        let run = disk + "/run"
+        let stopped = try Self.sft(run, data: data, steps: 60, saveEvery: 0)
+        #expect(stopped.status == 3, "exit 3, not a signal or a trap: \(stopped.stderr)")
+        #expect(stopped.stderr.contains("cannot write \(run)/metrics.jsonl: No space left on device"), "\(stopped.stderr)")
+        let text = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+        #expect(text.hasSuffix("\n"), "no torn last line")
+        let lines = try Self.metrics(run + "/metrics.jsonl")
+        #expect(lines.count > 1 && lines.map(\.step) == Array(1...lines.count), "every earlier line intact")
+    }
+
     @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
     func sftOnAFullDiskStopsCleanlyAndResumes() throws {
         let directory = NSTemporaryDirectory() + "full-disk-\(getpid())"
@@ -55,13 +96,9 @@ import Testing
             try? FileManager.default.removeItem(atPath: directory)
         }
         let data = directory + "/data.jsonl"
-        try (0..<8).map { "{\"id\":\"e\($0)\",\"prompt\":\"Say \($0)\",\"completion\":\"It is \($0).\"}\n" }.joined()
-            .write(toFile: data, atomically: true, encoding: .utf8)
+        try Self.writeData(data)
         func sft(_ output: String, resume: Bool = false) throws -> (status: Int32?, stderr: String) {
-            try BadInputCLITests.run(
-                ["sft", "--model", BadInputCLITests.model, "--data", data, "--output", output, "--steps", "8",
-                 "--batch-size", "1", "--threads", "1", "--lora-rank", "2", "--save-every", "2",
-                 "--keep-checkpoints", "2", "--max-length", "32"] + (resume ? ["--resume"] : []))
+            try Self.sft(output, data: data, steps: 8, saveEvery: 2, resume: resume)
         }
         // The run on a roomy disk: the reference losses and the room a whole run takes.
         let reference = directory + "/reference"
