@@ -178,7 +178,7 @@ struct Annotate: AsyncParsableCommand {
         logger.logLevel = .notice
         do {
             if dryRun {
-                print(try AnnotationRun(config: resolved, logger: logger).dryRun())
+                try StandardOutput.line(try AnnotationRun(config: resolved, logger: logger).dryRun())
                 return
             }
             let summary = try await AnnotationRun(config: resolved, logger: logger).execute()

@@ -202,6 +202,6 @@ struct EvalRM: ParsableCommand {
             if case let .failure(_, raw, problem) = outcome { line["problem"] = problem; line["raw"] = raw }
             try sink?.write(line)
         }
-        print(try JSONLines.encode(evaluation.summary))
+        try StandardOutput.line(try JSONLines.encode(evaluation.summary))
     }
 }

@@ -70,7 +70,7 @@ struct Tokenize: ParsableCommand {
             if let id { record["id"] = id }
             let data = try JSONSerialization.data(
                 withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.line(String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -86,6 +86,32 @@ import Testing
         #expect(lines.count > 1 && lines.map(\.step) == Array(1...lines.count), "every earlier line intact")
     }
 
+    /// Results on standard output redirected to a full disk: an error naming standard output and exit 1, not a trap
+    /// and not a silent exit 0 with the output lost.
+    @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
+    func standardOutputOnAFullDiskIsAnError() throws {
+        let directory = NSTemporaryDirectory() + "full-stdout-\(getpid())"
+        let disk = directory + "/disk"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        defer {
+            _ = Self.shell(["umount", disk])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try #require(Self.shell(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]) == 0)
+        try Data(count: 16 * 4096).write(to: URL(fileURLWithPath: disk + "/filler"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        let tool = try TrainPolicyKillTests.executable()
+        process.arguments = ["-c", "'\(tool)' tokenize --tokenizer '\(BadInputCLITests.model)' --input <(printf 'hello\\n') > '\(disk)/out'"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains("standard output: cannot write (No space left on device)"), "\(stderr)")
+    }
+
     @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
     func sftOnAFullDiskStopsCleanlyAndResumes() throws {
         let directory = NSTemporaryDirectory() + "full-disk-\(getpid())"
