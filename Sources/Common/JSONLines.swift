@@ -103,7 +103,8 @@ public final class JSONLWriter {
         if let path {
             let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
-                throw FileError.io(path: path, detail: "cannot create the output file (\(String(cString: strerror(errno))))")
+                let reason = String(cString: strerror(errno))
+                throw FileError.io(path: path, detail: "cannot create the output file (\(reason))")
             }
             handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             self.path = path

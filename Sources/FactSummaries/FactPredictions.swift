@@ -49,7 +49,8 @@ public enum FactPredictions {
         var posts: [String: (post: String, line: Int)] = [:]
         for line in try JSONLines.read(path: path) {
             guard let id = line.object["id"] as? String, let post = line.object["prompt"] as? String else {
-                throw FileError.badLine(path: path, line: line.number, detail: "needs string fields \"id\" and \"prompt\"")
+                throw FileError.badLine(
+                    path: path, line: line.number, detail: "needs string fields \"id\" and \"prompt\"")
             }
             if let first = posts.updateValue((post, line.number), forKey: id) {
                 throw FileError.badLine(

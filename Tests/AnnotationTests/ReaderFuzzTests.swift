@@ -25,7 +25,8 @@ import Testing
         """,
     ]
 
-    @Test(arguments: [BadLinePolicy.fatal, .skip]) func mutatedInputIsRefusedOrReadCorrectly(policy: BadLinePolicy) throws {
+    @Test(arguments: [BadLinePolicy.fatal, .skip])
+    func mutatedInputIsRefusedOrReadCorrectly(policy: BadLinePolicy) throws {
         let path = NSTemporaryDirectory() + "fuzz-dataset-\(getpid())-\(policy.rawValue).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let started = Date()

@@ -41,7 +41,9 @@ struct EvalBadInputCLITests {
             try contents.write(to: URL(fileURLWithPath: path))
             let run = try runEval(["eval", "summarization", "--predictions", path])
             #expect(run.status == 1, "case \(index): \(run.stderr)")
-            for text in [path] + mentions { #expect(run.stderr.contains(text), "case \(index): \(text) in \(run.stderr)") }
+            for text in [path] + mentions {
+                #expect(run.stderr.contains(text), "case \(index): \(text) in \(run.stderr)")
+            }
             #expect(run.stdout.isEmpty, "case \(index): no summary")
         }
     }

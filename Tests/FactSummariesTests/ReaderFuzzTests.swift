@@ -34,7 +34,7 @@ import Testing
             read: {
                 let read = try FactPredictions.read(path: predictions, task: task)
                 #expect(!read.isEmpty)
-                #expect(!read.contains { ($0.post + $0.summary).unicodeScalars.contains("\u{FFFD}") }, "no repaired text")
+                #expect(!read.contains { ($0.post + $0.summary).unicodeScalars.contains("\u{FFFD}") }, "no repairs")
                 var tally = FactTally()
                 for prediction in read { tally.add(post: prediction.post, summary: prediction.summary) }
                 #expect(tally.summaries + tally.unreadable == read.count)
@@ -44,7 +44,8 @@ import Testing
                 return error.description.contains(predictions) || error.description.contains(task)
             },
             report: { Issue.record(Comment(rawValue: $0)) })
-        print("facts fuzz (\(mutateTask ? "task" : "predictions")): \(counts.accepted) read, \(counts.refused) refused with a FileError")
+        let name = mutateTask ? "task" : "predictions"
+        print("facts fuzz (\(name)): \(counts.accepted) read, \(counts.refused) refused with a FileError")
         #expect(counts.accepted > 0 && counts.refused > 0)
         #expect(Date().timeIntervalSince(started) < 30)
     }

@@ -106,7 +106,9 @@ public struct Mutator {
         guard var text = (try? JSONSerialization.data(withJSONObject: changed, options: options))
             .map({ String(decoding: $0, as: UTF8.self) })
         else { return nil }
-        if let raw = replacement as? RawJSON { text = text.replacingOccurrences(of: "\"\(RawJSON.marker)\"", with: raw.text) }
+        if let raw = replacement as? RawJSON {
+            text = text.replacingOccurrences(of: "\"\(RawJSON.marker)\"", with: raw.text)
+        }
         lines[index] = text
         let where_ = path.map { "\($0)" }.joined(separator: ".")
         return (Data(lines.joined(separator: "\n").utf8), "line \(index + 1) \(where_) → \(name)")

@@ -79,7 +79,8 @@ import Testing
         let run = disk + "/run"
         let stopped = try Self.sft(run, data: data, steps: 60, saveEvery: 0)
         #expect(stopped.status == 3, "exit 3, not a signal or a trap: \(stopped.stderr)")
-        #expect(stopped.stderr.contains("cannot write \(run)/metrics.jsonl: No space left on device"), "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("cannot write \(run)/metrics.jsonl: No space left on device"),
+                "\(stopped.stderr)")
         let text = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
         #expect(text.hasSuffix("\n"), "no torn last line")
         let lines = try Self.metrics(run + "/metrics.jsonl")
@@ -102,7 +103,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let tool = try TrainPolicyKillTests.executable()
-        process.arguments = ["-c", "'\(tool)' tokenize --tokenizer '\(BadInputCLITests.model)' --input <(printf 'hello\\n') > '\(disk)/out'"]
+        let model = BadInputCLITests.model
+        process.arguments = ["-c", "'\(tool)' tokenize --tokenizer '\(model)' --input <(printf 'hello\\n') > '\(disk)/out'"]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

@@ -26,7 +26,8 @@ import Tokenizers
                 let prompts = try PolicyPrompt.load(path: path, tokenizer: tokenizer)
                 #expect(!prompts.isEmpty)
                 #expect(Set(prompts.map(\.id)).count == prompts.count, "ids unique")
-                #expect(prompts.allSatisfy { !$0.ids.isEmpty && $0.ids.allSatisfy { (0..<tokenizer.vocabSize).contains($0) } })
+                let vocabulary = 0..<tokenizer.vocabSize
+                #expect(prompts.allSatisfy { !$0.ids.isEmpty && $0.ids.allSatisfy(vocabulary.contains) })
                 #expect(!prompts.contains { $0.text.unicodeScalars.contains("\u{FFFD}") }, "no repaired text")
             },
             isTyped: { error in
