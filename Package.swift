@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
-        .target(name: "FactSummaries", dependencies: ["JSON"]),
+        .target(name: "FactSummaries", dependencies: ["JSON", "Common"]),
         // PPO's arithmetic (KL, GAE, whitening, clipped losses, spans → token rewards) and the PPO objective.
         .target(
             name: "Server",
@@ -114,16 +114,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(name: "TrainingTests", dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
-        .testTarget(name: "RewardModelTests", dependencies: ["RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
+        .testTarget(name: "RewardModelTests", dependencies: ["FuzzSupport", "RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
         .testTarget(
             name: "PolicyOptimizationTests",
-            dependencies: ["PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
+            dependencies: ["FuzzSupport", "PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
@@ -136,11 +138,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "FactSummariesTests", dependencies: ["FactSummaries", "Annotation", "Tokenizers", "Common"]),
+        .testTarget(name: "FactSummariesTests", dependencies: ["FuzzSupport", "FactSummaries", "Annotation", "Tokenizers", "Common"]),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
-                "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
+                "FuzzSupport", "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -148,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "Common", "LLMClient", "CodeSandbox", "Annotation",
+                "FuzzSupport", "Common", "LLMClient", "CodeSandbox", "Annotation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -88,9 +88,9 @@ extension AnnotateConfig {
     public static func overrides(yamlFile path: String) throws -> Overrides {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw FeedbackError.io(path: path, detail: "cannot read config (\(error.localizedDescription))")
+            text = try InputFile.text(path: path)
+        } catch FileError.io(_, let detail) {
+            throw FeedbackError.io(path: path, detail: "config: \(detail)")
         }
         return try overrides(yaml: text, source: path)
     }

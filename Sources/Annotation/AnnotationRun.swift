@@ -117,8 +117,8 @@ public struct AnnotationRun: Sendable {
         for rejected in plan.rejected {
             logger.error("skipped input: \(rejected.error)")
             await stats.add(failure: "bad_input")
-            let id = rejected.id ?? rejected.line.map { "line \($0)" } ?? "unknown"
-            try await failures.append(FailureRecord(id: id, kind: "bad_input", reason: rejected.error.description))
+            try await failures.append(
+                FailureRecord(id: rejected.failureID, kind: "bad_input", reason: rejected.error.description))
         }
         let annotator = Annotator(
             task: plan.task, client: client, model: config.model, baseURL: publicURL(config.baseURL),
@@ -170,10 +170,7 @@ public struct AnnotationRun: Sendable {
         var pending = dataset.items.filter { !done.contains($0.id) && (config.retryFailed || !failed.contains($0.id)) }
         if let limit = config.limit { pending = Array(pending.prefix(limit)) }
         // A rejected line already in the failures file is not reported twice when resuming.
-        let rejected = dataset.rejected.filter { entry in
-            let id = entry.id ?? entry.line.map { "line \($0)" } ?? "unknown"
-            return !(resuming && failureScan.ids.contains(id))
-        }
+        let rejected = dataset.rejected.filter { !(resuming && failureScan.ids.contains($0.failureID)) }
         return Plan(
             task: task, pending: pending, inputItems: dataset.items.count,
             alreadyDone: dataset.items.filter { done.contains($0.id) }.count,

@@ -64,9 +64,9 @@ public struct CustomTask: AnnotationTask {
     public init(path: String) throws {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw FeedbackError.io(path: path, detail: "cannot read task file (\(error.localizedDescription))")
+            text = try InputFile.text(path: path)
+        } catch FileError.io(_, let detail) {
+            throw FeedbackError.io(path: path, detail: "task file: \(detail)")
         }
         try self.init(yaml: text, path: path)
     }

@@ -27,6 +27,9 @@ public struct RejectedInput: Sendable, Equatable {
     public var line: Int?
     /// The complete error, naming file, line or key and the reason.
     public var error: FeedbackError
+
+    /// The id its failures-file entry is written under: the id, else the line.
+    public var failureID: String { id ?? line.map { "line \($0)" } ?? "unknown" }
 }
 
 /// Reads task data in the forms the data sets ship in.
@@ -40,9 +43,9 @@ public enum DatasetReader {
     public static func read(path: String, policy: BadLinePolicy) throws -> Dataset {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw FeedbackError.io(path: path, detail: "cannot read input (\(error.localizedDescription))")
+            data = try InputFile.read(path: path)
+        } catch FileError.io(_, let detail) {
+            throw FeedbackError.io(path: path, detail: "input: \(detail)")
         }
         return try parse(data, path: path, policy: policy)
     }
@@ -93,7 +96,10 @@ public enum DatasetReader {
                     item.fields["id"] = key
                 }
                 if let earlier = seen[item.id] {
-                    try reject(line: line, id: item.id, detail: "duplicate id '\(item.id)' (first at \(earlier))")
+                    // Not under the repeated id: that id is the first entry's, whose record would drop this
+                    // failure when the failures file is compacted. The line (or list position) names it instead.
+                    try reject(line: line, id: line == nil ? "#\(fallbackID)" : nil,
+                               detail: "duplicate id '\(item.id)' (first at \(earlier))")
                     return
                 }
                 seen[item.id] = origin

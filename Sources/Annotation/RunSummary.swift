@@ -133,9 +133,9 @@ public struct PriceTable: Sendable, Equatable {
     public static func load(path: String) throws -> PriceTable {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw FeedbackError.io(path: path, detail: "cannot read price table (\(error.localizedDescription))")
+            text = try InputFile.text(path: path)
+        } catch FileError.io(_, let detail) {
+            throw FeedbackError.io(path: path, detail: "price table: \(detail)")
         }
         let entries: [String: ModelPrice]
         do {

@@ -48,10 +48,7 @@ public enum ConfigFile {
     ) throws -> Config {
         var text = ""
         if let path {
-            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw FileError.io(path: path, detail: "cannot read the configuration file")
-            }
-            text = contents
+            text = try InputFile.text(path: path)
         }
         let config = try decode(type, base: base, yaml: text, source: path ?? "defaults", overrides: overrides)
         try config.validate()
@@ -124,7 +121,7 @@ public enum ConfigFile {
         do {
             try yaml(config).write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
-            throw FileError.io(path: path, detail: "cannot save the resolved configuration (\(error))")
+            throw FileError.io(path: path, detail: "cannot save the resolved configuration (\(writeFailure(error)))")
         }
     }
 

@@ -57,9 +57,7 @@ public enum JSONLines {
     public static func read(
         path: String, onBadLine: (Int, String) throws -> Void = { throw FileError.badLine(path: "", line: $0, detail: $1) }
     ) throws -> [JSONLine] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileError.io(path: path, detail: "cannot read the file")
-        }
+        let data = try InputFile.read(path: path)
         var records: [JSONLine] = []
         for line in lines(data) {
             switch object(line.bytes) {
@@ -93,25 +91,70 @@ extension JSONLines {
     }
 }
 
-/// Writes JSONL lines to a new file, or to standard output when no path is given.
+/// Writes JSONL lines to a new file, or to standard output when no path is given; a failed write (a full disk, a
+/// closed pipe) is a `FileError.io` naming the file, never a trap.
 public final class JSONLWriter {
     private let handle: FileHandle
+    /// The file, or "standard output".
+    public let path: String
 
-    /// Creates (or empties) `path`; nil writes to standard output.
+    /// Creates (or empties) `path`, which may also be a pipe (`/dev/stdout`, `>(…)`); nil writes to standard output.
     public init(path: String?) throws {
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path)
-            else { throw FileError.io(path: path, detail: "cannot create the output file") }
-            self.handle = handle
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                let reason = String(cString: strerror(errno))
+                throw FileError.io(path: path, detail: "cannot create the output file (\(reason))")
+            }
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            self.path = path
         } else {
             handle = FileHandle.standardOutput
+            self.path = StandardOutput.name
         }
     }
 
     /// Writes one object as a line.
-    public func write(_ object: [String: Any]) throws { writeLine(try JSONLines.encode(object)) }
+    public func write(_ object: [String: Any]) throws { try writeLine(try JSONLines.encode(object)) }
 
     /// Writes one already-encoded line.
-    public func writeLine(_ line: String) { handle.write(Data((line + "\n").utf8)) }
+    public func writeLine(_ line: String) throws {
+        do {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            throw FileError.io(path: path, detail: "cannot write (\(writeFailure(error)))")
+        }
+    }
+}
+
+/// Standard output written without trapping: `FileHandle.write(_:)` traps when the write fails (a full disk behind
+/// `>`), so results go through here and a failure is an error naming "standard output".
+public enum StandardOutput {
+    /// How errors name the stream.
+    public static let name = "standard output"
+
+    /// Writes `data`.
+    public static func write(_ data: Data) throws {
+        do {
+            try FileHandle.standardOutput.write(contentsOf: data)
+        } catch {
+            throw FileError.io(path: name, detail: "cannot write (\(writeFailure(error)))")
+        }
+    }
+
+    /// Writes `text` and a newline.
+    public static func line(_ text: String) throws { try write(Data((text + "\n").utf8)) }
+}
+
+/// Why a read or write failed, in the system's words ("No space left on device") when Foundation wraps an errno;
+/// any other error as it describes itself.
+public func writeFailure(_ error: Error) -> String {
+    let nsError = error as NSError
+    guard nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain else { return "\(error)" }
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    if nsError.code == CocoaError.fileWriteOutOfSpace.rawValue { return String(cString: strerror(ENOSPC)) }
+    return nsError.localizedDescription
 }

@@ -131,6 +131,6 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Writes to standard error without buffering.
     public static let standardError: @Sendable (String) -> Void = { text in
-        FileHandle.standardError.write(Data(text.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 }

@@ -28,8 +28,8 @@ public struct CodeSample: Sendable, Equatable {
     /// least one; the answer must be a JSON string and the text valid UTF-8.
     public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeSample] {
         var counts: [String: Int] = [:]
-        return try CodeRecordFile.read(path: path, kind: "sample", maximumBytes: maximumBytes).map { record in
-            let taskID = try record.requiredString("task_id")
+        return try RecordFile.read(path: path, kind: "sample", maximumBytes: maximumBytes).map { record in
+            let taskID = try record.requiredID("task_id")
             let answer: SampleAnswer
             if let solution = try record.text("solution", optional: true) {
                 answer = .solution(solution)

@@ -48,7 +48,7 @@ public struct CodeTask: Sendable, Equatable {
     ///
     /// Text fields must be JSON strings; only `task_id` may be an integer (MBPP's are).
     public init(record: SourcedRecord) throws {
-        id = try record.requiredString("task_id")
+        id = try record.requiredID("task_id")
         if record.value["entry_point"] != nil || record.value["canonical_solution"] != nil {
             format = .humanEval
             prompt = try record.text("prompt")
@@ -90,7 +90,7 @@ public struct CodeTask: Sendable, Equatable {
     /// Every task of a task file (JSONL, gzipped JSONL or a JSON list): at least one, ids unique, text valid
     /// UTF-8, and no more than `maximumBytes` once decompressed.
     public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeTask] {
-        let records = try CodeRecordFile.read(path: path, kind: "task", maximumBytes: maximumBytes)
+        let records = try RecordFile.read(path: path, kind: "task", maximumBytes: maximumBytes)
         let tasks = try records.map(CodeTask.init(record:))
         var seen = Set<String>()
         for (task, record) in zip(tasks, records) where !seen.insert(task.id).inserted {

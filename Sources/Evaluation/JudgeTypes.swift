@@ -29,7 +29,7 @@ extension JudgeItem {
         let theirs = try RecordFile.read(path: baseline)
         var baselineByID: [String: SourcedRecord] = [:]
         for record in theirs {
-            let id = try record.requiredString("id")
+            let id = try record.requiredID("id")
             guard baselineByID.updateValue(record, forKey: id) == nil else {
                 throw EvaluationError.badRecord(
                     path: baseline, line: record.line, item: record.item, field: "id", detail: "'\(id)' appears twice")
@@ -37,7 +37,7 @@ extension JudgeItem {
         }
         var seen = Set<String>()
         return try ours.map { record in
-            let id = try record.requiredString("id")
+            let id = try record.requiredID("id")
             guard seen.insert(id).inserted else {
                 throw EvaluationError.badRecord(
                     path: predictions, line: record.line, item: record.item, field: "id",

@@ -1,4 +1,5 @@
 import CZlib
+import Common
 import Foundation
 import JSON
 
@@ -13,23 +14,34 @@ public struct SourcedRecord: Sendable {
     /// The file.
     public var path: String
 
-    /// The `field` member as a string; integral numbers are written without a fraction (MBPP's ids are ints).
-    public func string(_ field: String) -> String? {
-        switch value[field] {
-        case .string(let text)?: return text
-        case .number?: return value[field]?.intValue.map(String.init)
-        default: return nil
-        }
+    /// The `field` member when it is a JSON string; nil when absent or of another type.
+    public func string(_ field: String) -> String? { value[field]?.stringValue }
+
+    /// The `field` member, a JSON string that must be there, or an error naming the record and what was found.
+    public func requiredString(_ field: String) throws -> String {
+        guard let member = value[field] else { throw bad(field, "missing") }
+        guard let text = member.stringValue else { throw bad(field, "expected a string, found \(member.kind)") }
+        return text
     }
 
-    /// The `field` member as a string, or an error naming the record.
-    public func requiredString(_ field: String) throws -> String {
-        guard let text = string(field) else {
-            throw EvaluationError.badRecord(
-                path: path, line: line, item: item, field: field,
-                detail: value[field] == nil ? "missing" : "expected a string")
-        }
-        return text
+    /// The id in `field`: a JSON string, or an integer written without a fraction (MBPP's ids are ints); nil when
+    /// absent (or null), an error for any other type. Only id fields take numbers; every text field is a string.
+    public func id(_ field: String) throws -> String? {
+        guard let member = value[field], member != .null else { return nil }
+        if let text = member.stringValue { return text }
+        if let number = member.intValue { return String(number) }
+        throw bad(field, "expected a string or an integer, found \(member.kind)")
+    }
+
+    /// The id in `field`, which must be there (see `id`).
+    public func requiredID(_ field: String) throws -> String {
+        guard let id = try id(field) else { throw bad(field, "missing") }
+        return id
+    }
+
+    /// An error naming this record and `field`.
+    func bad(_ field: String?, _ detail: String) -> EvaluationError {
+        .badRecord(path: path, line: line, item: item, field: field, detail: detail)
     }
 
     /// The `field` member as a list of strings (absent reads as empty when `optional`).
@@ -51,9 +63,25 @@ public enum RecordFile {
     /// The largest file, compressed or decompressed, read into memory (a gzip bomb stops here).
     public static let maximumBytes = 1 << 30
 
-    /// Every object in the file, in order; blank lines are skipped, anything else that is not an object is an error.
-    public static func read(path: String) throws -> [SourcedRecord] {
-        try parse(contents(path: path), path: path)
+    /// Every object in the file, in order. Checked before any record is used, each failure naming the file, the line
+    /// (and item of a JSON list) and the field:
+    /// 1. the file, and a gzip file once decompressed, is at most `maximumBytes` (a gzip bomb stops there);
+    /// 2. every line is JSON (blank lines are skipped) holding an object, or the file is a JSON list of objects;
+    /// 3. every line is valid UTF-8, and no `\u` escape is a lone surrogate;
+    /// 4. when `kind` is given ("task", "sample", "prediction"), the file holds at least one record.
+    public static func read(path: String, kind: String? = nil, maximumBytes: Int = maximumBytes) throws
+        -> [SourcedRecord]
+    {
+        let bytes = try contents(path: path, maximumBytes: maximumBytes)
+        let records = try parse(bytes, path: path)
+        if let (line, detail) = firstBadText(bytes) {
+            throw badText(records, line: line, detail: detail, path: path)
+        }
+        if let kind, records.isEmpty {
+            throw EvaluationError.badRecord(
+                path: path, line: nil, item: nil, field: nil, detail: "no \(kind)s: the file holds no records")
+        }
+        return records
     }
 
     /// The file's bytes, decompressed when they are gzip data; either is refused past `maximumBytes`.
@@ -71,17 +99,11 @@ public enum RecordFile {
     }
 
     static func load(path: String, maximumBytes: Int) throws -> [UInt8] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let size = attributes?[.size] as? Int else {
-            throw EvaluationError.io(path: path, detail: "cannot read (no such file?)")
+        do {
+            return [UInt8](try InputFile.read(path: path, maximumBytes: maximumBytes))
+        } catch FileError.io(_, let detail) {
+            throw EvaluationError.io(path: path, detail: detail)
         }
-        guard size <= maximumBytes else {
-            throw EvaluationError.io(path: path, detail: "\(size) bytes is over the \(maximumBytes)-byte limit")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EvaluationError.io(path: path, detail: "cannot read")
-        }
-        return [UInt8](data)
     }
 
     static func readList(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {

@@ -17,9 +17,17 @@ public struct SummarizationExample: Sendable, Equatable {
         self.references = references
     }
 
-    /// The examples of a predictions file: `prediction` and `reference` (a string) or `references` (a list).
+    /// The examples of a predictions file: `prediction` and `reference` (a string) or `references` (a list of strings),
+    /// and an optional `id` (a string or an integer) that no other record repeats; at least one record. The file is
+    /// read by `RecordFile.read` (UTF-8, no lone surrogates); every error names the file, the line and the field.
     public static func read(path: String) throws -> [SummarizationExample] {
-        try RecordFile.read(path: path).map { record in
+        var seen: [String: Int] = [:]
+        return try RecordFile.read(path: path, kind: "prediction").enumerated().map { index, record in
+            let id = try record.id("id")
+            if let id, let first = seen.updateValue(record.line ?? index, forKey: id) {
+                let place = record.line == nil ? "item \(first)" : "line \(first)"
+                throw record.bad("id", "'\(id.prefix(60))' is also on \(place); ids must be unique")
+            }
             let prediction = try record.requiredString("prediction")
             var references: [String]
             if record.value["references"] != nil {
@@ -31,7 +39,7 @@ public struct SummarizationExample: Sendable, Equatable {
                 throw EvaluationError.badRecord(
                     path: path, line: record.line, item: record.item, field: "references", detail: "empty list")
             }
-            return SummarizationExample(id: record.string("id"), prediction: prediction, references: references)
+            return SummarizationExample(id: id, prediction: prediction, references: references)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import SafeTensors
@@ -71,7 +72,7 @@ public enum Checkpoint {
         } catch let error as TrainingError {
             throw error
         } catch {
-            throw TrainingError.cannotWrite(path: temporary, reason: "\(error)")
+            throw TrainingError.cannotWrite(path: temporary, reason: writeFailure(error))
         }
         for old in steps(in: runDirectory).dropLast(keep) {
             try? retire(directory(run: runDirectory, step: old), root: root, step: old)

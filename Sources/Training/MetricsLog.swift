@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// `metrics.jsonl`: one JSON object per step, `step` plus open, namespaced keys (`loss`, `lr`, `grad_norm`,
@@ -68,15 +69,19 @@ public final class StepFile {
 
     deinit { try? handle.close() }
 
-    /// Appends one object as a line (sorted keys) and flushes it to the file.
+    /// Appends one object as a line (sorted keys) and flushes it to the file. A write that fails (a full disk) is
+    /// cut back off, so the file keeps only whole lines and a resumed run appends after the last one.
     public func append(_ object: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         data.append(0x0A)
+        var end: UInt64 = 0
         do {
+            end = try handle.offset()
             try handle.write(contentsOf: data)
             try handle.synchronize()
         } catch {
-            throw TrainingError.cannotWrite(path: path, reason: "\(error.localizedDescription)")
+            try? handle.truncate(atOffset: end)
+            throw TrainingError.cannotWrite(path: path, reason: writeFailure(error))
         }
     }
 }

@@ -73,8 +73,11 @@ public struct SFTConfig: RunConfiguration, Equatable {
 
     /// Reads a YAML file over the defaults (not validated); an unknown key is an error.
     public static func load(yaml path: String) throws -> SFTConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TrainingError.badConfig(path: path, reason: "cannot read the file")
+        let text: String
+        do {
+            text = try InputFile.text(path: path)
+        } catch FileError.io(_, let detail) {
+            throw TrainingError.badConfig(path: path, reason: detail)
         }
         do {
             return try ConfigFile.decode(SFTConfig.self, yaml: text, source: path)

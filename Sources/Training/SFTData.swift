@@ -38,14 +38,13 @@ public enum SFTData {
     /// line numbers of those dropped go to `dropped`.
     public static func load(path: String, tokenizer: Tokenizer?, maxLength: Int, vocabularySize: Int? = nil,
                             dropped: inout [Int]) throws -> [SFTExample] {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw TrainingError.emptyData(path: path, reason: "cannot read the file")
-        }
         let records: [JSONLine]
         do {
             records = try JSONLines.read(path: path)
         } catch let FileError.badLine(_, line, detail) {
             throw TrainingError.badData(path: path, line: line, reason: detail)
+        } catch let FileError.io(_, detail) {
+            throw TrainingError.emptyData(path: path, reason: detail)
         }
         var examples: [SFTExample] = []
         var ids: [String: Int] = [:]

@@ -137,8 +137,8 @@ public enum ModelFiles {
     public static func saveConfig<Config: RunConfiguration>(_ config: Config, run: String) throws {
         do {
             try ConfigFile.save(config, to: run + "/config.yaml")
-        } catch {
-            throw TrainingError.cannotWrite(path: run + "/config.yaml", reason: "\(error)")
+        } catch let FileError.io(_, detail) {
+            throw TrainingError.cannotWrite(path: run + "/config.yaml", reason: detail)
         }
     }
 }

@@ -180,7 +180,7 @@ public final class TrainingLoop<Objective: TrainingObjective> {
             do {
                 try FileManager.default.createDirectory(atPath: settings.output, withIntermediateDirectories: true)
             } catch {
-                throw TrainingError.cannotWrite(path: settings.output, reason: "\(error)")
+                throw TrainingError.cannotWrite(path: settings.output, reason: writeFailure(error))
             }
         }
         if resume, let saved = try Checkpoint.loadNewest(

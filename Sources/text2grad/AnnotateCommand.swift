@@ -178,24 +178,24 @@ struct Annotate: AsyncParsableCommand {
         logger.logLevel = .notice
         do {
             if dryRun {
-                print(try AnnotationRun(config: resolved, logger: logger).dryRun())
+                try StandardOutput.line(try AnnotationRun(config: resolved, logger: logger).dryRun())
                 return
             }
             let summary = try await AnnotationRun(config: resolved, logger: logger).execute()
-            FileHandle.standardError.write(Data((redact(summary.report, secret: resolved.apiKey) + "\n").utf8))
+            try? FileHandle.standardError.write(contentsOf: Data((redact(summary.report, secret: resolved.apiKey) + "\n").utf8))
             if summary.failureCount > 0 {
                 let hint = "failures are in \(resolved.failuresPath); rerun with --retry-failed to try them again\n"
-                FileHandle.standardError.write(Data(hint.utf8))
+                try? FileHandle.standardError.write(contentsOf: Data(hint.utf8))
                 throw ExitCode(2)
             }
         } catch let error as FeedbackError {
-            FileHandle.standardError.write(Data("error: \(redact("\(error)", secret: resolved.apiKey))\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("error: \(redact("\(error)", secret: resolved.apiKey))\n".utf8))
             throw ExitCode(1)
         } catch let error as FileError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         } catch let error as SandboxError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Tokenizers
 
@@ -34,7 +35,7 @@ struct BenchTokenize: ParsableCommand {
     func run() throws {
         let model = try Tokenizers.Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
         let text =
-            try input.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            try input.map { try InputFile.text(path: $0) }
             ?? TokenizerBenchmark.syntheticText(megabytes: megabytes)
         let result = TokenizerBenchmark.run(model, text: text, repeats: repeats)
         let record: [String: Any] = [

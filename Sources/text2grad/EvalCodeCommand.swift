@@ -1,5 +1,6 @@
 import ArgumentParser
 import CodeSandbox
+import Common
 import Evaluation
 import Foundation
 
@@ -105,7 +106,7 @@ struct EvalCode: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+            try StandardOutput.write(try encoder.encode(report) + Data("\n".utf8))
             if reference && results.contains(where: { !$0.passed }) {
                 note(
                     "reference solutions that fail: "
@@ -113,6 +114,9 @@ struct EvalCode: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         } catch let error as EvaluationError {
+            note("error: \(error)")
+            throw ExitCode(1)
+        } catch let error as FileError {
             note("error: \(error)")
             throw ExitCode(1)
         }

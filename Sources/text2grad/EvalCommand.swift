@@ -47,7 +47,7 @@ struct EvalSummarization: AsyncParsableCommand {
             }
             let summary = try SummarizationEvaluation.summarize(examples, scores: scores)
             let bleu = summary.corpusBLEU
-            printJSON([
+            try printJSON([
                 "examples": summary.examples, "rouge": rougeObject(summary.rouge),
                 "rouge_stemmed": rougeObject(summary.rougeStemmed),
                 "bleu": [
@@ -58,6 +58,9 @@ struct EvalSummarization: AsyncParsableCommand {
                 ] as [String: Any],
             ])
         } catch let error as EvaluationError {
+            note("error: \(error)")
+            throw ExitCode(1)
+        } catch let error as FileError {
             note("error: \(error)")
             throw ExitCode(1)
         }
@@ -75,9 +78,9 @@ func rougeObject(_ scores: [RougeType: RougeScore]) -> [String: Any] {
 }
 
 /// A JSON object on standard output, keys sorted, indented.
-func printJSON(_ object: [String: Any]) {
+func printJSON(_ object: [String: Any]) throws {
     let options: JSONSerialization.WritingOptions = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     if let data = try? JSONSerialization.data(withJSONObject: object, options: options) {
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        try StandardOutput.write(data + Data("\n".utf8))
     }
 }

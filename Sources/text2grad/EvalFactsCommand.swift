@@ -24,30 +24,11 @@ struct EvalFacts: ParsableCommand {
 
     func run() throws {
         do {
-            var posts: [String: String] = [:]
-            if let task {
-                for line in try JSONLines.read(path: task) {
-                    guard let id = line.object["id"] as? String, let post = line.object["prompt"] as? String else {
-                        throw FileError.badLine(path: task, line: line.number, detail: "needs string fields \"id\" and \"prompt\"")
-                    }
-                    posts[id] = post
-                }
-            }
             var tally = FactTally()
-            for line in try JSONLines.read(path: predictions) {
-                let object = line.object
-                guard let summary = ["response", "prediction", "completion", "text"].lazy.compactMap({ object[$0] as? String }).first else {
-                    throw FileError.badLine(path: predictions, line: line.number,
-                                            detail: "needs the summary in a string \"response\", \"prediction\", \"completion\" or \"text\"")
-                }
-                let post = (object["id"] as? String).flatMap { posts[$0] } ?? object["prompt"] as? String
-                guard let post else {
-                    throw FileError.badLine(path: predictions, line: line.number,
-                                            detail: "needs the post in \"prompt\" or an \"id\" found in --task")
-                }
-                tally.add(post: post, summary: summary)
+            for prediction in try FactPredictions.read(path: predictions, task: task) {
+                tally.add(post: prediction.post, summary: prediction.summary)
             }
-            printJSON([
+            try printJSON([
                 "summaries": tally.summaries, "unreadable_posts": tally.unreadable, "fact_accuracy": tally.meanAccuracy,
                 "perfect": tally.perfect, "mistakes_per_summary": tally.mistakesPerSummary,
             ])

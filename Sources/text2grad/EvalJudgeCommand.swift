@@ -90,10 +90,10 @@ struct EvalJudge: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             if let output {
                 let sink = try JSONLWriter(path: output)
-                for record in records { sink.writeLine(String(decoding: try encoder.encode(record), as: UTF8.self)) }
+                for record in records { try sink.writeLine(String(decoding: try encoder.encode(record), as: UTF8.self)) }
             }
             encoder.outputFormatting.insert(.prettyPrinted)
-            FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+            try StandardOutput.write(try encoder.encode(report) + Data("\n".utf8))
             await client.shutdown()
         } catch let error as EvaluationError {
             await client.shutdown()

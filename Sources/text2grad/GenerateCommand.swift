@@ -104,10 +104,10 @@ struct Generate: ParsableCommand {
             let ids = try promptIds(tokenizer, messages: [ChatMessage(role: "user", content: prompt)], text: prompt)
             let request = GenerationRequest(promptIds: ids, parameters: sampling.parameters)
             let result = try generator.generate([request], onToken: { _, event in
-                FileHandle.standardOutput.write(Data(event.text.utf8))
-                return true
+                // A failed write (a full disk behind `>`) stops generating; writing the newline below reports it.
+                return (try? StandardOutput.write(Data(event.text.utf8))) != nil
             })[0]
-            print("")
+            try StandardOutput.line("")
             note("[\(result.tokenIds.count) tokens, finish: \(result.finishReason.rawValue)]")
             return
         }
@@ -143,7 +143,7 @@ struct Generate: ParsableCommand {
                     "prompt_tokens": result.promptTokens,
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                sink.writeLine(try JSONLines.encode(object))
+                try sink.writeLine(try JSONLines.encode(object))
             }
             note("generated \(end)/\(requests.count) (\(Int(Date().timeIntervalSince(started)))s)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Training
 import Models
@@ -58,14 +59,11 @@ struct InitModel: ParsableCommand {
     func run() throws {
         var template: String?
         if let chatTemplate {
-            guard let text = try? String(contentsOfFile: chatTemplate, encoding: .utf8) else {
-                throw ValidationError("cannot read --chat-template \(chatTemplate)")
-            }
-            template = text
+            template = try InputFile.text(path: chatTemplate)
         }
         let base: [String: Any]
         if let config {
-            guard let data = FileManager.default.contents(atPath: config),
+            guard let data = try? InputFile.read(path: config),
                   let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
             else { throw ValidationError("--config \(config) is not a readable JSON object") }
             base = object

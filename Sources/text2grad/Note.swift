@@ -6,8 +6,8 @@ nonisolated(unsafe) var noteRank = 0
 /// A line on standard error, for progress and warnings that must not mix with JSON output.
 func note(_ message: String) {
     if noteRank == 0 {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
     } else if message.hasPrefix("error") {
-        FileHandle.standardError.write(Data("rank \(noteRank): \(message)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("rank \(noteRank): \(message)\n".utf8))
     }
 }

@@ -60,10 +60,16 @@ struct CriticOptions: ParsableArguments {
     @Option(help: "At most this many quotes per label in a local model's answer (e.g. 2, as the summarization prompt asks).")
     var maxQuotes: Int?
 
+    /// Checked for every command that has these options (ArgumentParser validates option groups on its own).
     func validate() throws {
-        if (model == nil) == (endpoint == nil) { throw ValidationError("give --model DIR or --endpoint URL") }
+        if model != nil && endpoint != nil { throw ValidationError("give --model DIR or --endpoint URL, not both") }
         if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
         if maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
+    }
+
+    /// A command that runs the critic needs one of the two sources.
+    func validateSource() throws {
+        if model == nil && endpoint == nil { throw ValidationError("give --model DIR or --endpoint URL") }
     }
 
     /// The critic and, for a local model, its tokenizer.
@@ -105,6 +111,8 @@ struct Critique: ParsableCommand {
     @Option(name: [.short, .customLong("input")], help: "Pairs JSONL.") var input: String
     @Option(name: [.short, .long], help: "Output JSONL of annotation records.") var output: String
     @Option(help: "A tokenizer directory for per-token scores (default: none).") var tokenizer: String?
+
+    func validate() throws { try critic.validateSource() }
 
     func run() throws {
         let lines = try JSONLines.read(path: input)
@@ -165,7 +173,7 @@ struct EvalRM: ParsableCommand {
     @Option(name: [.short, .long], help: "Per-record JSONL.") var output: String?
 
     func validate() throws {
-        if predictions == nil { try critic.validate() }
+        if predictions == nil { try critic.validateSource() }
     }
 
     func run() throws {
@@ -194,6 +202,6 @@ struct EvalRM: ParsableCommand {
             if case let .failure(_, raw, problem) = outcome { line["problem"] = problem; line["raw"] = raw }
             try sink?.write(line)
         }
-        print(try JSONLines.encode(evaluation.summary))
+        try StandardOutput.line(try JSONLines.encode(evaluation.summary))
     }
 }

@@ -81,7 +81,7 @@ struct Score: ParsableCommand {
                     "mean_nll": score.meanNegativeLogLikelihood, "perplexity": score.perplexity,
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                sink.writeLine(try JSONLines.encode(object))
+                try sink.writeLine(try JSONLines.encode(object))
             }
             if output != nil { note("scored \(end)/\(sequences.count) (\(Int(Date().timeIntervalSince(started)))s)") }
         }

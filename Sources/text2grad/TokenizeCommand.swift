@@ -38,7 +38,7 @@ struct Tokenize: ParsableCommand {
         let model = try Tokenizers.Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
         let text: String
         if let input {
-            text = try String(contentsOfFile: input, encoding: .utf8)
+            text = try InputFile.text(path: input)
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
@@ -70,7 +70,7 @@ struct Tokenize: ParsableCommand {
             if let id { record["id"] = id }
             let data = try JSONSerialization.data(
                 withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.line(String(decoding: data, as: UTF8.self))
         }
     }
 }

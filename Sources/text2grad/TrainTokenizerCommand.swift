@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Tokenizers
 
@@ -39,9 +40,7 @@ struct TrainTokenizer: ParsableCommand {
     func run() throws {
         var texts: [String] = []
         for path in corpus {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read --corpus \(path) as UTF-8 text")
-            }
+            let text = try InputFile.text(path: path)
             texts += text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         }
         var trainer = BPETrainer()

@@ -33,6 +33,7 @@ import Tokenizers
         c.output = directory + "/" + run
         c.steps = 8
         c.batchSize = 3
+        c.maxLength = 64  // the fixture model's context (max_position_embeddings)
         c.gradientAccumulation = 2
         c.learningRate = 3e-3
         c.warmupSteps = 2
@@ -74,7 +75,7 @@ import Tokenizers
             return ["sft", "--model", c.model, "--data", data, "--output", c.output, "--steps", "8", "--batch-size", "3",
                     "--gradient-accumulation", "2", "--learning-rate", "3e-3", "--warmup-steps", "2", "--lora-rank", "4",
                     "--lora-dropout", "0.1", "--lora-targets", "q_proj,v_proj,down_proj", "--save-every", "2", "--eval-every", "4",
-                    "--threads", "2", "--weight-decay", "0.01"]
+                    "--threads", "2", "--weight-decay", "0.01", "--max-length", "64"]
         }
         func launch(_ args: [String]) throws -> Process {
             let p = Process()

@@ -1,26 +1,8 @@
 import JSON
 
-/// Reads code task and sample files: `RecordFile`'s formats, with a bound on the decompressed size and text checks.
-///
-/// Checked before any sample runs, each failure naming the file, the line (and item of a JSON list) and the field:
-/// 1. the file, and a gzip file once decompressed, is at most `maximumBytes` (a gzip bomb stops there);
-/// 2. every line is valid UTF-8, and no `\u` escape is a lone surrogate (the parser would turn either into U+FFFD);
-/// 3. the file holds at least one record.
-enum CodeRecordFile {
-    /// The records of `path`; `kind` ("task", "sample") names them in the error for an empty file.
-    static func read(path: String, kind: String, maximumBytes: Int) throws -> [SourcedRecord] {
-        let bytes = try RecordFile.contents(path: path, maximumBytes: maximumBytes)
-        let records = try RecordFile.parse(bytes, path: path)
-        if let (line, detail) = firstBadText(bytes) {
-            throw badText(records, line: line, detail: detail, path: path)
-        }
-        guard !records.isEmpty else {
-            throw EvaluationError.badRecord(
-                path: path, line: nil, item: nil, field: nil, detail: "no \(kind)s: the file holds no records")
-        }
-        return records
-    }
-
+/// The text checks every record file passes: valid UTF-8 and no lone surrogate escape (the JSON parser would turn
+/// either into U+FFFD and the record would be scored on text nobody wrote).
+extension RecordFile {
     /// The 1-based line of the first invalid UTF-8 or lone surrogate escape in `bytes`, and what it is.
     static func firstBadText(_ bytes: [UInt8]) -> (line: Int, detail: String)? {
         var line = 1
