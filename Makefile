@@ -31,9 +31,9 @@ mpi: mpi-deps
 test: mpi-deps
 	$(SWIFT) test --no-parallel --traits MPI
 
-# The main job: the whole Text2Grad pipeline on the built-in task (data, a tiny model from scratch, SFT,
+# The main job: the whole Text2Grad pipeline on the built-in task (data, the shipped pretrained base, SFT,
 # annotation by the built-in teacher, the reward model, token-level vs scalar PPO over 3 seeds), then the verdict.
-# Finished stages are kept: run it again to resume. DEMO_FLAGS=--quick runs every stage in about two minutes.
+# Finished stages are kept: run it again to resume. DEMO_FLAGS=--quick runs every stage with one seed.
 DEMO_FLAGS ?=
 demo: build
 	$(BIN) demo --out runs/demo $(DEMO_FLAGS)

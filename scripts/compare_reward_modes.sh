@@ -10,9 +10,9 @@
 #   REWARD=builtin   the rule-based teacher, uncapped (a perfect critic: the modes differ in credit assignment alone)
 #   REWARD=rm        the demo's trained reward model (the default, as in the demo)
 #   KL_TARGET=X      adaptive β steered to a summed KL of X in both modes (matched KL) instead of a fixed β = 0.1
-#   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.05)
+#   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.02)
 #   PPO_FLAGS        extra train-policy flags, the same for both modes; TOKEN_FLAGS, SCALAR_FLAGS one mode's own
-#                    (the demo's per-mode GAE λ is the default: TOKEN_FLAGS="--lam 0", SCALAR_FLAGS="--lam 0.95")
+#                    (e.g. TOKEN_FLAGS="--lam 0": token-level credit with GAE's λ at 0; default: the demo's 0.95)
 #   MODES            the modes to run (default "token scalar"); TEXT2GRAD names the tool
 set -euo pipefail
 
@@ -36,11 +36,11 @@ esac
 kl=(--kl-coef 0.1)
 if [[ -n ${KL_TARGET:-} ]]; then kl=(--kl-coef 0.1 --kl-target "$KL_TARGET"); fi
 base=$(grep -o '"fact_accuracy" : [0-9.e-]*' "$demo/base/evaluation.json" | grep -o '[0-9.e-]*$')
-target=${TARGET:-$(awk -v a="$base" 'BEGIN { printf "%.4f", a - 0.05 }')}
+target=${TARGET:-$(awk -v a="$base" 'BEGIN { printf "%.4f", a - 0.02 }')}
 mkdir -p "$out"
 for (( seed = 0; seed < seeds; seed++ )); do
     for mode in ${MODES:-token scalar}; do
-        if [[ $mode == token ]]; then own=${TOKEN_FLAGS---lam 0}; else own=${SCALAR_FLAGS---lam 0.95}; fi
+        if [[ $mode == token ]]; then own=${TOKEN_FLAGS:-}; else own=${SCALAR_FLAGS:-}; fi
         run=$out/$mode-seed$seed
         if [[ -f $run/done ]]; then echo "$run: done before, kept"; continue; fi
         rm -rf "$run"

@@ -23,7 +23,9 @@ public enum DemoEvaluation {
 
     /// The summaries of the first `posts` held-out posts by the model in `model`, checked by the task's metric:
     /// sampled as PPO's held-out evaluation samples them (the same seed per post), or greedy.
-    public static func tally(model directory: String, posts count: Int, threads: Int, greedy: Bool = false) throws -> FactTally {
+    public static func tally(model directory: String, posts count: Int, threads: Int, greedy: Bool = false) throws
+        -> FactTally
+    {
         let (model, tokenizer) = try ModelFiles.load(directory: directory, threads: threads)
         guard let tokenizer else { throw DemoError.stage("evaluation", "\(directory) has no tokenizer") }
         let items = try posts(count)

@@ -15,7 +15,7 @@ public struct DemoOptions: Codable, Sendable, Equatable {
     /// The model name sent to `teacherURL`.
     public var teacherModel = "gpt-4o-mini"
     /// The verdict's target is the base's held-out fact accuracy minus this margin.
-    public var targetMargin = 0.05
+    public var targetMargin = 0.02
     /// Engine threads.
     public var threads = 2
 

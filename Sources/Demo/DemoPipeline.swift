@@ -47,7 +47,7 @@ public final class DemoPipeline {
     /// What a run produced: the PPO run directories by mode and the verdict's target.
     public struct Outcome {
         public var runs: [RewardMode: [String]]
-        /// The base's held-out fact accuracy minus `targetMargin`.
+        /// The base's held-out fact accuracy minus `targetMargin`, to three decimals.
         public var target: Double
     }
 
@@ -76,7 +76,7 @@ public final class DemoPipeline {
         }
         try stage("annotations") { dir in try annotate(into: dir) }
         try stage("rm") { dir in try rewardModel(into: dir) }
-        let target = try baseAccuracy() - options.targetMargin
+        let target = ((try baseAccuracy() - options.targetMargin) * 1000).rounded() / 1000
         var runs: [RewardMode: [String]] = [:]
         for seed in 0..<options.seedCount {
             for mode in [RewardMode.token, .scalar] {

@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The model name sent to --teacher-url.") var teacherModel = "gpt-4o-mini"
     @Option(help: "Held-out fact accuracy the verdict counts steps to (default: the base's minus --target-margin).")
     var target: Double?
-    @Option(help: "The default target's margin below the base's held-out fact accuracy.") var targetMargin = 0.05
+    @Option(help: "The default target's margin below the base's held-out fact accuracy.") var targetMargin = 0.02
     @Option(help: "A pretrained base model directory instead of the one shipped with the tool.") var base: String?
     @Option(help: "Engine threads.") var threads = 2
     @Option(help: "Make the demo's pretrained base model into this directory (what scripts/make-demo-base.sh runs) instead of running the demo.")
