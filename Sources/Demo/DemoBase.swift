@@ -98,12 +98,7 @@ public enum DemoTask {
 
     /// The teacher of the demo: every problem and every right fact quoted (no cap), so its reward counts what the
     /// metric counts.
-    public static let teacher: FactTeacher = {
-        var options = TeacherOptions()
-        options.maxGood = 0
-        options.maxPoor = 0
-        return FactTeacher(options: options)
-    }()
+    public static let teacher = FactTeacher(options: TeacherOptions(maxQuotes: 0))
 
     /// The reward model's conversation for `summary` of the post in `prompt`, answered by the teacher.
     static func critiqueConversation(prompt: String, summary: String, facts: PostFacts) throws -> [ChatMessage] {
@@ -143,6 +138,15 @@ public enum DemoBase {
     public static var shipped: String? {
         guard let url = Bundle.module.url(forResource: "demo-base", withExtension: nil) else { return nil }
         return url.path
+    }
+
+    /// The model files (`fileNames`) of a model or checkpoint directory as a fresh plain model directory `model`.
+    static func copyModel(from source: String, to model: String) throws {
+        try? FileManager.default.removeItem(atPath: model)
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        for name in fileNames {
+            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: model + "/" + name)
+        }
     }
 
     /// The FNV-1a hash of a file's bytes, as 16 hex digits.
@@ -218,11 +222,7 @@ public enum DemoBase {
                                    warmupSteps: recipe.critiqueWarmupSteps, threads: threads)
         let last = critiquing.model
 
-        try? FileManager.default.removeItem(atPath: output)
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        for name in fileNames {
-            try FileManager.default.copyItem(atPath: last + "/" + name, toPath: output + "/" + name)
-        }
+        try copyModel(from: last, to: output)
 
         log("held-out accuracy …")
         let greedy = try DemoEvaluation.tally(model: output, posts: evaluationPosts, threads: threads, greedy: true)
@@ -282,12 +282,7 @@ public enum DemoBase {
         let records = try sft.run()
         sft.loop.progress?.finish()
         // The last checkpoint's model files as a plain model directory (no optimizer state).
-        let last = Checkpoint.directory(run: output, step: steps)
-        try? FileManager.default.removeItem(atPath: finished)
-        try FileManager.default.createDirectory(atPath: finished, withIntermediateDirectories: true)
-        for name in fileNames {
-            try FileManager.default.copyItem(atPath: last + "/" + name, toPath: finished + "/" + name)
-        }
+        try copyModel(from: Checkpoint.directory(run: output, step: steps), to: finished)
         let logged = try MetricsLog.records(path: output + "/metrics.jsonl")
         let loss = records.last?.evalLoss ?? logged[steps]?["eval_loss"] ?? .nan
         try "\(loss)".write(toFile: finished + "/eval-loss.txt", atomically: true, encoding: .utf8)

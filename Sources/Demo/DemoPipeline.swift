@@ -62,10 +62,7 @@ public final class DemoPipeline {
             return "\(sizes.trainPosts) train and \(sizes.evalPosts) eval posts"
         }
         try stage("base") { dir in
-            try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
-            for name in DemoBase.fileNames {
-                try FileManager.default.copyItem(atPath: baseSource + "/" + name, toPath: dir + "/model/" + name)
-            }
+            try DemoBase.copyModel(from: baseSource, to: dir + "/model")
             return "pretrained base: " + (try evaluate(model: dir + "/model", into: dir))
         }
         try stage("policy") { dir in
@@ -92,11 +89,7 @@ public final class DemoPipeline {
     /// the rollouts' decoding, the same seeds), written to `dir/evaluation.json`; returns its summary line.
     func evaluate(model: String, into dir: String) throws -> String {
         let tally = try DemoEvaluation.tally(model: model, posts: sizes.ppoEvalPosts, threads: options.threads)
-        let object: [String: Any] = [
-            "fact_accuracy": tally.meanAccuracy, "summaries": tally.summaries, "perfect": tally.perfect,
-            "mistakes_per_summary": tally.mistakesPerSummary,
-        ]
-        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        try JSONSerialization.data(withJSONObject: tally.summary, options: [.sortedKeys, .prettyPrinted])
             .write(to: URL(fileURLWithPath: dir + "/evaluation.json"))
         return tally.line
     }

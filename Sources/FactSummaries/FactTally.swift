@@ -52,6 +52,12 @@ public struct FactTally: Sendable, Equatable {
         ]
     }
 
+    /// The figures as a JSON object: what `eval facts` prints and the demo's `evaluation.json` holds.
+    public var summary: [String: Any] {
+        ["summaries": summaries, "unreadable_posts": unreadable, "fact_accuracy": meanAccuracy, "perfect": perfect,
+         "mistakes_per_summary": mistakesPerSummary]
+    }
+
     /// One line: accuracy, perfect summaries and the mistakes per summary.
     public var line: String {
         let m = mistakesPerSummary

@@ -42,6 +42,11 @@ public struct TeacherOptions: Sendable, Equatable {
 
     /// The defaults, matching the annotation prompt.
     public init() {}
+
+    /// At most `maxQuotes` phrases per label (0: every right fact and every problem), other settings at their defaults.
+    public init(maxQuotes: Int) {
+        (maxGood, maxPoor) = (maxQuotes, maxQuotes)
+    }
 }
 
 /// The built-in rule-based teacher: it reads the post's facts, checks the summary against them and

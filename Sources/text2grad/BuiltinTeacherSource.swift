@@ -12,10 +12,7 @@ enum BuiltinTeacherSource {
         guard format.task == "summarization" else {
             throw ValidationError("--reward builtin critiques the built-in summarization task (--task summarization)")
         }
-        var options = TeacherOptions()
-        options.maxGood = maxQuotes ?? 0
-        options.maxPoor = maxQuotes ?? 0
-        let teacher = FactTeacher(options: options)
+        let teacher = FactTeacher(options: TeacherOptions(maxQuotes: maxQuotes ?? 0))
         let answer: @Sendable (CritiquePair) -> String = { pair in
             teacher.reply(post: pair.prompt, summary: pair.response).text
         }

@@ -28,10 +28,7 @@ struct EvalFacts: ParsableCommand {
             for prediction in try FactPredictions.read(path: predictions, task: task) {
                 tally.add(post: prediction.post, summary: prediction.summary)
             }
-            try printJSON([
-                "summaries": tally.summaries, "unreadable_posts": tally.unreadable, "fact_accuracy": tally.meanAccuracy,
-                "perfect": tally.perfect, "mistakes_per_summary": tally.mistakesPerSummary,
-            ])
+            try printJSON(tally.summary)
         } catch let error as FileError {
             note("error: \(error)")
             throw ExitCode(1)

@@ -92,9 +92,8 @@ struct Serve: AsyncParsableCommand {
         if teacher != nil {
             let settings = serverSettings(name: modelName ?? "builtin-teacher")
             let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
-            var options = TeacherOptions()
-            (options.maxGood, options.maxPoor) = (maxQuotes, maxQuotes)
-            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(teacher: FactTeacher(options: options)),
+            let teacher = FactTeacher(options: TeacherOptions(maxQuotes: maxQuotes))
+            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(teacher: teacher),
                                          logger: logger)
             let app = server.application { port in
                 note("serving the built-in teacher as '\(settings.modelName)' on "
