@@ -6,13 +6,14 @@
 #   scripts/compare_reward_modes.sh DEMO_DIR OUT_DIR [SEEDS] [STEPS]
 #
 # DEMO_DIR is a finished `text2grad demo` run: its policy/model, reward model and the policy prompts of its PPO
-# stages are used, with the demo's PPO settings. Environment:
+# stages are used, with the demo's PPO settings (DemoPPO: the same for both modes but token-level's γ = 0 and the
+# scalar's mean sequence score, each mode's best of a small sweep). Environment:
 #   REWARD=builtin   the rule-based teacher, uncapped (a perfect critic: the modes differ in credit assignment alone)
 #   REWARD=rm        the demo's trained reward model (the default, as in the demo)
 #   KL_TARGET=X      adaptive β steered to a summed KL of X in both modes (matched KL) instead of a fixed β = 0.1
 #   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.02)
-#   PPO_FLAGS        extra train-policy flags, the same for both modes; TOKEN_FLAGS, SCALAR_FLAGS one mode's own
-#                    (e.g. TOKEN_FLAGS="--lam 0": token-level credit with GAE's λ at 0; default: the demo's 0.95)
+#   PPO_FLAGS        extra train-policy flags, the same for both modes; TOKEN_FLAGS, SCALAR_FLAGS one mode's own,
+#                    after the demo's (e.g. TOKEN_FLAGS="--gamma 1 --lam 0", SCALAR_FLAGS="--scalar-score sum")
 #   MODES            the modes to run (default "token scalar"); TEXT2GRAD names the tool
 set -euo pipefail
 
@@ -23,9 +24,9 @@ fi
 demo=$1 out=$2 seeds=${3:-3} steps=${4:-20}
 tool=${TEXT2GRAD:-.build/release/text2grad}
 if [[ ! -x $tool ]]; then echo "compare_reward_modes: $tool is missing; run 'make build' or set TEXT2GRAD" >&2; exit 1; fi
-prompts=$demo/ppo-token-seed0
+prompts=$demo/ppo-rm-token-seed0
 if [[ ! -d $demo/policy/model || ! -f $prompts/prompts-train.jsonl || ! -f $demo/base/evaluation.json ]]; then
-    echo "compare_reward_modes: $demo is not a finished demo run (policy/model, ppo-token-seed0/prompts-*.jsonl)" >&2
+    echo "compare_reward_modes: $demo is not a finished demo run (policy/model, ppo-rm-token-seed0/prompts-*.jsonl)" >&2
     exit 1
 fi
 case ${REWARD:-rm} in
@@ -40,7 +41,7 @@ target=${TARGET:-$(awk -v a="$base" 'BEGIN { printf "%.4f", a - 0.02 }')}
 mkdir -p "$out"
 for (( seed = 0; seed < seeds; seed++ )); do
     for mode in ${MODES:-token scalar}; do
-        if [[ $mode == token ]]; then own=${TOKEN_FLAGS:-}; else own=${SCALAR_FLAGS:-}; fi
+        if [[ $mode == token ]]; then own="--gamma 0 ${TOKEN_FLAGS:-}"; else own="--scalar-score mean ${SCALAR_FLAGS:-}"; fi
         run=$out/$mode-seed$seed
         if [[ -f $run/done ]]; then echo "$run: done before, kept"; continue; fi
         rm -rf "$run"

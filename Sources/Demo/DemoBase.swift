@@ -96,6 +96,19 @@ public enum DemoTask {
         return options
     }
 
+    /// The demo's data (the policy's SFT on imperfect summaries, the annotations' task file): the same posts as
+    /// `options`, with imperfect summaries whose mistakes are mostly ones the critic blames and the metric counts.
+    /// A vague phrase where a value belongs is the commonest, then a wrong value from the post's distractors; a
+    /// repetition (blamed, not counted) and an omission (counted, not blamed) stay rare, so all four are present.
+    public static func policyOptions(train: Int, eval: Int) -> FactTaskOptions {
+        var options = options(train: train, eval: eval)
+        options.imperfect.wrongWeight = 0.3
+        options.imperfect.vagueWeight = 0.5
+        options.imperfect.repeatedWeight = 0.15
+        options.imperfect.missingWeight = 0.05
+        return options
+    }
+
     /// The teacher of the demo: every problem and every right fact quoted (no cap), so its reward counts what the
     /// metric counts.
     public static let teacher = FactTeacher(options: TeacherOptions(maxQuotes: 0))

@@ -20,8 +20,8 @@ import Training
 /// 4. `annotations`: the policy's own samples critiqued by the teacher through the real annotate run;
 /// 5. `rm`: the generative reward model (`train-rm` from the base) and its held-out evaluation (`eval-rm`), with the
 ///    quote rule and without it;
-/// 6. `ppo-token-seedK`, `ppo-scalar-seedK`: PPO from the same policy, same seeds and budget, rewarded by the
-///    trained reward model, evaluated on held-out posts by fact accuracy;
+/// 6. `ppo-{rm,builtin}-{token,scalar}-seedK`: PPO from the same policy, same seeds and budget, rewarded by the
+///    trained reward model and by the built-in (perfect) critic, evaluated on held-out posts by fact accuracy;
 /// 7. the verdict (and the report, written by the caller) against `target`: the base's accuracy minus a margin.
 public final class DemoPipeline {
     public let options: DemoOptions
@@ -30,7 +30,7 @@ public final class DemoPipeline {
     var sizes: DemoSizes { options.sizes }
     /// The base model directory the run starts from.
     let baseSource: String
-    /// The stage fingerprint (options and base).
+    /// The stage fingerprint (options, base, the data's mistake mix and the PPO settings).
     let fingerprint: String
 
     public init(options: DemoOptions, log: @escaping (String) -> Void) throws {
@@ -41,12 +41,13 @@ public final class DemoPipeline {
                                   + "(make it with scripts/make-demo-base.sh)")
         }
         baseSource = base
-        fingerprint = options.fingerprint(base: try DemoBase.fileHash(base + "/model.safetensors"))
+        fingerprint = options.fingerprint(base: try DemoBase.fileHash(base + "/model.safetensors")) + " " + DemoPPO.summary
+            + " data=\(DemoTask.policyOptions(train: 0, eval: 0).imperfect)"
     }
 
-    /// What a run produced: the PPO run directories by mode and the verdict's target.
+    /// What a run produced: the PPO run directories by critic and mode, and the verdict's target.
     public struct Outcome {
-        public var runs: [RewardMode: [String]]
+        public var runs: [DemoCritic: [RewardMode: [String]]]
         /// The base's held-out fact accuracy minus `targetMargin`, to three decimals.
         public var target: Double
     }
@@ -57,7 +58,7 @@ public final class DemoPipeline {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         Compute.useThreads(options.threads)
         try stage("data") { dir in
-            try FactTask.write(options: DemoTask.options(train: sizes.trainPosts, eval: sizes.evalPosts), teacher: DemoTask.teacher,
+            try FactTask.write(options: DemoTask.policyOptions(train: sizes.trainPosts, eval: sizes.evalPosts), teacher: DemoTask.teacher,
                                to: dir)
             return "\(sizes.trainPosts) train and \(sizes.evalPosts) eval posts"
         }
@@ -74,12 +75,14 @@ public final class DemoPipeline {
         try stage("annotations") { dir in try annotate(into: dir) }
         try stage("rm") { dir in try rewardModel(into: dir) }
         let target = ((try baseAccuracy() - options.targetMargin) * 1000).rounded() / 1000
-        var runs: [RewardMode: [String]] = [:]
-        for seed in 0..<options.seedCount {
-            for mode in [RewardMode.token, .scalar] {
-                let name = "ppo-\(mode.rawValue)-seed\(seed)"
-                try stage(name) { dir in try ppo(mode: mode, seed: UInt64(seed), into: dir) }
-                runs[mode, default: []].append(root + "/" + name + "/run")
+        var runs: [DemoCritic: [RewardMode: [String]]] = [:]
+        for critic in DemoCritic.allCases {
+            for seed in 0..<options.seedCount {
+                for mode in [RewardMode.token, .scalar] {
+                    let name = "ppo-\(critic.rawValue)-\(mode.rawValue)-seed\(seed)"
+                    try stage(name) { dir in try ppo(mode: mode, critic: critic, seed: UInt64(seed), into: dir) }
+                    runs[critic, default: [:]][mode, default: []].append(root + "/" + name + "/run")
+                }
             }
         }
         return Outcome(runs: runs, target: target)
@@ -263,13 +266,10 @@ public final class DemoPipeline {
         c.steps = sizes.ppoSteps
         c.batchSize = sizes.ppoBatch
         c.miniBatchSize = max(1, sizes.ppoBatch / 2)
-        c.ppoEpochs = 4
         c.temperature = DemoEvaluation.temperature
         c.maxNewTokens = DemoEvaluation.maxNewTokens
         c.minNewTokens = DemoEvaluation.minNewTokens
-        c.learningRate = 5e-4
-        c.loraRank = 16
-        c.klCoef = 0.1
+        DemoPPO.apply(mode: mode, to: &c)
         c.evalEvery = sizes.ppoEvalEvery
         c.evalLimit = sizes.ppoEvalPosts
         c.evalCritique = false  // the held-out figure is fact accuracy; the critic reads only the response logged
@@ -279,17 +279,22 @@ public final class DemoPipeline {
         return c
     }
 
-    /// One PPO run from the SFT policy, rewarded by the trained reward model.
-    func ppo(mode: RewardMode, seed: UInt64, into dir: String) throws -> String {
-        let c = try ppoConfig(mode: mode, seed: seed, into: dir)
-        let critic = try localCritic()
-        let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format)
+    /// One PPO run from the SFT policy, rewarded by `critic`.
+    func ppo(mode: RewardMode, critic: DemoCritic, seed: UInt64, into dir: String) throws -> String {
+        var c = try ppoConfig(mode: mode, seed: seed, into: dir)
+        c.reward = critic.rawValue
+        let format = try RewardModelFormat.builtin("summarization")
+        let source = critic == .rm ? try localCritic()
+            : Critic(backend: .function({ DemoTask.teacher.reply(post: $0.prompt, summary: $0.response).text }, name: "builtin-teacher"),
+                     format: format)
+        let trainer = try PolicyTrainer(config: c, critic: source, format: format)
         trainer.objective.taskMetric = { prompt, response in FactChecker.accuracy(post: prompt.text, summary: response) }
         trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
         let records = try trainer.run()
         trainer.loop.progress?.finish()
         let accuracy = records.last?.metrics["eval/task_metric"] ?? .nan
-        return String(format: "%@ PPO, seed %d: held-out fact accuracy %.3f", mode == .token ? "token-level" : "scalar", seed, accuracy)
+        return String(format: "%@ PPO, %@, seed %d: held-out fact accuracy %.3f", mode == .token ? "token-level" : "scalar",
+                      critic == .rm ? "reward model" : "built-in critic", seed, accuracy)
     }
 
     /// The policy's prompts for a split: the instruction and the post, one user turn.
@@ -300,6 +305,45 @@ public final class DemoPipeline {
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Who rewards the demo's PPO runs: the reward model the demo trained (the pipeline end to end), and the built-in
+/// teacher, a perfect critic of the task (what the reward modes do with critiques that are right).
+public enum DemoCritic: String, CaseIterable, Sendable {
+    case rm, builtin
+}
+
+/// The demo's PPO settings: the same for both reward modes except how the critique's scores become advantages,
+/// where each mode has the best of a small sweep with the built-in (perfect) critic on this task (docs/PPO.md
+/// gives the table; seeds 0–2, 20 steps, everything else as here):
+/// - token-level: GAE's γ = 0, so each token's advantage is its own span score (minus β·KL) against the value
+///   head's estimate of it. With γ = 1 a token's advantage also carries every later token's score through the
+///   value head's errors, and this small model's value head explains little of the return: at λ = 0.95 a wrong
+///   value was often credited with the praise its sentence earned after it, and at λ = 0 the runs drifted longer;
+/// - scalar: the sequence score is the mean span score of the quoted tokens (`scalar_score: mean`), with γ = 1 and
+///   λ = 0.95 (TRL's defaults). The sum of the token scores (token mode's return, the tool's default) lost
+///   accuracy at λ 0.95 and 1 and at twice the learning rate; γ = 0 would teach the last token alone.
+public enum DemoPPO {
+    public static let learningRate = 5e-4, klCoef = 0.1, loraRank = 16, ppoEpochs = 4
+
+    /// What differs between the modes: GAE's γ and λ, and the scalar's sequence score.
+    public static func advantage(_ mode: RewardMode) -> (gamma: Double, lam: Double, scalarScore: SequenceScoreRule) {
+        mode == .token ? (0, 0.95, .sum) : (1, 0.95, .mean)
+    }
+
+    static func apply(mode: RewardMode, to c: inout PPOConfig) {
+        c.ppoEpochs = ppoEpochs
+        c.learningRate = learningRate
+        c.loraRank = loraRank
+        c.klCoef = klCoef
+        (c.gamma, c.lam, c.scalarScore) = advantage(mode)
+    }
+
+    /// The settings, for the stage fingerprint.
+    static var summary: String {
+        let modes = RewardMode.allCases.map { "\($0.rawValue)=\(advantage($0))" }.joined(separator: ",")
+        return "ppo=lr\(learningRate),kl\(klCoef),lora\(loraRank),epochs\(ppoEpochs),\(modes)"
     }
 }
 

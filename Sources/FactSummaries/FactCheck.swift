@@ -67,8 +67,8 @@ public struct SummaryCheck: Sendable, Equatable {
 ///    and every number (an age, with a following "-year-old" or " years old") is found as whole words,
 ///    case-sensitively, longest first, never overlapping;
 /// 2. a phrase of three or more words (two with a content word) that occurs again later marks the later
-///    occurrence as a repeat,
-///    and mentions inside repeats are not counted again;
+///    occurrence as a repeat, and so does a value or vague phrase of a slot said again (one word is enough);
+///    mentions inside repeats are not counted again;
 /// 3. per fact of the post: any other value of its slot makes it wrong; else its own value makes it
 ///    correct; else a vague phrase of its slot makes it vague; else it is missing. A value of a slot the
 ///    post does not state is unsupported.
@@ -78,10 +78,17 @@ public enum FactChecker {
     /// The check of `summary` against the facts of a post.
     public static func check(_ facts: PostFacts, summary: String) -> SummaryCheck {
         let text = Array(summary.unicodeScalars)
-        let repeats = TextScan.repeats(text)
-        let mentions = TextScan.mentions(text).filter { mention in
-            !repeats.contains { $0.overlaps(mention.range) }
+        var repeats = TextScan.repeats(text)
+        var mentions: [Mention] = []
+        for mention in TextScan.mentions(text) where !repeats.contains(where: { $0.overlaps(mention.range) }) {
+            // A value said again ("34-year-old 34-year-old", "Oslo ... Oslo") is a repeat of the fact, however short.
+            if mentions.contains(where: { $0.slot == mention.slot && $0.value == mention.value }) {
+                repeats.append(mention.range)
+            } else {
+                mentions.append(mention)
+            }
         }
+        repeats.sort { $0.lowerBound < $1.lowerBound }
         var checks: [FactCheck] = []
         for slot in facts.slots {
             let expected = facts[slot]!

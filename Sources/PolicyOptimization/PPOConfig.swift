@@ -32,6 +32,10 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var output: String = "runs/ppo"
     /// token (Text2Grad) or scalar (the baseline).
     public var rewardMode: RewardMode = .token
+    /// The reward source: rm (a local reward model), endpoint, teacher or builtin (`train-policy --reward`). The
+    /// trainer is handed its critic; this names it in config.yaml, so a report can tell the critics' runs apart.
+    public var reward: String = "rm"
+    public static let rewardSources = ["rm", "endpoint", "teacher", "builtin"]
     /// Scalar mode's sequence score: the sum of the token scores (token mode's return, the default) or their mean
     /// over the quoted tokens.
     public var scalarScore: SequenceScoreRule = .sum
@@ -114,7 +118,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", evalGreedy = "eval_greedy"
-        case evalCritique = "eval_critique", output, rewardMode = "reward_mode"
+        case evalCritique = "eval_critique", output, rewardMode = "reward_mode", reward
         case scalarScore = "scalar_score"
         case steps, batchSize = "batch_size", miniBatchSize = "mini_batch_size", ppoEpochs = "ppo_epochs"
         case temperature, topP = "top_p", topK = "top_k", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
@@ -140,6 +144,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
                              ("ppo_epochs", ppoEpochs), ("max_new_tokens", maxNewTokens), ("threads", threads),
                              ("keep_checkpoints", keepCheckpoints), ("eval_limit", evalLimit)] where value <= 0 {
             throw fail("'\(key)' must be positive, got \(value)")
+        }
+        if !Self.rewardSources.contains(reward) {
+            throw fail("'reward' must be one of \(Self.rewardSources.joined(separator: ", ")), got '\(reward)'")
         }
         if minNewTokens < 0 || minNewTokens > maxNewTokens {
             throw fail("'min_new_tokens' must be in 0...max_new_tokens (\(maxNewTokens)), got \(minNewTokens)")

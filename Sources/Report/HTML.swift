@@ -40,11 +40,15 @@ enum Palette {
     static let fixed = ["token": "#2563eb", "scalar": "#ea580c"]
     static let others = ["#7c3aed", "#059669", "#db2777", "#525252"]
 
-    /// Colours for groups in order: token blue, scalar orange, the others from a fixed list.
+    /// Colours for groups in order: the first token group blue, the first scalar group orange, the others (other
+    /// modes, other critics' groups) from a fixed list.
     static func colors(_ groups: [RunGroup]) -> [String] {
-        var next = 0
+        var next = 0, used: Set<String> = []
         return groups.map { group in
-            if let color = fixed[group.mode] { return color }
+            if let color = fixed[group.mode], !used.contains(group.mode) {
+                used.insert(group.mode)
+                return color
+            }
             defer { next += 1 }
             return others[next % others.count]
         }

@@ -119,7 +119,7 @@ public struct ReportData: Sendable {
                     }
                     lookForEvaluation(path)
                     guard !rootIsRun, isPolicyRun(path) else { continue }
-                    // A stage folder holding its run as `run/` (the demo's ppo-token-seed0/run) is named by the stage.
+                    // A stage folder holding its run as `run/` (the demo's ppo-rm-token-seed0/run) is named by the stage.
                     let shown = name.hasSuffix("/run") ? String(name.dropLast(4)) : name
                     runs.append(try PolicyRun.load(directory: path, name: shown))
                 }

@@ -141,6 +141,8 @@ public struct PolicyRun: Sendable {
     public var directory: String
     /// `reward_mode` from config.yaml (token, scalar), or "run" when the config does not say.
     public var rewardMode: String
+    /// `reward` from config.yaml: the critic that rewarded the run (rm, builtin, ...), nil when the config does not say.
+    public var reward: String?
     public var seed: Int?
     /// config.yaml's top-level settings in file order, values as written.
     public var settings: [(key: String, value: String)]
@@ -154,7 +156,7 @@ public struct PolicyRun: Sendable {
         let settings = manager.fileExists(atPath: configPath) ? try readSettings(path: configPath) : []
         let lookup = Dictionary(settings.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         return PolicyRun(
-            name: name, directory: directory, rewardMode: lookup["reward_mode"] ?? "run",
+            name: name, directory: directory, rewardMode: lookup["reward_mode"] ?? "run", reward: lookup["reward"],
             seed: lookup["seed"].flatMap { Int($0) }, settings: settings,
             metrics: try MetricsTable.load(path: directory + "/metrics.jsonl"),
             samples: manager.fileExists(atPath: samplesPath) ? try RolloutSample.load(path: samplesPath) : [])

@@ -12,30 +12,51 @@ public struct SeriesPoint: Sendable, Equatable {
     public var count: Int
 }
 
-/// The runs of one reward mode (the seeds of one arm of a comparison).
+/// The runs of one reward mode and critic (the seeds of one arm of a comparison).
 public struct RunGroup: Sendable {
     /// token, scalar, or "run" when the config does not say.
     public var mode: String
+    /// The critic that rewarded the runs (config.yaml's `reward`) when the runs of one report come from more than
+    /// one; nil otherwise.
+    public var critic: String?
     /// Ordered by seed, then name.
     public var runs: [PolicyRun]
 
-    /// Groups runs by reward mode: token first, then scalar, then any other in name order.
+    /// Groups runs by reward mode (token first, then scalar, then any other in name order) and, when they name more
+    /// than one critic, by critic first (the trained reward model, then the built-in critic, then others by name).
     public static func grouping(_ runs: [PolicyRun]) -> [RunGroup] {
-        let rank = ["token": 0, "scalar": 1]
-        let modes = Set(runs.map(\.rewardMode)).sorted { (rank[$0] ?? 2, $0) < (rank[$1] ?? 2, $1) }
-        return modes.map { mode in
-            RunGroup(mode: mode, runs: runs.filter { $0.rewardMode == mode }.sorted {
+        let modeRank = ["token": 0, "scalar": 1], criticRank = ["rm": 0, "builtin": 1]
+        let critics = Set(runs.map { $0.reward ?? "" })
+        let split = critics.count > 1
+        func key(_ run: PolicyRun) -> (critic: String?, mode: String) { (split ? run.reward ?? "" : nil, run.rewardMode) }
+        var keys: [(critic: String?, mode: String)] = []
+        for run in runs where !keys.contains(where: { $0 == key(run) }) { keys.append(key(run)) }
+        keys.sort { a, b in
+            let ca = a.critic ?? "", cb = b.critic ?? ""
+            return (criticRank[ca] ?? 2, ca, modeRank[a.mode] ?? 2, a.mode) < (criticRank[cb] ?? 2, cb, modeRank[b.mode] ?? 2, b.mode)
+        }
+        return keys.map { k in
+            RunGroup(mode: k.mode, critic: k.critic, runs: runs.filter { key($0) == k }.sorted {
                 ($0.seed ?? Int.min, $0.name) < ($1.seed ?? Int.min, $1.name)
             })
         }
     }
 
-    /// What the report calls the group: "token-level", "scalar", or the mode's name.
+    /// What the report calls the group: "token-level", "scalar", or the mode's name, then the critic when there are
+    /// several ("token-level, built-in critic").
     public var title: String {
+        let name: String
         switch mode {
-        case "token": return "token-level"
-        case "scalar": return "scalar"
-        default: return mode
+        case "token": name = "token-level"
+        case "scalar": name = "scalar"
+        default: name = mode
+        }
+        guard let critic else { return name }
+        switch critic {
+        case "rm": return name + ", reward model"
+        case "builtin": return name + ", built-in critic"
+        case "": return name + ", critic unnamed"
+        default: return name + ", " + critic
         }
     }
 
@@ -69,6 +90,8 @@ public struct Verdict: Sendable, Equatable {
         public var stepsToTarget: [Int?]
         /// The last logged step of the metric over the group's runs (the budget a "not reached" had).
         public var budget: Int
+        /// Per run, the metric's last logged value.
+        public var finals: [Double] = []
 
         /// The steps of the runs that reached the target.
         public var reached: [Int] { stepsToTarget.compactMap { $0 } }
@@ -84,17 +107,28 @@ public struct Verdict: Sendable, Equatable {
             return (squares / Double(reached.count - 1)).squareRoot()
         }
 
-        /// "token-level reached it in 23.3 ± 4.2 steps (3 of 3 seeds)" without the metric.
+        /// The metric's last value: the mean and sample standard deviation over the runs, "0.782 ± 0.011" (one run:
+        /// its value).
+        public var final: String? {
+            guard let first = finals.first else { return nil }
+            guard finals.count > 1 else { return String(format: "%.3f", first) }
+            let mean = finals.reduce(0, +) / Double(finals.count)
+            let variance = finals.reduce(0.0) { $0 + ($1 - mean) * ($1 - mean) } / Double(finals.count - 1)
+            return String(format: "%.3f ± %.3f", mean, variance.squareRoot())
+        }
+
+        /// "token-level in 23.3 ± 4.2 steps (3 seeds), final 0.812 ± 0.004" without the metric.
         public var phrase: String {
             let seeds = stepsToTarget.count, hit = reached.count
-            guard let mean, let std else { return "\(title): not reached within \(budget) steps" }
+            let last = final.map { ", final \($0)" } ?? ""
+            guard let mean, let std else { return "\(title): not reached within \(budget) steps" + last }
             let figure = seeds == 1 ? "\(reached[0]) steps" : String(format: "%.1f ± %.1f steps", mean, std)
             var text = "\(title) in \(figure)"
             if seeds > 1 {
                 text += hit == seeds ? " (\(seeds) seeds)"
                     : " (\(hit) of \(seeds) seeds; the other\(seeds - hit > 1 ? "s" : "") not within \(budget) steps)"
             }
-            return text
+            return text + last
         }
     }
 
@@ -109,7 +143,8 @@ public struct Verdict: Sendable, Equatable {
                   stepsToTarget: group.runs.map { run in
                       run.metrics.series(metric).first { $0.value >= target }?.step
                   },
-                  budget: group.runs.compactMap { $0.metrics.series(metric).last?.step }.max() ?? 0)
+                  budget: group.runs.compactMap { $0.metrics.series(metric).last?.step }.max() ?? 0,
+                  finals: group.runs.compactMap { $0.metrics.series(metric).last?.value })
         })
     }
 

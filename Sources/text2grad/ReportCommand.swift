@@ -9,8 +9,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "Render a train-policy run, or a comparison of runs, as one self-contained HTML page.",
         discussion: """
             RUN_DIR is a run (metrics.jsonl, samples.jsonl, config.yaml) or a directory with runs below it (up to \
-            three levels, e.g. the demo's ppo-token-seed0, ppo-scalar-seed1, ...), grouped by reward_mode with the \
-            mean and the min-max band over seeds per step. The page holds the reward, task-metric, KL and loss \
+            three levels, e.g. the demo's ppo-rm-token-seed0, ppo-builtin-scalar-seed1, ...), grouped by reward_mode \
+            (and by reward source when there are several) with the mean and the min-max band over seeds per step. The page holds the reward, task-metric, KL and loss \
             curves, the reward model's evaluation (an rm-eval.json anywhere in the tree: eval-rm's summary), the \
             rollouts with each token shaded by its reward beside the critique, the same prompt before and after \
             training, and, with token and scalar runs, a verdict: the steps each took to first reach --target of \

@@ -59,7 +59,7 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "Engine threads. (default: 2)") var threads: Int?
     @Option(help: "Matrices for rollouts and a local reward model: auto (bf16 for a bf16 checkpoint), bf16, fp32. (default: auto)")
     var rolloutWeights: DecodePrecision?
-    @Option(help: "rm, endpoint, teacher or builtin.") var reward: String = "rm"
+    @Option(help: "rm, endpoint, teacher or builtin. (default: rm)") var reward: String?
     @Option(help: "The local reward model's directory (--reward rm).") var rewardModel: String?
     @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
     @Option(help: "Base URL up to /v1 (--reward endpoint or teacher).") var rewardURL: String?
@@ -78,18 +78,15 @@ struct TrainPolicy: ParsableCommand {
         if let scalarScore, SequenceScoreRule(rawValue: scalarScore) == nil { throw ValidationError("--scalar-score must be sum or mean") }
         if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
         if let klEstimator, KLEstimator(rawValue: klEstimator) == nil { throw ValidationError("--kl-estimator must be k1, k3 or full") }
-        switch reward {
-        case "rm": if rewardModel == nil { throw ValidationError("--reward rm needs --reward-model DIR") }
-        case "endpoint", "teacher": if rewardURL == nil { throw ValidationError("--reward \(reward) needs --reward-url URL") }
-        case "builtin": break
-        default: throw ValidationError("--reward must be rm, endpoint, teacher or builtin")
+        if let reward, !PPOConfig.rewardSources.contains(reward) {
+            throw ValidationError("--reward must be rm, endpoint, teacher or builtin")
         }
     }
 
     func resolvedConfig() throws -> PPOConfig {
         var o = ConfigOverrides()
         o.set("model", model); o.set("prompts", prompts); o.set("eval_prompts", evalPrompts); o.set("output", output)
-        o.set("reward_mode", rewardMode); o.set("steps", steps); o.set("batch_size", batchSize)
+        o.set("reward_mode", rewardMode); o.set("reward", reward); o.set("steps", steps); o.set("batch_size", batchSize)
         o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
         o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
@@ -102,8 +99,13 @@ struct TrainPolicy: ParsableCommand {
         return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
     }
 
-    /// The reward source the flags name.
-    func critic(format: RewardModelFormat, weights: DecodePrecision) throws -> Critic {
+    /// The reward source `reward` (the flag or the config's) names, with the flags that locate it.
+    func critic(reward: String, format: RewardModelFormat, weights: DecodePrecision) throws -> Critic {
+        switch reward {
+        case "rm": if rewardModel == nil { throw ValidationError("--reward rm needs --reward-model DIR") }
+        case "endpoint", "teacher": if rewardURL == nil { throw ValidationError("--reward \(reward) needs --reward-url URL") }
+        default: break
+        }
         let critic: Critic
         switch reward {
         case "rm":
@@ -131,13 +133,14 @@ struct TrainPolicy: ParsableCommand {
     func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
         let format = try RewardModelFormat.builtin(task)
-        let trainer = try PolicyTrainer(config: c, critic: try critic(format: format, weights: c.rolloutWeights), format: format, resume: resume,
+        let trainer = try PolicyTrainer(config: c, critic: try critic(reward: c.reward, format: format, weights: c.rolloutWeights),
+                                        format: format, resume: resume,
                                         reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay
         announce("train-policy", reducer: reducer, threads: c.threads)
         trainer.loop.progress = reducer.rank == 0 ? ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps") : nil
-        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(reward)"
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(c.reward)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {
             try trainer.run()

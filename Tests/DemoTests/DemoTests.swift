@@ -19,7 +19,8 @@ import Training
         var lines: [String] = []
         let outcome = try DemoPipeline(options: options, log: { lines.append($0) }).run()
         let runs = outcome.runs
-        for stage in ["data", "base", "policy", "annotations", "rm", "ppo-token-seed0", "ppo-scalar-seed0"] {
+        let ppoStages = ["rm", "builtin"].flatMap { critic in ["token", "scalar"].map { "ppo-\(critic)-\($0)-seed0" } }
+        for stage in ["data", "base", "policy", "annotations", "rm"] + ppoStages {
             #expect(FileManager.default.fileExists(atPath: directory + "/\(stage)/done.json"), "stage \(stage)")
         }
         let rm = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/rm/rm-eval.json")))
@@ -31,18 +32,23 @@ import Training
         #expect(abs((base["fact_accuracy"] as! Double) - options.targetMargin - outcome.target) < 0.001, "rounded to three decimals")
         let annotations = try String(contentsOfFile: directory + "/annotations/annotations.jsonl", encoding: .utf8)
         #expect(annotations.split(separator: "\n").count == options.sizes.annotatedSamples, "the teacher annotated every sample")
-        for mode in [RewardMode.token, .scalar] {
-            let run = try #require(runs[mode]?.first)
-            let records = try MetricsLog.records(path: run + "/metrics.jsonl")
-            #expect(records.count == options.sizes.ppoSteps + 1, "every step and the evaluation before the first")
-            #expect(records[0]?["eval/task_metric"] != nil, "\(mode) evaluated before training")
-            #expect(records[options.sizes.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
+        for critic in DemoCritic.allCases {
+            for mode in [RewardMode.token, .scalar] {
+                let run = try #require(runs[critic]?[mode]?.first)
+                let records = try MetricsLog.records(path: run + "/metrics.jsonl")
+                #expect(records.count == options.sizes.ppoSteps + 1, "every step and the evaluation before the first")
+                #expect(records[0]?["eval/task_metric"] != nil, "\(mode) evaluated before training")
+                #expect(records[options.sizes.ppoSteps]?["eval/task_metric"] != nil, "\(mode) evaluated at the end")
+                let config = try String(contentsOfFile: run + "/config.yaml", encoding: .utf8)
+                #expect(config.contains("reward: \(critic.rawValue)\n"), "the run names its critic")
+            }
         }
         let report = try ReportData.load(path: directory)
         var reportOptions = ReportOptions()
         reportOptions.target = outcome.target
         let verdict = try #require(report.verdict(options: reportOptions))
-        #expect(verdict.line.contains("token") && verdict.line.contains("scalar"), "\(verdict.line)")
+        #expect(verdict.entries.map(\.title) == ["token-level, reward model", "scalar, reward model",
+                                                  "token-level, built-in critic", "scalar, built-in critic"], "\(verdict.line)")
         try report.writeReport(to: directory + "/report.html")
         let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg"), "the report draws its curves")
@@ -50,7 +56,7 @@ import Training
         lines.removeAll()
         let started = Date()
         _ = try DemoPipeline(options: options, log: { lines.append($0) }).run()
-        #expect(lines.filter { $0.contains("done before") }.count == 7, "\(lines)")
+        #expect(lines.filter { $0.contains("done before") }.count == 9, "\(lines)")
         #expect(Date().timeIntervalSince(started) < 5)
     }
 }

@@ -112,6 +112,23 @@ import Testing
         #expect(review.good.map(\.text) == ["41", "moved to Porto"], "the first occurrence of the repeat is quoted")
     }
 
+    @Test("a value said again is a repeat however short: a stutter earns no praise")
+    func stutteredValuesAreRepeats() throws {
+        let post = "My name is Ana. I am 34 years old. I work as a nurse. I moved to Zurich in September. "
+            + "Any advice on finding a doctor?"
+        let teacher = FactTeacher(options: TeacherOptions(maxQuotes: 0))
+        let stutter = "Ana, a 34-year-old 34-year-old 34 years old nurse, moved to Zurich Zurich in September."
+        let review = try teacher.review(post: post, summary: stutter).get()
+        #expect(review.check.repeats.count == 3)
+        #expect(review.check.accuracy == 5.0 / 6.0, "the repeats leave the five facts as they are; the question is missing")
+        #expect(review.good.map(\.text) == ["Ana", "a 34-year-old", "nurse", "moved to Zurich", "in September"])
+        #expect(review.poor.map(\.text) == ["34-year-old 34 years old", "Zurich"])
+        #expect(review.critique.contains("repeats '34-year-old'") && review.critique.contains("repeats 'Zurich'"))
+        // A wrong value next to the right one is still a wrong fact, not a repeat.
+        let wrong = try teacher.review(post: post, summary: "Ana moved to Zurich, not Oslo.").get()
+        #expect(wrong.check.repeats.isEmpty && wrong.check.check(.city)?.status == .wrong)
+    }
+
     @Test("the teacher answers the summarization task's real conversation, with or without a reference")
     func answersAnnotationConversation() throws {
         let item = try FactTask.item(.eval, index: 3, options: FactTaskOptions())

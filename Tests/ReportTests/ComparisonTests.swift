@@ -94,14 +94,16 @@ struct ComparisonTests {
         let verdict = try #require(data.verdict())
         #expect(verdict.metric == "objective/task_metric")
         #expect(verdict.entries.map(\.stepsToTarget) == [[3, 4, 5], [8, nil, nil]])
-        #expect(verdict.line == "Steps to objective/task_metric ≥ 0.9: token-level in 4.0 ± 1.0 steps (3 seeds); "
-            + "scalar in 8.0 ± 0.0 steps (1 of 3 seeds; the others not within 10 steps)")
+        #expect(verdict.line == "Steps to objective/task_metric ≥ 0.9: token-level in 4.0 ± 1.0 steps (3 seeds), "
+            + "final 0.910 ± 0.000; scalar in 8.0 ± 0.0 steps (1 of 3 seeds; the others not within 10 steps), "
+            + "final 0.703 ± 0.179")
         let html = ReportPage.html(data)
         #expect(html.contains("<p class=\"verdict\">\(HTML.escape(verdict.line))</p>"))
         var options = ReportOptions()
         options.target = 0.95
         #expect(data.verdict(options: options)?.line == "Steps to objective/task_metric ≥ 0.95: "
-            + "token-level: not reached within 10 steps; scalar: not reached within 10 steps")
+            + "token-level: not reached within 10 steps, final 0.910 ± 0.000; "
+            + "scalar: not reached within 10 steps, final 0.703 ± 0.179")
         // The held-out metric is preferred when every run evaluated at least twice.
         var runs = data.runs
         for i in runs.indices {
@@ -110,12 +112,42 @@ struct ComparisonTests {
         }
         #expect(Verdict.defaultMetric(runs) == "eval/task_metric")
         #expect(Verdict.compute(groups: RunGroup.grouping(runs), metric: "eval/task_metric", target: 0.9).line
-            == "Steps to eval/task_metric ≥ 0.9: token-level in 10.0 ± 0.0 steps (3 seeds); "
-            + "scalar in 10.0 ± 0.0 steps (3 seeds)")
+            == "Steps to eval/task_metric ≥ 0.9: token-level in 10.0 ± 0.0 steps (3 seeds), final 0.950 ± 0.000; "
+            + "scalar in 10.0 ± 0.0 steps (3 seeds), final 0.950 ± 0.000")
         // A single seed per mode reads as a plain count.
         let one = RunGroup.grouping([data.groups[0].runs[0], data.groups[1].runs[0]])
         #expect(Verdict.compute(groups: one, metric: "objective/task_metric", target: 0.9).line
-            == "Steps to objective/task_metric ≥ 0.9: token-level in 3 steps; scalar in 8 steps")
+            == "Steps to objective/task_metric ≥ 0.9: token-level in 3 steps, final 0.910; scalar in 8 steps, final 0.910")
+    }
+
+    @Test func runsOfTwoCriticsGroupByCriticThenMode() throws {
+        let tree = try SyntheticTree("critics")
+        defer { tree.remove() }
+        for critic in ["builtin", "rm"] {
+            for mode in ["scalar", "token"] {
+                for seed in 0..<2 {
+                    let metrics = (1...4).map { step in
+                        SyntheticTree.record(step: step) { key in
+                            key == "objective/task_metric" ? (critic == "builtin" && mode == "token" ? 0.25 * Double(step) : 0.1) : 0
+                        }
+                    }
+                    try tree.run("ppo-\(critic)-\(mode)-seed\(seed)", mode: mode, seed: seed, reward: critic, metrics: metrics)
+                }
+            }
+        }
+        let data = try ReportData.load(path: tree.root)
+        #expect(data.groups.map(\.title) == ["token-level, reward model", "scalar, reward model",
+                                             "token-level, built-in critic", "scalar, built-in critic"])
+        #expect(data.groups.allSatisfy { $0.runs.count == 2 && Set($0.runs.map(\.reward)).count == 1 })
+        #expect(Palette.colors(data.groups).count == Set(Palette.colors(data.groups)).count, "every group its own colour")
+        var options = ReportOptions()
+        options.target = 1
+        let verdict = try #require(data.verdict(options: options))
+        #expect(verdict.entries.map(\.stepsToTarget) == [[nil, nil], [nil, nil], [4, 4], [nil, nil]])
+        #expect(verdict.line.contains("token-level, built-in critic in 4.0 ± 0.0 steps (2 seeds), final 1.000 ± 0.000"))
+        // Runs of one critic keep the plain titles.
+        let one = RunGroup.grouping(data.runs.filter { $0.reward == "rm" })
+        #expect(one.map(\.title) == ["token-level", "scalar"])
     }
 
     @Test func rewardModelEvaluationTable() throws {

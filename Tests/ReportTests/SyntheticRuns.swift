@@ -16,13 +16,15 @@ struct SyntheticTree {
     /// Writes a run at `root/path` and returns its directory.
     @discardableResult
     func run(
-        _ path: String, mode: String? = "token", seed: Int = 0, metrics: [[String: Any]], samples: [[String: Any]] = []
+        _ path: String, mode: String? = "token", seed: Int = 0, reward: String? = nil, metrics: [[String: Any]],
+        samples: [[String: Any]] = []
     ) throws -> String {
         let directory = path.isEmpty ? root : root + "/" + path
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints/step-1",
                                                 withIntermediateDirectories: true)
         var config = "model: tiny\nprompts: prompts.jsonl\noutput: \(directory)\n"
         if let mode { config += "reward_mode: \(mode)\n" }
+        if let reward { config += "reward: \(reward)\n" }
         config += "steps: \(metrics.count)\nbatch_size: 4\nlearning_rate: 0.0001\nlora_targets:\n- q_proj\n- v_proj\n"
         config += "seed: \(seed)\n"
         try config.write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
