@@ -69,6 +69,7 @@ extension AnnotateConfig {
         public var cpuSeconds: Int?
         public var memoryMB: Int?
         public var fileSizeMB: Int?
+        public var diskMB: Int?
         public var processes: Int?
         public var python: String?
 
@@ -80,6 +81,7 @@ extension AnnotateConfig {
             case cpuSeconds = "cpu_seconds"
             case memoryMB = "memory_mb"
             case fileSizeMB = "file_size_mb"
+            case diskMB = "disk_mb"
             case processes, python
         }
     }
@@ -165,6 +167,7 @@ extension AnnotateConfig {
             sandbox.cpuSeconds = box.cpuSeconds ?? sandbox.cpuSeconds
             sandbox.memoryMB = box.memoryMB ?? sandbox.memoryMB
             sandbox.fileSizeMB = box.fileSizeMB ?? sandbox.fileSizeMB
+            sandbox.diskMB = box.diskMB ?? sandbox.diskMB
             sandbox.processes = box.processes ?? sandbox.processes
             sandbox.python = box.python ?? sandbox.python
         }
@@ -216,6 +219,7 @@ extension AnnotateConfig {
             "  cpu_seconds: \(sandbox.cpuSeconds)",
             "  memory_mb: \(sandbox.memoryMB)",
             "  file_size_mb: \(sandbox.fileSizeMB)",
+            "  disk_mb: \(sandbox.diskMB)",
             "  processes: \(sandbox.processes)",
             "  python: \(quoted(sandbox.python))",
             "sandbox_concurrency: \(sandboxConcurrency)",

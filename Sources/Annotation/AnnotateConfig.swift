@@ -109,9 +109,12 @@ public struct AnnotateConfig: Sendable, Equatable {
         }
         if sandboxConcurrency < 1 { throw fail("sandbox_concurrency must be ≥ 1") }
         if !(sandbox.wallSeconds > 0) || sandbox.cpuSeconds < 1 || sandbox.memoryMB < 16 || sandbox.fileSizeMB < 1
-            || sandbox.processes < 1
+            || sandbox.diskMB < 1 || sandbox.processes < 1
         {
             throw fail("sandbox limits must be positive (memory_mb ≥ 16)")
+        }
+        if sandbox.memoryMB > 1 << 20 || sandbox.fileSizeMB > 1 << 20 || sandbox.diskMB > 1 << 20 {
+            throw fail("sandbox memory_mb, file_size_mb and disk_mb must be at most \(1 << 20) (1 TiB)")
         }
         if !(progressInterval > 0) { throw fail("progress_interval must be > 0") }
         if !improvementScore.isFinite { throw fail("improvement_score must be finite") }

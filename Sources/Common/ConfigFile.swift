@@ -118,11 +118,7 @@ public enum ConfigFile {
 
     /// Writes the resolved configuration to `path` (atomically).
     public static func save<Config: RunConfiguration>(_ config: Config, to path: String) throws {
-        do {
-            try yaml(config).write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw FileError.io(path: path, detail: "cannot save the resolved configuration (\(writeFailure(error)))")
-        }
+        try OutputFile.write(try yaml(config), to: path, what: "the resolved configuration")
     }
 
     static func keyPath(_ context: DecodingError.Context) -> String {

@@ -195,7 +195,7 @@ public enum DemoBase {
         if previous != recipe {
             try? FileManager.default.removeItem(atPath: work)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            try recipeJSON.write(to: URL(fileURLWithPath: stamp))
+            try OutputFile.write(recipeJSON, to: stamp)
         } else {
             log("resuming the make in \(work)")
         }
@@ -247,7 +247,7 @@ public enum DemoBase {
             fingerprintSample: fingerprintSample, files: files, greedyAccuracy: greedy.meanAccuracy,
             sampledAccuracy: sampled.meanAccuracy, readingLoss: reading.loss, critiqueLoss: critiquing.loss,
             seconds: Date().timeIntervalSince(started))
-        try encoder.encode(manifest).write(to: URL(fileURLWithPath: output + "/manifest.json"))
+        try OutputFile.write(try encoder.encode(manifest), to: output + "/manifest.json")
         try? FileManager.default.removeItem(atPath: work)
         log("greedy: \(greedy.line)")
         log("sampled: \(sampled.line)")

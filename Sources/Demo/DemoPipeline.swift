@@ -92,8 +92,7 @@ public final class DemoPipeline {
     /// the rollouts' decoding, the same seeds), written to `dir/evaluation.json`; returns its summary line.
     func evaluate(model: String, into dir: String) throws -> String {
         let tally = try DemoEvaluation.tally(model: model, posts: sizes.ppoEvalPosts, threads: options.threads)
-        try JSONSerialization.data(withJSONObject: tally.summary, options: [.sortedKeys, .prettyPrinted])
-            .write(to: URL(fileURLWithPath: dir + "/evaluation.json"))
+        try OutputFile.writeJSON(tally.summary, to: dir + "/evaluation.json")
         return tally.line
     }
 
@@ -124,7 +123,7 @@ public final class DemoPipeline {
         let seconds = Date().timeIntervalSince(started)
         log(String(format: "[\(name)] %@ (%.0f s)", summary, seconds))
         let done: [String: Any] = ["fingerprint": fingerprint, "summary": summary, "seconds": seconds]
-        try JSONSerialization.data(withJSONObject: done, options: [.sortedKeys]).write(to: URL(fileURLWithPath: marker))
+        try OutputFile.writeJSON(done, to: marker, what: "the stage's done marker")
     }
 
     /// Full-parameter SFT; returns the last checkpoint.
@@ -235,8 +234,7 @@ public final class DemoPipeline {
             let outcomes = try critic.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
             var evaluation = RewardModelEvaluation(format: critic.format)
             for (record, outcome) in zip(gold, outcomes) { evaluation.add(gold: record, predicted: outcome, tokenizer: tokenizer) }
-            try JSONSerialization.data(withJSONObject: evaluation.summary, options: [.sortedKeys, .prettyPrinted])
-                .write(to: URL(fileURLWithPath: dir + "/" + file))
+            try OutputFile.writeJSON(evaluation.summary, to: dir + "/" + file)
             let f1 = ["good_spans", "poor_spans"].map { evaluation.labels[$0]!.tokens.f1 }
             lines.append(String(format: "%@: token F1 good %.3f poor %.3f, parse failures %.1f%%, unmatched %.1f%%",
                                 freeQuotes ? "free quotes" : "quote rule", f1[0], f1[1], 100 * evaluation.parseFailureRate,

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import JSON
 
@@ -144,7 +145,7 @@ public enum FactTask {
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch {
-                throw FactTaskError.io(path: path, detail: "cannot write (\(error.localizedDescription))")
+                throw FactTaskError.io(path: path, detail: "cannot write (\(writeFailure(error)))")
             }
             counts[name] = lines.count
         }

@@ -191,10 +191,6 @@ extension ReportData {
 
     /// Renders the page and writes it to `path` atomically.
     public func writeReport(to path: String, options: ReportOptions = ReportOptions()) throws {
-        do {
-            try ReportPage.html(self, options: options).write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw FileError.io(path: path, detail: "cannot write the report (\(error.localizedDescription))")
-        }
+        try OutputFile.write(ReportPage.html(self, options: options), to: path, what: "the report")
     }
 }

@@ -93,7 +93,7 @@ public enum TokenizerFiles {
                 if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
                 try fm.copyItem(at: source.appendingPathComponent(name), to: target)
             } catch {
-                throw TokenizerError.unwritableFile(path: target.path, reason: error.localizedDescription)
+                throw TokenizerError.unwritableFile(path: target.path, reason: writeFailure(error))
             }
         }
         if tokenizer.chatTemplate == nil || chatTemplate != nil {
@@ -128,7 +128,7 @@ public enum TokenizerFiles {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw TokenizerError.unwritableFile(path: url.path, reason: error.localizedDescription)
+            throw TokenizerError.unwritableFile(path: url.path, reason: writeFailure(error))
         }
     }
 
@@ -136,7 +136,7 @@ public enum TokenizerFiles {
         do {
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
-            throw TokenizerError.unwritableFile(path: url.path, reason: error.localizedDescription)
+            throw TokenizerError.unwritableFile(path: url.path, reason: writeFailure(error))
         }
     }
 }

@@ -45,7 +45,8 @@ struct BenchAllReduce: ParsableCommand {
                                 "gb_per_s": Double(count * 4) / median / 1e9])
             }
             if reducer.rank == 0 {
-                print(try JSONLines.encode(["bench": "allreduce", "ranks": reducer.worldSize, "sums": results]))
+                try StandardOutput.line(
+                    try JSONLines.encode(["bench": "allreduce", "ranks": reducer.worldSize, "sums": results]))
             }
         }
     }

@@ -80,7 +80,7 @@ struct BenchForward: ParsableCommand {
         let (median, all) = try options.time { try model.forward(batch, activations: activations) }
         let tokens = Double(options.batch * options.seq)
         let flops = model.config.forwardFlopsPerToken(contextLength: options.seq) * tokens
-        print(try JSONLines.encode([
+        try StandardOutput.line(try JSONLines.encode([
             "bench": "forward", "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
             "threads": options.threads, "seconds": median, "all_seconds": all,
             "tokens_per_s": tokens / median, "gflops": flops / median / 1e9,

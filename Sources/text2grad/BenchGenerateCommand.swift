@@ -68,7 +68,7 @@ struct BenchGenerate: ParsableCommand {
         let steps = newTokens - 1
         let bytes = Self.bytesRead(model, batch: options.batch, prompt: options.seq, steps: steps)
         let bandwidth = Self.readBandwidth()
-        print(try JSONLines.encode([
+        try StandardOutput.line(try JSONLines.encode([
             "bench": "generate", "engine": "text2grad", "model": name, "batch": options.batch, "prompt": options.seq,
             "spread": spread, "compact": !noCompact, "weights": precision.rawValue,
             "kernels": DecodeKernelSet.current.rawValue,

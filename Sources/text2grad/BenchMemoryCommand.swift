@@ -36,7 +36,7 @@ struct BenchMemory: ParsableCommand {
             let (best, checksum) = Self.fastestPass(buffer, count: count, passes: iterations + 1)
             results.append(["threads": n, "gb_per_s": Double(count * 4) / best / 1e9, "best_seconds": best, "checksum": Double(checksum)])
         }
-        print(try JSONLines.encode(["bench": "memory", "bytes": count * 4, "read": results]))
+        try StandardOutput.line(try JSONLines.encode(["bench": "memory", "bytes": count * 4, "read": results]))
     }
 
     /// The fastest of `passes` sums of the buffer with the engine's current thread count, in seconds, and the

@@ -44,6 +44,6 @@ struct BenchTokenize: ParsableCommand {
             "mb_per_s": (result.megabytesPerSecond * 100).rounded() / 100,
         ]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-        print(String(decoding: data, as: UTF8.self))
+        try StandardOutput.line(String(decoding: data, as: UTF8.self))
     }
 }

@@ -96,7 +96,7 @@ struct BenchTrain: ParsableCommand {
         let flops = model.config.forwardFlopsPerToken(contextLength: options.seq) * tokens * (mode == "full" ? 3 : 2)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print(try JSONLines.encode([
+        try StandardOutput.line(try JSONLines.encode([
             "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
             "threads": options.threads, "seconds": median, "all_seconds": all, "tokens_per_s": tokens / median,
             "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,

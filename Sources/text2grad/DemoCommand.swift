@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Demo
 import Foundation
 import Report
@@ -69,6 +70,6 @@ struct DemoCommand: ParsableCommand {
         let data = try ReportData.load(path: out)
         try data.writeReport(to: out + "/report.html", options: reportOptions)
         note(String(format: "demo: finished in %.0f s; the report is %@/report.html", Date().timeIntervalSince(started), out))
-        if let verdict = data.verdict(options: reportOptions) { print(verdict.line) }
+        if let verdict = data.verdict(options: reportOptions) { try StandardOutput.line(verdict.line) }
     }
 }

@@ -53,6 +53,9 @@ struct EvalCode: AsyncParsableCommand {
     @Option(help: "Memory (address-space) limit per sample, MiB.")
     var memoryMb: Int = 1024
 
+    @Option(help: "What a sample's working directory and its /tmp may each hold, MiB (tmpfs, off the host's disk).")
+    var diskMb: Int = 64
+
     @Option(help: "Python interpreter.")
     var python: String = "python3"
 
@@ -73,6 +76,7 @@ struct EvalCode: AsyncParsableCommand {
         guard memoryMb >= 64 && memoryMb <= 1 << 20 else {
             throw ValidationError("--memory-mb must be within 64...1048576")
         }
+        guard diskMb >= 1 && diskMb <= 1 << 20 else { throw ValidationError("--disk-mb must be within 1...1048576") }
         guard ks.allSatisfy({ $0 >= 1 }) else { throw ValidationError("each --k must be at least 1") }
         guard !(resume && overwrite) else { throw ValidationError("--resume and --overwrite exclude each other") }
         if let output, FileManager.default.fileExists(atPath: output), !resume, !overwrite {
@@ -85,6 +89,7 @@ struct EvalCode: AsyncParsableCommand {
         limits.wallSeconds = timeout
         limits.cpuSeconds = cpuSeconds
         limits.memoryMB = memoryMb
+        limits.diskMB = diskMb
         limits.python = python
         if let output, overwrite { try? FileManager.default.removeItem(atPath: output) }
         // What the machine allowed (namespaces, process limit), as `annotate --task code` reports it.

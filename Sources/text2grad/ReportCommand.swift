@@ -42,7 +42,7 @@ struct ReportCommand: ParsableCommand {
             try data.writeReport(to: path, options: options)
             note("report: \(data.runs.count) run\(data.runs.count == 1 ? "" : "s") in \(data.groups.count) "
                 + "group\(data.groups.count == 1 ? "" : "s") → \(path)")
-            if let verdict = data.verdict(options: options) { print(verdict.line) }
+            if let verdict = data.verdict(options: options) { try StandardOutput.line(verdict.line) }
         } catch let error as ReportError {
             note("error: \(error)")
             throw ExitCode(1)

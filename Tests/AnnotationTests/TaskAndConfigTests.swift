@@ -81,7 +81,8 @@ struct TaskAndConfigTests {
         #expect(config.apiKey == "sk-env")
         #expect(config.concurrency == 8)
         let file = try AnnotateConfig.overrides(
-            yaml: "base_url: http://file:2/v1\nconcurrency: 16\nsandbox:\n  wall_seconds: 5\n", source: "c.yaml")
+            yaml: "base_url: http://file:2/v1\nconcurrency: 16\nsandbox:\n  wall_seconds: 5\n  disk_mb: 8\n",
+            source: "c.yaml")
         config.apply(file)
         var flags = AnnotateConfig.Overrides()
         flags.concurrency = 4
@@ -90,6 +91,7 @@ struct TaskAndConfigTests {
         #expect(config.concurrency == 4)
         #expect(config.sandbox.wallSeconds == 5)
         #expect(config.sandbox.cpuSeconds == 10)
+        #expect(config.sandbox.diskMB == 8, "the sandbox's disk cap is a setting like the others")
         config.output = "runs/a.jsonl"
         #expect(config.failuresPath == "runs/a.failures.jsonl")
     }
@@ -109,6 +111,11 @@ struct TaskAndConfigTests {
         config.concurrency = 0
         #expect(throws: FeedbackError.self) { try config.validate() }
         config.concurrency = 4
+        for disk in [0, (1 << 20) + 1] {
+            config.sandbox.diskMB = disk
+            #expect(throws: FeedbackError.self, "disk_mb \(disk)") { try config.validate() }
+        }
+        config.sandbox.diskMB = 64
         config.baseURL = "ftp://x"
         #expect(throws: FeedbackError.self) { try config.validate() }
         config.baseURL = "http://127.0.0.1:1/v1"

@@ -114,6 +114,24 @@ import Testing
         #expect(stderr.contains("standard output: cannot write (No space left on device)"), "\(stderr)")
     }
 
+    /// The commands that print a result (bench, report, demo) write it like every other output: a full standard
+    /// output is an error naming it (exit 1), not a result silently lost. /dev/full fails every write with ENOSPC.
+    @Test func benchResultToAFullStandardOutputIsAnError() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let process = Process()
+        process.executableURL = try URL(fileURLWithPath: TrainPolicyKillTests.executable())
+        process.arguments = ["bench", "tokenize", "--tokenizer", BadInputCLITests.model, "--megabytes", "0.01",
+                             "--repeats", "1"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains("standard output: cannot write (No space left on device)"), "\(stderr)")
+    }
+
     @Test(.enabled(if: FullDiskCLITests.canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN; skipped"))
     func sftOnAFullDiskStopsCleanlyAndResumes() throws {
         let directory = NSTemporaryDirectory() + "full-disk-\(getpid())"
