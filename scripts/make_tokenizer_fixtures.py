@@ -15,7 +15,7 @@ Offsets are those of `tokenizers`' Python `Encoding.offsets`: [start, end) in ch
 code points) of the input str.  Nothing is downloaded.
 
 Usage:  pip install tokenizers transformers jinja2
-        python3 scripts/make_tokenizer_fixtures.py [--out Tests/Fixtures/tokenizers]
+        python3 scripts/make_tokenizer_fixtures.py [--out Tests/Fixtures/tokenizers] [--only FAMILY ...]
 """
 import argparse
 import json
@@ -273,6 +273,61 @@ def family_sp_unk():
     return tok, specials, None, ["ÿÿÿ unknown ꙮꙮ run"], "pairs"
 
 
+# Control bytes a real vocabulary may lack (SmolLM2's has no token for these): with no unknown token and no byte
+# fallback, `tokenizers` drops them, and the offsets of the tokens after one inside the same word are counted as
+# if it were not there (shifted left by its length).
+MISSING_BYTES = [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D]
+
+
+def without_tokens(tok, missing):
+    """The tokenizer with the given vocabulary entries, and every merge that needs one, removed (ids kept)."""
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    for token in missing:
+        vocab.pop(token, None)
+
+    def keeps(merge):
+        parts = merge.split(" ") if isinstance(merge, str) else merge
+        return all(part in vocab for part in parts) and "".join(parts) in vocab
+
+    data["model"]["merges"] = [m for m in data["model"]["merges"] if keeps(m)]
+    return Tokenizer.from_str(json.dumps(data))
+
+
+def byte_level_char(byte):
+    """The character GPT-2's byte-level alphabet maps `byte` to."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    if byte in printable:
+        return chr(byte)
+    return chr(256 + [b for b in range(256) if b not in printable].index(byte))
+
+
+def dropped_texts(characters):
+    """Texts with characters the vocabulary lacks at the start, middle and end of words, seeded."""
+    rnd = random.Random(7)
+    pieces = ["a", "b", "c", " ", "  ", "é", "ö", "1", "23", ".", "!", "\t", "中", "😀", "Hello", " world", "'s",
+              "n't"] + characters
+    texts = ["ab\x04cd efg\x06h", "\x13\x13  \t23cc\x1d!.", "héllo\x04 wörld", "1b\x14!.ö\x16", "\x04"]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12))) for _ in range(150)]
+    return texts
+
+
+def family_smollm_missing_bytes():
+    tok, specials, _, _, merges_form = family_smollm()
+    tok = without_tokens(tok, [byte_level_char(b) for b in MISSING_BYTES])
+    return tok, specials, None, dropped_texts([chr(b) for b in MISSING_BYTES]), merges_form
+
+
+def family_sp_drop():
+    # SentencePiece-style BPE with neither byte fallback nor an unknown token: unknown characters are dropped.
+    data = json.loads(family_sp_unk()[0].to_str())
+    data["model"]["unk_token"] = None
+    tok = without_tokens(Tokenizer.from_str(json.dumps(data)), ["é", "ö"])
+    specials = {"bos_token": "<s>", "eos_token": "</s>"}
+    return tok, specials, None, dropped_texts(["ꙮ", "ÿ", "é"]), "pairs"
+
+
 FAMILIES = {
     "gpt2": family_gpt2,
     "roberta-like": family_roberta_like,
@@ -282,6 +337,8 @@ FAMILIES = {
     "llama2": family_llama2,
     "mistral": family_mistral,
     "sp-unk": family_sp_unk,
+    "smollm-missing-bytes": family_smollm_missing_bytes,
+    "sp-drop": family_sp_drop,
 }
 
 CONVERSATIONS = [
@@ -320,11 +377,14 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=os.path.join(here, "..", "Tests", "Fixtures", "tokenizers"))
+    parser.add_argument("--only", nargs="*", help="the families to write (default: all)")
     args = parser.parse_args()
     templates_dir = os.path.join(args.out, "templates")
     from transformers import PreTrainedTokenizerFast
 
     for name, make in FAMILIES.items():
+        if args.only and name not in args.only:
+            continue
         tok, specials, template_file, extra_texts, merges_form = make()
         out = os.path.join(args.out, name)
         os.makedirs(out, exist_ok=True)

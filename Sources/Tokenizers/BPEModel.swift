@@ -207,8 +207,17 @@ final class BPEModel {
         if ignoreMerges, let id = vocabByBytes[bytes] {
             result = [id, 0, Int32(byteLevel ? bytes.count : scalars.count)]
         } else {
-            var word = byteLevel ? initialByteSymbols(bytes) : initialScalarSymbols(scalars)
-            word.merge(merges)
+            var (word, dropped) = byteLevel ? initialByteSymbols(bytes) : initialScalarSymbols(scalars)
+            if dropped {
+                let lengths: [Int32] = byteLevel
+                    ? bytes.map { ByteLevelAlphabet.byteToScalar[Int($0)].value < 0x80 ? 1 : 2 }
+                    : scalars.map { Int32(String($0).utf8.count) }
+                word.countPastDropped(unitLengths: lengths)
+                word.merge(merges)
+                word.mapBack(unitLengths: lengths)
+            } else {
+                word.merge(merges)
+            }
             result = word.flattened()
         }
         if cacheable {
@@ -220,8 +229,10 @@ final class BPEModel {
         return result
     }
 
-    private func initialByteSymbols(_ bytes: [UInt8]) -> Word {
+    /// The word's first symbols, and whether a byte was dropped (no token for it and no unknown token).
+    private func initialByteSymbols(_ bytes: [UInt8]) -> (Word, dropped: Bool) {
         var word = Word(capacity: bytes.count)
+        var dropped = false
         for (i, b) in bytes.enumerated() {
             let id = byteIds[Int(b)]
             if id >= 0 {
@@ -232,15 +243,18 @@ final class BPEModel {
                 } else {
                     word.append(unk, Int32(i), Int32(i + 1))
                 }
+            } else {
+                dropped = true
             }
         }
-        return word
+        return (word, dropped)
     }
 
     /// SentencePiece-style symbols: one per scalar; unknown scalars become `<0xNN>` bytes or `unk`
     /// (with `tokenizers`' order: a pending unknown is only written before the next known scalar).
-    private func initialScalarSymbols(_ scalars: ArraySlice<Unicode.Scalar>) -> Word {
+    private func initialScalarSymbols(_ scalars: ArraySlice<Unicode.Scalar>) -> (Word, dropped: Bool) {
         var word = Word(capacity: scalars.count)
+        var dropped = false
         var pendingUnk: (start: Int32, end: Int32)?
         for (k, s) in scalars.enumerated() {
             let i = Int32(k)
@@ -259,7 +273,10 @@ final class BPEModel {
                     continue
                 }
             }
-            guard let unk = unkId else { continue }
+            guard let unk = unkId else {
+                dropped = true
+                continue
+            }
             if let p = pendingUnk {
                 if fuseUnk {
                     pendingUnk = (p.start, i + 1)
@@ -272,7 +289,7 @@ final class BPEModel {
             }
         }
         if let p = pendingUnk, let unk = unkId { word.append(unk, p.start, p.end) }
-        return word
+        return (word, dropped)
     }
 }
 
@@ -295,6 +312,47 @@ struct Word {
     }
 
     func lastIs(_ id: Int32) -> Bool { ids.last == id }
+
+    /// `tokenizers` counts a word's token offsets from the lengths of the symbols it kept, in bytes of the
+    /// normalized word: after a unit it dropped (no token for it, no unknown token), every later offset in the word
+    /// is short by that unit's length, and only then mapped back to the text. Matching it matters because its
+    /// offsets are the ones users align spans with. Before merging, this replaces each symbol's unit range by that
+    /// count (`unitLengths`: each unit's length in bytes of the normalized word; a unit split into byte-fallback
+    /// symbols gives each one byte); `mapBack` turns the counts back into units after merging.
+    mutating func countPastDropped(unitLengths: [Int32]) {
+        var position: Int32 = 0
+        var k = 0
+        while k < ids.count {
+            var n = 1
+            while k + n < ids.count && starts[k + n] == starts[k] { n += 1 }
+            let each = unitLengths[Int(starts[k])] / Int32(n)
+            for j in k..<(k + n) {
+                starts[j] = position
+                position += each
+                ends[j] = position
+            }
+            k += n
+        }
+    }
+
+    /// Byte counts (from `countPastDropped`) back to units: a count inside a unit means that unit.
+    mutating func mapBack(unitLengths: [Int32]) {
+        var unitStarts = [Int32](repeating: 0, count: unitLengths.count + 1)
+        for (i, length) in unitLengths.enumerated() { unitStarts[i + 1] = unitStarts[i] + length }
+        /// The unit holding byte `position` (counts never pass the word's length: only kept bytes are counted).
+        func unit(holding position: Int32) -> Int32 {
+            var low = 0, high = unitLengths.count - 1
+            while low < high {
+                let mid = (low + high + 1) / 2
+                if unitStarts[mid] <= position { low = mid } else { high = mid - 1 }
+            }
+            return Int32(low)
+        }
+        for k in 0..<ids.count {
+            starts[k] = unit(holding: starts[k])
+            ends[k] = unit(holding: ends[k] - 1) + 1
+        }
+    }
     mutating func extendLast(to end: Int32) { ends[ends.count - 1] = end }
 
     func flattened() -> [Int32] {
