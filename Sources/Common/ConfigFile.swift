@@ -111,9 +111,61 @@ public enum ConfigFile {
         }
     }
 
-    /// The configuration as YAML, in the form `resolve` reads back.
+    /// The configuration as YAML, in the form `resolve` reads back, with numbers as a person writes them (0.7,
+    /// 32.0, 0.0005: the shortest decimal that reads back to the same value; the encoder alone writes 7e-1).
     public static func yaml<Config: RunConfiguration>(_ config: Config) throws -> String {
-        try YAMLEncoder().encode(config)
+        guard let node = try Yams.compose(yaml: try YAMLEncoder().encode(config)) else { return "" }
+        return try Yams.serialize(node: readableNumbers(node))
+    }
+
+    /// Plain scalars in exponent form rewritten as Swift's shortest round-trip decimal.
+    static func readableNumbers(_ node: Node) -> Node {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.style == .plain, scalar.string.contains(where: { $0 == "e" || $0 == "E" }),
+                  let value = Double(scalar.string), value.isFinite
+            else { return node }
+            return .scalar(.init("\(value)", scalar.tag, .plain))
+        case .mapping(let mapping):
+            return .mapping(.init(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style))
+        case .sequence(let sequence):
+            return .sequence(.init(sequence.map(readableNumbers), sequence.tag, sequence.style))
+        default:
+            return node
+        }
+    }
+
+    /// With `--resume`, the run's saved configuration must be the one resolved now, but for the keys in
+    /// `mayChange` (more steps, other threads or checkpoint spacing): a resumed run with another model, data or
+    /// critic would silently continue a different experiment. Throws naming the first differing key, with both
+    /// values; a run without a saved configuration passes.
+    public static func checkResume<Config: RunConfiguration>(
+        _ config: Config, savedAt path: String, mayChange: Set<String>
+    ) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let before = try decode(Config.self, yaml: try InputFile.text(path: path), source: path)
+        guard case .mapping(let old)? = try Yams.compose(yaml: try yaml(before)),
+              case .mapping(let new)? = try Yams.compose(yaml: try yaml(config))
+        else { return }
+        for key in Config.CodingKeys.allCases.map(\.stringValue) where !mayChange.contains(key) {
+            let was = old[key].map(describe) ?? "unset", now = new[key].map(describe) ?? "unset"
+            if was != now {
+                throw FileError.badConfig(
+                    source: path,
+                    detail: "--resume with a different '\(key)' (the run has \(was), now \(now)); resume with the run's "
+                        + "settings, or start a new run directory")
+            }
+        }
+    }
+
+    /// A node as one line, for messages.
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): return scalar.string
+        case .sequence(let sequence): return "[" + sequence.map(describe).joined(separator: ", ") + "]"
+        case .mapping(let mapping): return "{" + mapping.map { "\(describe($0.key)): \(describe($0.value))" }.joined(separator: ", ") + "}"
+        default: return "\(node)"
+        }
     }
 
     /// Writes the resolved configuration to `path` (atomically).

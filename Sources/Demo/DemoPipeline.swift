@@ -281,6 +281,10 @@ public final class DemoPipeline {
     func ppo(mode: RewardMode, critic: DemoCritic, seed: UInt64, into dir: String) throws -> String {
         var c = try ppoConfig(mode: mode, seed: seed, into: dir)
         c.reward = critic.rawValue
+        if critic == .rm {
+            c.rewardModel = root + "/rm/model"
+            c.critiqueTokens = sizes.critiqueTokens
+        }
         let format = try RewardModelFormat.builtin("summarization")
         let source = critic == .rm ? try localCritic()
             : Critic(backend: .function({ DemoTask.teacher.reply(post: $0.prompt, summary: $0.response).text }, name: "builtin-teacher"),

@@ -36,6 +36,21 @@ public struct PPOConfig: RunConfiguration, Equatable {
     /// trainer is handed its critic; this names it in config.yaml, so a report can tell the critics' runs apart.
     public var reward: String = "rm"
     public static let rewardSources = ["rm", "endpoint", "teacher", "builtin"]
+    /// The local reward model's directory (`reward: rm`), and its LoRA adapter if any.
+    public var rewardModel: String?
+    public var rewardAdapter: String?
+    /// The base URL up to /v1 of the critic's server (`reward: endpoint` or `teacher`), and the model name sent.
+    public var rewardURL: String?
+    public var rewardModelName: String = "reward-model"
+    /// summarization, qa or code: the task whose span labels the critiques use.
+    public var task: String = "summarization"
+    /// The longest critique in tokens.
+    public var critiqueTokens: Int = 256
+    /// A local reward model may quote text that is not in the response (by default only verbatim substrings).
+    public var freeQuotes: Bool = false
+    /// At most this many quotes per label: a local reward model's decoding, or the builtin teacher's cap (unset:
+    /// no limit).
+    public var maxQuotes: Int?
     /// Scalar mode's sequence score: the sum of the token scores (token mode's return, the default) or their mean
     /// over the quoted tokens.
     public var scalarScore: SequenceScoreRule = .sum
@@ -119,6 +134,9 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, prompts, evalPrompts = "eval_prompts", evalLimit = "eval_limit", evalGreedy = "eval_greedy"
         case evalCritique = "eval_critique", output, rewardMode = "reward_mode", reward
+        case rewardModel = "reward_model", rewardAdapter = "reward_adapter", rewardURL = "reward_url"
+        case rewardModelName = "reward_model_name", task, critiqueTokens = "critique_tokens", freeQuotes = "free_quotes"
+        case maxQuotes = "max_quotes"
         case scalarScore = "scalar_score"
         case steps, batchSize = "batch_size", miniBatchSize = "mini_batch_size", ppoEpochs = "ppo_epochs"
         case temperature, topP = "top_p", topK = "top_k", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
@@ -148,6 +166,13 @@ public struct PPOConfig: RunConfiguration, Equatable {
         if !Self.rewardSources.contains(reward) {
             throw fail("'reward' must be one of \(Self.rewardSources.joined(separator: ", ")), got '\(reward)'")
         }
+        if (try? RewardModelFormat.builtin(task)) == nil {
+            throw fail("'task' must be summarization, qa or code, got '\(task)'")
+        }
+        if critiqueTokens <= 0 || critiqueTokens > 1 << 16 {
+            throw fail("'critique_tokens' must be in 1...\(1 << 16), got \(critiqueTokens)")
+        }
+        if let maxQuotes, maxQuotes < 0 { throw fail("'max_quotes' must be ≥ 0, got \(maxQuotes)") }
         if minNewTokens < 0 || minNewTokens > maxNewTokens {
             throw fail("'min_new_tokens' must be in 0...max_new_tokens (\(maxNewTokens)), got \(minNewTokens)")
         }

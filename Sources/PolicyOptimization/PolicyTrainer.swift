@@ -19,6 +19,7 @@ public final class PolicyTrainer {
         reducer: GradientReducer = LocalReducer(), warn: (String) -> Void = { _ in }
     ) throws {
         try config.validate()
+        if resume { try ModelFiles.checkResume(config, run: config.output) }
         self.config = config
         let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
         guard let tokenizer else {

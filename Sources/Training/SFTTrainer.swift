@@ -45,6 +45,7 @@ public final class SFTTrainer {
                 examples: ((Tokenizer?) throws -> (train: [SFTExample], eval: [SFTExample]))? = nil,
                 warn: (String) -> Void = { _ in }) throws {
         try config.validate()
+        if resume { try ModelFiles.checkResume(config, run: config.output) }
         self.config = config
         let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
         // No example is longer than the model's context: past it, examples are cut at the context (and said so).
@@ -131,6 +132,17 @@ public enum ModelFiles {
             padTokenId: tok.padTokenId, keepLargerVocabulary: keepLargerVocabulary, initializerRange: std)
         let written = try RandomModel.write(config: object, seed: seed, directory: output)
         return (written, LlamaWeights.layout(written).reduce(0) { $0 + $1.shape.reduce(1, *) })
+    }
+
+    /// Settings a resumed run may change: how long it runs and how it logs, not what it trains.
+    public static let resumableKeys: Set<String> = [
+        "steps", "threads", "output", "eval_every", "save_every", "keep_checkpoints", "samples_per_step",
+    ]
+
+    /// With `--resume`, refuses a configuration that differs from the run's saved `config.yaml` in anything but
+    /// `resumableKeys`, naming the setting (`ConfigFile.checkResume`).
+    public static func checkResume<Config: RunConfiguration>(_ config: Config, run: String) throws {
+        try ConfigFile.checkResume(config, savedAt: run + "/config.yaml", mayChange: resumableKeys)
     }
 
     /// Writes `config.yaml` into the run directory.

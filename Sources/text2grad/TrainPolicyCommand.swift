@@ -24,8 +24,9 @@ struct TrainPolicy: ParsableCommand {
             Reward sources: --reward rm (a local reward model: --reward-model DIR [--reward-adapter DIR]), \
             endpoint (an OpenAI-compatible server of a reward model: --reward-url, asked with the reward model's \
             prompt), teacher (any OpenAI-compatible LLM asked with the annotation prompts: --reward-url), \
-            builtin (the built-in task's rule-based teacher). Settings: defaults, --config YAML, flags; saved as \
-            <output>/config.yaml. Writes metrics.jsonl (TRL's names), samples.jsonl and checkpoints/step-N.
+            builtin (the built-in task's rule-based teacher). Settings, the critic's included: defaults, --config \
+            YAML, flags; saved as <output>/config.yaml, and --resume with settings other than the run's (but for \
+            steps, threads and logging) is an error naming the setting. Writes metrics.jsonl (TRL's names), samples.jsonl and checkpoints/step-N.
             """)
 
     @Option(help: "YAML config file (snake_case keys); flags override its values.") var config: String?
@@ -63,9 +64,9 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "The local reward model's directory (--reward rm).") var rewardModel: String?
     @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
     @Option(help: "Base URL up to /v1 (--reward endpoint or teacher).") var rewardURL: String?
-    @Option(help: "The model name sent to --reward-url.") var rewardModelName: String = "reward-model"
-    @Option(help: "summarization, qa or code: the span labels.") var task: String = "summarization"
-    @Option(help: "Longest critique in tokens.") var critiqueTokens: Int = 256
+    @Option(help: "The model name sent to --reward-url. (default: reward-model)") var rewardModelName: String?
+    @Option(help: "summarization, qa or code: the span labels. (default: summarization)") var task: String?
+    @Option(help: "Longest critique in tokens. (default: 256)") var critiqueTokens: Int?
     @Flag(help: "A local reward model may quote text that is not in the response (by default only verbatim substrings).")
     var freeQuotes = false
     @Option(help: "At most this many quotes per label: a local reward model's decoding, or the builtin teacher's cap (default: no limit).")
@@ -94,35 +95,37 @@ struct TrainPolicy: ParsableCommand {
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
         o.set("rollout_weights", rolloutWeights?.rawValue)
         o.set("scalar_score", scalarScore)
+        o.set("reward_model", rewardModel); o.set("reward_adapter", rewardAdapter); o.set("reward_url", rewardURL)
+        o.set("reward_model_name", rewardModelName); o.set("task", task); o.set("critique_tokens", critiqueTokens)
+        if freeQuotes { o.set("free_quotes", true) }
+        o.set("max_quotes", maxQuotes)
         if evalGreedy { o.set("eval_greedy", true) }
         o.set("eval_critique", evalCritique)
         return try ConfigFile.resolve(PPOConfig.self, path: config, overrides: o)
     }
 
-    /// The reward source `reward` (the flag or the config's) names, with the flags that locate it.
-    func critic(reward: String, format: RewardModelFormat, weights: DecodePrecision) throws -> Critic {
-        switch reward {
-        case "rm": if rewardModel == nil { throw ValidationError("--reward rm needs --reward-model DIR") }
-        case "endpoint", "teacher": if rewardURL == nil { throw ValidationError("--reward \(reward) needs --reward-url URL") }
-        default: break
-        }
+    /// The critic the configuration names (`reward` and the settings that locate it, from flags or YAML).
+    func critic(_ c: PPOConfig, format: RewardModelFormat) throws -> Critic {
         let critic: Critic
-        switch reward {
+        switch c.reward {
         case "rm":
-            let (lm, tokenizer) = try ChatModelOptions.load(model: rewardModel!, adapter: rewardAdapter, weights: weights)
-            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tokenizer), name: rewardAdapter ?? rewardModel!),
+            guard let model = c.rewardModel else { throw ValidationError("--reward rm needs --reward-model DIR") }
+            let (lm, tokenizer) = try ChatModelOptions.load(model: model, adapter: c.rewardAdapter,
+                                                            weights: c.rolloutWeights)
+            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tokenizer), name: c.rewardAdapter ?? model),
                             format: format)
         case "endpoint", "teacher":
-            let settings = EndpointSettings(baseURL: rewardURL!, model: rewardModelName,
+            guard let url = c.rewardURL else { throw ValidationError("--reward \(c.reward) needs --reward-url URL") }
+            let settings = EndpointSettings(baseURL: url, model: c.rewardModelName,
                                             apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
             critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
-            if reward == "teacher", let builtin = BuiltinTask(rawValue: task) { critic.asTeacher(builtin.make()) }
+            if c.reward == "teacher", let builtin = BuiltinTask(rawValue: c.task) { critic.asTeacher(builtin.make()) }
         default:
-            critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: maxQuotes)
+            critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: c.maxQuotes)
         }
-        critic.maxNewTokens = critiqueTokens
-        critic.quotesFromResponse = !freeQuotes
-        critic.maxQuotesPerLabel = maxQuotes
+        critic.maxNewTokens = c.critiqueTokens
+        critic.quotesFromResponse = !c.freeQuotes
+        critic.maxQuotesPerLabel = c.maxQuotes
         return critic
     }
 
@@ -132,9 +135,8 @@ struct TrainPolicy: ParsableCommand {
 
     func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
-        let format = try RewardModelFormat.builtin(task)
-        let trainer = try PolicyTrainer(config: c, critic: try critic(reward: c.reward, format: format, weights: c.rolloutWeights),
-                                        format: format, resume: resume,
+        let format = try RewardModelFormat.builtin(c.task)
+        let trainer = try PolicyTrainer(config: c, critic: try critic(c, format: format), format: format, resume: resume,
                                         reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay

@@ -86,5 +86,24 @@ import Training
         let straightSamples = try String(contentsOfFile: directory + "/straight/samples.jsonl", encoding: .utf8)
         let killedSamples = try String(contentsOfFile: directory + "/killed/samples.jsonl", encoding: .utf8)
         #expect(straightSamples == killedSamples, "the same responses, critiques and per-token values")
+
+        // The saved configuration reads as a person writes it, the critic included.
+        let saved = try String(contentsOfFile: directory + "/killed/config.yaml", encoding: .utf8)
+        for line in ["temperature: 0.7", "learning_rate: 0.005", "reward: builtin", "critique_tokens: 256"] {
+            #expect(saved.contains(line + "\n"), "\(line) in\n\(saved)")
+        }
+        // Resuming with another critic setting continues a different experiment: refused, naming it, run untouched.
+        let refused = Process()
+        refused.executableURL = URL(fileURLWithPath: binary)
+        refused.arguments = arguments("killed") + ["--resume", "--steps", "8", "--max-quotes", "1"]
+        let errors = Pipe()
+        refused.standardError = errors
+        refused.standardOutput = FileHandle.nullDevice
+        try refused.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        refused.waitUntilExit()
+        #expect(refused.terminationStatus != 0 && stderr.contains("'max_quotes'"), "\(stderr)")
+        #expect(try MetricsLog.records(path: metrics).count == 7)
+        #expect(try String(contentsOfFile: directory + "/killed/config.yaml", encoding: .utf8) == saved)
     }
 }
