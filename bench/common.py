@@ -1,6 +1,7 @@
 """What the PyTorch bench scripts share: the model shapes (as `LlamaConfig.namedShapes` in Swift), the
 options every benchmark takes, and the random model they build."""
 import argparse
+import os
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -15,7 +16,7 @@ def parser(batch, seq, iterations):
     p.add_argument("--shape", default="smollm-135m", choices=sorted(SHAPES))
     p.add_argument("--batch", type=int, default=batch)
     p.add_argument("--seq", type=int, default=seq)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--iterations", type=int, default=iterations)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])

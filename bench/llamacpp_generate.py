@@ -82,7 +82,7 @@ def main():
     options.add_argument("--batch", type=int, default=1)
     options.add_argument("--seq", type=int, default=64)
     options.add_argument("--new-tokens", type=int, default=128)
-    options.add_argument("--threads", type=int, default=2)
+    options.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     options.add_argument("--iterations", type=int, default=3)
     options.add_argument("--warmup", type=int, default=1)
     options.add_argument("--gguf", help="where to keep the GGUF (default: a temporary file)")

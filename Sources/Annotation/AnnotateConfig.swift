@@ -4,12 +4,13 @@ import CodeSandbox
 import Foundation
 import Yams
 
-/// Everything `text2grad annotate` needs, with documented defaults.
+/// Everything `text2grad annotate` needs, with documented defaults: a `RunConfiguration` like the trainers'.
 ///
-/// Resolution, later wins: these defaults → `OPENAI_BASE_URL` / `OPENAI_API_KEY` → the YAML config
+/// Resolution, later wins (`resolve`): these defaults → `OPENAI_BASE_URL` / `OPENAI_API_KEY` → the YAML config
 /// file → command-line flags. The resolved configuration is saved beside the output as
-/// `<output>.config.yaml`, without the API key.
-public struct AnnotateConfig: Sendable, Equatable {
+/// `<output>.config.yaml`, without the API key (never a YAML key: the environment or `--api-key`) and without
+/// credentials in the URL.
+public struct AnnotateConfig: RunConfiguration, Equatable {
     /// `summarization`, `code`, `qa`, or the path of a custom task YAML file.
     public var task = "summarization"
     /// Input file: JSONL, a JSON list, or a JSON object keyed by id.
@@ -72,10 +73,45 @@ public struct AnnotateConfig: Sendable, Equatable {
     /// or model would otherwise fail every item of a long run); 0 never stops. Parse failures never count.
     public var abortAfter = 10
 
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case task, input, output, failures, baseURL = "base_url", model, temperature, topP = "top_p"
+        case maxTokens = "max_tokens", concurrency, maxRetries = "max_retries", timeout, backoffBase = "backoff_base"
+        case backoffCap = "backoff_cap", jsonMode = "json_mode", reask, fuzzyThreshold = "fuzzy_threshold"
+        case badLines = "bad_lines", limit, improvementScore = "improvement_score", priceTable = "price_table"
+        case sandbox, sandboxConcurrency = "sandbox_concurrency", progress, progressInterval = "progress_interval"
+        case resume, retryFailed = "retry_failed", overwrite, abortAfter = "abort_after"
+    }
+
+    /// The defaults alone.
+    public init() {}
+
     /// The defaults, then the environment's endpoint and key.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String]) {
         if let url = environment["OPENAI_BASE_URL"], !url.isEmpty { baseURL = url }
         if let key = environment["OPENAI_API_KEY"], !key.isEmpty { apiKey = key }
+    }
+
+    /// Defaults → environment → the YAML file at `path` (if any) → `flags` (`flags.set("sandbox.python", …)` sets
+    /// one sandbox limit) and `apiKey`; validated. Unknown keys, also inside `sandbox:`, are errors naming the key
+    /// and the file.
+    public static func resolve(
+        path: String?, flags: ConfigOverrides = ConfigOverrides(), apiKey: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> AnnotateConfig {
+        let base = AnnotateConfig(environment: environment)
+        var config = try ConfigFile.decode(AnnotateConfig.self, base: base, yaml: try path.map { try InputFile.text(path: $0) } ?? "",
+                                           source: path ?? "flags", overrides: flags)
+        config.apiKey = apiKey ?? base.apiKey
+        try config.validate()
+        return config
+    }
+
+    /// The configuration as saved beside the output: no key, no credentials in the URL.
+    public var saved: AnnotateConfig {
+        var copy = self
+        copy.apiKey = nil
+        copy.baseURL = publicURL(baseURL)
+        return copy
     }
 
     /// The failures path actually used.

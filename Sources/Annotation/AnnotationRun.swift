@@ -283,10 +283,6 @@ public struct AnnotationRun: Sendable {
 
     private func saveResolvedConfig() throws {
         let path = config.output + ".config.yaml"
-        do {
-            try config.resolvedYAML().write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw FeedbackError.io(path: path, detail: "cannot save the resolved configuration (\(error))")
-        }
+        try ConfigFile.save(config.saved, to: path)
     }
 }

@@ -26,7 +26,8 @@ public struct ConfigOverrides {
     /// No overrides.
     public init() {}
 
-    /// Sets `key` when `value` is given (an unset flag leaves the file's value).
+    /// Sets `key` when `value` is given (an unset flag leaves the file's value). A dotted key ("sandbox.python")
+    /// sets one setting inside a group, keeping the group's others.
     public mutating func set<Value: NodeRepresentable>(_ key: String, _ value: Value?) {
         guard let value, let node = try? value.represented() else { return }
         entries.append((key, node))
@@ -97,11 +98,21 @@ public enum ConfigFile {
             throw FileError.badConfig(source: source, detail: "the top level must be a mapping of settings")
         }
         for (key, value) in overrides.entries {
-            precondition(known.contains(key), "flag override for unknown key '\(key)'")
-            merged[key] = value
+            let path = key.split(separator: ".").map(String.init)
+            precondition(known.contains(path[0]), "flag override for unknown key '\(key)'")
+            if path.count == 1 {
+                merged[key] = value
+            } else {
+                guard case .mapping(var group)? = merged[path[0]], path.count == 2 else {
+                    preconditionFailure("flag override '\(key)' is not a setting inside a group")
+                }
+                group[path[1]] = value
+                merged[path[0]] = .mapping(group)
+            }
         }
+        let config: Config
         do {
-            return try YAMLDecoder().decode(Config.self, from: Node.mapping(merged))
+            config = try YAMLDecoder().decode(Config.self, from: Node.mapping(merged))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
             throw FileError.badConfig(source: source, detail: "'\(keyPath(context))': \(context.debugDescription)")
         } catch let DecodingError.valueNotFound(_, context) {
@@ -109,6 +120,17 @@ public enum ConfigFile {
         } catch {
             throw FileError.badConfig(source: source, detail: "\(error)")
         }
+        // Inside a group (a mapping value), a key the configuration does not keep is a typo, not a default.
+        if case .mapping(let kept)? = try Yams.compose(yaml: try YAMLEncoder().encode(config)) {
+            for (key, value) in merged {
+                guard let name = key.string, case .mapping(let given) = value,
+                      case .mapping(let known)? = kept[name] else { continue }
+                for inner in given.keys.compactMap(\.string) where known[inner] == nil {
+                    throw FileError.badConfig(source: source, detail: "unknown key '\(name).\(inner)'")
+                }
+            }
+        }
+        return config
     }
 
     /// The configuration as YAML, in the form `resolve` reads back, with numbers as a person writes them (0.7,

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// `text2grad demo`'s settings; the sizes of every stage follow from `size`.
 public struct DemoOptions: Codable, Sendable, Equatable {
@@ -17,7 +18,7 @@ public struct DemoOptions: Codable, Sendable, Equatable {
     /// The verdict's target is the base's held-out fact accuracy minus this margin.
     public var targetMargin = 0.02
     /// Engine threads.
-    public var threads = 2
+    public var threads = Compute.defaultThreadCount
 
     public init() {}
 

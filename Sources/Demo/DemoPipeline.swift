@@ -280,7 +280,7 @@ public final class DemoPipeline {
     /// One PPO run from the SFT policy, rewarded by `critic`.
     func ppo(mode: RewardMode, critic: DemoCritic, seed: UInt64, into dir: String) throws -> String {
         var c = try ppoConfig(mode: mode, seed: seed, into: dir)
-        c.reward = critic.rawValue
+        c.reward = critic == .rm ? .rm : .builtin
         if critic == .rm {
             c.rewardModel = root + "/rm/model"
             c.critiqueTokens = sizes.critiqueTokens

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import Models
 import RewardModel
+import Tensor
 import Training
 
 /// Where rewards come from and how they are placed.
@@ -10,6 +11,18 @@ public enum RewardMode: String, Codable, Sendable, CaseIterable {
     case token
     /// The baseline: the last token gets one sequence score from the same critique (`scalar_score`).
     case scalar
+}
+
+/// Who critiques the rollouts (`train-policy --reward`).
+public enum RewardSource: String, Codable, Sendable, CaseIterable {
+    /// A local generative reward model (`reward_model`, `reward_adapter`).
+    case rm
+    /// An OpenAI-compatible server of a reward model, asked with the reward model's own prompt (`reward_url`).
+    case endpoint
+    /// Any OpenAI-compatible LLM, asked with the annotation prompts (`reward_url`).
+    case teacher
+    /// The built-in task's rule-based teacher: a perfect critic of that task.
+    case builtin
 }
 
 /// Everything `text2grad train-policy` needs: defaults, then YAML (snake_case keys), then flags; saved resolved
@@ -34,8 +47,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var rewardMode: RewardMode = .token
     /// The reward source: rm (a local reward model), endpoint, teacher or builtin (`train-policy --reward`). The
     /// trainer is handed its critic; this names it in config.yaml, so a report can tell the critics' runs apart.
-    public var reward: String = "rm"
-    public static let rewardSources = ["rm", "endpoint", "teacher", "builtin"]
+    public var reward: RewardSource = .rm
     /// The local reward model's directory (`reward: rm`), and its LoRA adapter if any.
     public var rewardModel: String?
     public var rewardAdapter: String?
@@ -126,7 +138,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var samplesPerStep: Int = 2
     /// Seeds the adapter, the value head, the prompt order and the sampling.
     public var seed: UInt64 = 0
-    public var threads: Int = 2
+    public var threads: Int = Compute.defaultThreadCount
     /// The precision of the matrices rollouts (and a local reward model's critiques) are decoded with: auto (bf16
     /// when the checkpoint stores bf16), bf16 or fp32. Log-probabilities for the update are always computed in fp32.
     public var rolloutWeights: DecodePrecision = .auto
@@ -162,9 +174,6 @@ public struct PPOConfig: RunConfiguration, Equatable {
                              ("ppo_epochs", ppoEpochs), ("max_new_tokens", maxNewTokens), ("threads", threads),
                              ("keep_checkpoints", keepCheckpoints), ("eval_limit", evalLimit)] where value <= 0 {
             throw fail("'\(key)' must be positive, got \(value)")
-        }
-        if !Self.rewardSources.contains(reward) {
-            throw fail("'reward' must be one of \(Self.rewardSources.joined(separator: ", ")), got '\(reward)'")
         }
         if (try? RewardModelFormat.builtin(task)) == nil {
             throw fail("'task' must be summarization, qa or code, got '\(task)'")

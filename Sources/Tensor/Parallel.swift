@@ -6,7 +6,7 @@ import Dispatch
 /// the work per item and small jobs run inline.
 public enum Parallel {
     /// Threads the engine's own loops may use (BLAS has its own setting).
-    nonisolated(unsafe) public static var threadCount: Int = max(1, min(2, Compute.coreCount))
+    nonisolated(unsafe) public static var threadCount: Int = Compute.defaultThreadCount
 
     /// Calls `body(range)` over disjoint chunks covering 0..<count, in parallel when the total work is
     /// large enough. `costPerItem` is a rough count of float operations per item.
@@ -45,8 +45,8 @@ import Foundation
 #endif
 
 extension Compute {
-    /// The default thread count for commands: every core, at most what BLAS and the kernels use well.
-    public static var defaultThreadCount: Int { coreCount }
+    /// The one default thread count of every command and configuration (`--threads` overrides): every core.
+    public static var defaultThreadCount: Int { max(1, coreCount) }
 
     /// Sets both BLAS's and the engine's own thread counts.
     public static func useThreads(_ count: Int) {

@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import Models
+import Tensor
 
 /// Everything an SFT run needs (`text2grad sft`): defaults, then YAML (snake_case keys), then flags; saved
 /// resolved as `config.yaml` in the run directory (see `RunConfiguration`).
@@ -56,7 +57,7 @@ public struct SFTConfig: RunConfiguration, Equatable {
     /// Checkpoints kept (older ones are deleted).
     public var keepCheckpoints: Int = 2
     /// Engine threads.
-    public var threads: Int = 2
+    public var threads: Int = Compute.defaultThreadCount
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, evalData = "eval_data", evalFraction = "eval_fraction", output, steps

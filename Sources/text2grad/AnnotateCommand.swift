@@ -125,43 +125,19 @@ struct Annotate: AsyncParsableCommand {
 
     /// Defaults → environment → config file → flags.
     func resolvedConfig() throws -> AnnotateConfig {
-        var resolved = AnnotateConfig()
-        if let config { resolved.apply(try AnnotateConfig.overrides(yamlFile: config)) }
-        var flags = AnnotateConfig.Overrides()
-        flags.task = task
-        flags.input = input
-        flags.output = output
-        flags.failures = failures
-        flags.baseURL = baseURL
-        flags.model = model
-        flags.apiKey = apiKey
-        flags.temperature = temperature
-        flags.topP = topP
-        flags.maxTokens = maxTokens
-        flags.concurrency = concurrency
-        flags.maxRetries = maxRetries
-        flags.timeout = timeout
-        flags.jsonMode = jsonMode
-        flags.reask = reask
-        flags.fuzzyThreshold = fuzzyThreshold
-        flags.badLines = badLines
-        flags.limit = limit
-        flags.improvementScore = improvementScore
-        flags.priceTable = priceTable
-        flags.progress = progress
-        flags.abortAfter = abortAfter
-        flags.resume = resume ? true : nil
-        flags.retryFailed = retryFailed ? true : nil
-        flags.overwrite = overwrite ? true : nil
-        if sandboxTimeout != nil || python != nil {
-            var box = AnnotateConfig.SandboxOverrides()
-            box.wallSeconds = sandboxTimeout
-            box.python = python
-            flags.sandbox = box
-        }
-        resolved.apply(flags)
-        try resolved.validate()
-        return resolved
+        var o = ConfigOverrides()
+        o.set("task", task); o.set("input", input); o.set("output", output); o.set("failures", failures)
+        o.set("base_url", baseURL); o.set("model", model); o.set("temperature", temperature); o.set("top_p", topP)
+        o.set("max_tokens", maxTokens); o.set("concurrency", concurrency); o.set("max_retries", maxRetries)
+        o.set("timeout", timeout); o.set("json_mode", jsonMode); o.set("reask", reask)
+        o.set("fuzzy_threshold", fuzzyThreshold); o.set("bad_lines", badLines?.rawValue); o.set("limit", limit)
+        o.set("improvement_score", improvementScore); o.set("price_table", priceTable)
+        o.set("progress", progress?.rawValue); o.set("abort_after", abortAfter)
+        o.set("sandbox.wall_seconds", sandboxTimeout); o.set("sandbox.python", python)
+        if resume { o.set("resume", true) }
+        if retryFailed { o.set("retry_failed", true) }
+        if overwrite { o.set("overwrite", true) }
+        return try AnnotateConfig.resolve(path: config, flags: o, apiKey: apiKey)
     }
 
     func run() async throws {
@@ -169,6 +145,8 @@ struct Annotate: AsyncParsableCommand {
         do {
             resolved = try resolvedConfig()
         } catch let error as FeedbackError {
+            throw ValidationError(error.description)
+        } catch let error as FileError {
             throw ValidationError(error.description)
         }
         // Diagnostics go to stderr so stdout stays clean; no global LoggingSystem bootstrap from a subcommand.

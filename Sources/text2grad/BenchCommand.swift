@@ -26,7 +26,7 @@ struct BenchModelOptions: ParsableArguments {
     var seq: Int = 256
 
     @Option(help: "Threads for matrix products and kernels.")
-    var threads: Int = 2
+    var threads: Int = Compute.defaultThreadCount
 
     @Option(help: "Timed iterations (the median is reported).")
     var iterations: Int = 5

@@ -3,6 +3,7 @@ import Common
 import Demo
 import Foundation
 import Report
+import Tensor
 
 extension DemoSize: ExpressibleByArgument {}
 
@@ -30,7 +31,7 @@ struct DemoCommand: ParsableCommand {
     var target: Double?
     @Option(help: "The default target's margin below the base's held-out fact accuracy.") var targetMargin = 0.02
     @Option(help: "A pretrained base model directory instead of the one shipped with the tool.") var base: String?
-    @Option(help: "Engine threads.") var threads = 2
+    @Option(help: "Engine threads. (default: the machine's cores)") var threads = Compute.defaultThreadCount
     @Option(help: "Make the demo's pretrained base model into this directory (what scripts/make-demo-base.sh runs) instead of running the demo.")
     var makeBase: String?
     @Option(help: "With --make-base: training steps of each phase (default: the recipe's; a smaller base for trying it).")

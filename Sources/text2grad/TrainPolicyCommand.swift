@@ -9,6 +9,11 @@ import PolicyOptimization
 import RewardModel
 import Training
 
+extension RewardMode: ExpressibleByArgument {}
+extension SequenceScoreRule: ExpressibleByArgument {}
+extension KLEstimator: ExpressibleByArgument {}
+extension RewardSource: ExpressibleByArgument {}
+
 /// `text2grad train-policy`: PPO whose rewards come from critiques, per token (Text2Grad) or per sequence.
 struct TrainPolicy: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,9 +42,9 @@ struct TrainPolicy: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Critique every held-out response (eval/score); without, only the one logged. (default: on)")
     var evalCritique: Bool?
     @Option(name: [.short, .long], help: "Run directory. (default: runs/ppo)") var output: String?
-    @Option(help: "token (Text2Grad) or scalar (baseline). (default: token)") var rewardMode: String?
+    @Option(help: "token (Text2Grad) or scalar (baseline). (default: token)") var rewardMode: RewardMode?
     @Option(help: "Scalar mode's sequence score: sum (of the token scores: token mode's return) or mean (over quoted tokens). (default: sum)")
-    var scalarScore: String?
+    var scalarScore: SequenceScoreRule?
     @Option(help: "PPO steps. (default: 100)") var steps: Int?
     @Option(help: "Rollouts per step. (default: 8)") var batchSize: Int?
     @Option(help: "Rollouts per update. (default: 4)") var miniBatchSize: Int?
@@ -50,17 +55,17 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "Learning rate. (default: 1e-4)") var learningRate: Double?
     @Option(help: "KL coefficient β (start value when adaptive). (default: 0.05)") var klCoef: Double?
     @Option(help: "Target KL for the adaptive controller (default: fixed β).") var klTarget: Double?
-    @Option(help: "k1, k3 or full. (default: k1)") var klEstimator: String?
+    @Option(help: "The KL estimator. (default: k1)") var klEstimator: KLEstimator?
     @Option(help: "GAE's discount γ. (default: 1)") var gamma: Double?
     @Option(help: "GAE's λ: how far each reward reaches back past the value estimates. (default: 0.95)") var lam: Double?
     @Option(help: "LoRA rank; 0 trains every weight. (default: 16)") var loraRank: Int?
     @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
     @Option(help: "Random seed. (default: 0)") var seed: UInt64?
-    @Option(help: "Engine threads. (default: 2)") var threads: Int?
+    @Option(help: "Engine threads. (default: the machine's cores)") var threads: Int?
     @Option(help: "Matrices for rollouts and a local reward model: auto (bf16 for a bf16 checkpoint), bf16, fp32. (default: auto)")
     var rolloutWeights: DecodePrecision?
-    @Option(help: "rm, endpoint, teacher or builtin. (default: rm)") var reward: String?
+    @Option(help: "Who critiques the rollouts. (default: rm)") var reward: RewardSource?
     @Option(help: "The local reward model's directory (--reward rm).") var rewardModel: String?
     @Option(help: "The reward model's LoRA adapter (--reward rm).") var rewardAdapter: String?
     @Option(help: "Base URL up to /v1 (--reward endpoint or teacher).") var rewardURL: String?
@@ -75,26 +80,20 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: .hidden) var stepDelay: Double = 0
 
     func validate() throws {
-        if let rewardMode, RewardMode(rawValue: rewardMode) == nil { throw ValidationError("--reward-mode must be token or scalar") }
-        if let scalarScore, SequenceScoreRule(rawValue: scalarScore) == nil { throw ValidationError("--scalar-score must be sum or mean") }
         if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
-        if let klEstimator, KLEstimator(rawValue: klEstimator) == nil { throw ValidationError("--kl-estimator must be k1, k3 or full") }
-        if let reward, !PPOConfig.rewardSources.contains(reward) {
-            throw ValidationError("--reward must be rm, endpoint, teacher or builtin")
-        }
     }
 
     func resolvedConfig() throws -> PPOConfig {
         var o = ConfigOverrides()
         o.set("model", model); o.set("prompts", prompts); o.set("eval_prompts", evalPrompts); o.set("output", output)
-        o.set("reward_mode", rewardMode); o.set("reward", reward); o.set("steps", steps); o.set("batch_size", batchSize)
+        o.set("reward_mode", rewardMode?.rawValue); o.set("reward", reward?.rawValue); o.set("steps", steps); o.set("batch_size", batchSize)
         o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
         o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
-        o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator); o.set("lora_rank", loraRank)
+        o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator?.rawValue); o.set("lora_rank", loraRank)
         o.set("gamma", gamma); o.set("lam", lam)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
         o.set("rollout_weights", rolloutWeights?.rawValue)
-        o.set("scalar_score", scalarScore)
+        o.set("scalar_score", scalarScore?.rawValue)
         o.set("reward_model", rewardModel); o.set("reward_adapter", rewardAdapter); o.set("reward_url", rewardURL)
         o.set("reward_model_name", rewardModelName); o.set("task", task); o.set("critique_tokens", critiqueTokens)
         if freeQuotes { o.set("free_quotes", true) }
@@ -108,19 +107,19 @@ struct TrainPolicy: ParsableCommand {
     func critic(_ c: PPOConfig, format: RewardModelFormat) throws -> Critic {
         let critic: Critic
         switch c.reward {
-        case "rm":
+        case .rm:
             guard let model = c.rewardModel else { throw ValidationError("--reward rm needs --reward-model DIR") }
             let (lm, tokenizer) = try ChatModelOptions.load(model: model, adapter: c.rewardAdapter,
                                                             weights: c.rolloutWeights)
             critic = Critic(backend: .local(Generator(model: lm, tokenizer: tokenizer), name: c.rewardAdapter ?? model),
                             format: format)
-        case "endpoint", "teacher":
+        case .endpoint, .teacher:
             guard let url = c.rewardURL else { throw ValidationError("--reward \(c.reward) needs --reward-url URL") }
             let settings = EndpointSettings(baseURL: url, model: c.rewardModelName,
                                             apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
             critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
-            if c.reward == "teacher", let builtin = BuiltinTask(rawValue: c.task) { critic.asTeacher(builtin.make()) }
-        default:
+            if c.reward == .teacher, let builtin = BuiltinTask(rawValue: c.task) { critic.asTeacher(builtin.make()) }
+        case .builtin:
             critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: c.maxQuotes)
         }
         critic.maxNewTokens = c.critiqueTokens
@@ -142,7 +141,7 @@ struct TrainPolicy: ParsableCommand {
         trainer.loop.stepDelay = stepDelay
         announce("train-policy", reducer: reducer, threads: c.threads)
         trainer.loop.progress = reducer.rank == 0 ? ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps") : nil
-        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(c.reward)"
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(c.reward.rawValue)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {
             try trainer.run()

@@ -27,7 +27,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
     @Option(help: "Checkpoints kept. (default: 2)") var keepCheckpoints: Int?
-    @Option(help: "Engine threads. (default: 2)") var threads: Int?
+    @Option(help: "Engine threads. (default: the machine's cores)") var threads: Int?
     @Flag(help: "Continue from the newest checkpoint in the run directory.") var resume = false
     @Option(help: .hidden) var stepDelay: Double = 0
 

@@ -40,9 +40,7 @@ struct FixtureTests {
         let slf5k = try DatasetReader.read(path: Self.fixture("slf5k-sample.json"), policy: .fatal)
         let prompt = try task.messages(for: slf5k.items[0], execution: nil)[1].content
         #expect(prompt.contains("## Headline\nRoommate eats my food"))
-        let overrides = try AnnotateConfig.overrides(yamlFile: Self.fixture("annotate-example.yaml"))
-        var config = AnnotateConfig(environment: [:])
-        config.apply(overrides)
+        let config = try AnnotateConfig.resolve(path: Self.fixture("annotate-example.yaml"), environment: [:])
         #expect(config.concurrency == 16)
         #expect(config.sandbox.memoryMB == 1024)
         #expect(throws: Never.self) { try config.validate() }

@@ -76,31 +76,44 @@ struct TaskAndConfigTests {
     }
 
     @Test func configLayersDefaultsEnvironmentFileAndFlags() throws {
-        var config = AnnotateConfig(environment: ["OPENAI_BASE_URL": "http://env:1/v1", "OPENAI_API_KEY": "sk-env"])
-        #expect(config.baseURL == "http://env:1/v1")
-        #expect(config.apiKey == "sk-env")
-        #expect(config.concurrency == 8)
-        let file = try AnnotateConfig.overrides(
-            yaml: "base_url: http://file:2/v1\nconcurrency: 16\nsandbox:\n  wall_seconds: 5\n  disk_mb: 8\n",
-            source: "c.yaml")
-        config.apply(file)
-        var flags = AnnotateConfig.Overrides()
-        flags.concurrency = 4
-        config.apply(flags)
+        let env = ["OPENAI_BASE_URL": "http://env:1/v1", "OPENAI_API_KEY": "sk-env"]
+        let defaults = AnnotateConfig(environment: env)
+        #expect(defaults.baseURL == "http://env:1/v1")
+        #expect(defaults.apiKey == "sk-env")
+        #expect(defaults.concurrency == 8)
+        let file = NSTemporaryDirectory() + "annotate-layers-\(getpid()).yaml"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "base_url: http://file:2/v1\nconcurrency: 16\ninput: in.jsonl\nsandbox:\n  wall_seconds: 5\n  disk_mb: 8\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        var flags = ConfigOverrides()
+        flags.set("concurrency", 4)
+        flags.set("output", "runs/a.jsonl")
+        flags.set("sandbox.python", "python3.11")
+        let config = try AnnotateConfig.resolve(path: file, flags: flags, environment: env)
         #expect(config.baseURL == "http://file:2/v1")
+        #expect(config.apiKey == "sk-env", "the key comes from the environment (or --api-key), never the file")
         #expect(config.concurrency == 4)
-        #expect(config.sandbox.wallSeconds == 5)
+        #expect(config.sandbox.wallSeconds == 5, "a flag inside a group keeps the file's other settings there")
+        #expect(config.sandbox.python == "python3.11")
         #expect(config.sandbox.cpuSeconds == 10)
         #expect(config.sandbox.diskMB == 8, "the sandbox's disk cap is a setting like the others")
-        config.output = "runs/a.jsonl"
         #expect(config.failuresPath == "runs/a.failures.jsonl")
+        #expect(try AnnotateConfig.resolve(path: file, flags: flags, apiKey: "sk-flag", environment: env).apiKey
+            == "sk-flag")
     }
 
     @Test func unknownOrMistypedSettingsAreErrors() {
-        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "concurency: 4", source: "c") }
-        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "sandbox: {wall: 3}", source: "c") }
-        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "concurrency: many", source: "c") }
-        #expect(throws: FeedbackError.self) { try AnnotateConfig.overrides(yaml: "bad_lines: maybe", source: "c") }
+        for yaml in ["concurency: 4", "sandbox: {wall: 3}", "concurrency: many", "bad_lines: maybe",
+                     "api_key: sk-in-a-file"] {
+            #expect(throws: FileError.self, "\(yaml)") {
+                try ConfigFile.decode(AnnotateConfig.self, yaml: yaml, source: "c")
+            }
+        }
+        do {
+            _ = try ConfigFile.decode(AnnotateConfig.self, yaml: "sandbox: {wall: 3}", source: "c.yaml")
+        } catch {
+            #expect("\(error)".contains("c.yaml") && "\(error)".contains("'sandbox.wall'"), "\(error)")
+        }
     }
 
     @Test func validationNamesTheSetting() {
@@ -131,14 +144,16 @@ struct TaskAndConfigTests {
         config.apiKey = "sk-secret-value-123"
         config.baseURL = "https://user:pass@example.com/v1"
         config.concurrency = 12
-        let yaml = try config.resolvedYAML()
+        config.temperature = 0.3
+        let yaml = try ConfigFile.yaml(config.saved)
         #expect(!yaml.contains("sk-secret-value-123"))
         #expect(!yaml.contains("pass@"))
-        var reloaded = AnnotateConfig(environment: [:])
-        reloaded.apply(try AnnotateConfig.overrides(yaml: yaml, source: "resolved"))
+        #expect(yaml.contains("temperature: 0.3\n"), "\(yaml)")
+        let reloaded = try ConfigFile.decode(AnnotateConfig.self, yaml: yaml, source: "resolved")
         #expect(reloaded.concurrency == 12)
         #expect(reloaded.apiKey == nil)
         #expect(reloaded.output == "out.jsonl")
+        #expect(reloaded == config.saved)
     }
 
     @Test func backoffIsCappedJitteredAndHonoursRetryAfter() {
