@@ -99,8 +99,9 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> AnnotateConfig {
         let base = AnnotateConfig(environment: environment)
-        var config = try ConfigFile.decode(AnnotateConfig.self, base: base, yaml: try path.map { try InputFile.text(path: $0) } ?? "",
-                                           source: path ?? "flags", overrides: flags)
+        let text = try path.map { try InputFile.text(path: $0) } ?? ""
+        var config = try ConfigFile.decode(AnnotateConfig.self, base: base, yaml: text, source: path ?? "flags",
+                                           overrides: flags)
         config.apiKey = apiKey ?? base.apiKey
         try config.validate()
         return config

@@ -86,7 +86,8 @@ struct TrainPolicy: ParsableCommand {
     func resolvedConfig() throws -> PPOConfig {
         var o = ConfigOverrides()
         o.set("model", model); o.set("prompts", prompts); o.set("eval_prompts", evalPrompts); o.set("output", output)
-        o.set("reward_mode", rewardMode?.rawValue); o.set("reward", reward?.rawValue); o.set("steps", steps); o.set("batch_size", batchSize)
+        o.set("reward_mode", rewardMode?.rawValue); o.set("reward", reward?.rawValue); o.set("steps", steps)
+        o.set("batch_size", batchSize)
         o.set("mini_batch_size", miniBatchSize); o.set("ppo_epochs", ppoEpochs); o.set("temperature", temperature)
         o.set("max_new_tokens", maxNewTokens); o.set("min_new_tokens", minNewTokens); o.set("learning_rate", learningRate); o.set("kl_coef", klCoef)
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator?.rawValue); o.set("lora_rank", loraRank)
@@ -141,7 +142,8 @@ struct TrainPolicy: ParsableCommand {
         trainer.loop.stepDelay = stepDelay
         announce("train-policy", reducer: reducer, threads: c.threads)
         trainer.loop.progress = reducer.rank == 0 ? ProgressReporter(total: c.steps, style: .auto, interval: 10, unit: "steps") : nil
-        note("train-policy: \(trainer.objective.prompts.count) prompts, \(c.rewardMode == .token ? "token-level" : "scalar") rewards from \(c.reward.rawValue)"
+        let mode = c.rewardMode == .token ? "token-level" : "scalar"
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(mode) rewards from \(c.reward.rawValue)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {
             try trainer.run()
