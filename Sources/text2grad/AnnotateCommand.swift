@@ -164,17 +164,17 @@ struct Annotate: AsyncParsableCommand {
             if summary.failureCount > 0 {
                 let hint = "failures are in \(resolved.failuresPath); rerun with --retry-failed to try them again\n"
                 try? FileHandle.standardError.write(contentsOf: Data(hint.utf8))
-                throw ExitCode(2)
+                throw Exit.partial
             }
         } catch let error as FeedbackError {
             try? FileHandle.standardError.write(contentsOf: Data("error: \(redact("\(error)", secret: resolved.apiKey))\n".utf8))
-            throw ExitCode(1)
+            throw Exit.failure
         } catch let error as FileError {
             try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw Exit.failure
         } catch let error as SandboxError {
             try? FileHandle.standardError.write(contentsOf: Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

@@ -116,14 +116,14 @@ struct EvalCode: AsyncParsableCommand {
                 note(
                     "reference solutions that fail: "
                         + results.filter { !$0.passed }.map(\.taskID).joined(separator: ", "))
-                throw ExitCode(2)
+                throw Exit.partial
             }
         } catch let error as EvaluationError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         } catch let error as FileError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

@@ -59,10 +59,10 @@ struct EvalSummarization: AsyncParsableCommand {
             ])
         } catch let error as EvaluationError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         } catch let error as FileError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

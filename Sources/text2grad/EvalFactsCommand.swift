@@ -31,7 +31,7 @@ struct EvalFacts: ParsableCommand {
             try printJSON(tally.summary)
         } catch let error as FileError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

@@ -98,7 +98,7 @@ struct EvalJudge: AsyncParsableCommand {
         } catch let error as EvaluationError {
             await client.shutdown()
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

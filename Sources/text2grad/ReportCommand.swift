@@ -45,10 +45,10 @@ struct ReportCommand: ParsableCommand {
             if let verdict = data.verdict(options: options) { try StandardOutput.line(verdict.line) }
         } catch let error as ReportError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         } catch let error as FileError {
             note("error: \(error)")
-            throw ExitCode(1)
+            throw Exit.failure
         }
     }
 }

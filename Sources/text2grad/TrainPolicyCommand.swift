@@ -151,7 +151,7 @@ struct TrainPolicy: ParsableCommand {
         } catch let error as TrainingError {
             trainer.loop.progress?.finish()
             note("error: \(error)")
-            throw ExitCode(3)
+            throw Exit.interrupted
         }
         note("train-policy: done; metrics, samples and checkpoints in \(c.output)")
     }

@@ -62,7 +62,7 @@ struct TrainingOptions: ParsableArguments {
         } catch let error as TrainingError {
             trainer.loop.progress?.finish()
             note("error: \(error)")
-            throw ExitCode(3)
+            throw Exit.interrupted
         }
         note("\(name): done; checkpoints in \(trainer.config.output)")
     }
