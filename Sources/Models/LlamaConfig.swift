@@ -259,6 +259,19 @@ extension LlamaConfig {
              "num_attention_heads": 9, "num_key_value_heads": 3, "vocab_size": 49152, "rms_norm_eps": 1e-5,
              "rope_theta": 10000, "max_position_embeddings": 2048, "tie_word_embeddings": true}
             """,
+        // Qwen3-0.6B and Gemma 3 1B (text), for benchmarks of the newer families at a real size.
+        "qwen3-0.6b": """
+            {"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28,
+             "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+             "rms_norm_eps": 1e-6, "rope_theta": 1000000, "max_position_embeddings": 40960, "tie_word_embeddings": true}
+            """,
+        "gemma3-1b": """
+            {"model_type": "gemma3_text", "hidden_size": 1152, "intermediate_size": 6912, "num_hidden_layers": 26,
+             "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256, "vocab_size": 262144,
+             "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 256, "sliding_window": 512, "sliding_window_pattern": 6,
+             "rope_theta": 1000000, "rope_local_base_freq": 10000, "max_position_embeddings": 32768,
+             "tie_word_embeddings": true}
+            """,
         // The demo's models: a few million parameters with a ~1k-token vocabulary trained on the task.
         "demo-tiny": """
             {"model_type": "llama", "hidden_size": 192, "intermediate_size": 512, "num_hidden_layers": 4,
