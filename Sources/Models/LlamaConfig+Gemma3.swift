@@ -37,7 +37,7 @@ extension LlamaConfig {
                 path: path, field: "use_bidirectional_attention", value: "true", hint: "causal attention only")
         }
         if let cap = c.finalLogitSoftcapping {
-            guard cap > 0, cap.isFinite, cap < 1e6 else {
+            guard cap > 0, cap < 1e6, Float(cap).isNormal else {
                 throw bad("final_logit_softcapping", "must be a positive finite number or null, got \(cap)")
             }
             finalLogitSoftcap = Float(cap)
@@ -52,8 +52,8 @@ extension LlamaConfig {
         sandwichNorms = true
         embeddingScale = Float(Double(hiddenSize).squareRoot())
         let scalar = c.queryPreAttnScalar ?? 256
-        guard scalar > 0, scalar.isFinite, scalar < 1e9 else {
-            throw bad("query_pre_attn_scalar", "must be a positive finite number, got \(scalar)")
+        guard scalar >= 1e-6, scalar <= 1e9 else {
+            throw bad("query_pre_attn_scalar", "must lie in [1e-6, 1e9], got \(scalar)")
         }
         attentionScale = Float(pow(scalar, -0.5))
 
