@@ -10,11 +10,13 @@ safetensors`, after scripts/make_model_fixtures.py (it reuses those tiny models)
   expected.safetensors with the adapted logits, the loss and the LoRA-only gradients (PEFT key names).
 - swift-adapter/expected.safetensors: logits of the adapter the Swift tests write (committed in swift-adapter/),
   loaded into the base model by `peft` — the other direction of the round trip.
+- `python3 scripts/make_training_fixtures.py NAME...` rewrites only the gradients and adapters of the named models.
 - adamw.safetensors: torch.optim.AdamW over 6 steps with given gradients, after global-norm clipping by
   torch.nn.utils.clip_grad_norm_, and the learning rates of transformers' schedules.
 """
 import json
 import os
+import sys
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -132,13 +134,23 @@ def adamw():
     print("adamw: 6 steps")
 
 
+ALL_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+LORA = [("llama3-sharded", False, ALL_MODULES, 1), ("qwen2-tied", True, ["q_proj", "v_proj", "down_proj"], 2),
+        ("qwen3-norms", False, ALL_MODULES, 3), ("gemma3-local", True, ["q_proj", "k_proj", "o_proj", "up_proj", "down_proj"], 4)]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    wanted = set(sys.argv[1:])
     torch.manual_seed(0)
-    for name in ["llama3-sharded", "qwen2-tied", "mistral-window"]:
-        full_gradients(name)
-    lora_gradients("llama3-sharded", False, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], 1)
-    lora_gradients("qwen2-tied", True, ["q_proj", "v_proj", "down_proj"], 2)
+    for name in ["llama3-sharded", "qwen2-tied", "mistral-window", "qwen3-norms", "gemma3-local", "gemma3-softcap"]:
+        if not wanted or name in wanted:
+            full_gradients(name)
+    for name, rslora, modules, seed in LORA:
+        if not wanted or name in wanted:
+            lora_gradients(name, rslora, modules, seed)
+    if wanted:
+        return
     swift_adapter()
     adamw()
     with open(os.path.join(OUT, "batch.json"), "w") as f:

@@ -63,7 +63,7 @@ struct RawLlamaConfig: Decodable {
     var rmsNormEps: Double?
     var ropeTheta: Double?
     var ropeScaling: RawRopeScaling?
-    var ropeParameters: RawRopeScaling?
+    var ropeParameters: RawRopeParameters?
     var maxPositionEmbeddings: Int?
     var tieWordEmbeddings: Bool?
     var attentionBias: Bool?
@@ -75,6 +75,16 @@ struct RawLlamaConfig: Decodable {
     var bosTokenId: Int?
     var eosTokenId: TokenIds?
     var padTokenId: Int?
+    // Gemma 3
+    var hiddenActivation: String?
+    var queryPreAttnScalar: Double?
+    var finalLogitSoftcapping: Double?
+    var attnLogitSoftcapping: Double?
+    var layerTypes: [String]?
+    var slidingWindowPattern: Int?
+    var savedSlidingWindowPattern: Int?
+    var ropeLocalBaseFreq: Double?
+    var useBidirectionalAttention: Bool?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
@@ -86,6 +96,34 @@ struct RawLlamaConfig: Decodable {
         case hiddenAct = "hidden_act", partialRotaryFactor = "partial_rotary_factor"
         case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id"
+        case hiddenActivation = "hidden_activation", queryPreAttnScalar = "query_pre_attn_scalar"
+        case finalLogitSoftcapping = "final_logit_softcapping", attnLogitSoftcapping = "attn_logit_softcapping"
+        case layerTypes = "layer_types", slidingWindowPattern = "sliding_window_pattern"
+        case savedSlidingWindowPattern = "_sliding_window_pattern", ropeLocalBaseFreq = "rope_local_base_freq"
+        case useBidirectionalAttention = "use_bidirectional_attention"
+    }
+}
+
+/// `rope_parameters` as transformers 5 writes it: one set for every layer, or (Gemma 3) one per layer type,
+/// keyed `full_attention` and `sliding_attention`.
+enum RawRopeParameters: Decodable {
+    case shared(RawRopeScaling)
+    case perLayerType([String: RawRopeScaling])
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: Decoder) throws {
+        let keys = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue)
+        if keys.contains(where: { $0.hasSuffix("_attention") }) {
+            self = .perLayerType(try [String: RawRopeScaling](from: decoder))
+        } else {
+            self = .shared(try RawRopeScaling(from: decoder))
+        }
     }
 }
 

@@ -11,6 +11,9 @@ public final class LlamaActivations: @unchecked Sendable {
     public let arena: TensorArena
     /// (B·T, V), present when the forward computes logits for every position.
     public let logits: Tensor?
+    /// (B·T, V) a copy of the softcapped logits for the backward (with `finalLogitSoftcap` and all logits only):
+    /// the loss overwrites `logits` with its gradient in place.
+    let cappedLogits: Tensor?
 
     public struct Layer {
         public let input: UnsafeMutablePointer<Float>     // (B, T, C) residual stream entering the layer
@@ -24,11 +27,20 @@ public final class LlamaActivations: @unchecked Sendable {
         public let ln2: UnsafeMutablePointer<Float>       // (B, T, C)
         public let rstd2: UnsafeMutablePointer<Float>     // (B, T)
         public let gateUp: UnsafeMutablePointer<Float>    // (B, T, 2·I): gate then up per token
-        public let hidden: UnsafeMutablePointer<Float>    // (B, T, I) silu(gate)·up
+        public let hidden: UnsafeMutablePointer<Float>    // (B, T, I) act(gate)·up
+        // With q_norm / k_norm (Qwen3, Gemma 3):
+        public let qkPreNorm: UnsafeMutablePointer<Float>?  // (B, T, NH·HS + KVH·HS) q and k before their norms
+        public let qkRstd: UnsafeMutablePointer<Float>?     // (B·T·NH) for q, then (B·T·KVH) for k
+        // With Gemma's sandwich norms, the outputs they normalise:
+        public let attentionProjection: UnsafeMutablePointer<Float>?  // (B, T, C) o_proj output
+        public let rstd3: UnsafeMutablePointer<Float>?                // (B, T)
+        public let mlpProjection: UnsafeMutablePointer<Float>?        // (B, T, C) down_proj output
+        public let rstd4: UnsafeMutablePointer<Float>?                // (B, T)
     }
 
     public let layers: [Layer]
-    public let projection: UnsafeMutablePointer<Float>   // (B, T, C) o_proj / down_proj output before the residual add
+    /// (B, T, C) o_proj / down_proj output before the residual add; with sandwich norms, their normed output.
+    public let projection: UnsafeMutablePointer<Float>
     public let final: UnsafeMutablePointer<Float>        // (B, T, C) residual stream after the last layer
     public let finalNormed: UnsafeMutablePointer<Float>  // (B, T, C)
     public let finalRstd: UnsafeMutablePointer<Float>    // (B, T)
@@ -48,22 +60,32 @@ public final class LlamaActivations: @unchecked Sendable {
                 (p + "middle", [N, C]), (p + "ln2", [N, C]), (p + "rstd2", [N]), (p + "gateUp", [N, 2 * I]),
                 (p + "hidden", [N, I]),
             ]
+            if c.qkNorm { table += [(p + "qkPreNorm", [N, Q + KV]), (p + "qkRstd", [N * (c.headCount + c.kvHeadCount)])] }
+            if c.sandwichNorms {
+                table += [(p + "attentionProjection", [N, C]), (p + "rstd3", [N]), (p + "mlpProjection", [N, C]), (p + "rstd4", [N])]
+            }
         }
         table += [("projection", [N, C]), ("final", [N, C]), ("finalNormed", [N, C]), ("finalRstd", [N])]
         let arena = TensorArena(layout: table)
         self.arena = arena
         func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
+        func optional(_ name: String) -> UnsafeMutablePointer<Float>? { arena.contains(name) ? p(name) : nil }
         layers = (0..<storedLayers).map { s in
             let n = "layers.\(s)."
             return Layer(
                 input: p(n + "input"), ln1: p(n + "ln1"), rstd1: p(n + "rstd1"), qkv: p(n + "qkv"), probs: p(n + "probs"), attention: p(n + "attention"), middle: p(n + "middle"),
-                ln2: p(n + "ln2"), rstd2: p(n + "rstd2"), gateUp: p(n + "gateUp"), hidden: p(n + "hidden"))
+                ln2: p(n + "ln2"), rstd2: p(n + "rstd2"), gateUp: p(n + "gateUp"), hidden: p(n + "hidden"),
+                qkPreNorm: optional(n + "qkPreNorm"), qkRstd: optional(n + "qkRstd"),
+                attentionProjection: optional(n + "attentionProjection"), rstd3: optional(n + "rstd3"),
+                mlpProjection: optional(n + "mlpProjection"), rstd4: optional(n + "rstd4"))
         }
         projection = p("projection")
         final = p("final")
         finalNormed = p("finalNormed")
         finalRstd = p("finalRstd")
         logits = allLogits ? Tensor(shape: [N, c.vocabSize]) : nil
+        let training = storedLayers == c.layerCount
+        cappedLogits = allLogits && training && c.finalLogitSoftcap != nil ? Tensor(shape: [N, c.vocabSize]) : nil
     }
 
     /// The buffers layer `l` uses.

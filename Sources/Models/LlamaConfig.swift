@@ -1,10 +1,13 @@
 import Foundation
 import Tensor
 
-/// `config.json` of a Llama-family model (Llama 2/3.x, Qwen2/2.5, Mistral, SmolLM, TinyLlama),
-/// with Hugging Face's field names and defaults.
+/// `config.json` of a Llama-family model (Llama 2/3.x, Qwen2/2.5, Qwen3, Mistral, SmolLM, TinyLlama, Gemma 3's
+/// text model), with Hugging Face's field names and each family's defaults.
+///
+/// The families share one decoder; what differs between them is read here once (the fields after `padTokenId`)
+/// so that the passes configure each layer up front instead of testing the family per token.
 public struct LlamaConfig: Sendable, Equatable {
-    public static let supportedModelTypes = ["llama", "qwen2", "mistral"]
+    public static let supportedModelTypes = ["llama", "qwen2", "qwen3", "mistral", "gemma3_text"]
 
     public var modelType: String
     public var hiddenSize: Int
@@ -25,11 +28,33 @@ public struct LlamaConfig: Sendable, Equatable {
     public var outputBias: Bool
     /// Biases on gate, up and down (Llama with `mlp_bias`).
     public var mlpBias: Bool
-    /// Mistral's sliding attention window, when set.
+    /// The sliding attention window: Mistral's (every layer), or Gemma 3's local layers'; see `layerWindows`.
     public var slidingWindow: Int?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
     public var padTokenId: Int?
+
+    /// q_norm and k_norm: an RMSNorm over each head of q and k after the projections, before rotary (Qwen3, Gemma 3).
+    public var qkNorm: Bool
+    /// Added to every norm weight: 1 for Gemma, whose RMSNorm computes x·r·(1 + w) (checkpoints store the offset w).
+    public var normWeightOffset: Float
+    /// Gemma's norms on the attention and MLP outputs before each residual add (post_attention_layernorm,
+    /// post_feedforward_layernorm); its MLP's input norm is then pre_feedforward_layernorm.
+    public var sandwichNorms: Bool
+    /// The gate's activation in the gated MLP.
+    public var activation: MLPActivation
+    /// The factor on the token embeddings: √hidden_size for Gemma (rounded to fp32), else 1.
+    public var embeddingScale: Float
+    /// The factor on q·k: 1/√head_dim, or Gemma's query_pre_attn_scalar^(−1/2).
+    public var attentionScale: Float
+    /// logits ← cap·tanh(logits / cap) when set (`final_logit_softcapping`).
+    public var finalLogitSoftcap: Float?
+    /// Each layer's sliding window, nil for global attention: Mistral's window on every layer, Gemma 3's on its
+    /// local layers (`layer_types`, or all but every `sliding_window_pattern`-th).
+    public var layerWindows: [Int?]
+    /// Gemma 3's rotary base on local layers (`rope_local_base_freq`, never scaled); nil when every layer uses
+    /// `ropeTheta` and `ropeScaling`.
+    public var localRopeTheta: Double?
 
     /// Parses and validates `config.json`; `path` names the file in errors. Every field is read with its JSON
     /// type (`900.5`, `true` or `"1e-5"` where a number belongs are errors naming the field, never coerced), and
@@ -67,7 +92,7 @@ public struct LlamaConfig: Sendable, Equatable {
         headCount = c.numAttentionHeads
         kvHeadCount = c.numKeyValueHeads ?? c.numAttentionHeads
         vocabSize = c.vocabSize
-        maxPositionEmbeddings = c.maxPositionEmbeddings ?? 2048
+        maxPositionEmbeddings = c.maxPositionEmbeddings ?? ["qwen3": 32_768, "gemma3_text": 131_072][modelType] ?? 2048
         let sizes = [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
                      ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
                      ("num_key_value_heads", kvHeadCount), ("vocab_size", vocabSize),
@@ -77,7 +102,9 @@ public struct LlamaConfig: Sendable, Equatable {
             let limit = Self.sizeLimits.first { $0.field == field }!.limit
             guard value <= limit else { throw bad(field, "is \(value), beyond the supported \(limit)") }
         }
-        headSize = c.headDim ?? hiddenSize / headCount
+        // Qwen3 and Gemma 3 default to their own head_dim (transformers' class defaults), not hidden/heads.
+        let familyHeadDim = ["qwen3": 128, "gemma3_text": 256][modelType]
+        headSize = c.headDim ?? familyHeadDim ?? hiddenSize / headCount
         guard headSize > 0 else {
             throw bad("hidden_size", "\(hiddenSize) is smaller than num_attention_heads \(headCount) (head_dim 0)")
         }
@@ -89,11 +116,6 @@ public struct LlamaConfig: Sendable, Equatable {
         let eps = c.rmsNormEps ?? 1e-6
         guard eps > 0, eps < 1, Float(eps) > 0 else { throw bad("rms_norm_eps", "must be in (0, 1), got \(eps)") }
         rmsNormEps = Float(eps)
-        tieWordEmbeddings = c.tieWordEmbeddings ?? false
-        let attentionBias = c.attentionBias ?? false
-        qkvBias = modelType == "qwen2" || attentionBias
-        outputBias = modelType == "llama" && attentionBias
-        mlpBias = modelType == "llama" && (c.mlpBias ?? false)
         let vocab = vocabSize
         func tokenId(_ field: String, _ id: Int) throws -> Int {
             guard id >= 0 && id < vocab else { throw bad(field, "\(id) is outside the vocabulary of \(vocab)") }
@@ -103,33 +125,66 @@ public struct LlamaConfig: Sendable, Equatable {
         eosTokenIds = try (c.eosTokenId?.ids ?? []).map { try tokenId("eos_token_id", $0) }
         // Some Llama 1 era configs write -1 for "no padding token".
         padTokenId = try c.padTokenId.flatMap { $0 < 0 ? nil : try tokenId("pad_token_id", $0) }
-
-        let activation = c.hiddenAct ?? "silu"
-        guard activation == "silu" else {
-            throw ModelError.unsupportedConfig(path: path, field: "hidden_act", value: activation, hint: "only silu (SwiGLU)")
-        }
         if let partial = c.partialRotaryFactor, partial != 1 {
             throw ModelError.unsupportedConfig(path: path, field: "partial_rotary_factor", value: "\(partial)", hint: "")
         }
+
+        // The Llama-style defaults; Qwen3 and Gemma 3 change some of them below.
+        let attentionBias = c.attentionBias ?? false
+        tieWordEmbeddings = c.tieWordEmbeddings ?? false
+        qkvBias = modelType == "qwen2" || attentionBias
+        outputBias = modelType == "llama" && attentionBias
+        mlpBias = modelType == "llama" && (c.mlpBias ?? false)
+        qkNorm = false
+        normWeightOffset = 0
+        sandwichNorms = false
+        activation = .silu
+        embeddingScale = 1
+        attentionScale = 1 / Float(headSize).squareRoot()
+        finalLogitSoftcap = nil
         slidingWindow = nil
+        layerWindows = Array(repeating: nil, count: layerCount)
+        localRopeTheta = nil
+        ropeTheta = c.ropeTheta ?? 10_000
+        ropeScaling = .none
+        if modelType == "gemma3_text" {
+            try readGemma3(c, path: path)
+            return
+        }
+
+        let activationName = c.hiddenAct ?? "silu"
+        guard activationName == "silu" else {
+            throw ModelError.unsupportedConfig(path: path, field: "hidden_act", value: activationName, hint: "only silu (SwiGLU)")
+        }
+        if modelType == "qwen3" {
+            // Qwen3 drops Qwen2's fixed q/k/v biases: `attention_bias` puts one on q, k, v and o.
+            qkvBias = attentionBias
+            outputBias = attentionBias
+            qkNorm = true
+        }
         if modelType == "mistral", let window = c.slidingWindow {
             guard window > 0 else { throw bad("sliding_window", "must be positive or null, got \(window)") }
             slidingWindow = window
+            layerWindows = Array(repeating: window, count: layerCount)
         }
-        if modelType == "qwen2", c.useSlidingWindow == true {
+        if modelType == "qwen2" || modelType == "qwen3", c.useSlidingWindow == true {
             throw ModelError.unsupportedConfig(
-                path: path, field: "use_sliding_window", value: "true", hint: "Qwen2's per-layer sliding window")
+                path: path, field: "use_sliding_window", value: "true", hint: "Qwen's per-layer sliding window")
         }
         // transformers ≥ 5 writes `rope_parameters` (theta inside); published checkpoints use rope_theta + rope_scaling.
         var scaling = c.ropeScaling
         var thetaField = "rope_theta"
-        ropeTheta = c.ropeTheta ?? 10_000
-        if let parameters = c.ropeParameters {
+        switch c.ropeParameters {
+        case nil:
+            break
+        case .shared(let parameters):
             if let theta = parameters.ropeTheta {
                 ropeTheta = theta
                 thetaField = "rope_parameters.rope_theta"
             }
             scaling = parameters
+        case .perLayerType:
+            throw bad("rope_parameters", "has one entry per layer type, which only Gemma 3 (gemma3_text) reads")
         }
         guard ropeTheta > 1, ropeTheta.isFinite else { throw bad(thetaField, "must be a finite number above 1, got \(ropeTheta)") }
         ropeScaling = try Self.ropeScaling(
@@ -178,8 +233,14 @@ public struct LlamaConfig: Sendable, Equatable {
         }
     }
 
-    /// The rotary embedding this configuration implies.
+    /// The rotary embedding of global layers (of every layer but Gemma 3's local ones).
     public var rotary: RotaryEmbedding { RotaryEmbedding(headSize: headSize, theta: ropeTheta, scaling: ropeScaling) }
+
+    /// The rotary embedding of Gemma 3's local layers, nil when they use `rotary` like every other layer.
+    public var localRotary: RotaryEmbedding? { localRopeTheta.map { RotaryEmbedding(headSize: headSize, theta: $0) } }
+
+    /// Whether layer `l` takes `localRotary`.
+    public func usesLocalRotary(layer l: Int) -> Bool { localRopeTheta != nil && layerWindows[l] != nil }
 
     /// Float operations of a forward pass per token at context length `t` (matmuls and attention).
     public func forwardFlopsPerToken(contextLength t: Int) -> Double {
@@ -197,6 +258,19 @@ extension LlamaConfig {
             {"model_type": "llama", "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
              "num_attention_heads": 9, "num_key_value_heads": 3, "vocab_size": 49152, "rms_norm_eps": 1e-5,
              "rope_theta": 10000, "max_position_embeddings": 2048, "tie_word_embeddings": true}
+            """,
+        // Qwen3-0.6B and Gemma 3 1B (text), for benchmarks of the newer families at a real size.
+        "qwen3-0.6b": """
+            {"model_type": "qwen3", "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 28,
+             "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+             "rms_norm_eps": 1e-6, "rope_theta": 1000000, "max_position_embeddings": 40960, "tie_word_embeddings": true}
+            """,
+        "gemma3-1b": """
+            {"model_type": "gemma3_text", "hidden_size": 1152, "intermediate_size": 6912, "num_hidden_layers": 26,
+             "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256, "vocab_size": 262144,
+             "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 256, "sliding_window": 512, "sliding_window_pattern": 6,
+             "rope_theta": 1000000, "rope_local_base_freq": 10000, "max_position_embeddings": 32768,
+             "tie_word_embeddings": true}
             """,
         // The demo's models: a few million parameters with a ~1k-token vocabulary trained on the task.
         "demo-tiny": """

@@ -1,8 +1,9 @@
 import SafeTensors
 import Tensor
 
-/// A Llama-family decoder (Llama, Qwen2, Mistral): embeddings, L × (RMSNorm → GQA attention with rotary →
-/// residual → RMSNorm → SwiGLU MLP → residual), a final RMSNorm and the LM head.
+/// A Llama-family decoder (Llama, Qwen2, Qwen3, Mistral, Gemma 3): embeddings, L × (RMSNorm → GQA attention with
+/// rotary → residual → RMSNorm → gated MLP → residual), a final RMSNorm and the LM head; what the families add
+/// (q/k norms, sandwich norms, GeGLU, scaled embeddings, local layers, softcapped logits) is set by the config.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights
@@ -52,35 +53,42 @@ public final class LlamaModel: @unchecked Sendable {
         let B = batch.batchSize, T = batch.length, N = B * T
         let C = c.hiddenSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize
         let Q = NH * HS, KV = KVH * HS
-        let (cosTable, sinTable) = c.rotary.table(positions: batch.positions, length: T)
+        let rotary = RotaryTables(config: c, positions: batch.positions, length: T)
 
         batch.ids.withUnsafeBufferPointer { ids in
             embeddingForward(out: a.layer(0).input, ids: ids.baseAddress!, table: weights.embedTokens, tokens: N, channels: C)
         }
-        cosTable.withUnsafeBufferPointer { cos in
-            sinTable.withUnsafeBufferPointer { sin in
-                batch.mask.withUnsafeBufferPointer { mask in
-                    for l in 0..<c.layerCount {
-                        let x = a.layer(l)
-                        let buffers = DecoderLayerBuffers(
-                            input: x.input, ln1: x.ln1, rstd1: x.rstd1, qkv: x.qkv, attention: x.attention, middle: x.middle,
-                            ln2: x.ln2, rstd2: x.rstd2, gateUp: x.gateUp, hidden: x.hidden, projection: a.projection,
-                            output: a.output(ofLayer: l, layerCount: c.layerCount))
-                        decoderLayer(l, rows: N, buffers: buffers, cos: cos.baseAddress!, sin: sin.baseAddress!, product: .blas) { qkv, out in
-                            attentionForward(
-                                out: out, probs: x.probs, q: qkv, k: qkv + Q, v: qkv + Q + KV, rowStride: Q + 2 * KV,
-                                keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
-                                slidingWindow: c.slidingWindow)
-                        }
-                    }
+        if c.embeddingScale != 1 { scale(a.layer(0).input, N * C, by: c.embeddingScale) }
+        batch.mask.withUnsafeBufferPointer { mask in
+            for l in 0..<c.layerCount {
+                let x = a.layer(l)
+                // Without sandwich norms the projections are not kept: both go to the shared `projection`.
+                let buffers = DecoderLayerBuffers(
+                    input: x.input, ln1: x.ln1, rstd1: x.rstd1, qkv: x.qkv, qkPreNorm: x.qkPreNorm, qkRstd: x.qkRstd,
+                    attention: x.attention, attentionProjection: x.attentionProjection ?? a.projection, rstd3: x.rstd3,
+                    middle: x.middle, ln2: x.ln2, rstd2: x.rstd2, gateUp: x.gateUp, hidden: x.hidden,
+                    mlpProjection: x.mlpProjection ?? a.projection, rstd4: x.rstd4, normedProjection: a.projection,
+                    output: a.output(ofLayer: l, layerCount: c.layerCount))
+                let (cos, sin) = rotary.tables(layer: l)
+                let window = c.layerWindows[l], attentionScale = c.attentionScale
+                decoderLayer(l, rows: N, buffers: buffers, cos: cos, sin: sin, product: .blas) { qkv, out in
+                    attentionForward(
+                        out: out, probs: x.probs, q: qkv, k: qkv + Q, v: qkv + Q + KV, rowStride: Q + 2 * KV,
+                        keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
+                        slidingWindow: window, scale: attentionScale)
                 }
             }
         }
         rmsNormForward(
-            out: a.finalNormed, rstd: a.finalRstd, input: a.final, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps)
+            out: a.finalNormed, rstd: a.finalRstd, input: a.final, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps,
+            weightOffset: c.normWeightOffset)
         if let logits = a.logits {
             matmulForward(out: logits.data, input: a.finalNormed, weight: weights.lmHead, bias: nil,
                           rows: N, inChannels: C, outChannels: c.vocabSize)
+            if let cap = c.finalLogitSoftcap {
+                softcapForward(logits.data, count: N * c.vocabSize, cap: cap)
+                a.cappedLogits?.data.update(from: logits.data, count: N * c.vocabSize)
+            }
         }
     }
 
@@ -89,5 +97,29 @@ public final class LlamaModel: @unchecked Sendable {
         let activations = LlamaActivations(config: config, batchSize: batch.batchSize, length: batch.length)
         try forward(batch, activations: activations)
         return activations.logits!
+    }
+}
+
+/// The cos and sin tables (B·T, HS/2) of a batch's positions: one pair for global layers and, for Gemma 3, one for
+/// its local layers (another rotary base). Built once per pass; each layer takes its pair.
+struct RotaryTables {
+    let global: (cos: Tensor, sin: Tensor)
+    let local: (cos: Tensor, sin: Tensor)?
+    let usesLocal: [Bool]
+
+    init(config c: LlamaConfig, positions: [Int32], length T: Int) {
+        func tensors(_ rotary: RotaryEmbedding) -> (cos: Tensor, sin: Tensor) {
+            let (cos, sin) = rotary.table(positions: positions, length: T)
+            return (Tensor(shape: [cos.count], values: cos), Tensor(shape: [sin.count], values: sin))
+        }
+        global = tensors(c.rotary)
+        local = c.localRotary.map(tensors)
+        usesLocal = (0..<c.layerCount).map { c.usesLocalRotary(layer: $0) }
+    }
+
+    /// Layer `l`'s cos and sin.
+    func tables(layer l: Int) -> (cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+        let pair = usesLocal[l] ? local ?? global : global
+        return (UnsafePointer(pair.cos.data), UnsafePointer(pair.sin.data))
     }
 }

@@ -8,18 +8,25 @@ public final class LlamaWeights: @unchecked Sendable {
 
     /// Pointers into the arena for one decoder layer.
     public struct Layer {
-        public let inputNorm: UnsafeMutablePointer<Float>          // (C)
+        public let inputNorm: UnsafeMutablePointer<Float>          // (C) input_layernorm
         /// q_proj, k_proj, v_proj stacked: (NH·HS + 2·KVH·HS, C), one matrix product for all three.
         public let qkv: UnsafeMutablePointer<Float>
         public let qkvBias: UnsafeMutablePointer<Float>?           // (NH·HS + 2·KVH·HS)
+        public let qNorm: UnsafeMutablePointer<Float>?             // (HS) self_attn.q_norm (Qwen3, Gemma 3)
+        public let kNorm: UnsafeMutablePointer<Float>?             // (HS) self_attn.k_norm
         public let o: UnsafeMutablePointer<Float>                  // (C, NH·HS)
         public let oBias: UnsafeMutablePointer<Float>?             // (C)
-        public let postAttentionNorm: UnsafeMutablePointer<Float>  // (C)
+        /// (C) Gemma's post_attention_layernorm, on the attention output before the residual add.
+        public let attentionOutputNorm: UnsafeMutablePointer<Float>?
+        /// (C) the MLP's input norm: post_attention_layernorm in Llama's naming, Gemma's pre_feedforward_layernorm.
+        public let mlpNorm: UnsafeMutablePointer<Float>
         /// gate_proj, up_proj stacked: (2·I, C).
         public let gateUp: UnsafeMutablePointer<Float>
         public let gateUpBias: UnsafeMutablePointer<Float>?        // (2·I)
         public let down: UnsafeMutablePointer<Float>               // (C, I)
         public let downBias: UnsafeMutablePointer<Float>?          // (C)
+        /// (C) Gemma's post_feedforward_layernorm, on the MLP output before the residual add.
+        public let mlpOutputNorm: UnsafeMutablePointer<Float>?
     }
 
     public let layers: [Layer]
@@ -44,9 +51,14 @@ public final class LlamaWeights: @unchecked Sendable {
                 table.append((p + "self_attn.k_proj.bias", [KV]))
                 table.append((p + "self_attn.v_proj.bias", [KV]))
             }
+            if c.qkNorm {
+                table.append((p + "self_attn.q_norm.weight", [c.headSize]))
+                table.append((p + "self_attn.k_norm.weight", [c.headSize]))
+            }
             table.append((p + "self_attn.o_proj.weight", [C, Q]))
             if c.outputBias { table.append((p + "self_attn.o_proj.bias", [C])) }
             table.append((p + "post_attention_layernorm.weight", [C]))
+            if c.sandwichNorms { table.append((p + "pre_feedforward_layernorm.weight", [C])) }
             table.append((p + "mlp.gate_proj.weight", [I, C]))
             table.append((p + "mlp.up_proj.weight", [I, C]))
             if c.mlpBias {
@@ -55,6 +67,7 @@ public final class LlamaWeights: @unchecked Sendable {
             }
             table.append((p + "mlp.down_proj.weight", [C, I]))
             if c.mlpBias { table.append((p + "mlp.down_proj.bias", [C])) }
+            if c.sandwichNorms { table.append((p + "post_feedforward_layernorm.weight", [C])) }
         }
         table.append(("model.norm.weight", [C]))
         if !c.tieWordEmbeddings { table.append(("lm_head.weight", [c.vocabSize, C])) }
@@ -68,15 +81,20 @@ public final class LlamaWeights: @unchecked Sendable {
         self.arena = arena
         func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
         func optional(_ name: String) -> UnsafeMutablePointer<Float>? { arena.contains(name) ? p(name) : nil }
+        let sandwich = config.sandwichNorms
         layers = (0..<config.layerCount).map { l in
             let n = "model.layers.\(l)."
+            let postAttention = p(n + "post_attention_layernorm.weight")
             return Layer(
                 inputNorm: p(n + "input_layernorm.weight"),
                 qkv: p(n + "self_attn.q_proj.weight"), qkvBias: optional(n + "self_attn.q_proj.bias"),
+                qNorm: optional(n + "self_attn.q_norm.weight"), kNorm: optional(n + "self_attn.k_norm.weight"),
                 o: p(n + "self_attn.o_proj.weight"), oBias: optional(n + "self_attn.o_proj.bias"),
-                postAttentionNorm: p(n + "post_attention_layernorm.weight"),
+                attentionOutputNorm: sandwich ? postAttention : nil,
+                mlpNorm: sandwich ? p(n + "pre_feedforward_layernorm.weight") : postAttention,
                 gateUp: p(n + "mlp.gate_proj.weight"), gateUpBias: optional(n + "mlp.gate_proj.bias"),
-                down: p(n + "mlp.down_proj.weight"), downBias: optional(n + "mlp.down_proj.bias"))
+                down: p(n + "mlp.down_proj.weight"), downBias: optional(n + "mlp.down_proj.bias"),
+                mlpOutputNorm: optional(n + "post_feedforward_layernorm.weight"))
         }
         embedTokens = p("model.embed_tokens.weight")
         finalNorm = p("model.norm.weight")
@@ -92,12 +110,13 @@ public final class LlamaWeights: @unchecked Sendable {
         return checkpoint.names.filter { !used.contains($0) && !($0 == "lm_head.weight" && config.tieWordEmbeddings) }
     }
 
-    /// Fills the parameters as transformers initialises a fresh model: normal(0, std) matrices, unit norms, zero biases.
+    /// Fills the parameters as transformers initialises a fresh model: normal(0, std) matrices, unit norms (stored
+    /// as 0 where the weight is an offset from 1, as in Gemma), zero biases.
     public func randomize(seed: UInt64, std: Float = 0.02) {
         var rng = SplitMix64(seed: seed)
         for (name, tensor) in arena.tensors() {
             if name.hasSuffix("norm.weight") {
-                tensor.buffer.update(repeating: 1)
+                tensor.buffer.update(repeating: 1 - config.normWeightOffset)
             } else if name.hasSuffix(".bias") {
                 tensor.zero()
             } else {

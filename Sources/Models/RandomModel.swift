@@ -6,6 +6,7 @@ public enum RandomModel {
     /// The architecture name transformers expects in `architectures` for each model type.
     static let architectures = [
         "llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM",
+        "qwen3": "Qwen3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM",
     ]
 
     /// The config.json object of a new model.
@@ -35,14 +36,23 @@ public enum RandomModel {
         object["architectures"] = [architectures[config.modelType] ?? "LlamaForCausalLM"]
         object["initializer_range"] = Double(initializerRange)
         object["torch_dtype"] = "float32"
+        let activation: (String, Any) = config.activation == .geluTanh
+            ? ("hidden_activation", "gelu_pytorch_tanh") : ("hidden_act", "silu")
         let defaults: [(String, Any)] = [
-            ("hidden_act", "silu"), ("use_cache", true), ("num_key_value_heads", config.kvHeadCount),
+            activation, ("use_cache", true), ("num_key_value_heads", config.kvHeadCount),
             ("head_dim", config.headSize), ("rms_norm_eps", Double(config.rmsNormEps)),
             ("max_position_embeddings", config.maxPositionEmbeddings),
             ("tie_word_embeddings", config.tieWordEmbeddings),
         ]
         for (key, value) in defaults where object[key] == nil { object[key] = value }
         if object["rope_theta"] == nil && object["rope_parameters"] == nil { object["rope_theta"] = config.ropeTheta }
+        if config.modelType == "gemma3_text" {
+            let layerTypes = config.layerWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+            var gemma: [(String, Any)] = [("query_pre_attn_scalar", 256), ("layer_types", layerTypes)]
+            if let window = config.slidingWindow { gemma.append(("sliding_window", window)) }
+            if object["rope_parameters"] == nil, let local = config.localRopeTheta { gemma.append(("rope_local_base_freq", local)) }
+            for (key, value) in gemma where object[key] == nil { object[key] = value }
+        }
         return object
     }
 

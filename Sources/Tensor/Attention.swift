@@ -14,18 +14,20 @@ func attentionWindowStart(query i: Int, slidingWindow: Int?) -> Int {
 ///   previous one (so q, k, v can be slices of one fused qkv buffer).
 /// - probs (B, NH, T, T) keeps the attention weights for the backward; disallowed entries are 0.
 /// - keyMask (B, T): 1 for real tokens, 0 for padding. Padding queries get all-zero rows and outputs.
-/// - slidingWindow: a query at i sees keys j with i − j < window (Mistral), nil for unlimited.
+/// - slidingWindow: a query at i sees keys j with i − j < window (Mistral, Gemma's local layers), nil for unlimited.
+/// - scale: the factor on q·k, 1/√HS when nil (Gemma sets its own).
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int,
     keyMask: UnsafePointer<Float>,
-    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
+    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?,
+    scale scaleOverride: Float? = nil
 ) {
     precondition(NH % KVH == 0, "heads \(NH) not a multiple of kv heads \(KVH)")
     // A window of 0 or less would make a row's first key lie after the query (writes before the row).
     precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let groupSize = NH / KVH
-    let scoreScale = 1 / Float(HS).squareRoot()
+    let scoreScale = scaleOverride ?? 1 / Float(HS).squareRoot()
     let outStride = NH * HS
     BLAS.singleThreaded {
         Parallel.forEachChunk(count: B * NH, costPerItem: 4 * T * T * HS) { range in
@@ -104,10 +106,11 @@ public func attentionForwardNaive(
     out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int,
     keyMask: UnsafePointer<Float>,
-    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
+    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?,
+    scale scoreScale: Float? = nil
 ) {
     let groupSize = NH / KVH
-    let scale = 1 / Double(HS).squareRoot()
+    let scale = scoreScale.map(Double.init) ?? 1 / Double(HS).squareRoot()
     for b in 0..<B {
         for h in 0..<NH {
             let kvh = h / groupSize
@@ -152,17 +155,18 @@ import Darwin
 /// The backward of `attentionForward`, accumulating into dq, dk, dv (laid out like q, k, v, with `rowStride`).
 ///
 /// Per head, with P = probs and S the scaled scores: dP = dout·vᵀ, dv += Pᵀ·dout,
-/// dS = P ∘ (dP − rowsum(P ∘ dP)), dq += dS·k/√HS, dk += dSᵀ·q/√HS. The same query blocks as the forward skip
-/// the masked triangle. Threads take whole kv-head groups, so the query heads sharing a kv head never race.
+/// dS = P ∘ (dP − rowsum(P ∘ dP)), dq += dS·k·scale, dk += dSᵀ·q·scale. The same query blocks as the forward
+/// skip the masked triangle. Threads take whole kv-head groups, so the query heads sharing a kv head never race.
 public func attentionBackward(
     dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
     dout: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int,
-    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?
+    batch B: Int, time T: Int, heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?,
+    scale scaleOverride: Float? = nil
 ) {
     precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let groupSize = NH / KVH
-    let scoreScale = 1 / Float(HS).squareRoot()
+    let scoreScale = scaleOverride ?? 1 / Float(HS).squareRoot()
     let outStride = NH * HS
     BLAS.singleThreaded {
         Parallel.forEachChunk(count: B * KVH, costPerItem: 8 * groupSize * T * T * HS) { range in

@@ -141,19 +141,21 @@ public final class BF16Buffer: @unchecked Sendable {
 /// - out (B, T, NH, HS); q (B, T, NH, HS) with token rows `rowStride` apart (a slice of a fused qkv buffer).
 /// - keys, values (B, S, KVH, HS): slot s of sequence b at (b·S + s)·KVH·HS.
 /// - slotMask (B, S): 1 for real tokens, 0 for padding; a masked query gets a zero output.
-/// - A query in slot p sees slots j ≤ p with p − j < slidingWindow (when set) whose mask is 1.
+/// - A query in slot p sees slots j ≤ p with p − j < slidingWindow (when set) whose mask is 1: a windowed layer
+///   reads only its last `slidingWindow` slots.
+/// - scale: the factor on q·k, 1/√HS when nil.
 /// - scratch: at least `cachedAttentionScratchCount(...)` floats.
 public func cachedAttentionForward(
     out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, rowStride: Int,
     keys: UnsafePointer<Float>, values: UnsafePointer<Float>, slotMask: UnsafePointer<Float>,
     batch B: Int, newTokens T: Int, start: Int, slots S: Int,
-    heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?,
+    heads NH: Int, kvHeads KVH: Int, headSize HS: Int, slidingWindow: Int?, scale scaleOverride: Float? = nil,
     scratch: UnsafeMutablePointer<Float>
 ) {
     precondition(NH % KVH == 0 && start + T <= S, "bad cached attention sizes")
     precondition((slidingWindow ?? 1) > 0, "sliding window \(slidingWindow ?? 0) must be positive")
     let G = NH / KVH, KV = KVH * HS, outStride = NH * HS, end = start + T
-    let scoreScale = 1 / Float(HS).squareRoot()
+    let scoreScale = scaleOverride ?? 1 / Float(HS).squareRoot()
     let perThread = cachedAttentionScratchCount(newTokens: T, slots: S, heads: NH, kvHeads: KVH) / cachedAttentionThreads
     let items = B * KVH
     // The padding slots of each sequence, found once: usually a few at the start (left padding), so the

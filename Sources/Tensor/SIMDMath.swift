@@ -115,3 +115,17 @@ public func scale(_ x: UnsafeMutablePointer<Float>, _ count: Int, by factor: Flo
         i &+= 1
     }
 }
+
+/// tanh for eight lanes: 1 − 2/(e^(2x) + 1) with `fastExp`, so ±1 beyond |x| ≈ 44 (where e^(2x) clamps).
+/// Absolute error ≈ 2e-7.
+@inline(__always)
+public func fastTanh(_ x: Float8) -> Float8 {
+    let one = Float8(repeating: 1)
+    return one - Float8(repeating: 2) / (fastExp(x + x) + one)
+}
+
+/// tanh for one value, by the same formula (so scalar tails agree with vector bodies).
+@inline(__always)
+public func fastTanh(_ x: Float) -> Float {
+    fastTanh(Float8(repeating: x))[0]
+}

@@ -12,7 +12,8 @@ struct InitModel: ParsableCommand {
         abstract: "Write a randomly initialised model directory (config, safetensors, tokenizer, chat template).",
         discussion: """
             The weights are drawn as transformers initialises a new model: normal(0, --std) matrices and
-            embeddings, norms 1, biases 0; the same --seed writes the same bytes. vocab_size and the special
+            embeddings, norms 1 (stored as 0 for Gemma 3, whose norm weights are offsets from 1), biases 0; the
+            same --seed writes the same bytes. Any supported model_type may be the --config's. vocab_size and the special
             token ids come from the tokenizer (a --config may state a larger, padded vocabulary). A tokenizer
             without a chat template gets ChatML when it has <|im_start|> and <|im_end|>, or --chat-template.
             Shapes: \(LlamaConfig.namedShapes.keys.sorted().joined(separator: ", ")).

@@ -74,7 +74,10 @@ import Testing
     static let logitTolerance: Float = 0.1
 
     @Test("bf16 decoding stays within 0.1 of fp32 logits on every fixture model; a bf16 checkpoint's are unchanged",
-          arguments: ["llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window", "chat-smollm"])
+          arguments: [
+              "llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window", "chat-smollm", "qwen3-norms", "gemma3-local",
+              "gemma3-softcap",
+          ])
     func logitsCloseToFP32(model name: String) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         let V = model.config.vocabSize

@@ -20,7 +20,9 @@ import Testing
         return worst
     }
 
-    @Test("decoding token by token matches the full forward on every fixture model", arguments: ["llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window", "chat-smollm"])
+    @Test("decoding token by token matches the full forward on every fixture model", arguments: [
+        "llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window", "chat-smollm", "qwen3-norms", "gemma3-local", "gemma3-softcap",
+    ])
     func stepwiseMatchesFullForward(name: String) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         // llama-gqa's dynamic rope changes with the sequence length past 8 positions (transformers recomputes it
@@ -34,7 +36,7 @@ import Testing
         }
     }
 
-    @Test("with a LoRA adapter on, decoding still matches the adapted full forward", arguments: ["llama3-sharded", "qwen2-tied"])
+    @Test("with a LoRA adapter on, decoding still matches the adapted full forward", arguments: ["llama3-sharded", "qwen2-tied", "qwen3-norms", "gemma3-local"])
     func withAdapter(name: String) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         model.adapter = try LoRAAdapter.load(directory: Fixtures.root.appendingPathComponent("training/lora-\(name)").path,

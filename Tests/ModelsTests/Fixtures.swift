@@ -8,7 +8,9 @@ enum Fixtures {
 
     static func model(_ name: String) -> String { root.appendingPathComponent("models/\(name)").path }
 
-    static let modelNames = ["llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window"]
+    static let modelNames = [
+        "llama-gqa", "qwen2-tied", "llama3-sharded", "mistral-window", "qwen3-norms", "gemma3-local", "gemma3-softcap",
+    ]
 
     /// The token sequences a model fixture's logits were computed for.
     static func sequences(_ name: String) throws -> [[Int]] {

@@ -182,8 +182,10 @@ final class FuzzWatchdog: @unchecked Sendable {
         #expect(reported == "Fuzz: case 7 (seed 15) ran past its 1.0 s deadline")
     }
 
-    @Test func mutatedModelDirectoriesNeverCrash() throws {
-        let source = Fixtures.model("llama-gqa")
+    /// Gemma 3's fixture too: its config has the most fields to mutate (layer kinds, two rope bases, softcapping).
+    @Test(arguments: ["llama-gqa", "gemma3-local"])
+    func mutatedModelDirectoriesNeverCrash(model name: String) throws {
+        let source = Fixtures.model(name)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json")))
         let weights = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "/model.safetensors")))
         let (header, data) = Self.split(weights)

@@ -50,7 +50,7 @@ enum TrainingFixtures {
 @Suite struct GradientGoldenTests {
     static let tolerance: Float = 1e-4
 
-    @Test(arguments: ["llama3-sharded", "qwen2-tied", "mistral-window"])
+    @Test(arguments: ["llama3-sharded", "qwen2-tied", "mistral-window", "qwen3-norms", "gemma3-local", "gemma3-softcap"])
     func fullGradientsMatchPyTorch(model name: String) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         let expected = try SafeTensorsFile(path: TrainingFixtures.root + "/grads-\(name).safetensors")
@@ -70,7 +70,7 @@ enum TrainingFixtures {
     }
 
     /// An adapter written by `peft`: same logits and loss, LoRA-only gradients equal to PyTorch's, and no base gradient.
-    @Test(arguments: ["llama3-sharded", "qwen2-tied"])
+    @Test(arguments: ["llama3-sharded", "qwen2-tied", "qwen3-norms", "gemma3-local"])
     func loraGradientsMatchPyTorch(model name: String) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         let directory = TrainingFixtures.root + "/lora-\(name)"

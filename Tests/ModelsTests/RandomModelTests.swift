@@ -59,6 +59,9 @@ import Testing
         #expect(try parameters("demo-tiny", vocabulary: 1024) < 10_000_000)
         #expect(try parameters("demo-small", vocabulary: 1024) < 10_000_000)
         #expect(try parameters("smollm-135m", vocabulary: 49152) == 134_515_008)
+        // transformers' counts for Qwen3-0.6B and Gemma 3 1B (tied embeddings, q/k norms, Gemma's four norms).
+        #expect(try parameters("qwen3-0.6b", vocabulary: 151_936) == 596_049_920)
+        #expect(try parameters("gemma3-1b", vocabulary: 262_144) == 999_885_952)
         var base = try RandomModel.shapeObject("demo-tiny")
         base["vocab_size"] = 100
         #expect(throws: ModelError.self) {
