@@ -35,6 +35,8 @@ let package = Package(
         // What every command shares: JSONL reading and appending, progress, YAML configs, chat messages.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "SafeTensors", dependencies: ["Tensor", "JSON", "CKernels"]),
+        // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer (F32/F16/BF16/Q8_0).
+        .target(name: "GGUF", dependencies: ["SafeTensors"]),
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
