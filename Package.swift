@@ -120,6 +120,7 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "FuzzSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
