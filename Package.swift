@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
-        .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON"]),
+        .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(
             name: "Training",
