@@ -138,3 +138,33 @@ import Tokenizers
         }
     }
 }
+
+/// GGUF files given as models: converted once into the cache, reused while the file is unchanged.
+@Suite struct ModelCacheTests {
+    @Test func convertsOnceAndReuses() throws {
+        let scratch = try ScratchDirectory()
+        let gguf = scratch.path + "/tiny.gguf"
+        try FileManager.default.copyItem(atPath: GGUFFixtures.path("tiny-q8_0.gguf"), toPath: gguf)
+        var messages: [String] = []
+        let root = scratch.path + "/cache"
+        let first = try GGUFModelCache.directory(for: gguf, root: root) { messages.append($0) }
+        #expect(first.hasPrefix(root + "/tiny-") && messages.count == 2)
+        #expect(try LlamaConfig(directory: first).vocabSize == 900)
+        let again = try GGUFModelCache.directory(for: gguf, root: root) { messages.append($0) }
+        #expect(again == first && messages.count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == [URL(fileURLWithPath: first).lastPathComponent])
+        // Directories and other files pass through untouched.
+        #expect(try GGUFModelCache.directory(for: first, root: root) == first)
+        #expect(try GGUFModelCache.directory(for: first + "/config.json", root: root) == first + "/config.json")
+        #expect(!GGUFModelCache.isGGUF(scratch.path + "/absent.gguf"))
+    }
+
+    @Test func failedConversionLeavesNothing() throws {
+        let scratch = try ScratchDirectory()
+        let bad = scratch.path + "/bad.gguf"
+        try Data("GGUF\u{3}\0\0\0".utf8).write(to: URL(fileURLWithPath: bad))
+        let root = scratch.path + "/cache"
+        #expect(throws: GGUFError.self) { try GGUFModelCache.directory(for: bad, root: root) }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] == [])
+    }
+}
