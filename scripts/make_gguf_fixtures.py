@@ -18,6 +18,7 @@ What it writes:
   for the sequences in inputs.json, as tensors `<model>.<sequence>` of shape (T, V).
 - vocab-<pre>.gguf: the same vocabulary with tokenizer.ggml.pre = gpt-2, llama-bpe, qwen2, default (vocabulary only), and
   tokens.json: llama.cpp's ids (Llama(vocab_only=True).tokenize(special=True), no BOS) for messy texts, per pre.
+- vocab-spm.gguf: the Llama 2-style fixture vocabulary as a SentencePiece (`llama`) tokenizer, ids under "spm".
 """
 import json
 import os
@@ -222,6 +223,58 @@ def tokenizer_fixtures(vocab):
         json.dump(results, f, ensure_ascii=False, indent=1)
 
 
+def sentencepiece_fixture():
+    """vocab-spm.gguf: the Llama 2-style fixture vocabulary as tokenizer.ggml.model = llama (SentencePiece): no
+    merges, scores = −id (its merged tokens were numbered in merge order, as in Llama 2), <0xXX> byte tokens."""
+    import llama_cpp
+    source = os.path.join(ROOT, "tokenizers", "llama2")
+    with open(os.path.join(source, "tokenizer.json")) as f:
+        tokenizer = json.load(f)
+    vocab = dict(tokenizer["model"]["vocab"])
+    added = {a["id"]: a for a in tokenizer["added_tokens"]}
+    for a in added.values():
+        vocab[a["content"]] = a["id"]
+    tokens = [None] * (max(vocab.values()) + 1)
+    for token, i in vocab.items():
+        tokens[i] = token
+    types, scores = [], []
+    for i, token in enumerate(tokens):
+        if token == "<unk>":
+            types.append(gguf.TokenType.UNKNOWN)
+        elif i in added:
+            types.append(gguf.TokenType.CONTROL if added[i]["special"] else gguf.TokenType.USER_DEFINED)
+        elif token.startswith("<0x") and len(token) == 6:
+            types.append(gguf.TokenType.BYTE)
+        else:
+            types.append(gguf.TokenType.NORMAL)
+        scores.append(0.0 if types[-1] != gguf.TokenType.NORMAL else -float(i))
+    path = os.path.join(OUT, "vocab-spm.gguf")
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_context_length(64)
+    writer.add_embedding_length(HIDDEN)
+    writer.add_block_count(LAYERS)
+    writer.add_feed_forward_length(FFN)
+    writer.add_head_count(HEADS)
+    writer.add_head_count_kv(KV_HEADS)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+    writer.add_add_space_prefix(True)
+    write(writer)
+    llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    ids = [llm.tokenize(text.encode(), add_bos=False, special=True) for text in TEXTS]
+    with_bos = llm.tokenize(TEXTS[0].encode(), add_bos=True, special=True)
+    del llm
+    return ids, with_bos
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -230,6 +283,13 @@ def main():
     vocab = vocabulary()
     model_fixtures(rng, vocab)
     tokenizer_fixtures(vocab)
+    ids, with_bos = sentencepiece_fixture()
+    with open(os.path.join(OUT, "tokens.json")) as f:
+        results = json.load(f)
+    results["ids"]["spm"] = ids
+    results["spm_with_bos"] = with_bos
+    with open(os.path.join(OUT, "tokens.json"), "w") as f:
+        json.dump(results, f, ensure_ascii=False, indent=1)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"{total} bytes in {OUT}")
 

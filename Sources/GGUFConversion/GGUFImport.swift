@@ -80,7 +80,7 @@ public enum GGUFImport {
         if !eos.isEmpty { generation["eos_token_id"] = eos.count == 1 ? eos[0] as Any : eos }
         if let pad = tokenizer.padId { generation["pad_token_id"] = pad }
         try writeJSON(generation, to: directory + "/generation_config.json")
-        try writeJSON(tokenizer.tokenizerJSON(), to: directory + "/tokenizer.json")
+        try write(try tokenizer.tokenizerData(serialize: serialize), to: directory + "/tokenizer.json")
         try writeJSON(tokenizer.configJSON(maxLength: config.maxPositionEmbeddings), to: directory + "/tokenizer_config.json")
         var metadata = ["format": "pt", "converted_from": URL(fileURLWithPath: path).lastPathComponent]
         if let name = try? file.optionalString("general.name") { metadata["gguf_name"] = name }
@@ -93,7 +93,7 @@ public enum GGUFImport {
         let file = try GGUFFile(path: path)
         let tokenizer = try GGUFTokenizer(file: file)
         let context = try file.optionalInt((try file.optionalString("general.architecture") ?? "") + ".context_length")
-        return (try serialize(tokenizer.tokenizerJSON()), try serialize(tokenizer.configJSON(maxLength: context ?? 2048)))
+        return (try tokenizer.tokenizerData(serialize: serialize), try serialize(tokenizer.configJSON(maxLength: context ?? 2048)))
     }
 
     /// config.json (as an object to write, and as the engine reads it) from the `<arch>.*` metadata.
@@ -188,8 +188,12 @@ public enum GGUFImport {
     }
 
     static func writeJSON(_ object: Any, to path: String) throws {
+        try write(try serialize(object), to: path)
+    }
+
+    static func write(_ data: Data, to path: String) throws {
         do {
-            var data = try serialize(object)
+            var data = data
             data.append(0x0A)
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch let error as GGUFError {

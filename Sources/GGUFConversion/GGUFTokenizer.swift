@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import JSON
 
 /// The tokenizer files a GGUF's `tokenizer.*` metadata stands for, in the Hugging Face `tokenizers` format
 /// (tokenizer.json, tokenizer_config.json), as convert_hf_to_gguf.py would have read them.
@@ -9,7 +10,10 @@ import GGUF
 ///    (`ignore_merges`), BOS added by default;
 /// 2. `qwen2`: Qwen2's regex (single digits) after NFC, as Qwen2's tokenizer.json has it;
 /// 3. `smollm`: single digits, then GPT-2's byte-level regex;
-/// 4. `gpt-2` (also `gpt2`): GPT-2's byte-level regex.
+/// 4. `gpt-2` (also `gpt2`): GPT-2's byte-level regex;
+/// and `llama` (SentencePiece BPE: Llama 2, TinyLlama, Mistral), which stores scores instead of merges: the merges
+/// are rebuilt from them as transformers does for GGUF files (every split of a token into two vocabulary pieces,
+/// ranked by the token's score), with `▁` for spaces, a `▁` prefix (`add_space_prefix`) and `<0xXX>` byte fallback.
 /// Anything else is an error naming the model or pre-tokenizer.
 struct GGUFTokenizer {
     /// tokenizer.ggml.token_type values.
@@ -20,7 +24,12 @@ struct GGUFTokenizer {
     let tokens: [String]
     let types: [Int]
     let merges: [String]
+    /// `gpt2` or `llama`.
+    let model: String
     let pre: String
+    /// SentencePiece scores (`llama` only).
+    let scores: [Float]
+    let addSpacePrefix: Bool
     let bosId: Int?
     let eosId: Int?
     let eotId: Int?
@@ -34,13 +43,14 @@ struct GGUFTokenizer {
 
     init(file: GGUFFile) throws {
         let path = file.path
-        let model = try file.string("tokenizer.ggml.model")
-        guard model == "gpt2" else {
+        model = try file.string("tokenizer.ggml.model")
+        guard model == "gpt2" || model == "llama" else {
             throw GGUFError.unsupportedModel(
-                path: path, field: "tokenizer.ggml.model", value: model, hint: "only gpt2 (byte-level BPE) is converted")
+                path: path, field: "tokenizer.ggml.model", value: model,
+                hint: "supported: gpt2 (byte-level BPE), llama (SentencePiece)")
         }
         pre = try file.optionalString("tokenizer.ggml.pre") ?? "default"
-        guard Self.supportedPre.contains(pre) else {
+        guard model == "llama" || Self.supportedPre.contains(pre) else {
             throw GGUFError.unsupportedModel(
                 path: path, field: "tokenizer.ggml.pre", value: pre,
                 hint: "supported: llama-bpe, qwen2, smollm, gpt-2")
@@ -59,10 +69,26 @@ struct GGUFTokenizer {
         } else {
             types = [Int](repeating: TokenType.normal.rawValue, count: tokens.count)
         }
-        guard let merges = try file.array("tokenizer.ggml.merges").strings else {
-            throw file.wrongTypeError("tokenizer.ggml.merges", "an array of strings")
+        if model == "llama" {
+            guard let scores = try file.array("tokenizer.ggml.scores").floats, scores.count == tokens.count else {
+                throw GGUFError.badValue(
+                    path: path, field: "tokenizer.ggml.scores", reason: "expected \(tokens.count) floats, one per token")
+            }
+            self.scores = scores
+        } else {
+            scores = []
         }
-        if let bad = merges.firstIndex(where: { !$0.contains(" ") }) {
+        addSpacePrefix = try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? true
+        let merges: [String]
+        if model == "llama", file["tokenizer.ggml.merges"] == nil {
+            merges = Self.mergesFromScores(tokens, types, scores)
+        } else {
+            guard let listed = try file.array("tokenizer.ggml.merges").strings else {
+                throw file.wrongTypeError("tokenizer.ggml.merges", "an array of strings")
+            }
+            merges = listed
+        }
+        if let bad = merges.firstIndex(where: { !$0.unicodeScalars.contains(" ") }) {
             throw GGUFError.badValue(
                 path: path, field: "tokenizer.ggml.merges[\(bad)]", reason: "'\(merges[bad])' is not 'left right'")
         }
@@ -79,8 +105,8 @@ struct GGUFTokenizer {
         eotId = try tokenId("tokenizer.ggml.eot_token_id")
         padId = try tokenId("tokenizer.ggml.padding_token_id")
         unkId = try tokenId("tokenizer.ggml.unknown_token_id")
-        let llama3 = ["llama-bpe", "llama3", "llama-v3"].contains(pre)
-        addBos = try file.optionalBool("tokenizer.ggml.add_bos_token") ?? llama3
+        let llama3 = model == "gpt2" && ["llama-bpe", "llama3", "llama-v3"].contains(pre)
+        addBos = try file.optionalBool("tokenizer.ggml.add_bos_token") ?? (llama3 || model == "llama")
         addEos = try file.optionalBool("tokenizer.ggml.add_eos_token") ?? false
         if addBos && bosId == nil {
             throw GGUFError.missingKey(path: path, key: "tokenizer.ggml.bos_token_id")
@@ -88,23 +114,109 @@ struct GGUFTokenizer {
         chatTemplate = try file.optionalString("tokenizer.chat_template")
     }
 
-    var isLlama3: Bool { ["llama-bpe", "llama3", "llama-v3"].contains(pre) }
+    var isLlama3: Bool { model == "gpt2" && ["llama-bpe", "llama3", "llama-v3"].contains(pre) }
 
-    /// tokenizer.json as a JSON object.
-    func tokenizerJSON() -> [String: Any] {
-        var vocab: [String: Int] = [:]
-        var added: [[String: Any]] = []
-        for (id, token) in tokens.enumerated() {
-            let type = TokenType(rawValue: types[id]) ?? .normal
-            if type == .control || type == .userDefined {
-                added.append([
-                    "id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
-                    "normalized": type == .userDefined, "special": type == .control,
-                ])
-            }
-            // The first id of a repeated token string wins, as in llama.cpp's text-to-token map.
-            if vocab[token] == nil { vocab[token] = id }
+    /// SentencePiece merges as transformers rebuilds them from a GGUF's scores: for each normal token, every split
+    /// into two vocabulary pieces (ordered by the pieces' ids), all ranked by the whole token's score, highest first.
+    static func mergesFromScores(_ tokens: [String], _ types: [Int], _ scores: [Float]) -> [String] {
+        // Keyed and split by Unicode scalars: Swift's String equality would take "é" for "e" + U+0301.
+        var ids: [[Unicode.Scalar]: Int] = [:]
+        for (id, token) in tokens.enumerated() where ids[Array(token.unicodeScalars)] == nil {
+            ids[Array(token.unicodeScalars)] = id
         }
+        var candidates: [(left: Int, right: Int, score: Float, text: String)] = []
+        for (id, token) in tokens.enumerated() where types[id] == TokenType.normal.rawValue {
+            let scalars = Array(token.unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            var local: [(left: Int, right: Int, score: Float, text: String)] = []
+            for cut in 1..<scalars.count {
+                let left = Array(scalars[..<cut]), right = Array(scalars[cut...])
+                if let l = ids[left], let r = ids[right] {
+                    var text = String.UnicodeScalarView()
+                    text.append(contentsOf: left)
+                    text.append(" ")
+                    text.append(contentsOf: right)
+                    local.append((l, r, scores[id], String(text)))
+                }
+            }
+            candidates += local.sorted { ($0.left, $0.right) < ($1.left, $1.right) }
+        }
+        // A stable sort by score keeps the per-token order among equal scores.
+        let ranked = candidates.enumerated().sorted { a, b in
+            a.element.score != b.element.score ? a.element.score > b.element.score : a.offset < b.offset
+        }
+        return ranked.map(\.element.text)
+    }
+
+    /// tokenizer.json as a JSON object, `model.vocab` left as `vocabMarker` (see `tokenizerData`).
+    func tokenizerJSON() -> [String: Any] {
+        model == "llama" ? sentencePieceJSON() : byteLevelJSON()
+    }
+
+    static let vocabMarker = "@@vocab@@"
+
+    /// The bytes of tokenizer.json. The vocabulary is written by hand rather than through a `[String: Int]`, whose
+    /// keys compare by canonical equivalence and would merge distinct tokens such as "é" and "e" + U+0301; the first
+    /// id of a token string repeated byte for byte wins, as in llama.cpp's text-to-token map.
+    func tokenizerData(serialize: (Any) throws -> Data) throws -> Data {
+        var seen = Set<[UInt8]>()
+        var entries: [String] = []
+        for (id, token) in tokens.enumerated() where seen.insert(Array(token.utf8)).inserted {
+            entries.append("\(JSONValue.quoted(token)): \(id)")
+        }
+        var text = String(decoding: try serialize(tokenizerJSON()), as: UTF8.self)
+        // The marker as the value of the "vocab" key (a token whose text is the marker stays as it is).
+        let quoted = "\"\(Self.vocabMarker)\""
+        var searchStart = text.startIndex
+        while let found = text.range(of: quoted, range: searchStart..<text.endIndex) {
+            let before = text[..<found.lowerBound].trimmingCharacters(in: .whitespaces)
+            if before.hasSuffix(":"), before.dropLast().trimmingCharacters(in: .whitespaces).hasSuffix("\"vocab\"") {
+                text.replaceSubrange(found, with: "{\n" + entries.joined(separator: ",\n") + "\n}")
+                break
+            }
+            searchStart = found.upperBound
+        }
+        let spliced = text
+        return Data(spliced.utf8)
+    }
+
+    /// The special (control, unknown) and user-defined tokens, matched in the raw text before anything else.
+    func addedTokens() -> [[String: Any]] {
+        tokens.enumerated().compactMap { id, token in
+            let type = TokenType(rawValue: types[id]) ?? .normal
+            guard type == .control || type == .userDefined || (model == "llama" && type == .unknown) else { return nil }
+            return [
+                "id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
+                "normalized": false, "special": type != .userDefined,
+            ]
+        }
+    }
+
+    /// Llama 2-style tokenizer.json: `▁` for spaces (and as a prefix), BPE with byte fallback and fused unknowns.
+    func sentencePieceJSON() -> [String: Any] {
+        var normalizers: [[String: Any]] = []
+        if addSpacePrefix { normalizers.append(["type": "Prepend", "prepend": "\u{2581}"]) }
+        normalizers.append(["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"])
+        var decoders: [[String: Any]] = [
+            ["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
+        ]
+        if addSpacePrefix { decoders.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
+        return [
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": addedTokens(),
+            "normalizer": ["type": "Sequence", "normalizers": normalizers], "pre_tokenizer": NSNull(),
+            "post_processor": (addBos || addEos ? templateProcessing() : nil) ?? NSNull(),
+            "decoder": ["type": "Sequence", "decoders": decoders],
+            "model": [
+                "type": "BPE", "dropout": NSNull(), "unk_token": unkId.map { tokens[$0] as Any } ?? NSNull(),
+                "continuing_subword_prefix": NSNull(), "end_of_word_suffix": NSNull(), "fuse_unk": true,
+                "byte_fallback": true, "ignore_merges": false, "vocab": Self.vocabMarker, "merges": merges,
+            ] as [String: Any],
+        ]
+    }
+
+    /// Byte-level BPE tokenizer.json (GPT-2, Llama 3, Qwen2, SmolLM).
+    func byteLevelJSON() -> [String: Any] {
+        let added = addedTokens()
         let byteLevelDecoder: [String: Any] = [
             "type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true,
         ]
@@ -121,7 +233,7 @@ struct GGUFTokenizer {
             "model": [
                 "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
                 "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false,
-                "ignore_merges": isLlama3, "vocab": vocab, "merges": merges,
+                "ignore_merges": isLlama3, "vocab": Self.vocabMarker, "merges": merges,
             ] as [String: Any],
         ]
     }

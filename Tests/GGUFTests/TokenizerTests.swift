@@ -20,7 +20,7 @@ import Tokenizers
     }
 
     @Test(arguments: [("smollm", "tiny-f32.gguf"), ("gpt-2", "vocab-gpt-2.gguf"), ("llama-bpe", "vocab-llama-bpe.gguf"),
-                      ("qwen2", "vocab-qwen2.gguf")])
+                      ("qwen2", "vocab-qwen2.gguf"), ("spm", "vocab-spm.gguf")])
     func idsMatchLlamaCpp(_ pre: String, _ file: String) throws {
         let (texts, ids) = try Self.golden()
         let expected = try #require(ids[pre])
@@ -32,6 +32,18 @@ import Tokenizers
             #expect(ours == reference, "\(pre): \(text.debugDescription)")
         }
         print("\(pre): \(agree)/\(texts.count) texts tokenized as llama.cpp does")
+    }
+
+    /// SentencePiece: BOS added as llama.cpp adds it, and decoding gives the text back.
+    @Test func sentencePieceAddsBosAndDecodes() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: GGUFFixtures.path("tokens.json")))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let (texts, _) = try Self.golden()
+        let tokenizer = try Self.tokenizer("vocab-spm.gguf")
+        #expect(tokenizer.encodeIds(texts[0], addSpecialTokens: true) == object["spm_with_bos"] as? [Int])
+        for text in texts where !text.isEmpty && !text.hasPrefix(" ") {
+            #expect(tokenizer.decode(tokenizer.encodeIds(text, addSpecialTokens: false)) == text, "\(text.debugDescription)")
+        }
     }
 
     @Test func unknownPreTokenizerIsNamed() throws {
