@@ -52,18 +52,22 @@ struct ByteReader {
                 path: path, field: name, offset: lengthOffset + 8, needed: Int(clamping: length), fileSize: size)
         }
         guard length <= UInt64(maxLength) else {
-            throw GGUFError.badValue(path: path, field: name, reason: "a string of \(length) bytes, more than \(maxLength)")
+            throw GGUFError.badValue(
+                path: path, field: name, reason: "a string of \(length) bytes, more than \(maxLength)")
         }
         let start = try skip(Int(length), name)
         let bytes = UnsafeRawBufferPointer(start: base + start, count: Int(length))
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw GGUFError.badValue(path: path, field: name, reason: "a string that is not valid UTF-8 at byte \(start)")
+            throw GGUFError.badValue(
+                path: path, field: name, reason: "a string that is not valid UTF-8 at byte \(start)")
         }
         return text
     }
 
     /// `count` fixed-width values of `field` in one bounds check.
-    mutating func array<T: FixedWidthInteger>(_ type: T.Type, count: Int, _ field: @autoclosure () -> String) throws -> [T] {
+    mutating func array<T: FixedWidthInteger>(
+        _ type: T.Type, count: Int, _ field: @autoclosure () -> String
+    ) throws -> [T] {
         let name = field()
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
         guard !overflow else {
@@ -71,6 +75,7 @@ struct ByteReader {
         }
         let start = try skip(bytes, name)
         let raw = base + start
-        return (0..<count).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
+        let width = MemoryLayout<T>.size
+        return (0..<count).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * width, as: T.self)) }
     }
 }

@@ -12,13 +12,16 @@ import SafeTensors
 /// - Q4_K (256 → 144 B): d, dmin, 12 bytes of 6-bit (scale, min) pairs for 8 sub-blocks of 32, 128 bytes of
 ///   nibbles; each 64 elements use 32 bytes, low nibbles first; x = d·scale·q − dmin·min.
 /// - Q5_K (256 → 176 B): as Q4_K plus 32 bytes of fifth bits before the nibbles (two bits per 64 elements).
-/// - Q6_K (256 → 210 B): 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, d; x = d·scale·(q − 32).
+/// - Q6_K (256 → 210 B): 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, d;
+///   x = d·scale·(q − 32).
 enum Dequantize {
     static func supports(_ type: GGMLType) -> Bool { GGMLType.dequantizable.contains(type) }
 
     /// Decodes `count` elements of `type` at `source` into `y`; false for a type this package cannot decode.
     /// `count` must be a whole number of blocks whose bytes lie in `source` (the reader checked both).
-    static func run(_ type: GGMLType, source: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) -> Bool {
+    static func run(
+        _ type: GGMLType, source: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>
+    ) -> Bool {
         let blocks = type.blockSize > 0 ? count / type.blockSize : 0
         let size = type.typeSize
         switch type {

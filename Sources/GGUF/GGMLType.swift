@@ -41,7 +41,9 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The types this package converts to fp32.
-    public static let dequantizable: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+    public static let dequantizable: [GGMLType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K,
+    ]
     /// The types `GGUFWriter` writes.
     public static let writable: [GGMLType] = [.f32, .f16, .bf16, .q8_0]
 

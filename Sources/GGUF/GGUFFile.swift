@@ -64,8 +64,12 @@ public final class GGUFFile: @unchecked Sendable {
         guard fd >= 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw GGUFError.cannotOpen(path: path, reason: "not a regular file") }
+        guard fstat(fd, &info) == 0 else {
+            throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw GGUFError.cannotOpen(path: path, reason: "not a regular file")
+        }
         let size = Int(info.st_size)
         guard size >= 24 else {
             throw GGUFError.truncated(path: path, field: "header", offset: 0, needed: 24, fileSize: size)
@@ -243,10 +247,12 @@ extension GGUFFile {
         var alignment = 32
         if let entry = metadata.first(where: { $0.key == "general.alignment" }) {
             guard case .uint32(let value) = entry.value else {
-                throw GGUFError.wrongType(path: path, key: "general.alignment", expected: "uint32", found: entry.value.summary)
+                throw GGUFError.wrongType(
+                    path: path, key: "general.alignment", expected: "uint32", found: entry.value.summary)
             }
             guard value > 0, value & (value - 1) == 0 else {
-                throw GGUFError.badValue(path: path, field: "general.alignment", reason: "\(value) is not a power of two")
+                throw GGUFError.badValue(
+                    path: path, field: "general.alignment", reason: "\(value) is not a power of two")
             }
             alignment = Int(value)
         }
@@ -272,14 +278,16 @@ extension GGUFFile {
             let (end, overflow) = t.offset.addingReportingOverflow(t.byteCount)
             guard !overflow, end <= dataSize else {
                 throw GGUFError.truncated(
-                    path: path, field: "data of tensor '\(t.name)'", offset: dataOffset &+ t.offset, needed: t.byteCount,
+                    path: path, field: "data of tensor '\(t.name)'", offset: dataOffset &+ t.offset,
+                    needed: t.byteCount,
                     fileSize: size)
             }
         }
         let byStart = tensors.sorted { $0.offset < $1.offset }
         for (previous, next) in zip(byStart, byStart.dropFirst())
         where next.offset < previous.offset + previous.byteCount && next.byteCount > 0 {
-            throw GGUFError.badTensor(path: path, tensor: next.name, reason: "its data overlaps tensor '\(previous.name)'")
+            throw GGUFError.badTensor(
+                path: path, tensor: next.name, reason: "its data overlaps tensor '\(previous.name)'")
         }
         return (version, metadata, tensors, alignment, dataOffset)
     }
@@ -313,9 +321,12 @@ extension GGUFFile {
         }
         let offset = try r.u64("offset of tensor '\(name)'")
         guard offset <= UInt64(Int.max) else { throw bad("offset \(offset) is too large") }
-        guard Int(offset) % alignment == 0 else { throw bad("offset \(offset) is not a multiple of the alignment \(alignment)") }
+        guard Int(offset) % alignment == 0 else {
+            throw bad("offset \(offset) is not a multiple of the alignment \(alignment)")
+        }
         return GGUFTensorInfo(
-            name: name, type: type, dimensions: dimensions, offset: Int(offset), byteCount: byteCount, elementCount: elements)
+            name: name, type: type, dimensions: dimensions, offset: Int(offset), byteCount: byteCount,
+            elementCount: elements)
     }
 
     static func readValue(
@@ -335,7 +346,9 @@ extension GGUFFile {
         case .string: return .string(try r.string(key))
         case .bool:
             let byte = try r.load(UInt8.self, key)
-            guard byte <= 1 else { throw GGUFError.badValue(path: r.path, field: key, reason: "bool byte \(byte) is not 0 or 1") }
+            guard byte <= 1 else {
+                throw GGUFError.badValue(path: r.path, field: key, reason: "bool byte \(byte) is not 0 or 1")
+            }
             return .bool(byte == 1)
         case .array:
             return .array(try readArray(key: key, reader: &r, budget: &budget))

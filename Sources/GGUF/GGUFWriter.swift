@@ -67,7 +67,9 @@ public struct GGUFWriter {
         }
         header += [UInt8](repeating: 0, count: Self.padded(header.count) - header.count)
 
-        guard let file = fopen(path, "wb") else { throw GGUFError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        guard let file = fopen(path, "wb") else {
+            throw GGUFError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
         var ok = fwrite(header, 1, header.count, file) == header.count
         do {
             for t in tensors where ok {

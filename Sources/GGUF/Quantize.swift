@@ -56,7 +56,9 @@ public enum Quantize {
             guard let o = raw.baseAddress else { return }
             switch type {
             case .f32:
-                for i in 0..<count { o.storeBytes(of: x[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                for i in 0..<count {
+                    o.storeBytes(of: x[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+                }
             case .f16:
                 for i in 0..<count { o.storeBytes(of: half(x[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
             case .bf16:

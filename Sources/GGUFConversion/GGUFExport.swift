@@ -27,7 +27,8 @@ public enum GGUFExport {
         default: throw unsupported("model_type", config.modelType, "supported: llama, mistral, qwen2")
         }
         if let window = config.slidingWindow, window < config.maxPositionEmbeddings {
-            throw unsupported("sliding_window", "\(window)", "llama.cpp's llama architecture attends to the whole context")
+            throw unsupported(
+                "sliding_window", "\(window)", "llama.cpp's llama architecture attends to the whole context")
         }
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
         let layout = LlamaWeights.layout(config)
@@ -70,7 +71,8 @@ public enum GGUFExport {
             let matrix = shape.count == 2
             let stored: GGMLType = !matrix ? .f32 : (type == .q8_0 && shape[1] % 32 != 0 ? .f16 : type)
             let heads = arch == "llama"
-                ? LlamaTensorNames.permutedHeads(name, headCount: config.headCount, kvHeadCount: config.kvHeadCount) : nil
+                ? LlamaTensorNames.permutedHeads(name, headCount: config.headCount, kvHeadCount: config.kvHeadCount)
+                : nil
             writer.addTensor(name: ggufName, shape: shape, type: stored) {
                 let values = try checkpoint.floats(name)
                 guard let heads else { return values }
@@ -99,7 +101,8 @@ struct TokenizerMetadata {
         func bad(_ field: String, _ reason: String) -> GGUFError { .badValue(path: file, field: field, reason: reason) }
         guard let model = root["model"], model["type"]?.stringValue ?? "BPE" == "BPE",
               let vocab = model["vocab"]?.objectValue else {
-            throw GGUFError.unsupportedModel(path: file, field: "model.type", value: root["model"]?["type"]?.stringValue ?? "?",
+            throw GGUFError.unsupportedModel(
+                path: file, field: "model.type", value: root["model"]?["type"]?.stringValue ?? "?",
                                              hint: "only BPE tokenizers are exported")
         }
         if model["byte_fallback"] == .bool(true) {
@@ -108,12 +111,15 @@ struct TokenizerMetadata {
         }
         var byId: [Int: String] = [:]
         for (token, value) in vocab {
-            guard let id = value.intValue, id >= 0, id < 1 << 24 else { throw bad("model.vocab.\(token)", "not a token id") }
+            guard let id = value.intValue, id >= 0, id < 1 << 24 else {
+                throw bad("model.vocab.\(token)", "not a token id")
+            }
             byId[id] = token
         }
         var special = Set<Int>(), userDefined = Set<Int>()
         for entry in root["added_tokens"]?.arrayValue ?? [] {
-            guard let id = entry["id"]?.intValue, id >= 0, id < 1 << 24, let content = entry["content"]?.stringValue else {
+            guard let id = entry["id"]?.intValue, id >= 0, id < 1 << 24,
+                  let content = entry["content"]?.stringValue else {
                 throw bad("added_tokens", "an entry without an integer id and a content string")
             }
             byId[id] = content

@@ -58,16 +58,19 @@ public enum GGUFImport {
             let destination = base + offset
             try file.read(info.name, into: destination, count: count)
             if config.modelType == "llama",
-               let heads = LlamaTensorNames.permutedHeads(name, headCount: config.headCount, kvHeadCount: config.kvHeadCount) {
+               let heads = LlamaTensorNames.permutedHeads(
+                   name, headCount: config.headCount, kvHeadCount: config.kvHeadCount) {
                 let rows = shape[0], columns = shape.count > 1 ? shape[1] : 1
                 guard rows % (2 * heads) == 0 else {
-                    throw GGUFError.badTensor(path: path, tensor: info.name, reason: "\(rows) rows do not split into \(heads) heads")
+                    throw GGUFError.badTensor(
+                        path: path, tensor: info.name, reason: "\(rows) rows do not split into \(heads) heads")
                 }
                 let original = Array(UnsafeBufferPointer(start: destination, count: count))
                 let restored = LlamaTensorNames.unpermute(original, heads: heads, rows: rows, columns: columns)
                 destination.update(from: restored, count: count)
             }
-            entries.append(.init(name: name, shape: shape, values: UnsafeBufferPointer(start: destination, count: count)))
+            let values = UnsafeBufferPointer(start: UnsafePointer(destination), count: count)
+            entries.append(.init(name: name, shape: shape, values: values))
             types[info.type.name, default: 0] += 1
             offset += count
         }
@@ -81,7 +84,8 @@ public enum GGUFImport {
         if let pad = tokenizer.padId { generation["pad_token_id"] = pad }
         try writeJSON(generation, to: directory + "/generation_config.json")
         try write(try tokenizer.tokenizerData(serialize: serialize), to: directory + "/tokenizer.json")
-        try writeJSON(tokenizer.configJSON(maxLength: config.maxPositionEmbeddings), to: directory + "/tokenizer_config.json")
+        let tokenizerConfig = tokenizer.configJSON(maxLength: config.maxPositionEmbeddings)
+        try writeJSON(tokenizerConfig, to: directory + "/tokenizer_config.json")
         var metadata = ["format": "pt", "converted_from": URL(fileURLWithPath: path).lastPathComponent]
         if let name = try? file.optionalString("general.name") { metadata["gguf_name"] = name }
         try SafeTensorsWriter.write(entries, metadata: metadata, dtype: dtype, to: directory + "/model.safetensors")
@@ -93,7 +97,8 @@ public enum GGUFImport {
         let file = try GGUFFile(path: path)
         let tokenizer = try GGUFTokenizer(file: file)
         let context = try file.optionalInt((try file.optionalString("general.architecture") ?? "") + ".context_length")
-        return (try tokenizer.tokenizerData(serialize: serialize), try serialize(tokenizer.configJSON(maxLength: context ?? 2048)))
+        let config = try serialize(tokenizer.configJSON(maxLength: context ?? 2048))
+        return (try tokenizer.tokenizerData(serialize: serialize), config)
     }
 
     /// config.json (as an object to write, and as the engine reads it) from the `<arch>.*` metadata.
@@ -178,13 +183,15 @@ public enum GGUFImport {
             throw GGUFError.badValue(path: path, field: p + "*", reason: error.description)
         }
         if let eos = tokenizer.eosId, eos >= vocabSize {
-            throw GGUFError.badValue(path: path, field: "tokenizer.ggml.eos_token_id", reason: "\(eos) is outside the vocabulary")
+            throw GGUFError.badValue(
+                path: path, field: "tokenizer.ggml.eos_token_id", reason: "\(eos) is outside the vocabulary")
         }
         return (object, config)
     }
 
     static func serialize(_ object: Any) throws -> Data {
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
     static func writeJSON(_ object: Any, to path: String) throws {

@@ -20,7 +20,8 @@ public enum GGUFModelCache {
     /// Whether `path` is a regular file that starts with GGUF's magic bytes.
     public static func isGGUF(_ path: String) -> Bool {
         var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else {
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let handle = FileHandle(forReadingAtPath: path) else {
             return false
         }
         defer { try? handle.close() }
@@ -29,11 +30,15 @@ public enum GGUFModelCache {
 
     /// The model directory for `path`: `path` itself unless it is a GGUF file, else its converted copy under
     /// `root` (made now when missing; `log` hears about it).
-    public static func directory(for path: String, root: String = defaultRoot, log: (String) -> Void = { _ in }) throws -> String {
+    public static func directory(
+        for path: String, root: String = defaultRoot, log: (String) -> Void = { _ in }
+    ) throws -> String {
         guard isGGUF(path) else { return path }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         var info = stat()
-        guard stat(absolute, &info) == 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard stat(absolute, &info) == 0 else {
+            throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
         var key = Fingerprint()
         key.add(absolute)
         key.add([Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)])

@@ -72,7 +72,8 @@ struct GGUFTokenizer {
         if model == "llama" {
             guard let scores = try file.array("tokenizer.ggml.scores").floats, scores.count == tokens.count else {
                 throw GGUFError.badValue(
-                    path: path, field: "tokenizer.ggml.scores", reason: "expected \(tokens.count) floats, one per token")
+                    path: path, field: "tokenizer.ggml.scores",
+                    reason: "expected \(tokens.count) floats, one per token")
             }
             self.scores = scores
         } else {
@@ -198,7 +199,8 @@ struct GGUFTokenizer {
         if addSpacePrefix { normalizers.append(["type": "Prepend", "prepend": "\u{2581}"]) }
         normalizers.append(["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"])
         var decoders: [[String: Any]] = [
-            ["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
+            ["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "],
+            ["type": "ByteFallback"], ["type": "Fuse"],
         ]
         if addSpacePrefix { decoders.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
         return [
@@ -302,9 +304,11 @@ struct GGUFTokenizer {
     /// The split regexes of Hugging Face's tokenizer.json files (the forms our loader and `tokenizers` know).
     enum Regexes {
         static let llama3 =
-            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"#
+            + #" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         static let qwen2 =
-            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"#
+            + #" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     }
 }
 

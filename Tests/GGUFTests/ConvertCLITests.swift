@@ -29,7 +29,8 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let text = { (data: Data) in String(decoding: data, as: UTF8.self) }
+        return (process.terminationStatus, text(stdout), text(stderr))
     }
 
     @Test func convertsBothWaysAndScoresAGGUFModel() throws {

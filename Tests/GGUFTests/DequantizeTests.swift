@@ -35,7 +35,8 @@ import Testing
         #expect(Quantize.half(65520) == 0x7C00)               // halfway past the largest finite: infinity
         #expect(Quantize.half(1 + 1.0 / 2048) == 0x3C00)      // tie: even mantissa stays
         #expect(Quantize.half(1 + 3.0 / 2048) == 0x3C02)      // tie: odd mantissa rounds up
-        #expect(Quantize.half(Float(bitPattern: 0x3300_0000)) == 0x0000)  // 2^-25, half the smallest subnormal: tie to 0
+        // 2^-25, half the smallest subnormal: a tie, to even (zero).
+        #expect(Quantize.half(Float(bitPattern: 0x3300_0000)) == 0x0000)
         #expect(Quantize.half(5.960_464_5e-8) == 0x0001)      // the smallest subnormal
         #expect(Quantize.half(.infinity) == 0x7C00)
         #expect(Quantize.half(.nan) & 0x7C00 == 0x7C00 && Quantize.half(.nan) & 0x3FF != 0)

@@ -18,10 +18,14 @@ import Testing
             }
             var bytes = file
             let at = base.below(max(1, headerEnd - 8))
-            let values: [UInt64] = [0, 1, 3, 4, 9, 13, 31, 32, 255, 1 << 31, 1 << 32, 1 << 40, .max, .max - 7, 0x8000_0000_0000_0000]
+            let values: [UInt64] = [
+                0, 1, 3, 4, 9, 13, 31, 32, 255, 1 << 31, 1 << 32, 1 << 40, .max, .max - 7, 0x8000_0000_0000_0000,
+            ]
             let value = values[base.below(values.count)]
             let width = base.below(2) == 0 ? 4 : 8
-            for k in 0..<width where at + k < bytes.count { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) }
+            for k in 0..<width where at + k < bytes.count {
+                bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k))
+            }
             return (bytes, "\(width) bytes at \(at) set to \(value)")
         }
     }
@@ -35,7 +39,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [("quants/q4_k.gguf", UInt64(1)), ("quants/q5_0.gguf", 2), ("vocab-gpt-2.gguf", 3), ("tiny-q8_0.gguf", 4)])
+    @Test(arguments: [
+        ("quants/q4_k.gguf", UInt64(1)), ("quants/q5_0.gguf", 2), ("vocab-gpt-2.gguf", 3), ("tiny-q8_0.gguf", 4),
+    ])
     func mutationsAreRefusedOrRead(_ name: String, _ seed: UInt64) throws {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: GGUFFixtures.path(name))))
         let headerEnd = try GGUFFile(bytes: original, path: name).dataOffset
@@ -50,7 +56,8 @@ import Testing
                 #expect(error.description.hasPrefix("fuzz.gguf"), "\(error)")
                 refused += 1
             } catch {
-                Issue.record("\(name) seed \(seed) case \(number) (\(change)): untyped error \(type(of: error)): \(error)")
+                Issue.record(
+                    "\(name) seed \(seed) case \(number) (\(change)): untyped error \(type(of: error)): \(error)")
             }
         }
         #expect(accepted + refused == 100)

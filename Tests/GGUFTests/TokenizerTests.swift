@@ -42,7 +42,8 @@ import Tokenizers
         let tokenizer = try Self.tokenizer("vocab-spm.gguf")
         #expect(tokenizer.encodeIds(texts[0], addSpecialTokens: true) == object["spm_with_bos"] as? [Int])
         for text in texts where !text.isEmpty && !text.hasPrefix(" ") {
-            #expect(tokenizer.decode(tokenizer.encodeIds(text, addSpecialTokens: false)) == text, "\(text.debugDescription)")
+            let ids = tokenizer.encodeIds(text, addSpecialTokens: false)
+            #expect(tokenizer.decode(ids) == text, "\(text.debugDescription)")
         }
     }
 
