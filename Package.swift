@@ -35,8 +35,12 @@ let package = Package(
         // What every command shares: JSONL reading and appending, progress, YAML configs, chat messages.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "SafeTensors", dependencies: ["Tensor", "JSON", "CKernels"]),
+        // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer (F32/F16/BF16/Q8_0).
+        .target(name: "GGUF", dependencies: ["SafeTensors"]),
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
+        // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
+        .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(
             name: "Training",
@@ -109,7 +113,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
                 "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
-                "Report", "Distributed",
+                "Report", "Distributed", "GGUF", "GGUFConversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -118,6 +122,10 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(
+            name: "GGUFTests",
+            dependencies: ["GGUF", "GGUFConversion", "FuzzSupport", "Models", "Tokenizers", "SafeTensors", "Tensor"]
+        ),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `text2grad` command: one subcommand per file, each building a configuration and calling the library.
 @main
@@ -10,7 +11,22 @@ struct Text2Grad: AsyncParsableCommand {
             Score.self, Tokenize.self, Annotate.self, SFT.self, TrainRM.self, Critique.self, EvalRM.self, TrainPolicy.self,
             MergeLoRA.self, ReportCommand.self,
             Generate.self, Serve.self, Eval.self, Bench.self, DemoCommand.self, Facts.self, TrainTokenizer.self,
-            InitModel.self,
+            InitModel.self, Convert.self,
         ]
     )
+
+    /// Parses and runs a command after `ModelArguments` has turned GGUF files given as models into directories.
+    static func main() async {
+        do {
+            let arguments = try ModelArguments.resolvingGGUF(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
