@@ -30,7 +30,7 @@ def main():
     median = statistics.median(times)
     tokens = args.batch * args.seq
     print(json.dumps({
-        "bench": "forward", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.shape,
+        "bench": "forward", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.model or args.shape,
         "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median, "all_seconds": times,
         "tokens_per_s": tokens / median, "parameters": sum(p.numel() for p in model.parameters()),
     }, sort_keys=True))

@@ -40,7 +40,7 @@ def main():
     median = statistics.median(times)
     tokens = args.batch * new
     print(json.dumps({
-        "bench": "generate", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.shape,
+        "bench": "generate", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.model or args.shape,
         "batch": args.batch, "prompt": args.seq, "new_tokens": new, "threads": args.threads, "seconds": median,
         "all_seconds": times, "tokens_per_s": tokens / median,
     }, sort_keys=True))

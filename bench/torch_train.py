@@ -53,7 +53,7 @@ def main():
     tokens = args.batch * args.seq
     print(json.dumps({
         "bench": "train", "mode": args.mode, "engine": f"pytorch {torch.__version__} ({args.attention})",
-        "model": args.shape, "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median,
+        "model": args.model or args.shape, "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median,
         "all_seconds": times, "tokens_per_s": tokens / median, "loss": loss,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trainable_parameters": sum(p.numel() for p in parameters),
