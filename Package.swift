@@ -38,7 +38,7 @@ let package = Package(
         // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer (F32/F16/BF16/Q8_0).
         .target(name: "GGUF", dependencies: ["SafeTensors"]),
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
-        .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON"]),
+        .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
         .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.

@@ -4,13 +4,16 @@ import CodeSandbox
 import Foundation
 import Yams
 
-/// Everything `text2grad annotate` needs, with documented defaults: a `RunConfiguration` like the trainers'.
+/// Everything `text2grad annotate` needs, with documented defaults: a `RunConfiguration` like the trainers', whose
+/// endpoint group (the teacher: URL, model, concurrency, retries, timeouts) is the one `eval judge` uses.
 ///
 /// Resolution, later wins (`resolve`): these defaults → `OPENAI_BASE_URL` / `OPENAI_API_KEY` → the YAML config
 /// file → command-line flags. The resolved configuration is saved beside the output as
 /// `<output>.config.yaml`, without the API key (never a YAML key: the environment or `--api-key`) and without
 /// credentials in the URL.
 public struct AnnotateConfig: RunConfiguration, Equatable {
+    /// The teacher's endpoint and how to ask it.
+    public var endpoint = EndpointSettings()
     /// `summarization`, `code`, `qa`, or the path of a custom task YAML file.
     public var task = "summarization"
     /// Input file: JSONL, a JSON list, or a JSON object keyed by id.
@@ -19,30 +22,12 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
     public var output = ""
     /// Failures side file; default: the output path with `.failures.jsonl` replacing `.jsonl`.
     public var failures: String?
-    /// Endpoint base URL up to `/v1`.
-    public var baseURL = "https://api.openai.com/v1"
-    /// Teacher model.
-    public var model = "gpt-4o-mini"
-    /// API key; never saved, logged or written to records.
-    public var apiKey: String?
     /// Sampling temperature.
     public var temperature = 0.3
     /// Nucleus sampling; not sent when unset.
     public var topP: Double?
-    /// Completion token limit per request.
-    public var maxTokens = 1200
-    /// Requests in flight at once.
-    public var concurrency = 8
-    /// Retries after the first attempt of a request.
-    public var maxRetries = 6
-    /// Per-attempt timeout in seconds.
-    public var timeout = 120.0
-    /// First backoff delay in seconds.
-    public var backoffBase = 0.5
-    /// Largest backoff delay in seconds.
-    public var backoffCap = 30.0
-    /// Ask for `response_format: json_object` (turned off automatically if the server rejects it).
-    public var jsonMode = true
+    /// The response budget: completion tokens at most per request (sent as `max_tokens`).
+    public var maxNewTokens = 1200
     /// Ask once more when the answer cannot be parsed.
     public var reask = true
     /// Similarity a fuzzy span match needs.
@@ -74,44 +59,46 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
     public var abortAfter = 10
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case task, input, output, failures, baseURL = "base_url", model, temperature, topP = "top_p"
-        case maxTokens = "max_tokens", concurrency, maxRetries = "max_retries", timeout, backoffBase = "backoff_base"
-        case backoffCap = "backoff_cap", jsonMode = "json_mode", reask, fuzzyThreshold = "fuzzy_threshold"
-        case badLines = "bad_lines", limit, improvementScore = "improvement_score", priceTable = "price_table"
+        case endpoint, task, input, output, failures, temperature, topP = "top_p", maxNewTokens = "max_new_tokens"
+        case reask, fuzzyThreshold = "fuzzy_threshold", badLines = "bad_lines", limit
+        case improvementScore = "improvement_score", priceTable = "price_table"
         case sandbox, sandboxConcurrency = "sandbox_concurrency", progress, progressInterval = "progress_interval"
         case resume, retryFailed = "retry_failed", overwrite, abortAfter = "abort_after"
     }
+
+    public static var flattenedGroups: [(field: CodingKeys, group: any SettingsGroup.Type)] {
+        [(.endpoint, EndpointSettings.self)]
+    }
+
+    /// The key the response budget had before it got one name in every command.
+    public static var renamedKeys: [String: String] { ["max_tokens": "max_new_tokens"] }
 
     /// The defaults alone.
     public init() {}
 
     /// The defaults, then the environment's endpoint and key.
     public init(environment: [String: String]) {
-        if let url = environment["OPENAI_BASE_URL"], !url.isEmpty { baseURL = url }
-        if let key = environment["OPENAI_API_KEY"], !key.isEmpty { apiKey = key }
+        endpoint = EndpointSettings(environment: environment)
     }
 
-    /// Defaults → environment → the YAML file at `path` (if any) → `flags` (`flags.set("sandbox.python", …)` sets
-    /// one sandbox limit) and `apiKey`; validated. Unknown keys, also inside `sandbox:`, are errors naming the key
-    /// and the file.
+    /// Defaults → environment → the YAML file at `path` (if any) → `flags`; validated. Unknown keys, also inside
+    /// `sandbox:`, are errors naming the key and the file.
     public static func resolve(
-        path: String?, flags: ConfigOverrides = ConfigOverrides(), apiKey: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        flags: (inout AnnotateConfig) throws -> Void = { _ in }
     ) throws -> AnnotateConfig {
         let base = AnnotateConfig(environment: environment)
-        let text = try path.map { try InputFile.text(path: $0) } ?? ""
-        var config = try ConfigFile.decode(AnnotateConfig.self, base: base, yaml: text, source: path ?? "flags",
-                                           overrides: flags)
-        config.apiKey = apiKey ?? base.apiKey
-        try config.validate()
+        var config = try ConfigFile.resolve(AnnotateConfig.self, base: base, path: path) { config in
+            config.endpoint.apiKey = base.endpoint.apiKey
+            try flags(&config)
+        }
         return config
     }
 
     /// The configuration as saved beside the output: no key, no credentials in the URL.
     public var saved: AnnotateConfig {
         var copy = self
-        copy.apiKey = nil
-        copy.baseURL = publicURL(baseURL)
+        copy.endpoint = endpoint.saved
         return copy
     }
 
@@ -128,15 +115,8 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
         if output.isEmpty { throw fail("no output file (--output or `output:`)") }
         if input == output { throw fail("input and output are the same file") }
         if failuresPath == output { throw fail("the failures file cannot be the output file") }
-        if model.isEmpty { throw fail("model is empty") }
-        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
-            url.host != nil
-        else { throw fail("base_url '\(publicURL(baseURL))' is not an http(s) URL") }
-        if concurrency < 1 || concurrency > 1024 { throw fail("concurrency must be 1...1024, got \(concurrency)") }
-        if maxRetries < 0 { throw fail("max_retries must be ≥ 0") }
-        if !(timeout > 0) { throw fail("timeout must be > 0 seconds") }
-        if !(backoffBase >= 0) || !(backoffCap >= backoffBase) { throw fail("need 0 ≤ backoff_base ≤ backoff_cap") }
-        if maxTokens < 1 { throw fail("max_tokens must be ≥ 1") }
+        try endpoint.validate(fail)
+        if maxNewTokens < 1 { throw fail("max_new_tokens must be ≥ 1") }
         if !(0...2).contains(temperature) { throw fail("temperature must be within 0...2") }
         if let topP, !(topP > 0 && topP <= 1) { throw fail("top_p must be within (0, 1]") }
         if !(fuzzyThreshold > 0 && fuzzyThreshold <= 1) { throw fail("fuzzy_threshold must be within (0, 1]") }
@@ -145,27 +125,9 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
             throw fail("--overwrite cannot be combined with --resume/--retry-failed")
         }
         if sandboxConcurrency < 1 { throw fail("sandbox_concurrency must be ≥ 1") }
-        if !(sandbox.wallSeconds > 0) || sandbox.cpuSeconds < 1 || sandbox.memoryMB < 16 || sandbox.fileSizeMB < 1
-            || sandbox.diskMB < 1 || sandbox.processes < 1
-        {
-            throw fail("sandbox limits must be positive (memory_mb ≥ 16)")
-        }
-        if sandbox.memoryMB > 1 << 20 || sandbox.fileSizeMB > 1 << 20 || sandbox.diskMB > 1 << 20 {
-            throw fail("sandbox memory_mb, file_size_mb and disk_mb must be at most \(1 << 20) (1 TiB)")
-        }
+        try sandbox.validate(fail)
         if !(progressInterval > 0) { throw fail("progress_interval must be > 0") }
         if !improvementScore.isFinite { throw fail("improvement_score must be finite") }
         if abortAfter < 0 { throw fail("abort_after must be ≥ 0") }
-    }
-
-    /// Settings for the HTTP client.
-    public var endpoint: EndpointSettings {
-        var settings = EndpointSettings(baseURL: baseURL, model: model, apiKey: apiKey)
-        settings.timeoutSeconds = timeout
-        settings.maxRetries = maxRetries
-        settings.backoff = Backoff(base: backoffBase, cap: backoffCap)
-        settings.jsonMode = jsonMode
-        settings.connections = concurrency
-        return settings
     }
 }

@@ -131,12 +131,3 @@ extension AlignedSpan {
         try container.encode(similarity, forKey: .similarity)
     }
 }
-
-/// The encoder for every JSONL line: one line, stable key order, slashes left alone.
-/// A URL with any `user:password@` removed, for records and logs.
-public func publicURL(_ url: String) -> String {
-    guard var components = URLComponents(string: url) else { return url }
-    components.user = nil
-    components.password = nil
-    return components.string ?? url
-}

@@ -54,8 +54,8 @@ public struct AnnotationRun: Sendable {
         if task.runsCode { try await checkPython() }
         // Opening takes the files' locks, so a second run on the same output stops here, before
         // it could cut what it mistakes for a torn line.
-        let output = try JSONLAppender(path: config.output, redacting: config.apiKey)
-        let failures = try JSONLAppender(path: config.failuresPath, redacting: config.apiKey)
+        let output = try JSONLAppender(path: config.output, redacting: config.endpoint.apiKey)
+        let failures = try JSONLAppender(path: config.failuresPath, redacting: config.endpoint.apiKey)
         let ownClient: OpenAIClient? = client == nil ? OpenAIClient(settings: config.endpoint, logger: logger) : nil
         do {
             let plan = try makePlan(task: task, dataset: dataset)
@@ -66,7 +66,7 @@ public struct AnnotationRun: Sendable {
             await failures.close()
             try compactFailures()
             var result = summary
-            result.cost = prices.cost(summary.usage, model: config.model)
+            result.cost = prices.cost(summary.usage, model: config.endpoint.model)
             return result
         } catch {
             await ownClient?.shutdown()
@@ -89,14 +89,15 @@ public struct AnnotationRun: Sendable {
         for item in plan.pending {
             characters += try task.messages(for: item, execution: nil).reduce(0) { $0 + $1.content.count }
         }
-        let bound = TokenUsage(promptTokens: characters / 4, completionTokens: plan.pending.count * config.maxTokens)
+        let bound = TokenUsage(promptTokens: characters / 4, completionTokens: plan.pending.count * config.maxNewTokens)
+        let endpoint = config.endpoint
         var lines = [
             "dry run: task \(task.name), \(plan.inputItems) items in \(config.input), "
                 + "\(plan.alreadyDone) already done, \(plan.pending.count) to annotate, "
                 + "\(plan.rejected.count) rejected input entries",
-            "teacher: \(config.model) at \(publicURL(config.baseURL)), concurrency \(config.concurrency)",
+            "teacher: \(endpoint.model) at \(publicURL(endpoint.baseURL)), concurrency \(endpoint.concurrency)",
             "tokens (estimate): ~\(bound.promptTokens) prompt, ≤ \(bound.completionTokens) completion"
-                + (prices.cost(bound, model: config.model).map { String(format: "; cost ≤ $%.2f", $0) } ?? ""),
+                + (prices.cost(bound, model: endpoint.model).map { String(format: "; cost ≤ $%.2f", $0) } ?? ""),
         ]
         if plan.truncatedBytes > 0 { lines.append("the output ends with a torn line of \(plan.truncatedBytes) bytes") }
         if let first = plan.pending.first {
@@ -121,8 +122,8 @@ public struct AnnotationRun: Sendable {
                 FailureRecord(id: rejected.failureID, kind: "bad_input", reason: rejected.error.description))
         }
         let annotator = Annotator(
-            task: plan.task, client: client, model: config.model, baseURL: publicURL(config.baseURL),
-            temperature: config.temperature, topP: config.topP, maxTokens: config.maxTokens, reask: config.reask,
+            task: plan.task, client: client, model: config.endpoint.model, baseURL: publicURL(config.endpoint.baseURL),
+            temperature: config.temperature, topP: config.topP, maxTokens: config.maxNewTokens, reask: config.reask,
             aligner: SpanAligner(fuzzyThreshold: config.fuzzyThreshold), sandbox: Sandbox(limits: config.sandbox),
             sandboxConcurrency: config.sandboxConcurrency)
         let started = Date()
@@ -200,7 +201,7 @@ public struct AnnotationRun: Sendable {
                 }
                 try await breaker.observe(outcome)
             }
-            for _ in 0..<config.concurrency {
+            for _ in 0..<config.endpoint.concurrency {
                 guard let item = next.next() else { break }
                 group.addTask { try await process(item) }
             }

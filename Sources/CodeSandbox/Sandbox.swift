@@ -47,6 +47,19 @@ public struct SandboxLimits: Codable, Sendable, Equatable {
     /// The defaults above.
     public init() {}
 
+    /// Ranges, for `annotate --task code` and `eval code` alike; throws naming the key.
+    public func validate(_ fail: (String) -> Error) throws {
+        if !(wallSeconds > 0 && wallSeconds <= 3600) { throw fail("'wall_seconds' must be within (0, 3600]") }
+        if !(1...3600).contains(cpuSeconds) { throw fail("'cpu_seconds' must be within 1...3600") }
+        let mib = 1 << 20
+        if !(16...mib).contains(memoryMB) { throw fail("'memory_mb' must be within 16...\(mib) (1 TiB)") }
+        for (key, value) in [("file_size_mb", fileSizeMB), ("disk_mb", diskMB)] where !(1...mib).contains(value) {
+            throw fail("'\(key)' must be within 1...\(mib) (1 TiB)")
+        }
+        if processes < 1 { throw fail("'processes' must be ≥ 1") }
+        if python.isEmpty { throw fail("'python' is empty") }
+    }
+
     enum CodingKeys: String, CodingKey {
         case wallSeconds = "wall_seconds"
         case cpuSeconds = "cpu_seconds"

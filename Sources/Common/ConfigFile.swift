@@ -2,75 +2,67 @@ import Foundation
 import Yams
 
 /// A command's settings: one Codable struct whose every field has a documented default (`init()` gives them
-/// all) and whose `CodingKeys` are the snake_case YAML keys.
+/// all) and whose `CodingKeys` are the snake_case YAML keys. Shared settings come in `SettingsGroup`s, stored as
+/// fields and listed in `flattenedGroups`, whose keys sit at the top level of the file beside the configuration's
+/// own (every saved config.yaml is one flat mapping).
 ///
 /// Every command resolves its settings the same way (`ConfigFile.resolve`):
-/// 1. the defaults of `init()`;
-/// 2. a YAML file (`--config`), where an unknown or repeated key is an error naming it and a missing key keeps
-///    its default;
-/// 3. command-line flags, given as `ConfigOverrides`;
-/// 4. `validate()`; the result is saved beside the run with `ConfigFile.yaml`, which the same reader reads back.
+/// 1. the defaults of `init()` (or a command's own base, such as train-rm's);
+/// 2. a YAML file (`--config`), where an unknown or repeated key is an error naming it and the file, a missing key
+///    keeps its default, and a key an earlier version wrote (`renamedKeys`) is read under its new name;
+/// 3. command-line flags, set by key path (a flag mirror's `apply`), so a renamed field is a compile error;
+/// 4. `validate()`; the result is saved beside the run with `ConfigFile.save`, which the same reader reads back.
 public protocol RunConfiguration: Codable, Sendable {
-    /// The YAML keys, one per field.
+    /// The YAML keys of the configuration's own fields and of its groups.
     associatedtype CodingKeys: CodingKey & CaseIterable
     /// Every field at its default.
     init()
-    /// Checks ranges and required fields; throws `FileError.badConfig` naming the key.
+    /// Checks ranges and required fields; throws naming the key.
     func validate() throws
+    /// The groups whose keys are written at the top level, each with the field that holds it.
+    static var flattenedGroups: [(field: CodingKeys, group: any SettingsGroup.Type)] { get }
+    /// Keys earlier versions wrote, each mapped to the key it is read as now.
+    static var renamedKeys: [String: String] { get }
 }
 
-/// Values set on the command line, by YAML key, applied over the file's.
-public struct ConfigOverrides {
-    var entries: [(key: String, node: Node)] = []
+extension RunConfiguration {
+    public static var flattenedGroups: [(field: CodingKeys, group: any SettingsGroup.Type)] { [] }
+    public static var renamedKeys: [String: String] { [:] }
 
-    /// No overrides.
-    public init() {}
-
-    /// Sets `key` when `value` is given (an unset flag leaves the file's value). A dotted key ("sandbox.python")
-    /// sets one setting inside a group, keeping the group's others.
-    public mutating func set<Value: NodeRepresentable>(_ key: String, _ value: Value?) {
-        guard let value, let node = try? value.represented() else { return }
-        entries.append((key, node))
+    /// Sets the field at `path` when a flag gave `value` (an unset flag keeps the file's value).
+    public mutating func override<Value>(_ path: WritableKeyPath<Self, Value>, _ value: Value?) {
+        if let value { self[keyPath: path] = value }
     }
 
-    /// Sets a list from a comma-separated flag (`q_proj,v_proj`).
-    public mutating func setList(_ key: String, _ value: String?) {
-        guard let value else { return }
-        let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        entries.append((key, Node(items.map { Node($0) })))
+    /// Sets an optional field at `path` when a flag gave `value`.
+    public mutating func override<Value>(_ path: WritableKeyPath<Self, Value?>, _ value: Value?) {
+        if let value { self[keyPath: path] = value }
     }
 }
 
 /// Reading, resolving and writing `RunConfiguration`s.
 public enum ConfigFile {
-    /// Defaults (`base`, else `init()`), then the YAML file at `path` (if any), then `overrides`; validated.
+    /// Defaults (`base`, else `init()`), then the YAML file at `path` (if any), then `flags`; validated.
     public static func resolve<Config: RunConfiguration>(
-        _ type: Config.Type, base: Config = Config(), path: String?, overrides: ConfigOverrides = ConfigOverrides()
+        _ type: Config.Type, base: Config = Config(), path: String?, flags: (inout Config) throws -> Void = { _ in }
     ) throws -> Config {
         var text = ""
         if let path {
             text = try InputFile.text(path: path)
         }
-        let config = try decode(type, base: base, yaml: text, source: path ?? "defaults", overrides: overrides)
+        var config = try decode(type, base: base, yaml: text, source: path ?? "defaults")
+        try flags(&config)
         try config.validate()
         return config
     }
 
-    /// Decodes YAML text over `base` (default: `init()`), with `overrides` on top (not validated).
+    /// Decodes YAML text over `base` (default: `init()`); not validated.
     public static func decode<Config: RunConfiguration>(
-        _ type: Config.Type, base: Config = Config(), yaml text: String, source: String,
-        overrides: ConfigOverrides = ConfigOverrides()
+        _ type: Config.Type, base: Config = Config(), yaml text: String, source: String
     ) throws -> Config {
-        let known = Set(Config.CodingKeys.allCases.map(\.stringValue))
-        var merged: Node.Mapping
-        do {
-            guard case .mapping(let defaults)? = try Yams.compose(yaml: try YAMLEncoder().encode(base)) else {
-                preconditionFailure("\(Config.self) does not encode to a mapping")
-            }
-            merged = defaults
-        } catch {
-            preconditionFailure("\(Config.self)'s defaults do not encode: \(error)")
-        }
+        let known = Set(fileKeys(Config.self))
+        let renamed = Config.flattenedGroups.reduce(Config.renamedKeys) { $0.merging($1.group.renamedKeys) { a, _ in a } }
+        var merged = flat(base)
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -83,61 +75,111 @@ public enum ConfigFile {
             break
         case .mapping(let mapping)?:
             for (keyNode, value) in mapping {
-                guard let key = keyNode.string else {
+                guard let written = keyNode.string else {
                     throw FileError.badConfig(source: source, detail: "keys must be strings")
                 }
+                let key = renamed[written] ?? written
                 guard known.contains(key) else {
                     throw FileError.badConfig(source: source, detail: "unknown key '\(key)'" + suggestion(key, known))
                 }
                 guard seen.insert(key).inserted else {
-                    throw FileError.badConfig(source: source, detail: "key '\(key)' appears twice")
+                    let also = key == written ? "" : " (as '\(written)', its earlier name)"
+                    throw FileError.badConfig(source: source, detail: "key '\(key)' appears twice\(also)")
                 }
-                merged[key] = value
+                // A nested group's settings replace the defaults' one by one (the others keep the command's defaults).
+                if case .mapping(var inner)? = merged[key], case .mapping(let given) = value {
+                    for (innerKey, innerValue) in given { inner[innerKey] = innerValue }
+                    merged[key] = .mapping(inner)
+                } else {
+                    merged[key] = value
+                }
             }
         default:
             throw FileError.badConfig(source: source, detail: "the top level must be a mapping of settings")
         }
-        for (key, value) in overrides.entries {
-            let path = key.split(separator: ".").map(String.init)
-            precondition(known.contains(path[0]), "flag override for unknown key '\(key)'")
-            if path.count == 1 {
-                merged[key] = value
-            } else {
-                guard case .mapping(var group)? = merged[path[0]], path.count == 2 else {
-                    preconditionFailure("flag override '\(key)' is not a setting inside a group")
-                }
-                group[path[1]] = value
-                merged[path[0]] = .mapping(group)
-            }
-        }
         let config: Config
         do {
-            config = try YAMLDecoder().decode(Config.self, from: Node.mapping(merged))
+            config = try YAMLDecoder().decode(Config.self, from: Node.mapping(nested(merged, Config.self)))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            throw FileError.badConfig(source: source, detail: "'\(keyPath(context))': \(context.debugDescription)")
+            throw FileError.badConfig(
+                source: source, detail: "'\(keyPath(context, Config.self))': \(context.debugDescription)")
         } catch let DecodingError.valueNotFound(_, context) {
-            throw FileError.badConfig(source: source, detail: "'\(keyPath(context))' needs a value")
+            throw FileError.badConfig(source: source, detail: "'\(keyPath(context, Config.self))' needs a value")
         } catch {
             throw FileError.badConfig(source: source, detail: "\(error)")
         }
-        // Inside a group (a mapping value), a key the configuration does not keep is a typo, not a default.
-        if case .mapping(let kept)? = try Yams.compose(yaml: try YAMLEncoder().encode(config)) {
-            for (key, value) in merged {
-                guard let name = key.string, case .mapping(let given) = value,
-                      case .mapping(let known)? = kept[name] else { continue }
-                for inner in given.keys.compactMap(\.string) where known[inner] == nil {
-                    throw FileError.badConfig(source: source, detail: "unknown key '\(name).\(inner)'")
-                }
+        // Inside a nested group (a mapping value), a key the configuration does not keep is a typo.
+        let kept = flat(config)
+        for (key, value) in merged {
+            guard let name = key.string, case .mapping(let given) = value, case .mapping(let known)? = kept[name]
+            else { continue }
+            for inner in given.keys.compactMap(\.string) where known[inner] == nil {
+                throw FileError.badConfig(source: source, detail: "unknown key '\(name).\(inner)'")
             }
         }
         return config
     }
 
+    /// Every key a file of `Config` may hold: its own fields' and, in place of each flattened group, the group's.
+    public static func fileKeys<Config: RunConfiguration>(_ type: Config.Type) -> [String] {
+        let groups = Dictionary(uniqueKeysWithValues: Config.flattenedGroups.map { ($0.field.stringValue, $0.group) })
+        return Config.CodingKeys.allCases.flatMap { key in groups[key.stringValue].map { $0.keys } ?? [key.stringValue] }
+    }
+
+    /// The configuration encoded, with its flattened groups' settings at the top level (the file's form).
+    static func flat<Config: RunConfiguration>(_ config: Config) -> Node.Mapping {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: try YAMLEncoder().encode(config))
+        } catch {
+            preconditionFailure("\(Config.self) does not encode: \(error)")
+        }
+        guard case .mapping(let mapping)? = node else { preconditionFailure("\(Config.self) is not a mapping") }
+        let groups = Set(Config.flattenedGroups.map(\.field.stringValue))
+        var out = Node.Mapping([])
+        for (key, value) in mapping {
+            if let name = key.string, groups.contains(name) {
+                guard case .mapping(let inner) = value else { preconditionFailure("group '\(name)' is not a mapping") }
+                for (innerKey, innerValue) in inner {
+                    precondition(out[innerKey] == nil, "\(Config.self): key \(innerKey) is in two groups")
+                    out[innerKey] = innerValue
+                }
+            } else {
+                out[key] = value
+            }
+        }
+        return out
+    }
+
+    /// A file's flat mapping with each flattened group's keys moved under the field that holds the group.
+    static func nested<Config: RunConfiguration>(_ flat: Node.Mapping, _ type: Config.Type) -> Node.Mapping {
+        var owner: [String: String] = [:]
+        for (field, group) in Config.flattenedGroups {
+            for key in group.keys { owner[key] = field.stringValue }
+        }
+        var out = Node.Mapping([])
+        var groups: [String: Node.Mapping] = [:]
+        for (field, _) in Config.flattenedGroups { groups[field.stringValue] = Node.Mapping([]) }
+        for (key, value) in flat {
+            if let name = key.string, let field = owner[name] {
+                groups[field]![key] = value
+            } else {
+                out[key] = value
+            }
+        }
+        for (field, mapping) in groups { out[field] = .mapping(mapping) }
+        return out
+    }
+
     /// The configuration as YAML, in the form `resolve` reads back, with numbers as a person writes them (0.7,
     /// 32.0, 0.0005: the shortest decimal that reads back to the same value; the encoder alone writes 7e-1).
     public static func yaml<Config: RunConfiguration>(_ config: Config) throws -> String {
-        guard let node = try Yams.compose(yaml: try YAMLEncoder().encode(config)) else { return "" }
-        return try Yams.serialize(node: readableNumbers(node))
+        try Yams.serialize(node: .mapping(readableNumbers(flat(config))))
+    }
+
+    /// `readableNumbers` of each value of a mapping.
+    static func readableNumbers(_ mapping: Node.Mapping) -> Node.Mapping {
+        .init(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style)
     }
 
     /// Plain scalars in exponent form rewritten as Swift's shortest round-trip decimal.
@@ -149,7 +191,7 @@ public enum ConfigFile {
             else { return node }
             return .scalar(.init("\(value)", scalar.tag, .plain))
         case .mapping(let mapping):
-            return .mapping(.init(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style))
+            return .mapping(readableNumbers(mapping))
         case .sequence(let sequence):
             return .sequence(.init(sequence.map(readableNumbers), sequence.tag, sequence.style))
         default:
@@ -166,10 +208,8 @@ public enum ConfigFile {
     ) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         let before = try decode(Config.self, yaml: try InputFile.text(path: path), source: path)
-        guard case .mapping(let old)? = try Yams.compose(yaml: try yaml(before)),
-              case .mapping(let new)? = try Yams.compose(yaml: try yaml(config))
-        else { return }
-        for key in Config.CodingKeys.allCases.map(\.stringValue) where !mayChange.contains(key) {
+        let old = readableNumbers(flat(before)), new = readableNumbers(flat(config))
+        for key in fileKeys(Config.self) where !mayChange.contains(key) {
             let was = old[key].map(describe) ?? "unset", now = new[key].map(describe) ?? "unset"
             if was != now {
                 throw FileError.badConfig(
@@ -195,8 +235,13 @@ public enum ConfigFile {
         try OutputFile.write(try yaml(config), to: path, what: "the resolved configuration")
     }
 
-    static func keyPath(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    /// The failing key as the file names it (a flattened group's field is not part of the file's path).
+    static func keyPath<Config: RunConfiguration>(_ context: DecodingError.Context, _ type: Config.Type) -> String {
+        var path = context.codingPath
+        if let first = path.first, Config.flattenedGroups.contains(where: { $0.field.stringValue == first.stringValue }) {
+            path.removeFirst()
+        }
+        return path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 
     /// " (did you mean 'x'?)" for a key one or two edits from a known one.

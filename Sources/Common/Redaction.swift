@@ -12,6 +12,14 @@ public func redact(_ text: String, secret: String?) -> String {
     return out
 }
 
+/// A URL with any `user:password@` removed, for records and logs.
+public func publicURL(_ url: String) -> String {
+    guard var components = URLComponents(string: url) else { return url }
+    components.user = nil
+    components.password = nil
+    return components.string ?? url
+}
+
 /// The spellings of `secret` that `redact` removes, longest first (so a longer escape is caught whole).
 func echoedForms(of secret: String) -> [String] {
     func json(_ s: String, slash: Bool) -> String {

@@ -264,21 +264,21 @@ public enum DemoBase {
             return (finished, loss)
         }
         var c = SFTConfig()
-        c.model = model
+        c.model.path = model
         c.data = "(demo base recipe)"
-        c.output = output
-        c.steps = steps
-        c.batchSize = recipe.batchSize
+        c.loop.output = output
+        c.loop.steps = steps
+        c.loop.batchSize = recipe.batchSize
         c.maxLength = recipe.maxLength
-        c.learningRate = learningRate
-        c.warmupSteps = warmupSteps
-        c.loraRank = 0
-        c.seed = recipe.trainSeed
+        c.optimizer.learningRate = learningRate
+        c.loop.warmupSteps = warmupSteps
+        c.lora.rank = 0
+        c.loop.seed = recipe.trainSeed
         c.evalFraction = 0.01
-        c.evalEvery = max(1, steps / 8)
-        c.saveEvery = max(1, steps / 8)
-        c.keepCheckpoints = 1
-        c.threads = threads
+        c.loop.evalEvery = max(1, steps / 8)
+        c.loop.saveEvery = max(1, steps / 8)
+        c.loop.keepCheckpoints = 1
+        c.model.threads = threads
         let sft = try SFTTrainer(config: c, resume: true, examples: { tokenizer in
             guard let tokenizer else { throw DemoError.stage("base", "\(model) has no tokenizer") }
             let examples = try conversations.map { messages -> SFTExample in
@@ -289,9 +289,9 @@ public enum DemoBase {
                 }
                 return example
             }
-            return SFTData.split(examples, fraction: c.evalFraction, seed: c.seed)
+            return SFTData.split(examples, fraction: c.evalFraction, seed: c.loop.seed)
         })
-        sft.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 30, unit: "steps")
+        sft.loop.progress = ProgressReporter(total: c.loop.steps, style: .auto, interval: 30, unit: "steps")
         let records = try sft.run()
         sft.loop.progress?.finish()
         // The last checkpoint's model files as a plain model directory (no optimizer state).

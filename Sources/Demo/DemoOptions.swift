@@ -1,8 +1,9 @@
+import Common
 import Foundation
-import Tensor
 
-/// `text2grad demo`'s settings; the sizes of every stage follow from `size`.
-public struct DemoOptions: Codable, Sendable, Equatable {
+/// `text2grad demo`'s settings; the sizes of every stage follow from `size`. Saved as `config.yaml` in the run
+/// directory, without a key.
+public struct DemoOptions: RunConfiguration, Equatable {
     /// The run directory; each stage writes its own folder in it.
     public var output = "runs/demo"
     /// PPO seeds per reward mode (`full` only; the smaller sizes run one).
@@ -15,12 +16,28 @@ public struct DemoOptions: Codable, Sendable, Equatable {
     public var teacherURL: String?
     /// The model name sent to `teacherURL`.
     public var teacherModel = "gpt-4o-mini"
-    /// The verdict's target is the base's held-out fact accuracy minus this margin.
+    /// The verdict's target of held-out fact accuracy (default: the base's minus `target_margin`).
+    public var target: Double?
+    /// The default target's margin below the base's held-out fact accuracy.
     public var targetMargin = 0.02
     /// Engine threads.
-    public var threads = Compute.defaultThreadCount
+    public var threads = Machine.defaultThreadCount
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case output, seeds, size, base, teacherURL = "teacher_url", teacherModel = "teacher_model", target
+        case targetMargin = "target_margin", threads
+    }
 
     public init() {}
+
+    public func validate() throws {
+        func fail(_ reason: String) -> Error { FileError.badConfig(source: "demo", detail: reason) }
+        if output.isEmpty { throw fail("'output' is required") }
+        if !(1...16).contains(seeds) { throw fail("'seeds' must be 1...16") }
+        if let target, !(target > 0 && target <= 1) { throw fail("'target' must be in (0, 1]") }
+        if !(0..<1).contains(targetMargin) { throw fail("'target_margin' must be in [0, 1)") }
+        if threads < 1 { throw fail("'threads' must be positive") }
+    }
 
     /// The stage sizes `size` stands for.
     public var sizes: DemoSizes { DemoSizes(size) }

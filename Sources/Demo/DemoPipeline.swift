@@ -56,6 +56,7 @@ public final class DemoPipeline {
     @discardableResult
     public func run() throws -> Outcome {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try ConfigFile.save(options, to: root + "/config.yaml")
         Compute.useThreads(options.threads)
         try stage("data") { dir in
             try FactTask.write(options: DemoTask.policyOptions(train: sizes.trainPosts, eval: sizes.evalPosts), teacher: DemoTask.teacher,
@@ -129,18 +130,18 @@ public final class DemoPipeline {
     /// Full-parameter SFT; returns the last checkpoint.
     func sft(model: String, data: String, output: String, steps: Int, learningRate: Double) throws -> String {
         var c = SFTConfig()
-        c.model = model
+        c.model.path = model
         c.data = data
-        c.output = output
-        c.steps = steps
-        c.batchSize = sizes.batchSize
+        c.loop.output = output
+        c.loop.steps = steps
+        c.loop.batchSize = sizes.batchSize
         c.maxLength = 256
-        c.learningRate = learningRate
-        c.warmupSteps = max(1, steps / 20)
-        c.loraRank = 0
+        c.optimizer.learningRate = learningRate
+        c.loop.warmupSteps = max(1, steps / 20)
+        c.lora.rank = 0
         c.evalFraction = 0.05
-        c.keepCheckpoints = 1
-        c.threads = options.threads
+        c.loop.keepCheckpoints = 1
+        c.model.threads = options.threads
         let trainer = try SFTTrainer(config: c)
         trainer.loop.progress = ProgressReporter(total: steps, style: .auto, interval: 15, unit: "steps")
         try trainer.run()
@@ -187,14 +188,14 @@ public final class DemoPipeline {
         config.input = samples
         config.output = dir + "/annotations.jsonl"
         config.progress = .none
-        config.concurrency = 8
+        config.endpoint.concurrency = 8
         if let url = options.teacherURL {
-            config.baseURL = url
-            config.model = options.teacherModel
-            config.apiKey = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]
+            config.endpoint.baseURL = url
+            config.endpoint.model = options.teacherModel
+            config.endpoint.apiKey = ProcessInfo.processInfo.environment["OPENAI_API_KEY"]
         } else {
-            config.baseURL = "http://builtin.invalid/v1"
-            config.model = "builtin-teacher"
+            config.endpoint.baseURL = "http://builtin.invalid/v1"
+            config.endpoint.model = "builtin-teacher"
         }
         try config.validate()
         let run = AnnotationRun(config: config, logger: Logger(label: "text2grad.demo"))
@@ -208,25 +209,25 @@ public final class DemoPipeline {
     /// quote rule (`rm-eval.json`, what PPO uses) and with free quotes (`rm-eval-free-quotes.json`).
     func rewardModel(into dir: String) throws -> String {
         var c = RewardModelTraining.defaults
-        c.model = root + "/base/model"
+        c.model.path = root + "/base/model"
         c.data = root + "/annotations/annotations.jsonl"
-        c.output = dir + "/run"
-        c.steps = sizes.rewardModelSteps
-        c.batchSize = sizes.batchSize
+        c.loop.output = dir + "/run"
+        c.loop.steps = sizes.rewardModelSteps
+        c.loop.batchSize = sizes.batchSize
         c.maxLength = 768
-        c.learningRate = 1e-3
-        c.loraRank = 0
-        c.warmupSteps = max(1, c.steps / 20)
+        c.optimizer.learningRate = 1e-3
+        c.lora.rank = 0
+        c.loop.warmupSteps = max(1, c.loop.steps / 20)
         c.evalFraction = 0.05
-        c.keepCheckpoints = 1
-        c.threads = options.threads
+        c.loop.keepCheckpoints = 1
+        c.model.threads = options.threads
         let trainer = try RewardModelTraining.trainer(config: c, resume: false)
-        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
+        trainer.loop.progress = ProgressReporter(total: c.loop.steps, style: .auto, interval: 15, unit: "steps")
         try trainer.run()
         trainer.loop.progress?.finish()
-        try publish(checkpoint: Checkpoint.directory(run: c.output, step: c.steps), as: dir + "/model")
+        try publish(checkpoint: Checkpoint.directory(run: c.loop.output, step: c.loop.steps), as: dir + "/model")
         let gold = try RewardModelData.records(path: c.data).filter { RewardModelData.isHeldOut($0.id, fraction: c.evalFraction) }
-        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: c.model))
+        let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: c.model.path))
         var lines: [String] = []
         for (freeQuotes, file) in [(false, "rm-eval.json"), (true, "rm-eval-free-quotes.json")] {
             let critic = try localCritic()
@@ -256,34 +257,34 @@ public final class DemoPipeline {
     /// The PPO settings of the demo's runs: the same for both modes (only `reward_mode` and the seed differ).
     func ppoConfig(mode: RewardMode, seed: UInt64, into dir: String) throws -> PPOConfig {
         var c = PPOConfig()
-        c.model = root + "/policy/model"
+        c.model.path = root + "/policy/model"
         c.prompts = try policyPrompts(split: "train", into: dir)
         c.evalPrompts = try policyPrompts(split: "eval", into: dir)
-        c.output = dir + "/run"
+        c.loop.output = dir + "/run"
         c.rewardMode = mode
-        c.steps = sizes.ppoSteps
-        c.batchSize = sizes.ppoBatch
+        c.loop.steps = sizes.ppoSteps
+        c.loop.batchSize = sizes.ppoBatch
         c.miniBatchSize = max(1, sizes.ppoBatch / 2)
-        c.temperature = DemoEvaluation.temperature
-        c.maxNewTokens = DemoEvaluation.maxNewTokens
-        c.minNewTokens = DemoEvaluation.minNewTokens
+        c.sampling.temperature = DemoEvaluation.temperature
+        c.sampling.maxNewTokens = DemoEvaluation.maxNewTokens
+        c.sampling.minNewTokens = DemoEvaluation.minNewTokens
         DemoPPO.apply(mode: mode, to: &c)
-        c.evalEvery = sizes.ppoEvalEvery
+        c.loop.evalEvery = sizes.ppoEvalEvery
         c.evalLimit = sizes.ppoEvalPosts
         c.evalCritique = false  // the held-out figure is fact accuracy; the critic reads only the response logged
-        c.keepCheckpoints = 1
-        c.seed = seed
-        c.threads = options.threads
+        c.loop.keepCheckpoints = 1
+        c.loop.seed = seed
+        c.model.threads = options.threads
         return c
     }
 
     /// One PPO run from the SFT policy, rewarded by `critic`.
     func ppo(mode: RewardMode, critic: DemoCritic, seed: UInt64, into dir: String) throws -> String {
         var c = try ppoConfig(mode: mode, seed: seed, into: dir)
-        c.reward = critic == .rm ? .rm : .builtin
+        c.critic.source = critic == .rm ? .rm : .builtin
         if critic == .rm {
-            c.rewardModel = root + "/rm/model"
-            c.critiqueTokens = sizes.critiqueTokens
+            c.critic.model = root + "/rm/model"
+            c.critic.maxNewTokens = sizes.critiqueTokens
         }
         let format = try RewardModelFormat.builtin("summarization")
         let source = critic == .rm ? try localCritic()
@@ -291,7 +292,7 @@ public final class DemoPipeline {
                      format: format)
         let trainer = try PolicyTrainer(config: c, critic: source, format: format)
         trainer.objective.taskMetric = { prompt, response in FactChecker.accuracy(post: prompt.text, summary: response) }
-        trainer.loop.progress = ProgressReporter(total: c.steps, style: .auto, interval: 15, unit: "steps")
+        trainer.loop.progress = ProgressReporter(total: c.loop.steps, style: .auto, interval: 15, unit: "steps")
         let records = try trainer.run()
         trainer.loop.progress?.finish()
         let accuracy = records.last?.metrics["eval/task_metric"] ?? .nan
@@ -336,8 +337,8 @@ public enum DemoPPO {
 
     static func apply(mode: RewardMode, to c: inout PPOConfig) {
         c.ppoEpochs = ppoEpochs
-        c.learningRate = learningRate
-        c.loraRank = loraRank
+        c.optimizer.learningRate = learningRate
+        c.lora.rank = loraRank
         c.klCoef = klCoef
         (c.gamma, c.lam, c.scalarScore) = advantage(mode)
     }

@@ -60,3 +60,21 @@ public enum FactPredictions {
         return posts.mapValues(\.post)
     }
 }
+
+/// `text2grad eval facts`: the summaries to check and the task data their ids are looked up in.
+public struct EvalFactsConfig: RunConfiguration, Equatable {
+    /// Summaries to check (JSONL).
+    public var predictions = ""
+    /// Task data whose "prompt" (the post) each prediction's "id" is looked up in (default: none).
+    public var task: String?
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case predictions, task
+    }
+
+    public init() {}
+
+    public func validate() throws {
+        if predictions.isEmpty { throw FileError.badConfig(source: "eval facts", detail: "'predictions' is required") }
+    }
+}

@@ -130,30 +130,11 @@ public enum ChatClientError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Where and how to reach the teacher.
-public struct EndpointSettings: Sendable {
-    /// Base URL up to and including `/v1`; `/chat/completions` is appended.
-    public var baseURL: String
-    /// Model name sent with each request.
-    public var model: String
-    /// Bearer token; never logged, never written, redacted from error text.
-    public var apiKey: String?
-    /// Per-attempt timeout in seconds.
-    public var timeoutSeconds: Double = 120
-    /// Retries after the first attempt.
-    public var maxRetries: Int = 6
-    /// Backoff policy between attempts.
-    public var backoff = Backoff()
-    /// Ask for `response_format: json_object`; dropped for good if the server rejects it.
-    public var jsonMode = true
-    /// Connections kept per host; at least the annotation concurrency, or requests queue in the pool.
-    public var connections = 8
-
-    /// Creates settings.
-    public init(baseURL: String, model: String, apiKey: String?) {
-        self.baseURL = baseURL
-        self.model = model
-        self.apiKey = apiKey
+extension EndpointSettings {
+    /// The backoff policy between attempts (`backoff_base`, `backoff_cap`).
+    public var backoff: Backoff {
+        get { Backoff(base: backoffBase, cap: backoffCap) }
+        set { (backoffBase, backoffCap) = (newValue.base, newValue.cap) }
     }
 }
 

@@ -29,7 +29,7 @@ public final class OpenAIClient: ChatCompleting, @unchecked Sendable {
         jsonModeAccepted = settings.jsonMode
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.connections))
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.concurrency))
         configuration.timeout = .init(connect: .seconds(10))
         // Our own retry loop (with backoff and a failure record) handles refused connections; the
         // pool's internal re-dialing would otherwise hold each request until its timeout.

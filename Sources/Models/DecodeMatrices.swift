@@ -1,14 +1,5 @@
+import Common
 import Tensor
-
-/// The precision a model's frozen matrices are read in by decode steps (generation, rollouts, `serve`).
-public enum DecodePrecision: String, Codable, Sendable, CaseIterable {
-    /// bf16 when the checkpoint stores its matrices in bf16 (they were widened on load), else fp32.
-    case auto
-    /// bf16 copies: half the bytes per decode step; every product still accumulates in fp32.
-    case bf16
-    /// The fp32 parameters themselves.
-    case fp32
-}
 
 /// The matrices a decode step multiplies by: q/k/v, o, gate/up and down of every layer and the LM head, either
 /// pointing at the fp32 parameters or held as bf16 copies (one allocation, ~half the fp32 size).

@@ -65,8 +65,8 @@ public final class PPOObjective: TrainingObjective {
         self.frozenReference = frozenReference
         padId = ModelFiles.padId(tokenizer: tokenizer, model: trainable.model)
         endOfSequence = Set(trainable.model.config.eosTokenIds + tokenizer.eosTokenIds)
-        trainable.model.useDecodePrecision(config.rolloutWeights)
-        state = State(rng: SplitMix64(seed: config.seed ^ 0x5EED), kl: KLController(
+        trainable.model.useDecodePrecision(config.decoding.weights)
+        state = State(rng: SplitMix64(seed: config.loop.seed ^ 0x5EED), kl: KLController(
             value: config.klCoef, target: config.klTarget, horizon: config.klHorizon))
     }
 
@@ -81,7 +81,7 @@ public final class PPOObjective: TrainingObjective {
         }
         let reducer = context.reducer
         var cursor = state.cursor, rng = state.rng
-        let batch = cursor.next(config.batchSize, of: prompts.count, seed: config.seed).map { prompts[$0] }
+        let batch = cursor.next(config.loop.batchSize, of: prompts.count, seed: config.loop.seed).map { prompts[$0] }
         let rows = reducer.shard(Array(batch.indices))
         let seed = rng.next()
         let mine = try timed("rollout") { try rollout(rows.map { batch[$0] }, seed: seed, greedy: false, rows: rows) }
@@ -112,12 +112,12 @@ public final class PPOObjective: TrainingObjective {
     /// a row samples the same tokens whichever replica rolls it out.
     public func rollout(_ batch: [PolicyPrompt], seed: UInt64, greedy: Bool, rows: [Int]? = nil) throws -> Rollouts {
         var parameters = SamplingParameters()
-        parameters.maxNewTokens = config.maxNewTokens
-        parameters.minNewTokens = config.minNewTokens
+        parameters.maxNewTokens = config.sampling.maxNewTokens
+        parameters.minNewTokens = config.sampling.minNewTokens
         if !greedy {
-            parameters.temperature = Float(config.temperature)
-            parameters.topP = Float(config.topP)
-            parameters.topK = config.topK
+            parameters.temperature = Float(config.sampling.temperature)
+            parameters.topP = Float(config.sampling.topP)
+            parameters.topK = config.sampling.topK
         }
         let requests = batch.enumerated().map { i, prompt -> GenerationRequest in
             var p = parameters
@@ -203,7 +203,7 @@ public final class PPOObjective: TrainingObjective {
     }
 
     public func rewards(_ rollouts: Rollouts, scores: Scores) throws -> Rewards {
-        let L = rollouts.length, T = Float(config.temperature)
+        let L = rollouts.length, T = Float(config.sampling.temperature)
         var old = [Float](), ref = [Float](), values = [Float](), fullKL = [Float]()
         for start in stride(from: 0, to: rollouts.count, by: config.miniBatchSize) {
             let rows = Array(start..<min(rollouts.count, start + config.miniBatchSize))
@@ -328,7 +328,7 @@ public final class PPOObjective: TrainingObjective {
 
     /// The (rows·L, V) logits at the temperature of the positions that predict response tokens.
     func responseLogits(_ a: LlamaActivations, _ s: SequenceBatch) -> [Float] {
-        let V = model.config.vocabSize, L = s.flat.map(\.count).max() ?? 0, T = Float(config.temperature)
+        let V = model.config.vocabSize, L = s.flat.map(\.count).max() ?? 0, T = Float(config.sampling.temperature)
         var out = [Float](repeating: 0, count: s.flat.count * max(1, L) * V)
         let logits = a.logits!.data
         for (i, places) in s.flat.enumerated() {
@@ -371,7 +371,7 @@ public final class PPOObjective: TrainingObjective {
     ) throws -> OptimizeStats {
         var stats = OptimizeStats()
         let reducer = context.reducer
-        let L = rollouts.length, T = Float(config.temperature)
+        let L = rollouts.length, T = Float(config.sampling.temperature)
         for _ in 0..<config.ppoEpochs {
             let order = Array(0..<rollouts.count).shuffled(using: &rng)
             for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
@@ -532,8 +532,9 @@ public final class PPOObjective: TrainingObjective {
         guard !evalPrompts.isEmpty else { return [:] }
         // Score total, parse failures, task-metric total and count.
         var totals = [0.0, 0.0, 0.0, 0.0]
-        for (k, start) in stride(from: 0, to: evalPrompts.count, by: config.batchSize).enumerated() where reducer.owns(k) {
-            let batch = Array(evalPrompts[start..<min(evalPrompts.count, start + config.batchSize)])
+        let batchSize = config.loop.batchSize
+        for (k, start) in stride(from: 0, to: evalPrompts.count, by: batchSize).enumerated() where reducer.owns(k) {
+            let batch = Array(evalPrompts[start..<min(evalPrompts.count, start + batchSize)])
             let rollouts = try rollout(batch, seed: Self.evaluationSeed, greedy: config.evalGreedy,
                                        rows: Array(start..<(start + batch.count)))
             // Without `eval_critique`, only the first response (the one logged) is critiqued.

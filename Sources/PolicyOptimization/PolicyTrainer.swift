@@ -19,28 +19,29 @@ public final class PolicyTrainer {
         reducer: GradientReducer = LocalReducer(), warn: (String) -> Void = { _ in }
     ) throws {
         try config.validate()
-        if resume { try ModelFiles.checkResume(config, run: config.output) }
+        if resume { try ModelFiles.checkResume(config, run: config.loop.output) }
         self.config = config
-        let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
+        let (model, tokenizer) = try ModelFiles.load(directory: config.model.path, threads: config.model.threads)
         guard let tokenizer else {
-            throw TrainingError.badConfig(path: config.model, reason: "the policy needs its tokenizer.json")
+            throw TrainingError.badConfig(path: config.model.path, reason: "the policy needs its tokenizer.json")
         }
         let prompts = try PolicyPrompt.load(path: config.prompts, tokenizer: tokenizer)
         let evalPrompts = try config.evalPrompts.map { Array(try PolicyPrompt.load(path: $0, tokenizer: tokenizer).prefix(config.evalLimit)) } ?? []
-        let trainable = TrainableModel(model: model, directory: config.model, lora: config.lora, adamw: config.adamw,
-                                       seed: config.seed, valueHeadRate: config.valueLearningRateScale)
-        let reference = config.lora == nil ? try LlamaModel(directory: config.model) : nil
+        let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config,
+                                       adamw: config.optimizer.adamw, seed: config.loop.seed,
+                                       valueHeadRate: config.valueLearningRateScale)
+        let reference = config.lora.config == nil ? try LlamaModel(directory: config.model.path) : nil
         objective = PPOObjective(config: config, trainable: trainable, tokenizer: tokenizer, critic: critic, format: format,
                                  prompts: prompts, evalPrompts: evalPrompts, frozenReference: reference)
         var fingerprint = Fingerprint()
         fingerprint.add(try ConfigFile.yaml(config))
         for prompt in prompts + evalPrompts { fingerprint.add(prompt.ids) }
-        loop = try TrainingLoop(settings: config.loop, trainable: trainable, objective: objective, reducer: reducer,
-                                fingerprint: fingerprint.value, resume: resume, warn: warn)
+        loop = try TrainingLoop(settings: config.loopSettings, trainable: trainable, objective: objective,
+                                reducer: reducer, fingerprint: fingerprint.value, resume: resume, warn: warn)
         if reducer.rank == 0 {
-            try ModelFiles.saveConfig(config, run: config.output)
+            try ModelFiles.saveConfig(config, run: config.loop.output)
             if config.samplesPerStep > 0 {
-                objective.samples = try StepFile(path: config.output + "/samples.jsonl", keepThrough: loop.step)
+                objective.samples = try StepFile(path: config.loop.output + "/samples.jsonl", keepThrough: loop.step)
             }
         }
     }

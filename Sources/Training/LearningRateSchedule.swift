@@ -1,9 +1,11 @@
+import Common
 import Foundation
 
 /// The learning rate over steps: a linear warmup, then constant, linear decay to 0, or cosine decay to 0,
 /// with the formulas of transformers' `get_{constant,linear,cosine}_schedule_with_warmup`.
 public struct LearningRateSchedule: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable, CaseIterable { case constant, linear, cosine }
+    /// constant, linear or cosine (a setting of the training loop).
+    public typealias Kind = ScheduleKind
 
     public var kind: Kind
     public var peak: Double

@@ -45,9 +45,9 @@ public final class SFTTrainer {
                 examples: ((Tokenizer?) throws -> (train: [SFTExample], eval: [SFTExample]))? = nil,
                 warn: (String) -> Void = { _ in }) throws {
         try config.validate()
-        if resume { try ModelFiles.checkResume(config, run: config.output) }
+        if resume { try ModelFiles.checkResume(config, run: config.loop.output) }
         self.config = config
-        let (model, tokenizer) = try ModelFiles.load(directory: config.model, threads: config.threads)
+        let (model, tokenizer) = try ModelFiles.load(directory: config.model.path, threads: config.model.threads)
         // No example is longer than the model's context: past it, examples are cut at the context (and said so).
         let maxLength = min(config.maxLength, model.config.maxPositionEmbeddings)
         if maxLength < config.maxLength {
@@ -71,20 +71,20 @@ public final class SFTTrainer {
                                         vocabularySize: model.config.vocabSize, dropped: &droppedEval)
                 SFTData.droppedWarning(path: evalPath, lines: droppedEval, maxLength: maxLength).map(warn)
             } else {
-                (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.seed)
+                (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.loop.seed)
             }
         }
-        let trainable = TrainableModel(model: model, directory: config.model, lora: config.lora, adamw: config.adamw,
-                                       seed: config.seed)
-        objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.batchSize,
+        let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config, adamw: config.optimizer.adamw,
+                                       seed: config.loop.seed)
+        objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.loop.batchSize,
                                  gradientAccumulation: config.gradientAccumulation,
-                                 padId: ModelFiles.padId(tokenizer: tokenizer, model: model), seed: config.seed)
+                                 padId: ModelFiles.padId(tokenizer: tokenizer, model: model), seed: config.loop.seed)
         var fingerprint = Fingerprint()
         fingerprint.add(try ConfigFile.yaml(config))
         for example in train + eval { fingerprint.add(example.tokens + [example.targetStart, example.targetEnd]) }
-        loop = try TrainingLoop(settings: config.loop, trainable: trainable, objective: objective, reducer: reducer,
+        loop = try TrainingLoop(settings: config.loopSettings, trainable: trainable, objective: objective, reducer: reducer,
                                 fingerprint: fingerprint.value, resume: resume, warn: warn)
-        if reducer.rank == 0 { try ModelFiles.saveConfig(config, run: config.output) }
+        if reducer.rank == 0 { try ModelFiles.saveConfig(config, run: config.loop.output) }
     }
 
     /// Seconds to sleep after each step (lets tests interrupt a run at a known point).
@@ -93,7 +93,7 @@ public final class SFTTrainer {
         set { loop.stepDelay = newValue }
     }
 
-    /// Trains until step `until` (default `config.steps`); returns the steps run here.
+    /// Trains until step `until` (default `config.loop.steps`); returns the steps run here.
     @discardableResult
     public func run(until last: Int? = nil) throws -> [StepMetrics] {
         try loop.run(until: last).map { StepMetrics(step: $0.step, $0.metrics) }

@@ -1,29 +1,18 @@
+import Annotation
 import ArgumentParser
+import Common
 import Foundation
+import Generation
+import LLMClient
 import Models
+import RewardModel
 import Tokenizers
 
-/// `--model DIR [--adapter DIR]`, shared by the commands that generate: a model, its tokenizer and an adapter.
-struct ChatModelOptions: ParsableArguments {
-    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json).")
-    var model: String?
-
-    @Option(help: "A LoRA adapter directory (PEFT format) to apply.")
-    var adapter: String?
-
-    @Option(help: "Precision of the matrices decoding reads: auto (bf16 when the checkpoint stores bf16), bf16, fp32.")
-    var weights: DecodePrecision = .auto
-
-    /// The model, with the adapter folded into the weights (decoding then costs what the base model costs),
-    /// and the tokenizer from the model directory.
-    func load() throws -> (LlamaModel, Tokenizer) {
-        // Optional only so that `serve --teacher` can do without a model; everything else needs one.
-        guard let model else { throw ValidationError("--model is required") }
-        return try Self.load(model: model, adapter: adapter, weights: weights)
-    }
-
-    /// `load()` for a model directory and an optional adapter given some other way.
-    /// The bf16 copies, when `weights` asks for them, are made after the adapter is merged.
+/// Local models for the commands that decode, and the critic every command that critiques uses.
+enum LocalModel {
+    /// A model directory with an optional adapter folded into the weights (decoding then costs what the base model
+    /// costs), and the tokenizer from the model directory. The bf16 copies, when `weights` asks for them, are made
+    /// after the adapter is merged.
     static func load(model: String, adapter: String?, weights: DecodePrecision = .auto) throws -> (LlamaModel, Tokenizer) {
         let lm = try LlamaModel(directory: model)
         if let adapter {
@@ -32,6 +21,36 @@ struct ChatModelOptions: ParsableArguments {
         lm.useDecodePrecision(weights)
         return (lm, try Tokenizer.load(directory: URL(fileURLWithPath: model)))
     }
-}
 
-extension DecodePrecision: ExpressibleByArgument {}
+    /// The critic `settings` name, labelling spans as `format` does: a local reward model (also returning its
+    /// tokenizer), an endpoint serving one, a teacher LLM, or the built-in teacher.
+    static func critic(_ settings: CriticSettings, format: RewardModelFormat, weights: DecodePrecision = .auto)
+        throws -> (Critic, Tokenizer?)
+    {
+        try settings.validateSource { ValidationError($0) }
+        let critic: Critic
+        var tokenizer: Tokenizer?
+        switch settings.source {
+        case .rm:
+            let model = settings.model ?? ""
+            let (lm, tok) = try load(model: model, adapter: settings.adapter, weights: weights)
+            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tok), name: settings.adapter ?? model),
+                            format: format)
+            tokenizer = tok
+        case .endpoint, .teacher:
+            var endpoint = EndpointSettings(baseURL: settings.url ?? "", model: settings.modelName,
+                                            apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
+            endpoint.concurrency = settings.batchSize
+            critic = Critic(backend: .remote(OpenAIClient(settings: endpoint), settings: endpoint), format: format)
+            if settings.source == .teacher, let task = BuiltinTask(rawValue: format.task) { critic.asTeacher(task.make()) }
+        case .builtin:
+            critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: settings.maxQuotes)
+        }
+        critic.maxNewTokens = settings.maxNewTokens
+        critic.batchSize = settings.batchSize
+        critic.concurrency = settings.batchSize
+        critic.quotesFromResponse = !settings.freeQuotes
+        critic.maxQuotesPerLabel = settings.maxQuotes
+        return (critic, tokenizer)
+    }
+}

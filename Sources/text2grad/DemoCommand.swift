@@ -3,12 +3,11 @@ import Common
 import Demo
 import Foundation
 import Report
-import Tensor
 
 extension DemoSize: ExpressibleByArgument {}
 
 /// `text2grad demo`: the whole Text2Grad pipeline on the built-in task, on a CPU, with nothing downloaded.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the whole pipeline on the built-in task: data, a tiny model, SFT, annotation, reward model, PPO.",
@@ -21,17 +20,24 @@ struct DemoCommand: ParsableCommand {
             a one-line verdict: steps to reach the target fact accuracy on held-out posts (the base's minus a margin).
             """)
 
-    @Option(help: "PPO seeds per reward mode.") var seeds = 3
-    @Flag(help: "One seed, smaller sizes, every stage (about two minutes).") var quick = false
-    @Option(help: "full, quick or smoke (the smallest sizes that run every stage); overrides --quick.") var size: DemoSize?
-    @Option(help: "Run directory.") var out = "runs/demo"
+    @OptionGroup var file: ConfigFileOption
+    @Option(help: ArgumentHelp("PPO seeds per reward mode." + Self.defaultNote(\.seeds))) var seeds: Int?
+    @Flag(help: "One seed, smaller sizes, every stage (about two minutes): --size quick.") var quick = false
+    @Option(help: ArgumentHelp("full, quick or smoke (the smallest sizes that run every stage)."
+                               + Self.defaultNote(\.size)))
+    var size: DemoSize?
+    @Option(name: [.short, .long], help: ArgumentHelp("Run directory." + Self.defaultNote(\.output))) var output: String?
+    @Option(name: .customLong("out"), help: .hidden) var out: String?
     @Option(help: "An OpenAI-compatible teacher (base URL up to /v1) instead of the built-in one.") var teacherURL: String?
-    @Option(help: "The model name sent to --teacher-url.") var teacherModel = "gpt-4o-mini"
+    @Option(help: ArgumentHelp("The model name sent to --teacher-url." + Self.defaultNote(\.teacherModel)))
+    var teacherModel: String?
     @Option(help: "Held-out fact accuracy the verdict counts steps to (default: the base's minus --target-margin).")
     var target: Double?
-    @Option(help: "The default target's margin below the base's held-out fact accuracy.") var targetMargin = 0.02
+    @Option(help: ArgumentHelp("The default target's margin below the base's held-out fact accuracy."
+                               + Self.defaultNote(\.targetMargin)))
+    var targetMargin: Double?
     @Option(help: "A pretrained base model directory instead of the one shipped with the tool.") var base: String?
-    @Option(help: "Engine threads. (default: the machine's cores)") var threads = Compute.defaultThreadCount
+    @Option(help: "Engine threads. (default: the machine's cores)") var threads: Int?
     @Option(help: "Make the demo's pretrained base model into this directory (what scripts/make-demo-base.sh runs) instead of running the demo.")
     var makeBase: String?
     @Option(help: "With --make-base: training steps of each phase (default: the recipe's; a smaller base for trying it).")
@@ -39,35 +45,39 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "With --make-base: posts to learn from (default: the recipe's).") var basePosts: Int?
 
     func validate() throws {
-        if !(1...16).contains(seeds) { throw ValidationError("--seeds must be 1...16") }
-        if let target, !(target > 0 && target <= 1) { throw ValidationError("--target must be in (0, 1]") }
-        if !(0..<1).contains(targetMargin) { throw ValidationError("--target-margin must be in [0, 1)") }
-        if threads < 1 { throw ValidationError("--threads must be positive") }
         if let baseSteps, baseSteps < 1 { throw ValidationError("--base-steps must be positive") }
         if let basePosts, basePosts < 1 { throw ValidationError("--base-posts must be positive") }
     }
 
+    func resolvedConfig() throws -> DemoOptions {
+        try ConfigFile.resolve(DemoOptions.self, path: file.config) { c in
+            c.override(\.seeds, seeds)
+            if quick { c.size = .quick }
+            c.override(\.size, size)
+            c.override(\.output, output ?? out)
+            c.override(\.teacherURL, teacherURL)
+            c.override(\.teacherModel, teacherModel)
+            c.override(\.target, target)
+            c.override(\.targetMargin, targetMargin)
+            c.override(\.base, base)
+            c.override(\.threads, threads)
+        }
+    }
+
     func run() throws {
+        let options = try resolvedConfig()
         if let makeBase {
             var recipe = DemoBaseRecipe()
             if let baseSteps { (recipe.steps, recipe.critiqueSteps) = (baseSteps, baseSteps) }
             if let basePosts { (recipe.posts, recipe.critiquePosts) = (basePosts, min(basePosts, recipe.critiquePosts)) }
-            try DemoBase.make(recipe: recipe, output: makeBase, threads: threads, log: { note("demo base: " + $0) })
+            try DemoBase.make(recipe: recipe, output: makeBase, threads: options.threads, log: { note("demo base: " + $0) })
             return
         }
-        var options = DemoOptions()
-        options.output = out
-        options.seeds = seeds
-        options.size = size ?? (quick ? .quick : .full)
-        options.teacherURL = teacherURL
-        options.teacherModel = teacherModel
-        options.threads = threads
-        options.base = base
-        options.targetMargin = targetMargin
+        let out = options.output
         let started = Date()
         let outcome = try DemoPipeline(options: options, log: { note("demo " + $0) }).run()
         var reportOptions = ReportOptions()
-        reportOptions.target = target ?? outcome.target
+        reportOptions.target = options.target ?? outcome.target
         let data = try ReportData.load(path: out)
         try data.writeReport(to: out + "/report.html", options: reportOptions)
         note(String(format: "demo: finished in %.0f s; the report is %@/report.html", Date().timeIntervalSince(started), out))

@@ -5,7 +5,7 @@ import Evaluation
 import Foundation
 
 /// `text2grad eval code`: pass@k of samples run against their tasks' tests in the sandbox.
-struct EvalCode: AsyncParsableCommand {
+struct EvalCode: AsyncParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "code",
         abstract: "pass@k of code samples (HumanEval or MBPP format), each run in the sandbox.",
@@ -23,8 +23,11 @@ struct EvalCode: AsyncParsableCommand {
             --reference finds a failing reference solution, 1 on an error.
             """)
 
+    @OptionGroup var file: ConfigFileOption
+    @OptionGroup(title: "Sandbox") var sandbox: SandboxOptions<EvalCode>
+
     @Option(help: "Task file (.jsonl, .jsonl.gz or a JSON list).")
-    var tasks: String
+    var tasks: String?
 
     @Option(help: "Samples file: task_id and completion or solution per record.")
     var samples: String?
@@ -41,67 +44,56 @@ struct EvalCode: AsyncParsableCommand {
     @Flag(help: "Empty --output first.")
     var overwrite = false
 
-    @Option(name: [.short, .long], help: "Samples run at the same time.")
-    var jobs: Int = 2
+    @Option(name: [.short, .long], help: ArgumentHelp("Samples run at the same time." + Self.defaultNote(\.jobs)))
+    var jobs: Int?
 
-    @Option(help: "Wall-clock limit per sample, seconds.")
-    var timeout: Double = 10
+    @Option(name: .customLong("k"), help: ArgumentHelp("A k for pass@k (repeatable); reported where every task has k "
+                                                       + "samples." + Self.defaultNote(\.k)))
+    var k: [Int] = []
 
-    @Option(help: "CPU-time limit per sample, seconds.")
-    var cpuSeconds: Int = 5
-
-    @Option(help: "Memory (address-space) limit per sample, MiB.")
-    var memoryMb: Int = 1024
-
-    @Option(help: "What a sample's working directory and its /tmp may each hold, MiB (tmpfs, off the host's disk).")
-    var diskMb: Int = 64
-
-    @Option(help: "Python interpreter.")
-    var python: String = "python3"
-
-    @Option(name: .customLong("k"), help: "A k for pass@k (repeatable); reported where every task has k samples.")
-    var ks: [Int] = [1, 10, 100]
+    @Option(name: .customLong("timeout"), help: .hidden) var timeout: Double?
+    @Option(name: .customLong("cpu-seconds"), help: .hidden) var cpuSeconds: Int?
+    @Option(name: .customLong("memory-mb"), help: .hidden) var memoryMb: Int?
+    @Option(name: .customLong("disk-mb"), help: .hidden) var diskMb: Int?
 
     func validate() throws {
-        guard (samples != nil) != reference else {
-            throw ValidationError("give exactly one of --samples and --reference")
-        }
-        guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be within 1...256") }
-        guard timeout > 0 && timeout <= 3600 else {
-            throw ValidationError("--timeout must be within (0, 3600] seconds")
-        }
-        guard cpuSeconds >= 1 && cpuSeconds <= 3600 else {
-            throw ValidationError("--cpu-seconds must be within 1...3600")
-        }
-        guard memoryMb >= 64 && memoryMb <= 1 << 20 else {
-            throw ValidationError("--memory-mb must be within 64...1048576")
-        }
-        guard diskMb >= 1 && diskMb <= 1 << 20 else { throw ValidationError("--disk-mb must be within 1...1048576") }
-        guard ks.allSatisfy({ $0 >= 1 }) else { throw ValidationError("each --k must be at least 1") }
         guard !(resume && overwrite) else { throw ValidationError("--resume and --overwrite exclude each other") }
-        if let output, FileManager.default.fileExists(atPath: output), !resume, !overwrite {
-            throw ValidationError("\(output) exists; pass --resume to continue it or --overwrite to start over")
+    }
+
+    func resolvedConfig() throws -> EvalCodeConfig {
+        try ConfigFile.resolve(EvalCodeConfig.self, path: file.config) { c in
+            c.sandbox.wallSeconds = timeout ?? c.sandbox.wallSeconds
+            c.sandbox.cpuSeconds = cpuSeconds ?? c.sandbox.cpuSeconds
+            c.sandbox.memoryMB = memoryMb ?? c.sandbox.memoryMB
+            c.sandbox.diskMB = diskMb ?? c.sandbox.diskMB
+            sandbox.apply(to: &c)
+            c.override(\.tasks, tasks)
+            c.override(\.samples, samples)
+            if reference { c.reference = true }
+            c.override(\.output, output)
+            if resume { c.resume = true }
+            if overwrite { c.overwrite = true }
+            c.override(\.jobs, jobs)
+            if !k.isEmpty { c.k = k }
         }
     }
 
     func run() async throws {
-        var limits = SandboxLimits()
-        limits.wallSeconds = timeout
-        limits.cpuSeconds = cpuSeconds
-        limits.memoryMB = memoryMb
-        limits.diskMB = diskMb
-        limits.python = python
-        if let output, overwrite { try? FileManager.default.removeItem(atPath: output) }
+        let c = try resolvedConfig()
+        if let output = c.output, FileManager.default.fileExists(atPath: output), !c.resume, !c.overwrite {
+            throw ValidationError("\(output) exists; pass --resume to continue it or --overwrite to start over")
+        }
+        if let output = c.output, c.overwrite { try? FileManager.default.removeItem(atPath: output) }
         // What the machine allowed (namespaces, process limit), as `annotate --task code` reports it.
         let isolation = SandboxIsolation.current
         note(isolation.isComplete ? "\(isolation)" : "warning: \(isolation)")
         do {
-            let taskList = try CodeTask.read(path: tasks)
-            let sampleList = reference ? CodeSample.references(for: taskList) : try CodeSample.read(path: samples!)
-            let config = CodeEvaluationConfig(limits: limits, jobs: jobs, resultsPath: output, ks: ks)
+            let taskList = try CodeTask.read(path: c.tasks)
+            let sampleList = c.reference ? CodeSample.references(for: taskList) : try CodeSample.read(path: c.samples!)
+            let config = CodeEvaluationConfig(limits: c.sandbox, jobs: c.jobs, resultsPath: c.output, ks: c.k)
             let total = sampleList.count
             let counter = Counter()
-            let isReference = reference
+            let isReference = c.reference
             let (report, results) = try await CodeEvaluator(config: config).run(tasks: taskList, samples: sampleList) {
                 result in
                 let done = counter.increment()
@@ -112,7 +104,7 @@ struct EvalCode: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             try StandardOutput.write(try encoder.encode(report) + Data("\n".utf8))
-            if reference && results.contains(where: { !$0.passed }) {
+            if c.reference && results.contains(where: { !$0.passed }) {
                 note(
                     "reference solutions that fail: "
                         + results.filter { !$0.passed }.map(\.taskID).joined(separator: ", "))

@@ -12,7 +12,7 @@ struct Eval: AsyncParsableCommand {
 }
 
 /// `text2grad eval summarization`: ROUGE (rouge-score) and BLEU (sacrebleu) per example and over the file.
-struct EvalSummarization: AsyncParsableCommand {
+struct EvalSummarization: AsyncParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarization",
         abstract: "ROUGE-1/2/L/Lsum (stemmed and not) and BLEU of predictions against references.",
@@ -24,15 +24,26 @@ struct EvalSummarization: AsyncParsableCommand {
             sacrebleu signature, and the mean sentence BLEU (exp smoothing, effective order).
             """)
 
+    @OptionGroup var file: ConfigFileOption
+
     @Option(help: "Predictions file (JSONL, gzipped JSONL or a JSON list).")
-    var predictions: String
+    var predictions: String?
 
     @Option(help: "Per-example scores, JSONL.")
     var output: String?
 
+    func resolvedConfig() throws -> EvalSummarizationConfig {
+        try ConfigFile.resolve(EvalSummarizationConfig.self, path: file.config) { c in
+            c.override(\.predictions, predictions)
+            c.override(\.output, output)
+        }
+    }
+
     func run() async throws {
         do {
-            let examples = try SummarizationExample.read(path: predictions)
+            let c = try resolvedConfig()
+            let output = c.output
+            let examples = try SummarizationExample.read(path: c.predictions)
             let scores = examples.map(SummarizationEvaluation.score)
             if let output {
                 let sink = try JSONLWriter(path: output)

@@ -4,7 +4,7 @@ import FactSummaries
 import Foundation
 
 /// `text2grad eval facts`: the built-in task's fact accuracy of generated summaries, with the mistakes behind it.
-struct EvalFacts: ParsableCommand {
+struct EvalFacts: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "facts",
         abstract: "Fact accuracy of summaries of the built-in task's posts, and their mistakes by kind.",
@@ -16,16 +16,26 @@ struct EvalFacts: ParsableCommand {
             repetitions and omissions.
             """)
 
+    @OptionGroup var file: ConfigFileOption
+
     @Option(help: "Summaries to check (JSONL).")
-    var predictions: String
+    var predictions: String?
 
     @Option(help: "Task data whose \"prompt\" (the post) each prediction's \"id\" is looked up in.")
     var task: String?
 
+    func resolvedConfig() throws -> EvalFactsConfig {
+        try ConfigFile.resolve(EvalFactsConfig.self, path: file.config) { c in
+            c.override(\.predictions, predictions)
+            c.override(\.task, task)
+        }
+    }
+
     func run() throws {
         do {
+            let c = try resolvedConfig()
             var tally = FactTally()
-            for prediction in try FactPredictions.read(path: predictions, task: task) {
+            for prediction in try FactPredictions.read(path: c.predictions, task: c.task) {
                 tally.add(post: prediction.post, summary: prediction.summary)
             }
             try printJSON(tally.summary)

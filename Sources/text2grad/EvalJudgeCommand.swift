@@ -5,7 +5,7 @@ import Foundation
 import LLMClient
 
 /// `text2grad eval judge`: an LLM judge's win rate of predictions over a baseline's.
-struct EvalJudge: AsyncParsableCommand {
+struct EvalJudge: AsyncParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "judge",
         abstract:
@@ -20,29 +20,24 @@ struct EvalJudge: AsyncParsableCommand {
             error to standard output.
             """)
 
+    @OptionGroup var file: ConfigFileOption
+    @OptionGroup(title: "Judge endpoint") var endpoint: EndpointOptions<EvalJudge>
+
     @Option(help: "The evaluated model's outputs.")
-    var predictions: String
+    var predictions: String?
 
     @Option(help: "The baseline's outputs.")
-    var baseline: String
+    var baseline: String?
 
-    @Option(help: "Judge endpoint base URL up to /v1. (default: $OPENAI_BASE_URL or OpenAI)")
-    var judgeUrl: String?
+    @Option(help: ArgumentHelp("preference (which answer is better) or slf5k (the paper's four-criteria summary judge)."
+                               + Self.defaultNote(\.criteria)))
+    var criteria: JudgeCriteria?
 
-    @Option(help: "Judge model.")
-    var judgeModel: String = "gpt-4o"
-
-    @Option(help: "API key. (default: $OPENAI_API_KEY; prefer the variable: flags show in ps)")
-    var apiKey: String?
-
-    @Option(help: "preference (which answer is better) or slf5k (the paper's four-criteria summary judge).")
-    var criteria: JudgeCriteria = .preference
-
-    @Option(help: "Seed of the presentation orders.")
-    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Seed of the presentation orders." + Self.defaultNote(\.seed)))
+    var seed: UInt64?
 
     @Flag(inversion: .prefixedNo, help: "Shuffle which answer comes first. (default: on)")
-    var randomize = true
+    var randomize: Bool?
 
     @Flag(help: "Ask each item twice, once in each order.")
     var bothOrders = false
@@ -53,42 +48,42 @@ struct EvalJudge: AsyncParsableCommand {
     @Option(help: "Per-item verdicts, JSONL.")
     var output: String?
 
-    @Option(name: [.short, .long], help: "Requests in flight at once.")
-    var concurrency: Int = 8
+    @Option(help: ArgumentHelp("The judge's response budget: completion tokens at most."
+                               + Self.defaultNote(\.maxNewTokens)))
+    var maxNewTokens: Int?
 
-    @Option(help: "Judge completion token limit.")
-    var maxTokens: Int = 1024
+    @Option(name: .customLong("max-tokens"), help: .hidden) var maxTokens: Int?
+    @Option(name: .customLong("judge-url"), help: .hidden) var judgeURL: String?
+    @Option(name: .customLong("judge-model"), help: .hidden) var judgeModel: String?
 
-    func validate() throws {
-        guard concurrency >= 1 && concurrency <= 256 else {
-            throw ValidationError("--concurrency must be within 1...256")
+    func resolvedConfig() throws -> EvalJudgeConfig {
+        let base = EvalJudgeConfig(environment: ProcessInfo.processInfo.environment)
+        return try ConfigFile.resolve(EvalJudgeConfig.self, base: base, path: file.config) { c in
+            c.endpoint.apiKey = base.endpoint.apiKey
+            c.endpoint.override(\.baseURL, judgeURL)
+            c.endpoint.override(\.model, judgeModel)
+            endpoint.apply(to: &c)
+            c.override(\.predictions, predictions)
+            c.override(\.baseline, baseline)
+            c.override(\.criteria, criteria)
+            c.override(\.seed, seed)
+            c.override(\.randomize, randomize)
+            if bothOrders { c.bothOrders = true }
+            c.override(\.cache, cache)
+            c.override(\.output, output)
+            c.override(\.maxNewTokens, maxNewTokens ?? maxTokens)
         }
-        guard maxTokens >= 1 && maxTokens <= 1 << 20 else { throw ValidationError("--max-tokens must be positive") }
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let url = judgeUrl ?? environment["OPENAI_BASE_URL"] ?? "https://api.openai.com/v1"
-        var settings = EndpointSettings(
-            baseURL: url, model: judgeModel, apiKey: apiKey ?? environment["OPENAI_API_KEY"])
-        settings.connections = concurrency
-        settings.jsonMode = true
-        let client = OpenAIClient(settings: settings)
+        let c = try resolvedConfig()
+        let client = OpenAIClient(settings: c.endpoint)
         do {
-            let items = try JudgeItem.pair(predictions: predictions, baseline: baseline)
-            var config = JudgeConfig()
-            config.criteria = criteria
-            config.seed = seed
-            config.randomizeOrder = randomize
-            config.bothOrders = bothOrders
-            config.maxTokens = maxTokens
-            config.concurrency = concurrency
-            config.cachePath = cache ?? output.map { $0 + ".cache.jsonl" }
-            config.judgeModel = judgeModel + "@" + url
-            let (report, records) = try await PairwiseJudge(client: client, config: config).run(items)
+            let items = try JudgeItem.pair(predictions: c.predictions, baseline: c.baseline)
+            let (report, records) = try await PairwiseJudge(client: client, config: c.judge).run(items)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            if let output {
+            if let output = c.output {
                 let sink = try JSONLWriter(path: output)
                 for record in records { try sink.writeLine(String(decoding: try encoder.encode(record), as: UTF8.self)) }
             }

@@ -9,7 +9,7 @@ import Tokenizers
 import Training
 
 /// `text2grad train-rm`: the generative reward model, LoRA SFT on critique + span JSON from annotation records.
-struct TrainRM: ParsableCommand {
+struct TrainRM: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-rm",
         abstract: "Train a generative reward model on annotation records (critique first, then quoted spans).",
@@ -23,16 +23,22 @@ struct TrainRM: ParsableCommand {
             of --annotations is `data`.
             """)
 
-    @OptionGroup var training: TrainingOptions
+    @OptionGroup var training: TrainingOptions<TrainRM>
     @Option(help: "Annotation records (JSONL).") var annotations: String?
     @Option(help: "Held-out annotation records (default: a stable hash of the id holds out --eval-fraction).")
     var evalAnnotations: String?
 
+    static var defaults: SFTConfig { RewardModelTraining.defaults }
+
+    func resolvedConfig() throws -> SFTConfig {
+        try training.resolve { c in
+            c.override(\.data, annotations)
+            c.override(\.evalData, evalAnnotations)
+        }
+    }
+
     func run() throws {
-        var o = training.overrides
-        o.set("data", annotations)
-        o.set("eval_data", evalAnnotations)
-        let c = try ConfigFile.resolve(SFTConfig.self, base: RewardModelTraining.defaults, path: training.config, overrides: o)
+        let c = try resolvedConfig()
         try distributed { reducer in
             let trainer = try RewardModelTraining.trainer(config: c, resume: training.resume, reducer: reducer,
                                                           warn: { note("train-rm: " + $0) }) { data in
@@ -44,59 +50,34 @@ struct TrainRM: ParsableCommand {
     }
 }
 
-/// Where critiques come from: a local model (and adapter) or an OpenAI-compatible endpoint.
-struct CriticOptions: ParsableArguments {
-    @Option(help: "A local reward model: a Hugging Face model directory.") var model: String?
-    @Option(help: "The reward model's LoRA adapter (PEFT directory), merged into the model.") var adapter: String?
-    @Option(help: "Instead of a local model: an OpenAI-compatible base URL up to /v1 serving the reward model.")
-    var endpoint: String?
-    @Option(help: "The model name to send to --endpoint.") var endpointModel: String = "reward-model"
-    @Option(help: "summarization, qa or code: the span labels asked for. (default: the records' task, else summarization)")
-    var task: String?
-    @Option(help: "Longest critique in tokens.") var maxNewTokens: Int = 256
-    @Option(help: "Pairs per generation batch, or requests in flight.") var batchSize: Int = 8
-    @Flag(help: "A local model may write quotes that are not in the response (by default decoding allows only verbatim substrings of it).")
-    var freeQuotes = false
-    @Option(help: "At most this many quotes per label in a local model's answer (e.g. 2, as the summarization prompt asks).")
-    var maxQuotes: Int?
+/// The flags `critique` and `eval-rm` had before the critic group gave every command the same ones, kept hidden:
+/// `--model`, `--adapter`, `--endpoint` (which also sets `--reward endpoint`), `--endpoint-model`,
+/// `--max-new-tokens` and `--batch-size`.
+struct CriticAliases<Command: ConfiguredCommand>: ParsableArguments where Command.Config: HasCritic {
+    @Option(name: .customLong("model"), help: .hidden) var model: String?
+    @Option(name: .customLong("adapter"), help: .hidden) var adapter: String?
+    @Option(name: .customLong("endpoint"), help: .hidden) var endpoint: String?
+    @Option(name: .customLong("endpoint-model"), help: .hidden) var endpointModel: String?
+    @Option(name: .customLong("max-new-tokens"), help: .hidden) var maxNewTokens: Int?
+    @Option(name: .customLong("batch-size"), help: .hidden) var batchSize: Int?
 
-    /// Checked for every command that has these options (ArgumentParser validates option groups on its own).
     func validate() throws {
-        if model != nil && endpoint != nil { throw ValidationError("give --model DIR or --endpoint URL, not both") }
-        if let maxQuotes, maxQuotes < 0 { throw ValidationError("--max-quotes must be ≥ 0") }
-        if maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--max-new-tokens and --batch-size must be positive") }
+        if model != nil && endpoint != nil { throw ValidationError("give --reward-model DIR or --reward-url URL, not both") }
     }
 
-    /// A command that runs the critic needs one of the two sources.
-    func validateSource() throws {
-        if model == nil && endpoint == nil { throw ValidationError("give --model DIR or --endpoint URL") }
-    }
-
-    /// The critic and, for a local model, its tokenizer.
-    func critic(format: RewardModelFormat) throws -> (Critic, Tokenizer?) {
-        let critic: Critic, tokenizer: Tokenizer?
-        if let model {
-            let (lm, tok) = try ChatModelOptions.load(model: model, adapter: adapter)
-            critic = Critic(backend: .local(Generator(model: lm, tokenizer: tok), name: adapter ?? model), format: format)
-            tokenizer = tok
-        } else {
-            var settings = EndpointSettings(baseURL: endpoint!, model: endpointModel,
-                                            apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
-            settings.connections = batchSize
-            critic = Critic(backend: .remote(OpenAIClient(settings: settings), settings: settings), format: format)
-            tokenizer = nil
-        }
-        critic.maxNewTokens = maxNewTokens
-        critic.batchSize = batchSize
-        critic.concurrency = batchSize
-        critic.quotesFromResponse = !freeQuotes
-        critic.maxQuotesPerLabel = maxQuotes
-        return (critic, tokenizer)
+    /// Applied before the critic group's own flags, which win.
+    func apply(to c: inout Command.Config) {
+        c.critic.override(\.model, model)
+        c.critic.override(\.adapter, adapter)
+        if let endpoint { (c.critic.url, c.critic.source) = (endpoint, .endpoint) }
+        c.critic.override(\.modelName, endpointModel)
+        c.critic.override(\.maxNewTokens, maxNewTokens)
+        c.critic.override(\.batchSize, batchSize)
     }
 }
 
 /// `text2grad critique`: the reward model's critiques of (prompt, response) pairs, as annotation records.
-struct Critique: ParsableCommand {
+struct Critique: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "critique",
         abstract: "Critique (prompt, response) pairs with a reward model; writes annotation records.",
@@ -107,14 +88,26 @@ struct Critique: ParsableCommand {
             With --tokenizer, each record also gets `token_scores`: the response's tokens and their span scores.
             """)
 
-    @OptionGroup var critic: CriticOptions
-    @Option(name: [.short, .customLong("input")], help: "Pairs JSONL.") var input: String
-    @Option(name: [.short, .long], help: "Output JSONL of annotation records.") var output: String
+    @OptionGroup var file: ConfigFileOption
+    @OptionGroup(title: "Critic") var critic: CriticOptions<Critique>
+    @OptionGroup var aliases: CriticAliases<Critique>
+    @Option(name: [.short, .customLong("input")], help: "Pairs JSONL.") var input: String?
+    @Option(name: [.short, .long], help: "Output JSONL of annotation records.") var output: String?
     @Option(help: "A tokenizer directory for per-token scores (default: none).") var tokenizer: String?
 
-    func validate() throws { try critic.validateSource() }
+    func resolvedConfig() throws -> CritiqueConfig {
+        try ConfigFile.resolve(CritiqueConfig.self, path: file.config) { c in
+            aliases.apply(to: &c)
+            critic.apply(to: &c)
+            c.override(\.input, input)
+            c.override(\.output, output)
+            c.override(\.tokenizer, tokenizer)
+        }
+    }
 
     func run() throws {
+        let c = try resolvedConfig()
+        let input = c.input, output = c.output
         let lines = try JSONLines.read(path: input)
         let pairs = try lines.map { line -> CritiquePair in
             guard let prompt = line.object["prompt"] as? String, let response = line.object["response"] as? String else {
@@ -122,10 +115,10 @@ struct Critique: ParsableCommand {
             }
             return CritiquePair(id: (line.object["id"] as? String) ?? "line \(line.number)", prompt: prompt, response: response)
         }
-        let task = critic.task ?? (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
+        let task = c.critic.task ?? (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
             ?? "summarization"
-        let (model, _) = try critic.critic(format: try RewardModelFormat.builtin(task))
-        let scorer = try tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
+        let (model, _) = try LocalModel.critic(c.critic, format: try RewardModelFormat.builtin(task))
+        let scorer = try c.tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
         let started = Date()
         let outcomes = try model.critique(pairs)
         let records = try JSONLWriter(path: output)
@@ -152,7 +145,7 @@ struct Critique: ParsableCommand {
 }
 
 /// `text2grad eval-rm`: a reward model's critiques against the teacher's on held-out annotation records.
-struct EvalRM: ParsableCommand {
+struct EvalRM: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-rm",
         abstract: "Evaluate a reward model on held-out annotation records: span and token P/R/F1, failure rates.",
@@ -164,37 +157,51 @@ struct EvalRM: ParsableCommand {
             Prints a JSON summary; --output gets one line per record.
             """)
 
-    @OptionGroup var critic: CriticOptions
-    @Option(help: "Gold annotation records (the teacher's).") var annotations: String
+    @OptionGroup var file: ConfigFileOption
+    @OptionGroup(title: "Critic") var critic: CriticOptions<EvalRM>
+    @OptionGroup var aliases: CriticAliases<EvalRM>
+    @Option(help: "Gold annotation records (the teacher's).") var annotations: String?
     @Option(help: "Already computed critiques (annotation records) to score instead of running a model.") var predictions: String?
-    @Option(help: "The held-out fraction train-rm used.") var evalFraction: Double = 0.1
+    @Option(help: ArgumentHelp("The held-out fraction train-rm used." + Self.defaultNote(\.evalFraction)))
+    var evalFraction: Double?
     @Flag(help: "Score every record, not only the held-out ones.") var all = false
     @Option(help: "Tokenizer directory for the token metrics (default: the model's).") var tokenizer: String?
     @Option(name: [.short, .long], help: "Per-record JSONL.") var output: String?
 
-    func validate() throws {
-        if predictions == nil { try critic.validateSource() }
+    func resolvedConfig() throws -> EvalRMConfig {
+        try ConfigFile.resolve(EvalRMConfig.self, path: file.config) { c in
+            aliases.apply(to: &c)
+            critic.apply(to: &c)
+            c.override(\.annotations, annotations)
+            c.override(\.predictions, predictions)
+            c.override(\.evalFraction, evalFraction)
+            if all { c.all = true }
+            c.override(\.tokenizer, tokenizer)
+            c.override(\.output, output)
+        }
     }
 
     func run() throws {
+        let c = try resolvedConfig()
+        let annotations = c.annotations
         let gold = try RewardModelData.records(path: annotations).filter {
-            all || RewardModelData.isHeldOut($0.id, fraction: evalFraction)
+            c.all || RewardModelData.isHeldOut($0.id, fraction: c.evalFraction)
         }
         guard !gold.isEmpty else { throw ValidationError("no held-out records in \(annotations); try --all") }
         let format = try RewardModelData.format(of: gold, path: annotations)
         var outcomes: [CritiqueOutcome]
-        var scorer = try tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
-        if let predictions {
+        var scorer = try c.tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
+        if let predictions = c.predictions {
             let byID = Dictionary(try RewardModelData.records(path: predictions).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             outcomes = gold.map { g in byID[g.id].map(CritiqueOutcome.record) ?? .failure(id: g.id, raw: "", problem: "no prediction") }
         } else {
-            let (model, modelTokenizer) = try critic.critic(format: format)
+            let (model, modelTokenizer) = try LocalModel.critic(c.critic, format: format)
             scorer = scorer ?? modelTokenizer
             outcomes = try model.critique(gold.map { CritiquePair(id: $0.id, prompt: $0.prompt, response: $0.response) })
         }
         guard let scorer else { throw ValidationError("token metrics need --tokenizer DIR") }
         var evaluation = RewardModelEvaluation(format: format)
-        let sink = try output.map { try JSONLWriter(path: $0) }
+        let sink = try c.output.map { try JSONLWriter(path: $0) }
         for (record, outcome) in zip(gold, outcomes) {
             let scores = evaluation.add(gold: record, predicted: outcome, tokenizer: scorer)
             var line: [String: Any] = ["id": record.id, "parsed": outcome.record != nil,

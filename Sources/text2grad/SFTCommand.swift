@@ -4,7 +4,7 @@ import Foundation
 import Training
 
 /// `text2grad sft`: supervised fine-tuning (LoRA or full) on prompt/target pairs or chats.
-struct SFT: ParsableCommand {
+struct SFT: ParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         commandName: "sft",
         abstract: "Supervised fine-tuning with the model's chat template (LoRA or all parameters).",
@@ -17,16 +17,16 @@ struct SFT: ParsableCommand {
             RNG). --resume continues from the newest readable checkpoint.
             """)
 
-    @OptionGroup var training: TrainingOptions
+    @OptionGroup var training: TrainingOptions<SFT>
     @Option(help: "Training JSONL.") var data: String?
     @Option(help: "Held-out JSONL (default: hold out --eval-fraction of the data).") var evalData: String?
 
     /// The configuration: defaults, then the file, then flags.
     func resolvedConfig() throws -> SFTConfig {
-        var o = training.overrides
-        o.set("data", data)
-        o.set("eval_data", evalData)
-        return try ConfigFile.resolve(SFTConfig.self, path: training.config, overrides: o)
+        try training.resolve { c in
+            c.override(\.data, data)
+            c.override(\.evalData, evalData)
+        }
     }
 
     func run() throws {
@@ -34,7 +34,7 @@ struct SFT: ParsableCommand {
             let c = try resolvedConfig()
             let trainer = try SFTTrainer(config: c, resume: training.resume, reducer: reducer, warn: { note("sft: " + $0) })
             note("sft: \(trainer.train.count) training and \(trainer.eval.count) held-out examples, "
-            + (c.lora.map { "LoRA r\($0.rank) on \($0.targetModules.map(\.rawValue).joined(separator: ","))" } ?? "all parameters")
+            + (c.lora.config.map { "LoRA r\($0.rank) on \($0.targetModules.map(\.rawValue).joined(separator: ","))" } ?? "all parameters")
             + (trainer.state.step > 0 ? ", resuming after step \(trainer.state.step)" : ""))
             try training.train(trainer, name: "sft", reducer: reducer)
         }

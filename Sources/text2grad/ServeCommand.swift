@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import Generation
 import Hummingbird
@@ -10,7 +11,7 @@ import Tensor
 import Tokenizers
 
 /// `text2grad serve`: the model behind an OpenAI-compatible HTTP API.
-struct Serve: AsyncParsableCommand {
+struct Serve: AsyncParsableCommand, ConfiguredCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a model over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions).",
         discussion: """
@@ -21,78 +22,66 @@ struct Serve: AsyncParsableCommand {
             'annotate --task summarization' runs against it with no network and no key.
             """)
 
-    @OptionGroup var modelOptions: ChatModelOptions
-
-    @Option(help: "Serve a rule-based teacher instead of a model: 'builtin' (the fact-summary task's).")
-    var teacher: String?
-
-    @Option(help: "With --teacher builtin: at most this many quotes per label, 0 for every right fact and every problem (default: 2, as the summarization prompt asks).")
-    var maxQuotes = 2
-
+    @OptionGroup var file: ConfigFileOption
+    @OptionGroup(title: "Model") var model: ModelOptions<Serve>
+    @OptionGroup(title: "Decoding") var decoding: DecodingOptions<Serve>
+    @Option(help: "A LoRA adapter directory (PEFT format) to apply.") var adapter: String?
+    @Option(help: "Serve a rule-based teacher instead of a model.") var teacher: ServedTeacher?
+    @Option(help: ArgumentHelp("With --teacher builtin: at most this many quotes per label, 0 for every right fact and "
+                               + "every problem (2 is what the summarization prompt asks for)." + Self.defaultNote(\.maxQuotes)))
+    var maxQuotes: Int?
     @Option(help: "The model id clients send (default: the directory's name, or 'builtin-teacher').")
     var modelName: String?
-
-    @Option(help: "Address to bind.")
-    var host = "127.0.0.1"
-
-    @Option(help: "Port to listen on (0: any free port, printed at start).")
-    var port = 8080
-
+    @Option(help: ArgumentHelp("Address to bind." + Self.defaultNote(\.host))) var host: String?
+    @Option(help: ArgumentHelp("Port to listen on (0: any free port, printed at start)." + Self.defaultNote(\.port)))
+    var port: Int?
     @Option(help: "Require this API key (prefer the TEXT2GRAD_API_KEY environment variable: flags show in ps).")
     var apiKey: String?
+    @Option(help: ArgumentHelp("Sequences generated together at most." + Self.defaultNote(\.maxBatch))) var maxBatch: Int?
+    @Option(help: ArgumentHelp("Waiting sequences beyond which requests get 503." + Self.defaultNote(\.maxQueue)))
+    var maxQueue: Int?
+    @Option(help: ArgumentHelp("Largest request body in bytes (413 beyond)." + Self.defaultNote(\.maxBodyBytes)))
+    var maxBodyBytes: Int?
+    @Option(help: ArgumentHelp("The response budget of a request that gives no max_tokens."
+                               + Self.defaultNote(\.maxNewTokens)))
+    var maxNewTokens: Int?
+    @Option(name: .customLong("default-max-tokens"), help: .hidden) var defaultMaxTokens: Int?
 
-    @Option(help: "Sequences generated together at most.")
-    var maxBatch = 8
-
-    @Option(help: "Waiting sequences beyond which requests get 503.")
-    var maxQueue = 256
-
-    @Option(help: "Largest request body in bytes (413 beyond).")
-    var maxBodyBytes = 1 << 20
-
-    @Option(help: "max_tokens when a request gives none.")
-    var defaultMaxTokens = 256
-
-    @Option(help: "Threads for matrix products and kernels.")
-    var threads: Int = Compute.defaultThreadCount
-
-    func validate() throws {
-        for (name, value) in [("max-batch", maxBatch), ("max-queue", maxQueue), ("max-body-bytes", maxBodyBytes),
-                              ("default-max-tokens", defaultMaxTokens), ("threads", threads)] where value <= 0 {
-            throw ValidationError("--\(name) must be positive")
-        }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
-        if let teacher {
-            guard teacher == "builtin" else { throw ValidationError("--teacher must be 'builtin', got '\(teacher)'") }
-            guard maxQuotes >= 0 else { throw ValidationError("--max-quotes must be ≥ 0") }
-            guard modelOptions.model == nil, modelOptions.adapter == nil else {
-                throw ValidationError("--teacher serves no model: drop --model and --adapter")
-            }
-        } else if modelOptions.model == nil {
-            throw ValidationError("give --model DIR (or --teacher builtin)")
+    func resolvedConfig() throws -> ServeConfig {
+        let base = ServeConfig(environment: ProcessInfo.processInfo.environment)
+        return try ConfigFile.resolve(ServeConfig.self, base: base, path: file.config) { c in
+            c.apiKey = base.apiKey
+            model.apply(to: &c)
+            decoding.apply(to: &c)
+            c.override(\.adapter, adapter)
+            c.override(\.teacher, teacher)
+            c.override(\.maxQuotes, maxQuotes)
+            c.override(\.modelName, modelName)
+            c.override(\.host, host)
+            c.override(\.port, port)
+            c.override(\.apiKey, apiKey)
+            c.override(\.maxBatch, maxBatch)
+            c.override(\.maxQueue, maxQueue)
+            c.override(\.maxBodyBytes, maxBodyBytes)
+            c.override(\.maxNewTokens, maxNewTokens ?? defaultMaxTokens)
         }
     }
 
-    /// The settings both kinds of server share.
-    func serverSettings(name: String) -> ServerConfiguration {
-        var settings = ServerConfiguration(modelName: name)
-        settings.host = host
-        settings.port = port
-        let environmentKey = ProcessInfo.processInfo.environment["TEXT2GRAD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        settings.apiKey = apiKey ?? environmentKey
-        settings.maxBodyBytes = maxBodyBytes
-        settings.defaultMaxTokens = defaultMaxTokens
-        return settings
+    func validate() throws {
+        if teacher != nil, model.model != nil || adapter != nil {
+            throw ValidationError("--teacher serves no model: drop --model and --adapter")
+        }
     }
 
     func run() async throws {
-        Compute.useThreads(threads)
+        let c = try resolvedConfig()
+        Compute.useThreads(c.model.threads)
         var logger = Logger(label: "text2grad.serve")
         logger.logLevel = .warning
-        if teacher != nil {
-            let settings = serverSettings(name: modelName ?? "builtin-teacher")
-            let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
-            let teacher = FactTeacher(options: TeacherOptions(maxQuotes: maxQuotes))
+        let keyNote = c.apiKey == nil ? "no API key" : "API key required"
+        if c.teacher != nil {
+            let settings = c.server(name: c.modelName ?? "builtin-teacher")
+            let teacher = FactTeacher(options: TeacherOptions(maxQuotes: c.maxQuotes))
             let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(teacher: teacher),
                                          logger: logger)
             let app = server.application { port in
@@ -102,18 +91,16 @@ struct Serve: AsyncParsableCommand {
             try await app.runService()
             return
         }
-        let (lm, tokenizer) = try modelOptions.load()
-        let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: maxBatch,
-                                            maxQueuedSequences: maxQueue)
+        let (lm, tokenizer) = try LocalModel.load(model: c.model.path, adapter: c.adapter, weights: c.decoding.weights)
+        let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: c.maxBatch,
+                                            maxQueuedSequences: c.maxQueue)
         scheduler.start()
         defer { scheduler.shutdown() }
-        let directory = URL(fileURLWithPath: modelOptions.model ?? "model").standardizedFileURL
-        let name = modelName ?? directory.lastPathComponent
-        let settings = serverSettings(name: name)
+        let name = c.modelName ?? URL(fileURLWithPath: c.model.path).standardizedFileURL.lastPathComponent
+        let settings = c.server(name: name)
         let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
                                   contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,
                                   logger: logger)
-        let keyNote = settings.apiKey == nil ? "no API key" : "API key required"
         let address = settings.host
         let app = server.application { port in
             note("serving '\(name)' on http://\(address):\(port)/v1 (\(keyNote))")
@@ -121,3 +108,5 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
     }
 }
+
+extension ServedTeacher: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import Foundation
+import Common
 import Generation
 import Models
 import SafeTensors
