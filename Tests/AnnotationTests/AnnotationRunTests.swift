@@ -48,7 +48,7 @@ struct AnnotationRunTests {
         let endpoint = try await ScriptedEndpoint.start(Self.script)
         let input = try directory.write("in.jsonl", try items((1...9).map { "s\($0)" }))
         var config = testConfig(directory, input: input, endpoint: endpoint)
-        config.concurrency = 4
+        config.endpoint.concurrency = 4
         let summary = try await AnnotationRun(config: config, logger: quietLogger).execute()
         await endpoint.stop()
 
@@ -307,7 +307,7 @@ struct SystematicFailureTests {
         }
         let input = try directory.write("in.jsonl", try jsonl((0..<40).map { summaryItem("w\($0)") }))
         var config = testConfig(directory, input: input, endpoint: endpoint)
-        config.concurrency = 2
+        config.endpoint.concurrency = 2
         config.abortAfter = 10
         do {
             _ = try await AnnotationRun(config: config, logger: quietLogger).execute()
@@ -335,7 +335,7 @@ struct SystematicFailureTests {
         }
         let input = try directory.write("in.jsonl", try jsonl((0..<15).map { summaryItem("n\($0)") }))
         var config = testConfig(directory, input: input, endpoint: endpoint)
-        config.concurrency = 3
+        config.endpoint.concurrency = 3
         let summary = try await AnnotationRun(config: config, logger: quietLogger).execute()
         await endpoint.stop()
         #expect(summary.records == 0)

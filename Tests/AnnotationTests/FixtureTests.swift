@@ -41,7 +41,7 @@ struct FixtureTests {
         let prompt = try task.messages(for: slf5k.items[0], execution: nil)[1].content
         #expect(prompt.contains("## Headline\nRoommate eats my food"))
         let config = try AnnotateConfig.resolve(path: Self.fixture("annotate-example.yaml"), environment: [:])
-        #expect(config.concurrency == 16)
+        #expect(config.endpoint.concurrency == 16)
         #expect(config.sandbox.memoryMB == 1024)
         #expect(throws: Never.self) { try config.validate() }
     }

@@ -74,8 +74,8 @@ struct StoreAndProgressTests {
         var config = AnnotateConfig(environment: [:])
         config.input = try directory.write("in.jsonl", try jsonl(["a", "b", "c"].map { summaryItem($0) }))
         config.output = directory.path("out.jsonl")
-        config.baseURL = "http://127.0.0.1:9/v1"
-        config.model = "gpt-4o-mini"
+        config.endpoint.baseURL = "http://127.0.0.1:9/v1"
+        config.endpoint.model = "gpt-4o-mini"
         config.resume = true
         let existing = "{\"id\": \"a\"}\n{\"id\": \"b\", \"tor"
         _ = try directory.write("out.jsonl", existing)

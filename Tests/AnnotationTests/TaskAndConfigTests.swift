@@ -78,28 +78,31 @@ struct TaskAndConfigTests {
     @Test func configLayersDefaultsEnvironmentFileAndFlags() throws {
         let env = ["OPENAI_BASE_URL": "http://env:1/v1", "OPENAI_API_KEY": "sk-env"]
         let defaults = AnnotateConfig(environment: env)
-        #expect(defaults.baseURL == "http://env:1/v1")
-        #expect(defaults.apiKey == "sk-env")
-        #expect(defaults.concurrency == 8)
+        #expect(defaults.endpoint.baseURL == "http://env:1/v1")
+        #expect(defaults.endpoint.apiKey == "sk-env")
+        #expect(defaults.endpoint.concurrency == 8)
         let file = NSTemporaryDirectory() + "annotate-layers-\(getpid()).yaml"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try "base_url: http://file:2/v1\nconcurrency: 16\ninput: in.jsonl\nsandbox:\n  wall_seconds: 5\n  disk_mb: 8\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        var flags = ConfigOverrides()
-        flags.set("concurrency", 4)
-        flags.set("output", "runs/a.jsonl")
-        flags.set("sandbox.python", "python3.11")
-        let config = try AnnotateConfig.resolve(path: file, flags: flags, environment: env)
-        #expect(config.baseURL == "http://file:2/v1")
-        #expect(config.apiKey == "sk-env", "the key comes from the environment (or --api-key), never the file")
-        #expect(config.concurrency == 4)
+        let flags: (inout AnnotateConfig) -> Void = { c in
+            c.endpoint.concurrency = 4
+            c.output = "runs/a.jsonl"
+            c.sandbox.python = "python3.11"
+        }
+        let config = try AnnotateConfig.resolve(path: file, environment: env, flags: flags)
+        #expect(config.endpoint.baseURL == "http://file:2/v1")
+        #expect(config.endpoint.apiKey == "sk-env", "the key comes from the environment (or --api-key), never the file")
+        #expect(config.endpoint.concurrency == 4)
         #expect(config.sandbox.wallSeconds == 5, "a flag inside a group keeps the file's other settings there")
         #expect(config.sandbox.python == "python3.11")
         #expect(config.sandbox.cpuSeconds == 10)
         #expect(config.sandbox.diskMB == 8, "the sandbox's disk cap is a setting like the others")
         #expect(config.failuresPath == "runs/a.failures.jsonl")
-        #expect(try AnnotateConfig.resolve(path: file, flags: flags, apiKey: "sk-flag", environment: env).apiKey
-            == "sk-flag")
+        #expect(try AnnotateConfig.resolve(path: file, environment: env) { c in
+            flags(&c)
+            c.endpoint.apiKey = "sk-flag"
+        }.endpoint.apiKey == "sk-flag")
     }
 
     @Test func unknownOrMistypedSettingsAreErrors() {
@@ -121,17 +124,17 @@ struct TaskAndConfigTests {
         config.input = "in.jsonl"
         config.output = "out.jsonl"
         #expect(throws: Never.self) { try config.validate() }
-        config.concurrency = 0
+        config.endpoint.concurrency = 0
         #expect(throws: FeedbackError.self) { try config.validate() }
-        config.concurrency = 4
+        config.endpoint.concurrency = 4
         for disk in [0, (1 << 20) + 1] {
             config.sandbox.diskMB = disk
             #expect(throws: FeedbackError.self, "disk_mb \(disk)") { try config.validate() }
         }
         config.sandbox.diskMB = 64
-        config.baseURL = "ftp://x"
+        config.endpoint.baseURL = "ftp://x"
         #expect(throws: FeedbackError.self) { try config.validate() }
-        config.baseURL = "http://127.0.0.1:1/v1"
+        config.endpoint.baseURL = "http://127.0.0.1:1/v1"
         config.overwrite = true
         config.resume = true
         #expect(throws: FeedbackError.self) { try config.validate() }
@@ -141,17 +144,17 @@ struct TaskAndConfigTests {
         var config = AnnotateConfig(environment: [:])
         config.input = "in.jsonl"
         config.output = "out.jsonl"
-        config.apiKey = "sk-secret-value-123"
-        config.baseURL = "https://user:pass@example.com/v1"
-        config.concurrency = 12
+        config.endpoint.apiKey = "sk-secret-value-123"
+        config.endpoint.baseURL = "https://user:pass@example.com/v1"
+        config.endpoint.concurrency = 12
         config.temperature = 0.3
         let yaml = try ConfigFile.yaml(config.saved)
         #expect(!yaml.contains("sk-secret-value-123"))
         #expect(!yaml.contains("pass@"))
         #expect(yaml.contains("temperature: 0.3\n"), "\(yaml)")
         let reloaded = try ConfigFile.decode(AnnotateConfig.self, yaml: yaml, source: "resolved")
-        #expect(reloaded.concurrency == 12)
-        #expect(reloaded.apiKey == nil)
+        #expect(reloaded.endpoint.concurrency == 12)
+        #expect(reloaded.endpoint.apiKey == nil)
         #expect(reloaded.output == "out.jsonl")
         #expect(reloaded == config.saved)
     }

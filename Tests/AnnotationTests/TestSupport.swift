@@ -66,12 +66,12 @@ func testConfig(_ directory: TempDirectory, input: String, endpoint: ScriptedEnd
     var config = AnnotateConfig(environment: [:])
     config.input = input
     config.output = directory.path("out.jsonl")
-    config.baseURL = endpoint.baseURL
-    config.apiKey = "sk-test-key-0123456789"
-    config.model = "gpt-4o-mini"
-    config.backoffBase = 0.01
-    config.backoffCap = 0.05
-    config.timeout = 5
+    config.endpoint.baseURL = endpoint.baseURL
+    config.endpoint.apiKey = "sk-test-key-0123456789"
+    config.endpoint.model = "gpt-4o-mini"
+    config.endpoint.backoffBase = 0.01
+    config.endpoint.backoffCap = 0.05
+    config.endpoint.timeoutSeconds = 5
     config.progress = .none
     return config
 }

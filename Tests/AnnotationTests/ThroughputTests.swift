@@ -22,7 +22,7 @@ struct ThroughputTests {
             let endpoint = try await ScriptedEndpoint.start { _ in .content(answer, delay: 0.2) }
             let input = try directory.write("in.jsonl", try jsonl((0..<256).map { summaryItem("t\($0)") }))
             var config = testConfig(directory, input: input, endpoint: endpoint)
-            config.concurrency = 32
+            config.endpoint.concurrency = 32
             let summary = try await AnnotationRun(config: config, logger: quietLogger).execute()
             await endpoint.stop()
             #expect(summary.records == 256)

@@ -29,24 +29,24 @@ import Training
             try lines.joined(separator: "\n").write(toFile: prompts, atomically: true, encoding: .utf8)
         }
         var c = PPOConfig()
-        c.model = root.appendingPathComponent("models/chat-smollm").path
+        c.model.path = root.appendingPathComponent("models/chat-smollm").path
         c.prompts = prompts
         c.evalPrompts = prompts
         c.evalLimit = 2
-        c.output = directory + "/" + run
+        c.loop.output = directory + "/" + run
         c.rewardMode = mode
-        c.steps = 4
-        c.batchSize = 4
+        c.loop.steps = 4
+        c.loop.batchSize = 4
         c.miniBatchSize = 2
         c.ppoEpochs = 2
-        c.maxNewTokens = 8
-        c.loraRank = 4
-        c.loraTargets = ["q_proj", "v_proj"]
-        c.learningRate = 5e-3
+        c.sampling.maxNewTokens = 8
+        c.lora.rank = 4
+        c.lora.targets = ["q_proj", "v_proj"]
+        c.optimizer.learningRate = 5e-3
         c.klTarget = 1
-        c.saveEvery = 2
-        c.evalEvery = 2
-        c.seed = 3
+        c.loop.saveEvery = 2
+        c.loop.evalEvery = 2
+        c.loop.seed = 3
         return c
     }
 
@@ -71,7 +71,7 @@ import Training
         #expect(straight[1].metrics["eval/score"] != nil, "evaluated at step 2")
         // The adaptive controller moved β from its start.
         #expect(straight[3].metrics["kl_coef"] != PPOConfig().klCoef)
-        let lines = try String(contentsOfFile: straightConfig.output + "/samples.jsonl", encoding: .utf8)
+        let lines = try String(contentsOfFile: straightConfig.loop.output + "/samples.jsonl", encoding: .utf8)
             .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let samples = lines.filter { $0["split"] == nil }
         #expect(samples.count == 4 * straightConfig.samplesPerStep)
@@ -79,7 +79,7 @@ import Training
         let evaluations = lines.filter { $0["split"] as? String == "eval" }
         #expect(evaluations.map { $0["step"] as! Int } == [0, 2, 4])
         #expect(Set(evaluations.map { $0["id"] as! String }).count == 1)
-        let logged = try MetricsLog.records(path: straightConfig.output + "/metrics.jsonl")
+        let logged = try MetricsLog.records(path: straightConfig.loop.output + "/metrics.jsonl")
         #expect(logged[0]?["eval/score"] != nil && logged[0]?["loss/policy_avg"] == nil, "step 0 holds the evaluation alone")
         let sample = samples[0]
         let tokens = sample["tokens"] as! [[String: Any]]
@@ -89,11 +89,11 @@ import Training
         // Stopped after step 3 (the step-2 checkpoint is the newest), resumed: the same numbers as the straight run.
         let resumedConfig = try Self.config(directory, run: "resumed", mode: .token)
         try PolicyTrainer(config: resumedConfig, critic: try Self.critic(), format: format).run(until: 3)
-        #expect(Checkpoint.steps(in: resumedConfig.output) == [2])
+        #expect(Checkpoint.steps(in: resumedConfig.loop.output) == [2])
         let rest = try PolicyTrainer(config: resumedConfig, critic: try Self.critic(), format: format, resume: true).run()
         #expect(rest.map(\.step) == [3, 4])
-        let a = try MetricsLog.records(path: straightConfig.output + "/metrics.jsonl")
-        let b = try MetricsLog.records(path: resumedConfig.output + "/metrics.jsonl")
+        let a = try MetricsLog.records(path: straightConfig.loop.output + "/metrics.jsonl")
+        let b = try MetricsLog.records(path: resumedConfig.loop.output + "/metrics.jsonl")
         for step in 1...4 {
             for key in ["objective/scores", "objective/kl", "loss/policy_avg", "loss/value_avg", "kl_coef"] {
                 #expect(a[step]?[key] == b[step]?[key], "step \(step) \(key): \(a[step]?[key] ?? .nan) vs \(b[step]?[key] ?? .nan)")
@@ -107,7 +107,7 @@ import Training
         #expect(scalar[0].metrics["objective/scores"] == first["objective/scores"], "same rollouts, same critiques")
         #expect(scalar[0].metrics["objective/token_scores"] == first["objective/token_scores"], "the same return")
         #expect(scalar[0].metrics["loss/policy_avg"] != first["loss/policy_avg"], "placed elsewhere")
-        let placed = try String(contentsOfFile: scalarConfig.output + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        let placed = try String(contentsOfFile: scalarConfig.loop.output + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
             .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["split"] == nil }
         for line in placed {
             let scores = (line["tokens"] as! [[String: Any]]).map { $0["score"] as! Double }

@@ -78,11 +78,11 @@ final class TeacherHarness: @unchecked Sendable {
         var config = AnnotateConfig(environment: [:])
         config.input = input
         config.output = directory.appendingPathComponent("annotations.jsonl").path
-        config.baseURL = server.baseURL
-        config.apiKey = key
-        config.model = TeacherHarness.modelName
-        config.concurrency = 4
-        config.maxRetries = 1
+        config.endpoint.baseURL = server.baseURL
+        config.endpoint.apiKey = key
+        config.endpoint.model = TeacherHarness.modelName
+        config.endpoint.concurrency = 4
+        config.endpoint.maxRetries = 1
         config.progress = .none
         var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical

@@ -12,8 +12,8 @@ extension SFTTrainerTests {
     /// The SFT test run, 6 steps, checkpoints every 2 (the newest 2 kept).
     static func checkpointConfig(_ directory: String, data: String, run: String) -> SFTConfig {
         var c = SFTTrainerTests.config(directory, data: data, run: run, lora: false)
-        c.steps = 6
-        c.evalEvery = 0
+        c.loop.steps = 6
+        c.loop.evalEvery = 0
         return c
     }
 
@@ -29,8 +29,8 @@ extension SFTTrainerTests {
         try SFTTrainer(config: Self.checkpointConfig(directory, data: data, run: "straight")).run()
         let c = Self.checkpointConfig(directory, data: data, run: "corrupt")
         try SFTTrainer(config: c).run(until: 5)
-        #expect(Checkpoint.steps(in: c.output) == [2, 4])
-        let torn = Checkpoint.directory(run: c.output, step: 4) + "/model.safetensors"
+        #expect(Checkpoint.steps(in: c.loop.output) == [2, 4])
+        let torn = Checkpoint.directory(run: c.loop.output, step: 4) + "/model.safetensors"
         try Self.tear(torn)
 
         var warnings: [String] = []
@@ -41,11 +41,11 @@ extension SFTTrainerTests {
         let rest = try resumed.run()
         #expect(rest.map(\.step) == [3, 4, 5, 6])
         let a = try MetricsLog.losses(path: directory + "/straight/metrics.jsonl")
-        let b = try MetricsLog.losses(path: c.output + "/metrics.jsonl")
+        let b = try MetricsLog.losses(path: c.loop.output + "/metrics.jsonl")
         #expect(a.count == 6 && b.count == 6)
         for step in 1...6 { #expect(a[step] == b[step], "step \(step): \(a[step] ?? .nan) vs \(b[step] ?? .nan)") }
         // Step 4 was written again, whole, over the corrupt one.
-        #expect(Checkpoint.steps(in: c.output) == [4, 6])
+        #expect(Checkpoint.steps(in: c.loop.output) == [4, 6])
         #expect(try Data(contentsOf: URL(fileURLWithPath: torn)).count > 3)
     }
 
@@ -54,18 +54,18 @@ extension SFTTrainerTests {
         let (directory, data) = try SFTTrainerTests.scratch("ckpt-prune")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var c = Self.checkpointConfig(directory, data: data, run: "run")
-        c.steps = 4
+        c.loop.steps = 4
         try SFTTrainer(config: c).run()
-        #expect(Checkpoint.steps(in: c.output) == [2, 4])
+        #expect(Checkpoint.steps(in: c.loop.output) == [2, 4])
         let fm = FileManager.default
-        let root = c.output + "/checkpoints", leftover = root + "/.step-2.delete"
-        try fm.moveItem(atPath: Checkpoint.directory(run: c.output, step: 2), toPath: leftover)
+        let root = c.loop.output + "/checkpoints", leftover = root + "/.step-2.delete"
+        try fm.moveItem(atPath: Checkpoint.directory(run: c.loop.output, step: 2), toPath: leftover)
         try fm.removeItem(atPath: leftover + "/" + Checkpoint.stateFile)
         try Self.tear(leftover + "/" + Checkpoint.optimizerFile)
 
-        #expect(Checkpoint.steps(in: c.output) == [4])
+        #expect(Checkpoint.steps(in: c.loop.output) == [4])
         var more = c
-        more.steps = 6
+        more.loop.steps = 6
         var warnings: [String] = []
         let resumed = try SFTTrainer(config: more, resume: true, warn: { warnings.append($0) })
         #expect(resumed.state.step == 4 && warnings.isEmpty, "\(warnings)")
@@ -81,9 +81,9 @@ extension SFTTrainerTests {
         let (directory, data) = try SFTTrainerTests.scratch("ckpt-all")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var c = Self.checkpointConfig(directory, data: data, run: "run")
-        c.steps = 4
+        c.loop.steps = 4
         try SFTTrainer(config: c).run()
-        let torn = [2, 4].map { Checkpoint.directory(run: c.output, step: $0) + "/" + Checkpoint.optimizerFile }
+        let torn = [2, 4].map { Checkpoint.directory(run: c.loop.output, step: $0) + "/" + Checkpoint.optimizerFile }
         for path in torn { try Self.tear(path) }
 
         var warnings: [String] = []
@@ -92,7 +92,7 @@ extension SFTTrainerTests {
             Issue.record("resumed from corrupt checkpoints")
         } catch let error as TrainingError {
             guard case let .badCheckpoint(path, _) = error else { Issue.record("wrong error \(error)"); return }
-            #expect(path == c.output + "/checkpoints")
+            #expect(path == c.loop.output + "/checkpoints")
             for file in torn { #expect("\(error)".contains(file), "\(error)") }
         }
         #expect(warnings.count == 2 && warnings[0].contains("step-4") && warnings[1].contains("step-2"), "\(warnings)")

@@ -28,22 +28,22 @@ import Tokenizers
 
     static func config(_ directory: String, data: String, run: String, lora: Bool) -> SFTConfig {
         var c = SFTConfig()
-        c.model = TrainingTestFixtures.model(modelName)
+        c.model.path = TrainingTestFixtures.model(modelName)
         c.data = data
-        c.output = directory + "/" + run
-        c.steps = 8
-        c.batchSize = 3
+        c.loop.output = directory + "/" + run
+        c.loop.steps = 8
+        c.loop.batchSize = 3
         c.maxLength = 64  // the fixture model's context (max_position_embeddings)
         c.gradientAccumulation = 2
-        c.learningRate = 3e-3
-        c.warmupSteps = 2
-        c.weightDecay = 0.01
-        c.loraRank = lora ? 4 : 0
-        c.loraDropout = lora ? 0.1 : 0
-        c.loraTargets = ["q_proj", "v_proj", "down_proj"]
-        c.saveEvery = 2
-        c.evalEvery = 4
-        c.threads = 2
+        c.optimizer.learningRate = 3e-3
+        c.loop.warmupSteps = 2
+        c.optimizer.weightDecay = 0.01
+        c.lora.rank = lora ? 4 : 0
+        c.lora.dropout = lora ? 0.1 : 0
+        c.lora.targets = ["q_proj", "v_proj", "down_proj"]
+        c.loop.saveEvery = 2
+        c.loop.evalEvery = 4
+        c.model.threads = 2
         return c
     }
 
@@ -56,11 +56,11 @@ import Tokenizers
         // A run stopped after step 5: checkpoint-4 is its newest, step 5's update is lost as in a crash.
         let four = Self.config(directory, data: data, run: "resumed", lora: false)
         try SFTTrainer(config: four).run(until: 5)
-        #expect(Checkpoint.steps(in: four.output) == [2, 4])
+        #expect(Checkpoint.steps(in: four.loop.output) == [2, 4])
         let rest = try SFTTrainer(config: four, resume: true).run()
         #expect(rest.map(\.step) == [5, 6, 7, 8])
         let a = try MetricsLog.losses(path: directory + "/straight/metrics.jsonl")
-        let b = try MetricsLog.losses(path: four.output + "/metrics.jsonl")
+        let b = try MetricsLog.losses(path: four.loop.output + "/metrics.jsonl")
         #expect(a.count == 8 && b.count == 8)
         for step in 1...8 { #expect(a[step] == b[step], "step \(step): \(a[step] ?? .nan) vs \(b[step] ?? .nan)") }
     }
@@ -72,7 +72,7 @@ import Tokenizers
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func arguments(_ run: String) -> [String] {
             let c = Self.config(directory, data: data, run: run, lora: true)
-            return ["sft", "--model", c.model, "--data", data, "--output", c.output, "--steps", "8", "--batch-size", "3",
+            return ["sft", "--model", c.model.path, "--data", data, "--output", c.loop.output, "--steps", "8", "--batch-size", "3",
                     "--gradient-accumulation", "2", "--learning-rate", "3e-3", "--warmup-steps", "2", "--lora-rank", "4",
                     "--lora-dropout", "0.1", "--lora-targets", "q_proj,v_proj,down_proj", "--save-every", "2", "--eval-every", "4",
                     "--threads", "2", "--weight-decay", "0.01", "--max-length", "64"]
@@ -151,13 +151,13 @@ import Tokenizers
         let (directory, data) = try Self.scratch("nan")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var c = Self.config(directory, data: data, run: "run", lora: false)
-        c.steps = 2
+        c.loop.steps = 2
         let trainer = try SFTTrainer(config: c)
         try trainer.run()
-        let checkpoint = Checkpoint.directory(run: c.output, step: 2) + "/model.safetensors"
+        let checkpoint = Checkpoint.directory(run: c.loop.output, step: 2) + "/model.safetensors"
         let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
         var more = c
-        more.steps = 4
+        more.loop.steps = 4
         let resumed = try SFTTrainer(config: more, resume: true)
         #expect(resumed.state.step == 2)
         resumed.model.weights.layers[1].down[5] = .infinity
@@ -170,7 +170,7 @@ import Tokenizers
             #expect("\(error)".hasPrefix("step 3: the loss is"))
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before)
-        #expect(Checkpoint.steps(in: c.output) == [2])
+        #expect(Checkpoint.steps(in: c.loop.output) == [2])
     }
 
     @Test func chatTemplateMasksPromptAndKeepsEndOfTurn() throws {
@@ -192,8 +192,8 @@ import Tokenizers
         try "model: m\ndata: d.jsonl\nsteps: 7\nlora_rank: 0\nschedule: linear\nlora_targets: [q_proj, up_proj]\n"
             .write(toFile: directory + "/a.yaml", atomically: true, encoding: .utf8)
         let c = try SFTConfig.load(yaml: directory + "/a.yaml")
-        #expect(c.steps == 7 && c.loraRank == 0 && c.schedule == .linear && c.loraTargets == ["q_proj", "up_proj"])
-        #expect(c.batchSize == SFTConfig().batchSize)
+        #expect(c.loop.steps == 7 && c.lora.rank == 0 && c.loop.schedule == .linear && c.lora.targets == ["q_proj", "up_proj"])
+        #expect(c.loop.batchSize == SFTConfig().loop.batchSize)
         #expect(try YAMLRoundTrip.decode(c.yaml()) == c)
         try "model: m\nlearning_rat: 1\n".write(toFile: directory + "/b.yaml", atomically: true, encoding: .utf8)
         #expect(throws: TrainingError.self) { try SFTConfig.load(yaml: directory + "/b.yaml") }
