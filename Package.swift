@@ -136,6 +136,8 @@ let package = Package(
             dependencies: ["FuzzSupport", "PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
+        // Every subcommand's flags against its typed configuration, through the real parser.
+        .testTarget(name: "CLITests", dependencies: ["text2grad", "Common", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]),
         .testTarget(

@@ -109,7 +109,7 @@ public enum ConfigFile {
             throw FileError.badConfig(source: source, detail: "\(error)")
         }
         // Inside a nested group (a mapping value), a key the configuration does not keep is a typo.
-        let kept = flat(config)
+        let kept = merged.values.contains { $0.mapping != nil } ? flat(config) : Node.Mapping([])
         for (key, value) in merged {
             guard let name = key.string, case .mapping(let given) = value, case .mapping(let known)? = kept[name]
             else { continue }

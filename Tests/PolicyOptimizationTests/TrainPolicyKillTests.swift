@@ -89,7 +89,7 @@ import Training
 
         // The saved configuration reads as a person writes it, the critic included.
         let saved = try String(contentsOfFile: directory + "/killed/config.yaml", encoding: .utf8)
-        for line in ["temperature: 0.7", "learning_rate: 0.005", "reward: builtin", "critique_tokens: 256"] {
+        for line in ["temperature: 0.7", "learning_rate: 0.005", "reward: builtin", "critique_max_new_tokens: 256"] {
             #expect(saved.contains(line + "\n"), "\(line) in\n\(saved)")
         }
         // Resuming with another critic setting continues a different experiment: refused, naming it, run untouched.
