@@ -36,7 +36,7 @@ test: mpi-deps
 # Finished stages are kept: run it again to resume. DEMO_FLAGS=--quick runs every stage with one seed.
 DEMO_FLAGS ?=
 demo: build
-	$(BIN) demo --out runs/demo $(DEMO_FLAGS)
+	$(BIN) demo --output runs/demo $(DEMO_FLAGS)
 
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2

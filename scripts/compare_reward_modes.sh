@@ -31,7 +31,7 @@ if [[ ! -d $demo/policy/model || ! -f $prompts/prompts-train.jsonl || ! -f $demo
 fi
 case ${REWARD:-rm} in
     builtin) reward=(--reward builtin) ;;
-    rm) reward=(--reward rm --reward-model "$demo/rm/model" --critique-tokens 256) ;;
+    rm) reward=(--reward rm --reward-model "$demo/rm/model" --critique-max-new-tokens 256) ;;
     *) echo "compare_reward_modes: REWARD must be builtin or rm" >&2; exit 2 ;;
 esac
 kl=(--kl-coef 0.1)

@@ -32,13 +32,13 @@ fi
 # 3. Conversion, then every command on the converted directory.
 time "$BIN" convert gguf "$GGUF" -o "$WORK/model"
 echo '--- generate'
-"$BIN" generate --model "$WORK/model" --prompt "What is the capital of France?" --max-tokens 48 --threads "$THREADS"
+"$BIN" generate --model "$WORK/model" --prompt "What is the capital of France?" --max-new-tokens 48 --threads "$THREADS"
 echo
 if [ -f "$WORK/ids.jsonl" ]; then
     echo '--- score (ids from llama.cpp), tokenize, greedy'
     "$BIN" score --model "$WORK/model" --input "$WORK/ids.jsonl" --output "$WORK/score.jsonl" --threads "$THREADS"
     "$BIN" tokenize --tokenizer "$WORK/model" --input "$WORK/texts.jsonl" --jsonl --no-special-tokens > "$WORK/tokens.jsonl"
-    "$BIN" generate --model "$WORK/model" --input "$WORK/prompts.jsonl" --raw --max-tokens 32 --weights fp32 \
+    "$BIN" generate --model "$WORK/model" --input "$WORK/prompts.jsonl" --raw --max-new-tokens 32 --weights fp32 \
         --threads "$THREADS" --output "$WORK/greedy.jsonl"
     python3 scripts/compare_gguf_llamacpp.py compare "$WORK"
     # The converted weights written back as an F32 GGUF: llama.cpp then multiplies exactly our fp32 weights.
@@ -72,5 +72,5 @@ TEXT2GRAD_CACHE=${TEXT2GRAD_CACHE:-$WORK/cache} "$BIN" sft --model "$GGUF" --dat
     --eval-fraction 0.25 --threads "$THREADS"
 ADAPTER=$(ls -d "$WORK"/sft-run/checkpoints/step-* | sort -t- -k2 -n | tail -1)
 "$BIN" generate --model "$WORK/model" --adapter "$ADAPTER" --prompt "What is the capital of France?" \
-    --max-tokens 24 --threads "$THREADS"
+    --max-new-tokens 24 --threads "$THREADS"
 echo

@@ -119,6 +119,15 @@ struct TaskAndConfigTests {
         }
     }
 
+    @Test func theResponseBudgetReadsUnderItsEarlierName() throws {
+        #expect(try ConfigFile.decode(AnnotateConfig.self, yaml: "max_tokens: 99", source: "c").maxNewTokens == 99)
+        #expect(try ConfigFile.decode(AnnotateConfig.self, yaml: "max_new_tokens: 98", source: "c").maxNewTokens == 98)
+        #expect(throws: FileError.self) {
+            try ConfigFile.decode(AnnotateConfig.self, yaml: "max_tokens: 99\nmax_new_tokens: 98", source: "c")
+        }
+        #expect(try ConfigFile.yaml(AnnotateConfig()).contains("max_new_tokens: 1200\n"))
+    }
+
     @Test func validationNamesTheSetting() {
         var config = AnnotateConfig(environment: [:])
         config.input = "in.jsonl"
