@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import PolicyOptimization
 import Yams
 
 /// `metrics.jsonl` as columns: every numeric key by step. A null (a non-finite value when it was logged) is
@@ -139,9 +140,9 @@ public struct PolicyRun: Sendable {
     /// The directory relative to the report's root (its own name when the root is the run).
     public var name: String
     public var directory: String
-    /// `reward_mode` from config.yaml (token, scalar), or "run" when the config does not say.
+    /// `reward_mode` from config.yaml (token, scalar), or "run" when the run has no config.yaml.
     public var rewardMode: String
-    /// `reward` from config.yaml: the critic that rewarded the run (rm, builtin, ...), nil when the config does not say.
+    /// `reward` from config.yaml: the critic that rewarded the run (rm, builtin, ...), nil without a config.yaml.
     public var reward: String?
     public var seed: Int?
     /// config.yaml's top-level settings in file order, values as written.
@@ -153,11 +154,15 @@ public struct PolicyRun: Sendable {
     public static func load(directory: String, name: String) throws -> PolicyRun {
         let manager = FileManager.default
         let configPath = directory + "/config.yaml", samplesPath = directory + "/samples.jsonl"
-        let settings = manager.fileExists(atPath: configPath) ? try readSettings(path: configPath) : []
-        let lookup = Dictionary(settings.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let hasConfig = manager.fileExists(atPath: configPath)
+        let settings = hasConfig ? try readSettings(path: configPath) : []
+        // The run's settings decoded with the type train-policy saved them with: a file it could not have written
+        // (an unknown key, a word for a number) is an error naming the file and the key.
+        let config = try hasConfig ? ConfigFile.decode(PPOConfig.self, yaml: InputFile.text(path: configPath),
+                                                        source: configPath) : nil
         return PolicyRun(
-            name: name, directory: directory, rewardMode: lookup["reward_mode"] ?? "run", reward: lookup["reward"],
-            seed: lookup["seed"].flatMap { Int($0) }, settings: settings,
+            name: name, directory: directory, rewardMode: config?.rewardMode.rawValue ?? "run",
+            reward: config?.critic.source.rawValue, seed: config.map { Int(clamping: $0.loop.seed) }, settings: settings,
             metrics: try MetricsTable.load(path: directory + "/metrics.jsonl"),
             samples: manager.fileExists(atPath: samplesPath) ? try RolloutSample.load(path: samplesPath) : [])
     }

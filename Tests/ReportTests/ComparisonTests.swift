@@ -181,6 +181,16 @@ struct ComparisonTests {
         try tree.write("{\"labels\": {\"good_spans\": {\"tokens\": {\"precision\": 1}}}}", to: "rm-eval.json")
         try tree.write("", to: "run/samples.jsonl")
         #expect(throws: ReportError.self) { try ReportData.load(path: tree.root) }
+        // config.yaml is read with train-policy's own type: a key it never writes is named with the file.
+        try FileManager.default.removeItem(atPath: tree.root + "/rm-eval.json")
+        try tree.write("reward_mod: token\n", to: "run/config.yaml")
+        do {
+            _ = try ReportData.load(path: tree.root)
+            Issue.record("a config.yaml train-policy cannot have written was read")
+        } catch {
+            #expect("\(error)".contains(tree.root + "/run/config.yaml") && "\(error)".contains("'reward_mod'"),
+                    "\(error)")
+        }
     }
 
     @Test func writesTheFile() throws {
