@@ -24,6 +24,16 @@ protocol ConfiguredCommand: ParsableArguments {
 extension ConfiguredCommand {
     static var defaults: Config { Config() }
 
+    /// `ConfigFile.resolve` from this command's defaults (or `base`). A setting that fails validation is a usage
+    /// error (exit 64) when only flags gave settings, and bad input naming the file (exit 1) with `--config`.
+    static func resolve(base: Config = defaults, file: String?, flags: (inout Config) throws -> Void) throws -> Config {
+        do {
+            return try ConfigFile.resolve(Config.self, base: base, path: file, flags: flags)
+        } catch let error where file == nil && !(error is ValidationError) {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// "(default: X)" for the setting at `path`, from this command's defaults; empty when it has none.
     static func defaultNote<Value>(_ path: KeyPath<Config, Value>) -> String {
         describe(defaults[keyPath: path]).map { " (default: \($0))" } ?? ""

@@ -50,7 +50,7 @@ struct DemoCommand: ParsableCommand, ConfiguredCommand {
     }
 
     func resolvedConfig() throws -> DemoOptions {
-        try ConfigFile.resolve(DemoOptions.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.override(\.seeds, seeds)
             if quick { c.size = .quick }
             c.override(\.size, size)

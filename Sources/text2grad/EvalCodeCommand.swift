@@ -61,7 +61,7 @@ struct EvalCode: AsyncParsableCommand, ConfiguredCommand {
     }
 
     func resolvedConfig() throws -> EvalCodeConfig {
-        try ConfigFile.resolve(EvalCodeConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.sandbox.wallSeconds = timeout ?? c.sandbox.wallSeconds
             c.sandbox.cpuSeconds = cpuSeconds ?? c.sandbox.cpuSeconds
             c.sandbox.memoryMB = memoryMb ?? c.sandbox.memoryMB

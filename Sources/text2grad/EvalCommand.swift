@@ -33,7 +33,7 @@ struct EvalSummarization: AsyncParsableCommand, ConfiguredCommand {
     var output: String?
 
     func resolvedConfig() throws -> EvalSummarizationConfig {
-        try ConfigFile.resolve(EvalSummarizationConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.override(\.predictions, predictions)
             c.override(\.output, output)
         }

@@ -25,7 +25,7 @@ struct EvalFacts: ParsableCommand, ConfiguredCommand {
     var task: String?
 
     func resolvedConfig() throws -> EvalFactsConfig {
-        try ConfigFile.resolve(EvalFactsConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.override(\.predictions, predictions)
             c.override(\.task, task)
         }

@@ -58,7 +58,7 @@ struct EvalJudge: AsyncParsableCommand, ConfiguredCommand {
 
     func resolvedConfig() throws -> EvalJudgeConfig {
         let base = EvalJudgeConfig(environment: ProcessInfo.processInfo.environment)
-        return try ConfigFile.resolve(EvalJudgeConfig.self, base: base, path: file.config) { c in
+        return try Self.resolve(base: base, file: file.config) { c in
             c.endpoint.apiKey = base.endpoint.apiKey
             c.endpoint.override(\.baseURL, judgeURL)
             c.endpoint.override(\.model, judgeModel)

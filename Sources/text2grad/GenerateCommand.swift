@@ -45,7 +45,7 @@ struct Generate: ParsableCommand, ConfiguredCommand {
     }
 
     func resolvedConfig() throws -> GenerateConfig {
-        try ConfigFile.resolve(GenerateConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.sampling.override(\.maxNewTokens, maxTokens)
             c.sampling.override(\.minNewTokens, minTokens)
             model.apply(to: &c)

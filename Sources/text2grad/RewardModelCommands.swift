@@ -96,7 +96,7 @@ struct Critique: ParsableCommand, ConfiguredCommand {
     @Option(help: "A tokenizer directory for per-token scores (default: none).") var tokenizer: String?
 
     func resolvedConfig() throws -> CritiqueConfig {
-        try ConfigFile.resolve(CritiqueConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             aliases.apply(to: &c)
             critic.apply(to: &c)
             c.override(\.input, input)
@@ -169,7 +169,7 @@ struct EvalRM: ParsableCommand, ConfiguredCommand {
     @Option(name: [.short, .long], help: "Per-record JSONL.") var output: String?
 
     func resolvedConfig() throws -> EvalRMConfig {
-        try ConfigFile.resolve(EvalRMConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             aliases.apply(to: &c)
             critic.apply(to: &c)
             c.override(\.annotations, annotations)

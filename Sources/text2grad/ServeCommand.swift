@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
 
     func resolvedConfig() throws -> ServeConfig {
         let base = ServeConfig(environment: ProcessInfo.processInfo.environment)
-        return try ConfigFile.resolve(ServeConfig.self, base: base, path: file.config) { c in
+        return try Self.resolve(base: base, file: file.config) { c in
             c.apiKey = base.apiKey
             model.apply(to: &c)
             decoding.apply(to: &c)

@@ -67,7 +67,7 @@ struct TrainPolicy: ParsableCommand, ConfiguredCommand {
     @Option(help: .hidden) var stepDelay: Double = 0
 
     func resolvedConfig() throws -> PPOConfig {
-        try ConfigFile.resolve(PPOConfig.self, path: file.config) { c in
+        try Self.resolve(file: file.config) { c in
             c.decoding.override(\.weights, rolloutWeights)
             model.apply(to: &c)
             decoding.apply(to: &c)

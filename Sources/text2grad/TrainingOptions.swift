@@ -23,7 +23,7 @@ struct TrainingOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
 
     /// Defaults, then `--config`, then these flags and the command's own (`more`).
     func resolve(_ more: (inout SFTConfig) -> Void) throws -> SFTConfig {
-        try ConfigFile.resolve(SFTConfig.self, base: Command.defaults, path: file.config) { c in
+        try Command.resolve(file: file.config) { c in
             model.apply(to: &c)
             lora.apply(to: &c)
             optimizer.apply(to: &c)
