@@ -93,7 +93,9 @@ let package = Package(
             dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
         ),
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
-        .target(name: "Report", dependencies: ["Common", "PolicyOptimization", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Report", dependencies: ["Common", "PolicyOptimization", .product(name: "Yams", package: "Yams")]
+        ),
         // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
@@ -137,7 +139,10 @@ let package = Package(
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
-        .testTarget(name: "CLITests", dependencies: ["text2grad", "Common", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["text2grad", "Common", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]),
         .testTarget(

@@ -61,7 +61,9 @@ public enum ConfigFile {
         _ type: Config.Type, base: Config = Config(), yaml text: String, source: String
     ) throws -> Config {
         let known = Set(fileKeys(Config.self))
-        let renamed = Config.flattenedGroups.reduce(Config.renamedKeys) { $0.merging($1.group.renamedKeys) { a, _ in a } }
+        let renamed = Config.flattenedGroups.reduce(Config.renamedKeys) { all, group in
+            all.merging(group.group.renamedKeys) { own, _ in own }
+        }
         var merged = flat(base)
         let node: Node?
         do {
@@ -123,7 +125,9 @@ public enum ConfigFile {
     /// Every key a file of `Config` may hold: its own fields' and, in place of each flattened group, the group's.
     public static func fileKeys<Config: RunConfiguration>(_ type: Config.Type) -> [String] {
         let groups = Dictionary(uniqueKeysWithValues: Config.flattenedGroups.map { ($0.field.stringValue, $0.group) })
-        return Config.CodingKeys.allCases.flatMap { key in groups[key.stringValue].map { $0.keys } ?? [key.stringValue] }
+        return Config.CodingKeys.allCases.flatMap { key in
+            groups[key.stringValue].map { $0.keys } ?? [key.stringValue]
+        }
     }
 
     /// The configuration encoded, with its flattened groups' settings at the top level (the file's form).
@@ -238,9 +242,8 @@ public enum ConfigFile {
     /// The failing key as the file names it (a flattened group's field is not part of the file's path).
     static func keyPath<Config: RunConfiguration>(_ context: DecodingError.Context, _ type: Config.Type) -> String {
         var path = context.codingPath
-        if let first = path.first, Config.flattenedGroups.contains(where: { $0.field.stringValue == first.stringValue }) {
-            path.removeFirst()
-        }
+        let groups = Set(Config.flattenedGroups.map(\.field.stringValue))
+        if let first = path.first?.stringValue, groups.contains(first) { path.removeFirst() }
         return path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 

@@ -162,7 +162,8 @@ public struct PolicyRun: Sendable {
                                                         source: configPath) : nil
         return PolicyRun(
             name: name, directory: directory, rewardMode: config?.rewardMode.rawValue ?? "run",
-            reward: config?.critic.source.rawValue, seed: config.map { Int(clamping: $0.loop.seed) }, settings: settings,
+            reward: config?.critic.source.rawValue, seed: config.map { Int(clamping: $0.loop.seed) },
+            settings: settings,
             metrics: try MetricsTable.load(path: directory + "/metrics.jsonl"),
             samples: manager.fileExists(atPath: samplesPath) ? try RolloutSample.load(path: samplesPath) : [])
     }

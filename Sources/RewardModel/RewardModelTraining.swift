@@ -28,7 +28,8 @@ public enum RewardModelTraining {
     ) throws -> SFTTrainer {
         try SFTTrainer(config: config, resume: resume, reducer: reducer, examples: { tokenizer in
             guard let tokenizer else {
-                throw RewardModelError.badRecord(path: config.model.path, line: 0, detail: "the model has no tokenizer.json")
+                throw RewardModelError.badRecord(path: config.model.path, line: 0,
+                                                 detail: "the model has no tokenizer.json")
             }
             let all = try RewardModelData.records(path: config.data)
             let format = try RewardModelData.format(of: all, path: config.data)

@@ -61,7 +61,8 @@ public struct SFTConfig: RunConfiguration, Equatable {
         func fail(_ reason: String) -> Error { TrainingError.badConfig(path: "config", reason: reason) }
         try model.validate(fail)
         if data.isEmpty { throw fail("'data' is required") }
-        for (key, value) in [("gradient_accumulation", gradientAccumulation), ("max_length", maxLength)] where value <= 0 {
+        for (key, value) in [("gradient_accumulation", gradientAccumulation), ("max_length", maxLength)]
+        where value <= 0 {
             throw fail("'\(key)' must be positive, got \(value)")
         }
         if !(0..<1).contains(evalFraction) { throw fail("'eval_fraction' must be in [0, 1)") }

@@ -74,16 +74,16 @@ public final class SFTTrainer {
                 (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.loop.seed)
             }
         }
-        let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config, adamw: config.optimizer.adamw,
-                                       seed: config.loop.seed)
+        let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config,
+                                       adamw: config.optimizer.adamw, seed: config.loop.seed)
         objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.loop.batchSize,
                                  gradientAccumulation: config.gradientAccumulation,
                                  padId: ModelFiles.padId(tokenizer: tokenizer, model: model), seed: config.loop.seed)
         var fingerprint = Fingerprint()
         fingerprint.add(try ConfigFile.yaml(config))
         for example in train + eval { fingerprint.add(example.tokens + [example.targetStart, example.targetEnd]) }
-        loop = try TrainingLoop(settings: config.loopSettings, trainable: trainable, objective: objective, reducer: reducer,
-                                fingerprint: fingerprint.value, resume: resume, warn: warn)
+        loop = try TrainingLoop(settings: config.loopSettings, trainable: trainable, objective: objective,
+                                reducer: reducer, fingerprint: fingerprint.value, resume: resume, warn: warn)
         if reducer.rank == 0 { try ModelFiles.saveConfig(config, run: config.loop.output) }
     }
 

@@ -42,7 +42,9 @@ enum LocalModel {
                                             apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
             endpoint.concurrency = settings.batchSize
             critic = Critic(backend: .remote(OpenAIClient(settings: endpoint), settings: endpoint), format: format)
-            if settings.source == .teacher, let task = BuiltinTask(rawValue: format.task) { critic.asTeacher(task.make()) }
+            if settings.source == .teacher, let task = BuiltinTask(rawValue: format.task) {
+                critic.asTeacher(task.make())
+            }
         case .builtin:
             critic = try BuiltinTeacherSource.critic(format: format, maxQuotes: settings.maxQuotes)
         }

@@ -26,7 +26,8 @@ struct DemoCommand: ParsableCommand, ConfiguredCommand {
     @Option(help: ArgumentHelp("full, quick or smoke (the smallest sizes that run every stage)."
                                + Self.defaultNote(\.size)))
     var size: DemoSize?
-    @Option(name: [.short, .long], help: ArgumentHelp("Run directory." + Self.defaultNote(\.output))) var output: String?
+    @Option(name: [.short, .long], help: ArgumentHelp("Run directory." + Self.defaultNote(\.output)))
+    var output: String?
     @Option(name: .customLong("out"), help: .hidden) var out: String?
     @Option(help: "An OpenAI-compatible teacher (base URL up to /v1) instead of the built-in one.") var teacherURL: String?
     @Option(help: ArgumentHelp("The model name sent to --teacher-url." + Self.defaultNote(\.teacherModel)))
@@ -70,7 +71,8 @@ struct DemoCommand: ParsableCommand, ConfiguredCommand {
             var recipe = DemoBaseRecipe()
             if let baseSteps { (recipe.steps, recipe.critiqueSteps) = (baseSteps, baseSteps) }
             if let basePosts { (recipe.posts, recipe.critiquePosts) = (basePosts, min(basePosts, recipe.critiquePosts)) }
-            try DemoBase.make(recipe: recipe, output: makeBase, threads: options.threads, log: { note("demo base: " + $0) })
+            try DemoBase.make(recipe: recipe, output: makeBase, threads: options.threads,
+                              log: { note("demo base: " + $0) })
             return
         }
         let out = options.output

@@ -35,7 +35,7 @@ struct Generate: ParsableCommand, ConfiguredCommand {
     @Option(help: "Seed for sampling: the same seed gives the same text.") var seed: UInt64?
     @Option(name: .customLong("stop"), help: "A stop string (repeatable); the output is cut before it.")
     var stop: [String] = []
-    @Option(name: .customLong("stop-id"), help: "A stop token id (repeatable), added to the model's end-of-sequence ids.")
+    @Option(name: .customLong("stop-id"), help: "A stop token id (repeatable), added to the model's end ids.")
     var stopIds: [Int] = []
     @Option(name: .customLong("max-tokens"), help: .hidden) var maxTokens: Int?
     @Option(name: .customLong("min-tokens"), help: .hidden) var minTokens: Int?
@@ -97,7 +97,8 @@ struct Generate: ParsableCommand, ConfiguredCommand {
                 }
                 ids = try promptIds(tokenizer, messages: messages, text: nil, c)
             } else {
-                throw FileError.badLine(path: input, line: record.number, detail: "needs \"prompt\" (text) or \"messages\"")
+                throw FileError.badLine(path: input, line: record.number,
+                                        detail: "needs \"prompt\" (text) or \"messages\"")
             }
             requests.append(GenerationRequest(promptIds: ids, parameters: c.parameters))
         }
@@ -122,7 +123,9 @@ struct Generate: ParsableCommand, ConfiguredCommand {
     }
 
     /// The prompt's ids: through the chat template (with `system`) unless `raw` or the tokenizer has none.
-    func promptIds(_ tokenizer: Tokenizer, messages: [ChatMessage], text: String?, _ c: GenerateConfig) throws -> [Int] {
+    func promptIds(_ tokenizer: Tokenizer, messages: [ChatMessage], text: String?, _ c: GenerateConfig) throws
+        -> [Int]
+    {
         if let text, c.raw || tokenizer.chatTemplate == nil { return tokenizer.encodeIds(text, addSpecialTokens: true) }
         guard tokenizer.chatTemplate != nil else {
             throw ValidationError("chat messages need a tokenizer with a chat template")

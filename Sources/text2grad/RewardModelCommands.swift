@@ -62,7 +62,9 @@ struct CriticAliases<Command: ConfiguredCommand>: ParsableArguments where Comman
     @Option(name: .customLong("batch-size"), help: .hidden) var batchSize: Int?
 
     func validate() throws {
-        if model != nil && endpoint != nil { throw ValidationError("give --reward-model DIR or --reward-url URL, not both") }
+        if model != nil && endpoint != nil {
+            throw ValidationError("give --reward-model DIR or --reward-url URL, not both")
+        }
     }
 
     /// Applied before the critic group's own flags, which win.
@@ -115,8 +117,8 @@ struct Critique: ParsableCommand, ConfiguredCommand {
             }
             return CritiquePair(id: (line.object["id"] as? String) ?? "line \(line.number)", prompt: prompt, response: response)
         }
-        let task = c.critic.task ?? (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
-            ?? "summarization"
+        let recordsTask = (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
+        let task = c.critic.task ?? recordsTask ?? "summarization"
         let (model, _) = try LocalModel.critic(c.critic, format: try RewardModelFormat.builtin(task))
         let scorer = try c.tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
         let started = Date()

@@ -34,7 +34,8 @@ struct SFT: ParsableCommand, ConfiguredCommand {
             let c = try resolvedConfig()
             let trainer = try SFTTrainer(config: c, resume: training.resume, reducer: reducer, warn: { note("sft: " + $0) })
             note("sft: \(trainer.train.count) training and \(trainer.eval.count) held-out examples, "
-            + (c.lora.config.map { "LoRA r\($0.rank) on \($0.targetModules.map(\.rawValue).joined(separator: ","))" } ?? "all parameters")
+            + (c.lora.config.map { "LoRA r\($0.rank) on \($0.targetModules.map(\.rawValue).joined(separator: ","))" }
+               ?? "all parameters")
             + (trainer.state.step > 0 ? ", resuming after step \(trainer.state.step)" : ""))
             try training.train(trainer, name: "sft", reducer: reducer)
         }

@@ -28,7 +28,8 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
     @Option(help: "A LoRA adapter directory (PEFT format) to apply.") var adapter: String?
     @Option(help: "Serve a rule-based teacher instead of a model.") var teacher: ServedTeacher?
     @Option(help: ArgumentHelp("With --teacher builtin: at most this many quotes per label, 0 for every right fact and "
-                               + "every problem (2 is what the summarization prompt asks for)." + Self.defaultNote(\.maxQuotes)))
+                               + "every problem (2 is what the summarization prompt asks for)."
+                               + Self.defaultNote(\.maxQuotes)))
     var maxQuotes: Int?
     @Option(help: "The model id clients send (default: the directory's name, or 'builtin-teacher').")
     var modelName: String?
@@ -37,7 +38,8 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
     var port: Int?
     @Option(help: "Require this API key (prefer the TEXT2GRAD_API_KEY environment variable: flags show in ps).")
     var apiKey: String?
-    @Option(help: ArgumentHelp("Sequences generated together at most." + Self.defaultNote(\.maxBatch))) var maxBatch: Int?
+    @Option(help: ArgumentHelp("Sequences generated together at most." + Self.defaultNote(\.maxBatch)))
+    var maxBatch: Int?
     @Option(help: ArgumentHelp("Waiting sequences beyond which requests get 503." + Self.defaultNote(\.maxQueue)))
     var maxQueue: Int?
     @Option(help: ArgumentHelp("Largest request body in bytes (413 beyond)." + Self.defaultNote(\.maxBodyBytes)))
@@ -92,8 +94,8 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
             return
         }
         let (lm, tokenizer) = try LocalModel.load(model: c.model.path, adapter: c.adapter, weights: c.decoding.weights)
-        let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer), maxBatchSize: c.maxBatch,
-                                            maxQueuedSequences: c.maxQueue)
+        let scheduler = GenerationScheduler(generator: Generator(model: lm, tokenizer: tokenizer),
+                                            maxBatchSize: c.maxBatch, maxQueuedSequences: c.maxQueue)
         scheduler.start()
         defer { scheduler.shutdown() }
         let name = c.modelName ?? URL(fileURLWithPath: c.model.path).standardizedFileURL.lastPathComponent

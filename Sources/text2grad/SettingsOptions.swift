@@ -8,7 +8,7 @@ import Common
 
 /// `--model DIR`, `--threads N`.
 struct ModelOptions<Command: ConfiguredCommand>: ParsableArguments where Command.Config: HasModel {
-    @Option(help: ArgumentHelp("A Hugging Face model directory (config.json, safetensors, tokenizer.json) or a GGUF file."))
+    @Option(help: "A Hugging Face model directory (config.json, safetensors, tokenizer.json) or a GGUF file.")
     var model: String?
     @Option(help: "Engine threads: matrix products and kernels. (default: the machine's cores)")
     var threads: Int?
@@ -93,9 +93,11 @@ struct LoopOptions<Command: ConfiguredCommand>: ParsableArguments where Command.
     var schedule: ScheduleKind?
     @Option(help: ArgumentHelp("Linear warmup steps." + Command.defaultNote(\.loop.warmupSteps)))
     var warmupSteps: Int?
-    @Option(help: ArgumentHelp("Steps between evaluations, 0 for the end only." + Command.defaultNote(\.loop.evalEvery)))
+    @Option(help: ArgumentHelp("Steps between evaluations, 0 for the end only."
+                               + Command.defaultNote(\.loop.evalEvery)))
     var evalEvery: Int?
-    @Option(help: ArgumentHelp("Steps between checkpoints, 0 for the end only." + Command.defaultNote(\.loop.saveEvery)))
+    @Option(help: ArgumentHelp("Steps between checkpoints, 0 for the end only."
+                               + Command.defaultNote(\.loop.saveEvery)))
     var saveEvery: Int?
     @Option(help: ArgumentHelp("Checkpoints kept." + Command.defaultNote(\.loop.keepCheckpoints)))
     var keepCheckpoints: Int?
@@ -124,7 +126,8 @@ struct SamplingOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
     var topP: Double?
     @Option(help: ArgumentHelp("Keep the k most likely tokens (0: all)." + Command.defaultNote(\.sampling.topK)))
     var topK: Int?
-    @Option(help: ArgumentHelp("The response budget: new tokens at most." + Command.defaultNote(\.sampling.maxNewTokens)))
+    @Option(help: ArgumentHelp("The response budget: new tokens at most."
+                               + Command.defaultNote(\.sampling.maxNewTokens)))
     var maxNewTokens: Int?
     @Option(help: ArgumentHelp("No end of sequence (or stop string) before this many new tokens."
                                + Command.defaultNote(\.sampling.minNewTokens)))
@@ -185,13 +188,15 @@ struct CriticOptions<Command: ConfiguredCommand>: ParsableArguments where Comman
     @Option(help: ArgumentHelp("The model name sent to --reward-url." + Command.defaultNote(\.critic.modelName)))
     var rewardModelName: String?
     @Option(help: ArgumentHelp("summarization, qa or code: the span labels asked for."
-                               + (Command.defaultNote(\.critic.task).isEmpty
-                                  ? " (default: the records' task, else summarization)" : Command.defaultNote(\.critic.task))))
+                               + (Command.defaults.critic.task == nil
+                                  ? " (default: the records' task, else summarization)"
+                                  : Command.defaultNote(\.critic.task))))
     var task: String?
-    @Option(help: ArgumentHelp("The critique's budget: new tokens at most." + Command.defaultNote(\.critic.maxNewTokens)))
+    @Option(help: ArgumentHelp("The critique's budget: new tokens at most."
+                               + Command.defaultNote(\.critic.maxNewTokens)))
     var critiqueMaxNewTokens: Int?
     @Option(name: .customLong("critique-tokens"), help: .hidden) var critiqueTokens: Int?
-    @Flag(help: "A local reward model may quote text that is not in the response (by default only verbatim substrings).")
+    @Flag(help: "A local reward model may quote text that is not in the response (by default only verbatim quotes).")
     var freeQuotes = false
     @Option(help: ArgumentHelp("At most this many quotes per label: a local reward model's decoding, or the builtin "
                                + "teacher's cap. (default: no limit)"))

@@ -43,7 +43,8 @@ struct TrainPolicy: ParsableCommand, ConfiguredCommand {
     @OptionGroup(title: "Critic") var critic: CriticOptions<TrainPolicy>
     @Option(help: "Prompts JSONL ({\"id\", \"prompt\"} or {\"id\", \"messages\"}).") var prompts: String?
     @Option(help: "Held-out prompts, evaluated with the rollouts' decoding and fixed seeds.") var evalPrompts: String?
-    @Option(help: ArgumentHelp("Held-out prompts evaluated at most." + Self.defaultNote(\.evalLimit))) var evalLimit: Int?
+    @Option(help: ArgumentHelp("Held-out prompts evaluated at most." + Self.defaultNote(\.evalLimit)))
+    var evalLimit: Int?
     @Flag(help: "Evaluate held-out prompts greedily instead.") var evalGreedy = false
     @Flag(inversion: .prefixedNo, help: "Critique every held-out response (eval/score); without, only the one logged. (default: on)")
     var evalCritique: Bool?
@@ -109,7 +110,8 @@ struct TrainPolicy: ParsableCommand, ConfiguredCommand {
         trainer.loop.progress = reducer.rank == 0
             ? ProgressReporter(total: c.loop.steps, style: .auto, interval: 10, unit: "steps") : nil
         let mode = c.rewardMode == .token ? "token-level" : "scalar"
-        note("train-policy: \(trainer.objective.prompts.count) prompts, \(mode) rewards from \(c.critic.source.rawValue)"
+        let source = c.critic.source.rawValue
+        note("train-policy: \(trainer.objective.prompts.count) prompts, \(mode) rewards from \(source)"
             + (trainer.loop.step > 0 ? ", resuming after step \(trainer.loop.step)" : ""))
         do {
             try trainer.run()

@@ -93,8 +93,8 @@ import Testing
             let name = path.joined(separator: " ")
             seen.insert(name)
             let configured = command is any ConfiguredCommand.Type
-            #expect(configured != (Self.flagsOnly[name] != nil),
-                    "\(name): configured \(configured), but \(Self.flagsOnly[name] == nil ? "not " : "")listed as flags-only")
+            let listed = Self.flagsOnly[name] != nil
+            #expect(configured != listed, "\(name): configured \(configured), listed as flags-only \(listed)")
             #expect(!configured || Self.required[name] != nil, "\(name): give its required flags in `required`")
         }
         for name in Self.flagsOnly.keys { #expect(seen.contains(name), "\(name) is not a subcommand") }
@@ -253,7 +253,9 @@ import Testing
 
     /// The resolved configuration as saved.
     static func yaml(_ path: [String], _ arguments: [String]) throws -> String {
-        func text<C: ConfiguredCommand>(_ command: C) throws -> String { try ConfigFile.yaml(try command.resolvedConfig()) }
+        func text<C: ConfiguredCommand>(_ command: C) throws -> String {
+            try ConfigFile.yaml(try command.resolvedConfig())
+        }
         return try text(try configured(path, arguments))
     }
 

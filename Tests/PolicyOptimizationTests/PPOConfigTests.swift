@@ -25,7 +25,8 @@ import Training
         let trainer = try PolicyTrainer(config: c, critic: try PPOTrainerTests.critic(), format: try .builtin("summarization"))
         let prompts = Array(trainer.objective.prompts.prefix(4))
         let sampled = try trainer.objective.rollout(prompts, seed: 11, greedy: false)
-        #expect(sampled.responseIds.allSatisfy { $0.count == c.sampling.maxNewTokens }, "\(sampled.responseIds.map(\.count))")
+        #expect(sampled.responseIds.allSatisfy { $0.count == c.sampling.maxNewTokens },
+                "\(sampled.responseIds.map(\.count))")
     }
 
     /// A resumed run must be the run it resumes: another reward model, or any setting but the run's length,

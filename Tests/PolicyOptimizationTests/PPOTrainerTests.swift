@@ -107,7 +107,8 @@ import Training
         #expect(scalar[0].metrics["objective/scores"] == first["objective/scores"], "same rollouts, same critiques")
         #expect(scalar[0].metrics["objective/token_scores"] == first["objective/token_scores"], "the same return")
         #expect(scalar[0].metrics["loss/policy_avg"] != first["loss/policy_avg"], "placed elsewhere")
-        let placed = try String(contentsOfFile: scalarConfig.loop.output + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        let placed = try String(contentsOfFile: scalarConfig.loop.output + "/samples.jsonl", encoding: .utf8)
+            .split(separator: "\n")
             .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["split"] == nil }
         for line in placed {
             let scores = (line["tokens"] as! [[String: Any]]).map { $0["score"] as! Double }

@@ -72,7 +72,8 @@ import Tokenizers
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func arguments(_ run: String) -> [String] {
             let c = Self.config(directory, data: data, run: run, lora: true)
-            return ["sft", "--model", c.model.path, "--data", data, "--output", c.loop.output, "--steps", "8", "--batch-size", "3",
+            return ["sft", "--model", c.model.path, "--data", data, "--output", c.loop.output, "--steps", "8",
+                    "--batch-size", "3",
                     "--gradient-accumulation", "2", "--learning-rate", "3e-3", "--warmup-steps", "2", "--lora-rank", "4",
                     "--lora-dropout", "0.1", "--lora-targets", "q_proj,v_proj,down_proj", "--save-every", "2", "--eval-every", "4",
                     "--threads", "2", "--weight-decay", "0.01", "--max-length", "64"]
@@ -192,7 +193,8 @@ import Tokenizers
         try "model: m\ndata: d.jsonl\nsteps: 7\nlora_rank: 0\nschedule: linear\nlora_targets: [q_proj, up_proj]\n"
             .write(toFile: directory + "/a.yaml", atomically: true, encoding: .utf8)
         let c = try SFTConfig.load(yaml: directory + "/a.yaml")
-        #expect(c.loop.steps == 7 && c.lora.rank == 0 && c.loop.schedule == .linear && c.lora.targets == ["q_proj", "up_proj"])
+        #expect(c.loop.steps == 7 && c.lora.rank == 0 && c.loop.schedule == .linear)
+        #expect(c.lora.targets == ["q_proj", "up_proj"])
         #expect(c.loop.batchSize == SFTConfig().loop.batchSize)
         #expect(try YAMLRoundTrip.decode(c.yaml()) == c)
         try "model: m\nlearning_rat: 1\n".write(toFile: directory + "/b.yaml", atomically: true, encoding: .utf8)
