@@ -1,15 +1,24 @@
+import CKernels
 import Dispatch
 
 // Letters: N rows (tokens), IC input channels, OC output channels.
+
+/// The precision of a product's operands. bf16 rounds both operands to bf16 (nearest, ties to even) and sums the
+/// products in fp32: twice the multiply rate of fp32 on CPUs with AVX-512 BF16 dot products (elsewhere the same
+/// rounding, multiplied by fp32 BLAS). For weights that do not train: LoRA's base, PPO's reference.
+public enum ProductPrecision: String, Codable, Sendable, CaseIterable {
+    case fp32, bf16
+}
 
 /// out (N, OC) = input (N, IC) · weightᵀ + bias, with weight stored (OC, IC) as in PyTorch's nn.Linear.
 ///
 /// With several threads the output columns are split between them, each running single-threaded BLAS on its
 /// slice of the weights: one thread pool for the whole engine instead of OpenBLAS's spinning one.
+/// `precision` .bf16 multiplies input and weight rounded to bf16 (`ProductPrecision`).
 public func matmulForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows N: Int, inChannels IC: Int, outChannels OC: Int
+    rows N: Int, inChannels IC: Int, outChannels OC: Int, precision: ProductPrecision = .fp32
 ) {
     let threads = Parallel.threadCount
     let chunks = N * IC * OC >= 4_000_000 ? min(threads, max(1, OC / 64)) : 1
@@ -20,10 +29,8 @@ public func matmulForward(
         if let bias {
             for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
         }
-        BLAS.sgemm(
-            transA: false, transB: true, m: N, n: o1 - o0, k: IC,
-            alpha: 1, a: input, lda: IC, b: weight + o0 * IC, ldb: IC,
-            beta: bias == nil ? 0 : 1, c: out + o0, ldc: OC)
+        product(precision, c: out + o0, ldc: OC, a: input, lda: IC, b: weight + o0 * IC, ldb: IC, transB: true,
+                m: N, n: o1 - o0, k: IC, accumulate: bias != nil)
     }
     if chunks == 1 {
         run(0)
@@ -47,14 +54,57 @@ public func matmulForwardNaive(
     }
 }
 
+/// c (m, n) = (accumulate ? c : 0) + a (m, k) · op(b), op(b) = b (k, n) or, with transB, bᵀ of b (n, k); one thread.
+func product(
+    _ precision: ProductPrecision, c: UnsafeMutablePointer<Float>, ldc: Int, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, transB: Bool, m: Int, n: Int, k: Int, accumulate: Bool
+) {
+    switch precision {
+    case .fp32:
+        BLAS.sgemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+    case .bf16:
+        if t2g_gemm_bf16(c, ldc, a, lda, b, ldb, transB ? 1 : 0, m, n, k, accumulate ? 1 : 0) == 0 {
+            emulatedBF16Product(c: c, ldc: ldc, a: a, lda: lda, b: b, ldb: ldb, transB: transB, m: m, n: n, k: k,
+                                accumulate: accumulate)
+        }
+    }
+}
+
+/// `product(.bf16, …)` where the CPU has no bf16 dot products: the same rounded operands, multiplied by fp32 BLAS.
+func emulatedBF16Product(
+    c: UnsafeMutablePointer<Float>, ldc: Int, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, transB: Bool, m: Int, n: Int, k: Int, accumulate: Bool
+) {
+    let (rows, columns) = transB ? (n, k) : (k, n)
+    let ra = roundedToBF16(a, rows: m, columns: k, ld: lda)
+    let rb = roundedToBF16(b, rows: rows, columns: columns, ld: ldb)
+    defer { ra.deallocate(); rb.deallocate() }
+    BLAS.sgemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: ra, lda: k, b: rb, ldb: columns,
+               beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+}
+
+/// A packed copy of a (rows, columns) matrix (row stride ld) with every value rounded to the nearest bf16.
+func roundedToBF16(_ x: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) -> UnsafeMutablePointer<Float> {
+    let out = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * columns))
+    let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, columns))
+    defer { halves.deallocate() }
+    for r in 0..<rows {
+        t2g_f32_to_bf16(halves, x + r * ld, columns)
+        t2g_bf16_to_f32(out + r * columns, halves, columns)
+    }
+    return out
+}
+
 /// The backward of `matmulForward`, accumulating: dinput (N, IC) += dout · weight, dweight (OC, IC) += doutᵀ · input,
 /// dbias (OC) += Σₙ dout. Pass nil for a gradient that is not wanted (frozen weights cost no compute).
 ///
-/// Threads split dinput's columns and dweight's rows, so no two write the same float.
+/// Threads split dinput's columns and dweight's rows, so no two write the same float. `precision` is dinput's
+/// product's (the one a frozen weight needs); weight gradients are always fp32.
 public func matmulBackward(
     dinput: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    rows N: Int, inChannels IC: Int, outChannels OC: Int
+    rows N: Int, inChannels IC: Int, outChannels OC: Int, precision: ProductPrecision = .fp32
 ) {
     let threads = Parallel.threadCount
     let large = N * IC * OC >= 4_000_000
@@ -64,8 +114,8 @@ public func matmulBackward(
         let run = { (chunk: Int) in
             let i0 = (IC * chunk / chunks) & ~15, i1 = chunk + 1 == chunks ? IC : (IC * (chunk + 1) / chunks) & ~15
             guard i1 > i0 else { return }
-            BLAS.sgemm(transA: false, transB: false, m: N, n: i1 - i0, k: OC, alpha: 1, a: dout, lda: OC,
-                       b: weight + i0, ldb: IC, beta: 1, c: dinput + i0, ldc: IC)
+            product(precision, c: dinput + i0, ldc: IC, a: dout, lda: OC, b: weight + i0, ldb: IC, transB: false,
+                    m: N, n: i1 - i0, k: OC, accumulate: true)
         }
         if chunks == 1 { run(0) } else { BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) } }
     }

@@ -23,9 +23,15 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Comma-separated LoRA targets (lora mode).")
     var loraTargets: String = "q_proj,k_proj,v_proj,o_proj"
 
+    @Option(help: "Products with the frozen base (lora mode): fp32, or bf16 (operands rounded to bf16, fp32 sums).")
+    var precision: ProductPrecision = .fp32
+
     func validate() throws {
         guard ["full", "lora"].contains(mode) else { throw ValidationError("--mode must be full or lora") }
         guard loraRank > 0 else { throw ValidationError("--lora-rank must be positive") }
+        guard precision == .fp32 || mode == "lora" else {
+            throw ValidationError("--precision bf16 is for a frozen base (--mode lora)")
+        }
     }
 
     func run() throws {
@@ -49,6 +55,7 @@ struct BenchTrain: ParsableCommand {
             let config = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targetModules: targetModules)
             model.adapter = LoRAAdapter(config: config, modelConfig: c)
             model.adapter!.initialize(seed: 2)
+            model.productPrecision = precision
             adapterGradients = LoRAAdapter(config: config, modelConfig: c)
             gradients = nil
         } else {
@@ -98,7 +105,8 @@ struct BenchTrain: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         try StandardOutput.line(try JSONLines.encode([
             "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
-            "threads": options.threads, "seconds": median, "all_seconds": all, "tokens_per_s": tokens / median,
+            "threads": options.threads, "precision": precision.rawValue,
+            "seconds": median, "all_seconds": all, "tokens_per_s": tokens / median,
             "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,
             "trainable_parameters": parameters.count, "phase_seconds": phaseMedians,
         ]))

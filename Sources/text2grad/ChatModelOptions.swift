@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import Tensor
 import Tokenizers
 
 /// `--model DIR [--adapter DIR]`, shared by the commands that generate: a model, its tokenizer and an adapter.
@@ -35,3 +36,4 @@ struct ChatModelOptions: ParsableArguments {
 }
 
 extension DecodePrecision: ExpressibleByArgument {}
+extension ProductPrecision: ExpressibleByArgument {}
