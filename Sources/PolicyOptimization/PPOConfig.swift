@@ -97,6 +97,8 @@ public struct PPOConfig: RunConfiguration, Equatable {
     public var loraAlpha: Double = 32
     public var loraDropout: Double = 0.0
     public var loraTargets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    /// The products with the frozen base under LoRA (the policy's passes and the reference's): fp32, or bf16.
+    public var basePrecision: ProductPrecision = .fp32
     /// k1, k3 or full (over the vocabulary).
     public var klEstimator: KLEstimator = .k1
     /// The KL coefficient β (the start value when adaptive).
@@ -155,6 +157,7 @@ public struct PPOConfig: RunConfiguration, Equatable {
         case learningRate = "learning_rate", valueLearningRateScale = "value_learning_rate_scale", schedule
         case warmupSteps = "warmup_steps", weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
         case loraRank = "lora_rank", loraAlpha = "lora_alpha", loraDropout = "lora_dropout", loraTargets = "lora_targets"
+        case basePrecision = "base_precision"
         case klEstimator = "kl_estimator", klCoef = "kl_coef", klTarget = "kl_target", klHorizon = "kl_horizon"
         case gamma, lam, cliprange, cliprangeValue = "cliprange_value", vfCoef = "vf_coef", entropyCoef = "entropy_coef"
         case ratioThreshold = "ratio_threshold", logRatioClamp = "log_ratio_clamp", whitenAdvantages = "whiten_advantages"
@@ -191,7 +194,8 @@ public struct PPOConfig: RunConfiguration, Equatable {
         if topK < 0 { throw fail("'top_k' must be ≥ 0") }
         try TrainingSettings.validate(learningRate: learningRate, warmupSteps: warmupSteps, weightDecay: weightDecay,
                                       maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, fail: fail)
-        try TrainingSettings.validateLoRA(rank: loraRank, dropout: loraDropout, targets: loraTargets, fail: fail)
+        try TrainingSettings.validateLoRA(rank: loraRank, dropout: loraDropout, targets: loraTargets,
+                                          basePrecision: basePrecision, fail: fail)
         for (key, value) in [("kl_coef", klCoef), ("gamma", gamma), ("lam", lam), ("cliprange", cliprange),
                              ("cliprange_value", cliprangeValue), ("vf_coef", vfCoef), ("entropy_coef", entropyCoef),
                              ("value_learning_rate_scale", valueLearningRateScale), ("kl_horizon", klHorizon)]

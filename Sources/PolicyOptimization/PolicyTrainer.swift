@@ -27,6 +27,7 @@ public final class PolicyTrainer {
         }
         let prompts = try PolicyPrompt.load(path: config.prompts, tokenizer: tokenizer)
         let evalPrompts = try config.evalPrompts.map { Array(try PolicyPrompt.load(path: $0, tokenizer: tokenizer).prefix(config.evalLimit)) } ?? []
+        model.productPrecision = config.basePrecision
         let trainable = TrainableModel(model: model, directory: config.model, lora: config.lora, adamw: config.adamw,
                                        seed: config.seed, valueHeadRate: config.valueLearningRateScale)
         let reference = config.lora == nil ? try LlamaModel(directory: config.model) : nil

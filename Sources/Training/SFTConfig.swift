@@ -48,6 +48,9 @@ public struct SFTConfig: RunConfiguration, Equatable {
     public var loraRSLoRA: Bool = false
     /// The projections LoRA adapts.
     public var loraTargets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    /// The products with the frozen base under LoRA: fp32, or bf16 (operands rounded to bf16, fp32 sums; twice the
+    /// multiply rate on CPUs with AVX-512 BF16).
+    public var basePrecision: ProductPrecision = .fp32
     /// Seeds the adapter's initialisation, the data order, the held-out split and dropout.
     public var seed: UInt64 = 0
     /// Steps between held-out evaluations (0: only at the end).
@@ -65,7 +68,8 @@ public struct SFTConfig: RunConfiguration, Equatable {
         case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", weightDecay = "weight_decay"
         case beta1, beta2, epsilon, maxGradNorm = "max_grad_norm"
         case loraRank = "lora_rank", loraAlpha = "lora_alpha", loraDropout = "lora_dropout", loraRSLoRA = "lora_rslora"
-        case loraTargets = "lora_targets", seed, evalEvery = "eval_every", saveEvery = "save_every"
+        case loraTargets = "lora_targets", basePrecision = "base_precision", seed, evalEvery = "eval_every"
+        case saveEvery = "save_every"
         case keepCheckpoints = "keep_checkpoints", threads
     }
 
@@ -102,7 +106,8 @@ public struct SFTConfig: RunConfiguration, Equatable {
         if !(0..<1).contains(evalFraction) { throw fail("'eval_fraction' must be in [0, 1)") }
         try TrainingSettings.validate(learningRate: learningRate, warmupSteps: warmupSteps, weightDecay: weightDecay,
                                       maxGradNorm: maxGradNorm, evalEvery: evalEvery, saveEvery: saveEvery, fail: fail)
-        try TrainingSettings.validateLoRA(rank: loraRank, dropout: loraDropout, targets: loraTargets, fail: fail)
+        try TrainingSettings.validateLoRA(rank: loraRank, dropout: loraDropout, targets: loraTargets,
+                                          basePrecision: basePrecision, fail: fail)
     }
 
     /// The LoRA configuration, or nil for full fine-tuning.
@@ -139,8 +144,13 @@ public enum TrainingSettings {
     }
 
     /// LoRA ranges and target names.
-    public static func validateLoRA(rank: Int, dropout: Double, targets: [String], fail: (String) -> Error) throws {
+    public static func validateLoRA(
+        rank: Int, dropout: Double, targets: [String], basePrecision: ProductPrecision, fail: (String) -> Error
+    ) throws {
         if rank < 0 { throw fail("'lora_rank' must be ≥ 0") }
+        if rank == 0 && basePrecision != .fp32 {
+            throw fail("'base_precision: \(basePrecision.rawValue)' is for a frozen base: it needs 'lora_rank' > 0")
+        }
         if !(0..<1).contains(dropout) { throw fail("'lora_dropout' must be in [0, 1)") }
         for target in targets where LoRAModule(rawValue: target) == nil {
             throw fail("unknown LoRA target '\(target)' (supported: \(LoRAModule.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -74,6 +74,7 @@ public final class SFTTrainer {
                 (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.seed)
             }
         }
+        model.productPrecision = config.basePrecision
         let trainable = TrainableModel(model: model, directory: config.model, lora: config.lora, adamw: config.adamw,
                                        seed: config.seed)
         objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.batchSize,

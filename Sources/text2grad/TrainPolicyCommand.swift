@@ -7,6 +7,7 @@ import LLMClient
 import Models
 import PolicyOptimization
 import RewardModel
+import Tensor
 import Training
 
 extension RewardMode: ExpressibleByArgument {}
@@ -59,6 +60,8 @@ struct TrainPolicy: ParsableCommand {
     @Option(help: "GAE's discount γ. (default: 1)") var gamma: Double?
     @Option(help: "GAE's λ: how far each reward reaches back past the value estimates. (default: 0.95)") var lam: Double?
     @Option(help: "LoRA rank; 0 trains every weight. (default: 16)") var loraRank: Int?
+    @Option(help: "Products with the frozen base under LoRA: fp32, or bf16 (rounded operands, fp32 sums).")
+    var basePrecision: ProductPrecision?
     @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
     @Option(help: "Random seed. (default: 0)") var seed: UInt64?
@@ -93,7 +96,7 @@ struct TrainPolicy: ParsableCommand {
         o.set("kl_target", klTarget); o.set("kl_estimator", klEstimator?.rawValue); o.set("lora_rank", loraRank)
         o.set("gamma", gamma); o.set("lam", lam)
         o.set("eval_every", evalEvery); o.set("save_every", saveEvery); o.set("seed", seed); o.set("threads", threads)
-        o.set("rollout_weights", rolloutWeights?.rawValue)
+        o.set("rollout_weights", rolloutWeights?.rawValue); o.set("base_precision", basePrecision?.rawValue)
         o.set("scalar_score", scalarScore?.rawValue)
         o.set("reward_model", rewardModel); o.set("reward_adapter", rewardAdapter); o.set("reward_url", rewardURL)
         o.set("reward_model_name", rewardModelName); o.set("task", task); o.set("critique_tokens", critiqueTokens)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Distributed
+import Tensor
 import Training
 
 /// The flags every training command shares (`sft`, `train-rm`), each overriding one YAML key of `SFTConfig`.
@@ -23,6 +24,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "LoRA dropout. (default: 0)") var loraDropout: Double?
     @Flag(help: "Scale LoRA by alpha/√r (rsLoRA).") var rslora = false
     @Option(help: "Comma-separated LoRA targets among q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.") var loraTargets: String?
+    @Option(help: "Products with the frozen base under LoRA: fp32, or bf16 (rounded operands, fp32 sums).")
+    var basePrecision: ProductPrecision?
     @Option(help: "Random seed. (default: 0)") var seed: UInt64?
     @Option(help: "Steps between evaluations, 0 for the end only. (default: 0)") var evalEvery: Int?
     @Option(help: "Steps between checkpoints, 0 for the end only. (default: 0)") var saveEvery: Int?
@@ -45,7 +48,8 @@ struct TrainingOptions: ParsableArguments {
         o.set("learning_rate", learningRate); o.set("schedule", schedule); o.set("warmup_steps", warmupSteps)
         o.set("weight_decay", weightDecay); o.set("max_grad_norm", maxGradNorm); o.set("lora_rank", loraRank)
         o.set("lora_alpha", loraAlpha); o.set("lora_dropout", loraDropout); o.set("lora_rslora", rslora ? true : nil)
-        o.setList("lora_targets", loraTargets); o.set("seed", seed); o.set("eval_every", evalEvery)
+        o.setList("lora_targets", loraTargets); o.set("base_precision", basePrecision?.rawValue)
+        o.set("seed", seed); o.set("eval_every", evalEvery)
         o.set("save_every", saveEvery); o.set("keep_checkpoints", keepCheckpoints); o.set("threads", threads)
         return o
     }
