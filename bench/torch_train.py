@@ -6,6 +6,7 @@ Prints the same JSON, including peak memory (ru_maxrss): run each mode in its ow
 
     python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
     python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
+    python3 bench/torch_train.py --mode lora --precision bf16 --batch 4 --seq 256 --threads 2
 """
 import json
 import resource
@@ -22,6 +23,9 @@ def main():
     options.add_argument("--mode", default="full", choices=["full", "lora"])
     options.add_argument("--lora-rank", type=int, default=16)
     options.add_argument("--lora-targets", default="q_proj,k_proj,v_proj,o_proj")
+    options.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                         help="bf16: the forward under torch.autocast(bfloat16), PyTorch's counterpart of "
+                              "text2grad's --precision bf16 (products in bf16, master weights fp32)")
     args = options.parse_args()
     model = random_model(args)
     config = model.config
@@ -36,7 +40,8 @@ def main():
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = model(input_ids=ids, labels=ids).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
@@ -53,7 +58,8 @@ def main():
     tokens = args.batch * args.seq
     print(json.dumps({
         "bench": "train", "mode": args.mode, "engine": f"pytorch {torch.__version__} ({args.attention})",
-        "model": args.model or args.shape, "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median,
+        "model": args.model or args.shape, "precision": args.precision, "batch": args.batch, "seq": args.seq,
+        "threads": args.threads, "seconds": median,
         "all_seconds": times, "tokens_per_s": tokens / median, "loss": loss,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trainable_parameters": sum(p.numel() for p in parameters),
