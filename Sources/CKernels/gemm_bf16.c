@@ -44,25 +44,65 @@ static BF16 void row_pairs(uint32_t *out, long stride, const float *x, long coun
     }
 }
 
-// Packs rows [0, rows) × k [0, kc) of a row-major matrix (ld) into panels of `width` rows: panel q holds, for each
-// pair p, its `width` rows' pairs. Rows past `rows` and a last odd k are zero.
+// Rounds 8 rows of 8 pairs (16 floats each, rows ld apart) and stores them transposed: out[j·stride + i] = pair j
+// of row i (an 8 × 8 transpose of 32-bit lanes).
+static BF16 inline void pairs8x8(uint32_t *out, long stride, const float *x, long ld) {
+    __m256i r0 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x)), r1 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + ld));
+    __m256i r2 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 2 * ld));
+    __m256i r3 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 3 * ld));
+    __m256i r4 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 4 * ld));
+    __m256i r5 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 5 * ld));
+    __m256i r6 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 6 * ld));
+    __m256i r7 = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + 7 * ld));
+    __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
+    __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+    __m256i t4 = _mm256_unpacklo_epi32(r4, r5), t5 = _mm256_unpackhi_epi32(r4, r5);
+    __m256i t6 = _mm256_unpacklo_epi32(r6, r7), t7 = _mm256_unpackhi_epi32(r6, r7);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    _mm256_storeu_si256((__m256i *)(out + 0 * stride), _mm256_permute2x128_si256(u0, u4, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 1 * stride), _mm256_permute2x128_si256(u1, u5, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 2 * stride), _mm256_permute2x128_si256(u2, u6, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 3 * stride), _mm256_permute2x128_si256(u3, u7, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 4 * stride), _mm256_permute2x128_si256(u0, u4, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 5 * stride), _mm256_permute2x128_si256(u1, u5, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 6 * stride), _mm256_permute2x128_si256(u2, u6, 0x31));
+    _mm256_storeu_si256((__m256i *)(out + 7 * stride), _mm256_permute2x128_si256(u3, u7, 0x31));
+}
+
+// One row's pairs from pair `from` on (a last odd k paired with 0), every `width` lanes of `out`.
+static BF16 void row_tail(uint32_t *out, long width, const float *row, long from, long kc) {
+    const long full = kc / 2;
+    row_pairs(out + from * width, width, row + 2 * from, full - from);
+    if (kc & 1) {
+        __m512 v = _mm512_maskz_loadu_ps(0x1, row + kc - 1);
+        __m512i packed = (__m512i)_mm512_cvtne2ps_pbh(v, v);
+        out[full * width] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(packed));
+    }
+}
+
+// Packs rows [0, rows) × k [0, kc) of a row-major matrix (ld) into panels of `width` rows (8 or 32): panel q holds,
+// for each pair p, its `width` rows' pairs. Rows past `rows` and a last odd k are zero.
 static BF16 void pack_rows(uint32_t *out, const float *x, long ld, long rows, long kc, int width) {
     const long pairs = (kc + 1) / 2, full = kc / 2;
     for (long r0 = 0; r0 < rows; r0 += width) {
         uint32_t *panel = out + r0 / width * pairs * width;
-        for (int i = 0; i < width; i++) {
-            long r = r0 + i;
-            if (r >= rows) {
+        int i = 0;
+        // Eight whole rows at a time: 8 × 8 pairs transposed in registers.
+        for (; i + 8 <= width && r0 + i + 8 <= rows; i += 8) {
+            const float *block = x + (r0 + i) * ld;
+            long p = 0;
+            for (; p + 8 <= full; p += 8) pairs8x8(panel + p * width + i, width, block + 2 * p, ld);
+            for (int ii = 0; ii < 8; ii++) row_tail(panel + i + ii, width, block + ii * ld, p, kc);
+        }
+        for (; i < width; i++) {
+            if (r0 + i >= rows) {
                 for (long p = 0; p < pairs; p++) panel[p * width + i] = 0;
                 continue;
             }
-            const float *row = x + r * ld;
-            row_pairs(panel + i, width, row, full);
-            if (kc & 1) {
-                __m512 v = _mm512_maskz_loadu_ps(0x1, row + kc - 1);
-                __m512i packed = (__m512i)_mm512_cvtne2ps_pbh(v, v);
-                panel[full * width + i] = (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(packed));
-            }
+            row_tail(panel + i, width, x + (r0 + i) * ld, 0, kc);
         }
     }
 }

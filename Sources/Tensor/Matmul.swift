@@ -14,12 +14,22 @@ public enum ProductPrecision: String, Codable, Sendable, CaseIterable {
 ///
 /// With several threads the output columns are split between them, each running single-threaded BLAS on its
 /// slice of the weights: one thread pool for the whole engine instead of OpenBLAS's spinning one.
-/// `precision` .bf16 multiplies input and weight rounded to bf16 (`ProductPrecision`).
+/// `precision` .bf16 multiplies input and weight rounded to bf16 (`ProductPrecision`), splitting rows instead.
 public func matmulForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows N: Int, inChannels IC: Int, outChannels OC: Int, precision: ProductPrecision = .fp32
 ) {
+    if precision == .bf16 {
+        forEachRowChunk(rows: N, large: N * IC * OC >= 4_000_000) { n0, n1 in
+            if let bias {
+                for n in n0..<n1 { (out + n &* OC).update(from: bias, count: OC) }
+            }
+            product(.bf16, c: out + n0 * OC, ldc: OC, a: input + n0 * IC, lda: IC, b: weight, ldb: IC, transB: true,
+                    m: n1 - n0, n: OC, k: IC, accumulate: bias != nil)
+        }
+        return
+    }
     let threads = Parallel.threadCount
     let chunks = N * IC * OC >= 4_000_000 ? min(threads, max(1, OC / 64)) : 1
     let run = { (chunk: Int) in
@@ -29,7 +39,7 @@ public func matmulForward(
         if let bias {
             for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
         }
-        product(precision, c: out + o0, ldc: OC, a: input, lda: IC, b: weight + o0 * IC, ldb: IC, transB: true,
+        product(.fp32, c: out + o0, ldc: OC, a: input, lda: IC, b: weight + o0 * IC, ldb: IC, transB: true,
                 m: N, n: o1 - o0, k: IC, accumulate: bias != nil)
     }
     if chunks == 1 {
@@ -51,6 +61,23 @@ public func matmulForwardNaive(
             for i in 0..<IC { sum += Double(input[n * IC + i]) * Double(weight[o * IC + i]) }
             out[n * OC + o] = Float(sum)
         }
+    }
+}
+
+/// Runs `body(n0, n1)` over row ranges covering 0..<N, on the engine's threads when the work is `large`. The bf16
+/// products split rows: each thread packs only its rows of the input, and the weights it packs whole cost a
+/// 1/rows share of its product.
+func forEachRowChunk(rows N: Int, large: Bool, _ body: (Int, Int) -> Void) {
+    let chunks = large ? min(Parallel.threadCount, max(1, N / 64)) : 1
+    func run(_ chunk: Int) {
+        // Multiples of 8 rows: the bf16 kernel's panel height.
+        let n0 = (N * chunk / chunks) & ~7, n1 = chunk + 1 == chunks ? N : (N * (chunk + 1) / chunks) & ~7
+        if n1 > n0 { body(n0, n1) }
+    }
+    if chunks == 1 {
+        run(0)
+    } else {
+        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
     }
 }
 
@@ -99,8 +126,8 @@ func roundedToBF16(_ x: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) 
 /// The backward of `matmulForward`, accumulating: dinput (N, IC) += dout · weight, dweight (OC, IC) += doutᵀ · input,
 /// dbias (OC) += Σₙ dout. Pass nil for a gradient that is not wanted (frozen weights cost no compute).
 ///
-/// Threads split dinput's columns and dweight's rows, so no two write the same float. `precision` is dinput's
-/// product's (the one a frozen weight needs); weight gradients are always fp32.
+/// Threads split dinput's columns (its rows in bf16) and dweight's rows, so no two write the same float. `precision`
+/// is dinput's product's (the one a frozen weight needs); weight gradients are always fp32.
 public func matmulBackward(
     dinput: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
     dout: UnsafePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -108,16 +135,25 @@ public func matmulBackward(
 ) {
     let threads = Parallel.threadCount
     let large = N * IC * OC >= 4_000_000
-    if let dinput {
+    if let dinput, precision == .bf16 {
+        forEachRowChunk(rows: N, large: large) { n0, n1 in
+            product(.bf16, c: dinput + n0 * IC, ldc: IC, a: dout + n0 * OC, lda: OC, b: weight, ldb: IC, transB: false,
+                    m: n1 - n0, n: IC, k: OC, accumulate: true)
+        }
+    } else if let dinput {
         // dinput[:, i0..<i1] += dout (N, OC) · weight[:, i0..<i1] (OC, IC)   — inverts `out = input · weightᵀ`
         let chunks = large ? min(threads, max(1, IC / 64)) : 1
         let run = { (chunk: Int) in
             let i0 = (IC * chunk / chunks) & ~15, i1 = chunk + 1 == chunks ? IC : (IC * (chunk + 1) / chunks) & ~15
             guard i1 > i0 else { return }
-            product(precision, c: dinput + i0, ldc: IC, a: dout, lda: OC, b: weight + i0, ldb: IC, transB: false,
+            product(.fp32, c: dinput + i0, ldc: IC, a: dout, lda: OC, b: weight + i0, ldb: IC, transB: false,
                     m: N, n: i1 - i0, k: OC, accumulate: true)
         }
-        if chunks == 1 { run(0) } else { BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) } }
+        if chunks == 1 {
+        run(0)
+    } else {
+        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    }
     }
     if dweight != nil || dbias != nil {
         let chunks = large ? min(threads, max(1, OC / 64)) : 1
@@ -137,7 +173,11 @@ public func matmulBackward(
                 }
             }
         }
-        if chunks == 1 { run(0) } else { BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) } }
+        if chunks == 1 {
+        run(0)
+    } else {
+        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    }
     }
 }
 
