@@ -8,7 +8,8 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (prints JSON).",
-        subcommands: [BenchForward.self, BenchTrain.self, BenchTokenize.self, BenchGenerate.self, BenchMemory.self, BenchAllReduce.self])
+        subcommands: [BenchForward.self, BenchTrain.self, BenchTokenize.self, BenchGenerate.self, BenchMemory.self,
+                      BenchPeak.self, BenchAllReduce.self])
 }
 
 /// Options every model benchmark shares.

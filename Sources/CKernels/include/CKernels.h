@@ -25,6 +25,12 @@ int t2g_gemm_bf16(float *C, long ldc, const float *A, long lda, const float *B, 
                   long k, int accumulate);
 int t2g_has_bf16_dot(void);
 
+// Runs `iterations` rounds of twelve independent chains of fp32 fused multiply-adds (AVX2) or of bf16 dot
+// products (AVX-512 BF16) on the calling thread and returns the floating-point operations done (0 when the CPU
+// has no such instruction). `sink` receives a value that depends on every chain.
+enum { T2G_PEAK_FP32_FMA = 0, T2G_PEAK_BF16_DOT = 1 };
+double t2g_peak_chains(int kind, long iterations, float *sink);
+
 // The kernel levels; the best this CPU has.
 enum { T2G_KERNELS_PORTABLE = 0, T2G_KERNELS_AVX2 = 1, T2G_KERNELS_AVX512 = 2 };
 int t2g_best_kernel_level(void);
