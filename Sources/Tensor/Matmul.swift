@@ -12,40 +12,32 @@ public enum ProductPrecision: String, Codable, Sendable, CaseIterable {
 
 /// out (N, OC) = input (N, IC) · weightᵀ + bias, with weight stored (OC, IC) as in PyTorch's nn.Linear.
 ///
-/// With several threads the output columns are split between them, each running single-threaded BLAS on its
-/// slice of the weights: one thread pool for the whole engine instead of OpenBLAS's spinning one.
-/// `precision` .bf16 multiplies input and weight rounded to bf16 (`ProductPrecision`), splitting rows instead.
+/// Threads split the output columns (`forEachSlice`). `precision` .bf16 multiplies input and weight rounded to
+/// bf16 (`ProductPrecision`), the threads splitting rows.
 public func matmulForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows N: Int, inChannels IC: Int, outChannels OC: Int, precision: ProductPrecision = .fp32
 ) {
-    if precision == .bf16 {
-        forEachRowChunk(rows: N, large: N * IC * OC >= 4_000_000) { n0, n1 in
+    let large = N * IC * OC >= 4_000_000
+    switch precision {
+    case .fp32:
+        // Column slices in multiples of 16 keep the kernels' vector loads aligned to their blocking.
+        forEachSlice(of: OC, large: large, align: 16) { o0, o1 in
+            if let bias {
+                for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
+            }
+            product(.fp32, c: out + o0, ldc: OC, a: input, lda: IC, b: weight + o0 * IC, ldb: IC, transB: true,
+                    m: N, n: o1 - o0, k: IC, accumulate: bias != nil)
+        }
+    case .bf16:
+        forEachSlice(of: N, large: large, align: 8) { n0, n1 in
             if let bias {
                 for n in n0..<n1 { (out + n &* OC).update(from: bias, count: OC) }
             }
             product(.bf16, c: out + n0 * OC, ldc: OC, a: input + n0 * IC, lda: IC, b: weight, ldb: IC, transB: true,
                     m: n1 - n0, n: OC, k: IC, accumulate: bias != nil)
         }
-        return
-    }
-    let threads = Parallel.threadCount
-    let chunks = N * IC * OC >= 4_000_000 ? min(threads, max(1, OC / 64)) : 1
-    let run = { (chunk: Int) in
-        // Column slices in multiples of 16 keep the kernels' vector loads aligned to their blocking.
-        let o0 = (OC * chunk / chunks) & ~15, o1 = chunk + 1 == chunks ? OC : (OC * (chunk + 1) / chunks) & ~15
-        guard o1 > o0 else { return }
-        if let bias {
-            for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
-        }
-        product(.fp32, c: out + o0, ldc: OC, a: input, lda: IC, b: weight + o0 * IC, ldb: IC, transB: true,
-                m: N, n: o1 - o0, k: IC, accumulate: bias != nil)
-    }
-    if chunks == 1 {
-        run(0)
-    } else {
-        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
     }
 }
 
@@ -64,15 +56,17 @@ public func matmulForwardNaive(
     }
 }
 
-/// Runs `body(n0, n1)` over row ranges covering 0..<N, on the engine's threads when the work is `large`. The bf16
-/// products split rows: each thread packs only its rows of the input, and the weights it packs whole cost a
-/// 1/rows share of its product.
-func forEachRowChunk(rows N: Int, large: Bool, _ body: (Int, Int) -> Void) {
-    let chunks = large ? min(Parallel.threadCount, max(1, N / 64)) : 1
+/// Runs `body(start, end)` over slices covering 0..<count, split between the engine's threads when the product is
+/// `large`; each thread then runs single-threaded BLAS (one thread pool for the whole engine instead of OpenBLAS's
+/// spinning one). Bounds are multiples of `align` (a power of 2); no slice is narrower than 64. fp32 products split
+/// output columns; bf16 ones split rows (multiples of 8, the kernel's panel height), so each thread packs only its
+/// rows of the input, and the weights it packs whole cost a 1/rows share of its product.
+func forEachSlice(of count: Int, large: Bool, align: Int, _ body: (Int, Int) -> Void) {
+    let chunks = large ? min(Parallel.threadCount, max(1, count / 64)) : 1
     func run(_ chunk: Int) {
-        // Multiples of 8 rows: the bf16 kernel's panel height.
-        let n0 = (N * chunk / chunks) & ~7, n1 = chunk + 1 == chunks ? N : (N * (chunk + 1) / chunks) & ~7
-        if n1 > n0 { body(n0, n1) }
+        let start = (count * chunk / chunks) & ~(align - 1)
+        let end = chunk + 1 == chunks ? count : (count * (chunk + 1) / chunks) & ~(align - 1)
+        if end > start { body(start, end) }
     }
     if chunks == 1 {
         run(0)
@@ -133,33 +127,24 @@ public func matmulBackward(
     dout: UnsafePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows N: Int, inChannels IC: Int, outChannels OC: Int, precision: ProductPrecision = .fp32
 ) {
-    let threads = Parallel.threadCount
     let large = N * IC * OC >= 4_000_000
-    if let dinput, precision == .bf16 {
-        forEachRowChunk(rows: N, large: large) { n0, n1 in
-            product(.bf16, c: dinput + n0 * IC, ldc: IC, a: dout + n0 * OC, lda: OC, b: weight, ldb: IC, transB: false,
-                    m: n1 - n0, n: IC, k: OC, accumulate: true)
+    if let dinput {
+        switch precision {
+        case .fp32:
+            // dinput[:, i0..<i1] += dout (N, OC) · weight[:, i0..<i1] (OC, IC)   — inverts `out = input · weightᵀ`
+            forEachSlice(of: IC, large: large, align: 16) { i0, i1 in
+                product(.fp32, c: dinput + i0, ldc: IC, a: dout, lda: OC, b: weight + i0, ldb: IC, transB: false,
+                        m: N, n: i1 - i0, k: OC, accumulate: true)
+            }
+        case .bf16:
+            forEachSlice(of: N, large: large, align: 8) { n0, n1 in
+                product(.bf16, c: dinput + n0 * IC, ldc: IC, a: dout + n0 * OC, lda: OC, b: weight, ldb: IC,
+                        transB: false, m: n1 - n0, n: IC, k: OC, accumulate: true)
+            }
         }
-    } else if let dinput {
-        // dinput[:, i0..<i1] += dout (N, OC) · weight[:, i0..<i1] (OC, IC)   — inverts `out = input · weightᵀ`
-        let chunks = large ? min(threads, max(1, IC / 64)) : 1
-        let run = { (chunk: Int) in
-            let i0 = (IC * chunk / chunks) & ~15, i1 = chunk + 1 == chunks ? IC : (IC * (chunk + 1) / chunks) & ~15
-            guard i1 > i0 else { return }
-            product(.fp32, c: dinput + i0, ldc: IC, a: dout, lda: OC, b: weight + i0, ldb: IC, transB: false,
-                    m: N, n: i1 - i0, k: OC, accumulate: true)
-        }
-        if chunks == 1 {
-        run(0)
-    } else {
-        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
-    }
     }
     if dweight != nil || dbias != nil {
-        let chunks = large ? min(threads, max(1, OC / 64)) : 1
-        let run = { (chunk: Int) in
-            let o0 = (OC * chunk / chunks) & ~15, o1 = chunk + 1 == chunks ? OC : (OC * (chunk + 1) / chunks) & ~15
-            guard o1 > o0 else { return }
+        forEachSlice(of: OC, large: large, align: 16) { o0, o1 in
             if let dweight {
                 // dweight[o0..<o1] += dout[:, o0..<o1]ᵀ · input
                 BLAS.sgemm(transA: true, transB: false, m: o1 - o0, n: IC, k: N, alpha: 1, a: dout + o0, lda: OC,
@@ -173,11 +158,6 @@ public func matmulBackward(
                 }
             }
         }
-        if chunks == 1 {
-        run(0)
-    } else {
-        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
-    }
     }
 }
 
