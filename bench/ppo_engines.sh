@@ -4,7 +4,7 @@
 # and threads (2), alternating, in one run; each line is one engine's JSON with every phase's seconds, and a table
 # of the median phase seconds closes the run (on standard error, with the load average before each engine).
 # Sizes: the demo's PPO at demo-tiny (16 rollouts of 40 tokens, mini-batches of 8), train-policy's defaults
-# elsewhere (8 of 48, mini-batches of 4); 80-token prompts, 4 epochs, LoRA r16 on q/k/v/o, fp32 rollouts.
+# elsewhere (8 of 48, mini-batches of 4); 85-token prompts, 4 epochs, LoRA r16 on q/k/v/o, fp32 rollouts.
 # Usage: bench/ppo_engines.sh [demo-tiny | smollm-135m | MODEL_DIR] [ROUNDS]
 #   ITERATIONS=3 (timed steps per run, after one warm-up); PPO_FLAGS="--lora-rank 0" adds flags to both engines.
 set -euo pipefail
@@ -30,7 +30,7 @@ if ! python3 -c "import torch, transformers, peft" 2>/dev/null; then
     exit 1
 fi
 # shellcheck disable=SC2206  # PPO_FLAGS is split into words on purpose
-COMMON=("${MODEL[@]}" "${SIZES[@]}" --epochs 4 --prompt-tokens 80 --threads 2 --iterations "${ITERATIONS:-3}"
+COMMON=("${MODEL[@]}" "${SIZES[@]}" --epochs 4 --prompt-tokens 85 --threads 2 --iterations "${ITERATIONS:-3}"
         --warmup 1 ${PPO_FLAGS:-})
 LINES=$(mktemp)
 trap 'rm -f "$LINES"' EXIT

@@ -45,7 +45,7 @@ def options():
     p = parser(batch=None, seq=None, iterations=5)
     p.add_argument("--mini-batch", type=int, help="rollouts per optimizer update (default: 4; 8 at demo-tiny)")
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--prompt-tokens", type=int, default=80)
+    p.add_argument("--prompt-tokens", type=int, default=85)
     p.add_argument("--max-new-tokens", type=int, help="sampled tokens per response (default: 48; 40 at demo-tiny)")
     p.add_argument("--lora-rank", type=int, default=16, help="0 trains every weight against a frozen copy")
     p.add_argument("--reward-mode", default="token", choices=["token", "scalar"])
