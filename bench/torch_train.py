@@ -11,11 +11,10 @@ Prints the same JSON, including peak memory (ru_maxrss): run each mode in its ow
 import json
 import resource
 import statistics
-import time
 
 import torch
 
-from common import parser, random_model
+from common import parser, random_model, seconds_fields, timed
 
 
 def main():
@@ -47,20 +46,14 @@ def main():
         optimizer.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.iterations):
-        start = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - start)
+    times, loss = timed(step, args.warmup, args.iterations)
     median = statistics.median(times)
     tokens = args.batch * args.seq
     print(json.dumps({
+        **seconds_fields(times),
         "bench": "train", "mode": args.mode, "engine": f"pytorch {torch.__version__} ({args.attention})",
         "model": args.model or args.shape, "precision": args.precision, "batch": args.batch, "seq": args.seq,
-        "threads": args.threads, "seconds": median,
-        "all_seconds": times, "tokens_per_s": tokens / median, "loss": loss,
+        "threads": args.threads, "seconds": median, "tokens_per_s": tokens / median, "loss": loss,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trainable_parameters": sum(p.numel() for p in parameters),
     }, sort_keys=True))

@@ -108,7 +108,7 @@ struct TrainPolicy: ParsableCommand {
     }
 
     /// The critic the configuration names (`reward` and the settings that locate it, from flags or YAML).
-    func critic(_ c: PPOConfig, format: RewardModelFormat) throws -> Critic {
+    static func critic(_ c: PPOConfig, format: RewardModelFormat) throws -> Critic {
         let critic: Critic
         switch c.reward {
         case .rm:
@@ -139,8 +139,8 @@ struct TrainPolicy: ParsableCommand {
     func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
         let format = try RewardModelFormat.builtin(c.task)
-        let trainer = try PolicyTrainer(config: c, critic: try critic(c, format: format), format: format, resume: resume,
-                                        reducer: reducer, warn: { note("train-policy: " + $0) })
+        let trainer = try PolicyTrainer(config: c, critic: try Self.critic(c, format: format), format: format,
+                                        resume: resume, reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay
         announce("train-policy", reducer: reducer, threads: c.threads)
