@@ -41,12 +41,10 @@ demo: build
 bench: build
 	$(BIN) bench forward --shape smollm-135m --batch 4 --seq 256 --threads 2
 
-# Both engines in one run, each mode in its own process (peak memory is per process).
+# Both engines in one run, alternating, each mode in its own process (peak memory is per process): full, LoRA,
+# and LoRA with bf16 products, at the SmolLM-135M and demo shapes.
 bench-train: build
-	$(BIN) bench train --mode full --shape smollm-135m --batch 4 --seq 256 --threads 2
-	python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
-	$(BIN) bench train --mode lora --shape smollm-135m --batch 4 --seq 256 --threads 2
-	python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
+	bench/train_engines.sh
 
 fixtures:
 	python3 scripts/make_model_fixtures.py

@@ -115,7 +115,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
                 "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
-                "Report", "Distributed", "GGUF", "GGUFConversion",
+                "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

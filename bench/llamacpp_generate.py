@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from common import seconds_fields
 from shapes import SHAPES
 
 _c = SHAPES["smollm-135m"]
@@ -141,9 +142,10 @@ def main():
     median = statistics.median(times)
     total, prefill = runs[-1]
     print(json.dumps({
+        **seconds_fields(times),
         "bench": "generate", "engine": f"llama.cpp (llama-cpp-python {llama_cpp.__version__}, F32 GGUF)",
         "model": "smollm-135m", "batch": B, "prompt": P, "new_tokens": N,
-        "threads": args.threads, "seconds": median, "all_seconds": times, "tokens_per_s": B * N / median,
+        "threads": args.threads, "seconds": median, "tokens_per_s": B * N / median,
         "prefill_seconds_last": prefill, "prompt_tokens_per_s_last": B * P / max(prefill, 1e-9),
         "decode_tokens_per_s_last": B * (N - 1) / max(total - prefill, 1e-9),
     }, sort_keys=True))

@@ -6,12 +6,10 @@ thread count through transformers, printed as the same JSON, so the two can be c
 """
 import json
 import statistics
-import time
 
 import torch
 
-from common import parser, random_model
-
+from common import parser, random_model, seconds_fields, timed
 
 
 def main():
@@ -20,18 +18,13 @@ def main():
     config = model.config
     ids = torch.randint(0, config.vocab_size, (args.batch, args.seq))
     with torch.inference_mode():
-        for _ in range(args.warmup):
-            model(ids)
-        times = []
-        for _ in range(args.iterations):
-            start = time.perf_counter()
-            model(ids)
-            times.append(time.perf_counter() - start)
+        times, _ = timed(lambda: model(ids), args.warmup, args.iterations)
     median = statistics.median(times)
     tokens = args.batch * args.seq
     print(json.dumps({
+        **seconds_fields(times),
         "bench": "forward", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.model or args.shape,
-        "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median, "all_seconds": times,
+        "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median,
         "tokens_per_s": tokens / median, "parameters": sum(p.numel() for p in model.parameters()),
     }, sort_keys=True))
 

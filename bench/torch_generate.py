@@ -8,11 +8,10 @@ sequence, printed as the same JSON so the two can be compared in one run.
 """
 import json
 import statistics
-import time
 
 import torch
 
-from common import parser, random_model
+from common import parser, random_model, seconds_fields, timed
 
 
 def main():
@@ -30,19 +29,14 @@ def main():
         return out.shape[1] - args.seq
 
     with torch.inference_mode():
-        for _ in range(args.warmup):
-            run()
-        times = []
-        for _ in range(args.iterations):
-            start = time.perf_counter()
-            new = run()
-            times.append(time.perf_counter() - start)
+        times, new = timed(run, args.warmup, args.iterations)
     median = statistics.median(times)
     tokens = args.batch * new
     print(json.dumps({
+        **seconds_fields(times),
         "bench": "generate", "engine": f"pytorch {torch.__version__} ({args.attention})", "model": args.model or args.shape,
         "batch": args.batch, "prompt": args.seq, "new_tokens": new, "threads": args.threads, "seconds": median,
-        "all_seconds": times, "tokens_per_s": tokens / median,
+        "tokens_per_s": tokens / median,
     }, sort_keys=True))
 
 

@@ -6,15 +6,15 @@ Prints the same JSON, including peak memory (ru_maxrss): run each mode in its ow
 
     python3 bench/torch_train.py --mode full --batch 4 --seq 256 --threads 2
     python3 bench/torch_train.py --mode lora --batch 4 --seq 256 --threads 2
+    python3 bench/torch_train.py --mode lora --precision bf16 --batch 4 --seq 256 --threads 2
 """
 import json
 import resource
 import statistics
-import time
 
 import torch
 
-from common import parser, random_model
+from common import parser, random_model, seconds_fields, timed
 
 
 def main():
@@ -22,6 +22,9 @@ def main():
     options.add_argument("--mode", default="full", choices=["full", "lora"])
     options.add_argument("--lora-rank", type=int, default=16)
     options.add_argument("--lora-targets", default="q_proj,k_proj,v_proj,o_proj")
+    options.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                         help="bf16: the forward under torch.autocast(bfloat16), PyTorch's counterpart of "
+                              "text2grad's --precision bf16 (products in bf16, master weights fp32)")
     args = options.parse_args()
     model = random_model(args)
     config = model.config
@@ -36,25 +39,21 @@ def main():
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = model(input_ids=ids, labels=ids).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.iterations):
-        start = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - start)
+    times, loss = timed(step, args.warmup, args.iterations)
     median = statistics.median(times)
     tokens = args.batch * args.seq
     print(json.dumps({
+        **seconds_fields(times),
         "bench": "train", "mode": args.mode, "engine": f"pytorch {torch.__version__} ({args.attention})",
-        "model": args.model or args.shape, "batch": args.batch, "seq": args.seq, "threads": args.threads, "seconds": median,
-        "all_seconds": times, "tokens_per_s": tokens / median, "loss": loss,
+        "model": args.model or args.shape, "precision": args.precision, "batch": args.batch, "seq": args.seq,
+        "threads": args.threads, "seconds": median, "tokens_per_s": tokens / median, "loss": loss,
         "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trainable_parameters": sum(p.numel() for p in parameters),
     }, sort_keys=True))

@@ -10,10 +10,13 @@ public struct LoRASettings: SettingsGroup {
     public var rsLoRA = false
     /// The projections adapted (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).
     public var targets = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    /// The products with the frozen base (the policy's passes and the reference's in PPO): fp32, or bf16
+    /// (operands rounded to bf16, fp32 sums; twice the multiply rate on CPUs with AVX-512 BF16).
+    public var basePrecision = BasePrecision.fp32
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case rank = "lora_rank", alpha = "lora_alpha", dropout = "lora_dropout", rsLoRA = "lora_rslora"
-        case targets = "lora_targets"
+        case targets = "lora_targets", basePrecision = "base_precision"
     }
 
     public init() {}
@@ -21,12 +24,20 @@ public struct LoRASettings: SettingsGroup {
     /// Ranges; `known` are the projection names a target may be.
     public func validate(known: [String], _ fail: (String) -> Error) throws {
         if rank < 0 { throw fail("'lora_rank' must be ≥ 0, got \(rank)") }
+        if rank == 0 && basePrecision != .fp32 {
+            throw fail("'base_precision: \(basePrecision.rawValue)' is for a frozen base: it needs 'lora_rank' > 0")
+        }
         if !(alpha.isFinite && alpha >= 0) { throw fail("'lora_alpha' must be a finite number ≥ 0, got \(alpha)") }
         if !(0..<1).contains(dropout) { throw fail("'lora_dropout' must be in [0, 1), got \(dropout)") }
         for target in targets where !known.contains(target) {
             throw fail("unknown LoRA target '\(target)' (supported: \(known.joined(separator: ", ")))")
         }
     }
+}
+
+/// The precision of the products with a frozen base under LoRA (the engine's `ProductPrecision`).
+public enum BasePrecision: String, Codable, Sendable, CaseIterable {
+    case fp32, bf16
 }
 
 /// AdamW and gradient clipping.

@@ -27,15 +27,17 @@ struct DecoderLayerBuffers {
 
 /// Which matrix-product kernel a pass uses: BLAS over the fp32 parameters for many rows (the full forward,
 /// which the backward follows), the weight-streaming decode kernel over `decodeMatrices` for few.
-enum ProductKernel {
-    case blas, decode
+enum ProductKernel: Equatable {
+    case blas(ProductPrecision), decode
 
     func callAsFunction(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, decodeWeight: DecodeWeight,
         bias: UnsafePointer<Float>?, rows N: Int, inChannels IC: Int, outChannels OC: Int
     ) {
         switch self {
-        case .blas: matmulForward(out: out, input: input, weight: weight, bias: bias, rows: N, inChannels: IC, outChannels: OC)
+        case .blas(let precision):
+            matmulForward(out: out, input: input, weight: weight, bias: bias, rows: N, inChannels: IC, outChannels: OC,
+                          precision: precision)
         case .decode: matmulDecode(out: out, input: input, weight: decodeWeight, bias: bias, rows: N, inChannels: IC, outChannels: OC)
         }
     }

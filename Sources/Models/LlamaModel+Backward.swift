@@ -81,7 +81,8 @@ extension LlamaModel {
             }
             // logits = finalNormed · lm_headᵀ (tied: the gradient lands in embed_tokens through the shared pointer)
             matmulBackward(dinput: d.normed, dweight: g?.lmHead, dbias: nil, dout: logits.data, input: a.finalNormed,
-                           weight: weights.lmHead, rows: N, inChannels: C, outChannels: c.vocabSize)
+                           weight: weights.lmHead, rows: N, inChannels: C, outChannels: c.vocabSize,
+                           precision: productPrecision)
         }
         if let hiddenGradient { addInPlace(d.normed, hiddenGradient, count: N * C) }
         rmsNormBackward(dinput: d.residual, dweight: g?.finalNorm, dout: d.normed, input: a.final, weight: weights.finalNorm,
@@ -100,7 +101,7 @@ extension LlamaModel {
             }
             d.hidden.update(repeating: 0, count: N * I)
             matmulBackward(dinput: d.hidden, dweight: gl?.down, dbias: gl?.downBias, dout: dmlp, input: x.hidden,
-                           weight: w.down, rows: N, inChannels: I, outChannels: C)
+                           weight: w.down, rows: N, inChannels: I, outChannels: C, precision: productPrecision)
             adapter?.backward([.down], layer: l, dinput: d.hidden, gradients: lora, dout: dmlp, input: x.hidden, rows: N)
             d.gateUp.update(repeating: 0, count: N * 2 * I)
             switch c.activation {
@@ -109,7 +110,7 @@ extension LlamaModel {
             }
             d.normed.update(repeating: 0, count: N * C)
             matmulBackward(dinput: d.normed, dweight: gl?.gateUp, dbias: gl?.gateUpBias, dout: d.gateUp, input: x.ln2,
-                           weight: w.gateUp, rows: N, inChannels: C, outChannels: 2 * I)
+                           weight: w.gateUp, rows: N, inChannels: C, outChannels: 2 * I, precision: productPrecision)
             adapter?.backward([.gate, .up], layer: l, dinput: d.normed, gradients: lora, dout: d.gateUp, input: x.ln2, rows: N)
             rmsNormBackward(dinput: d.residual, dweight: gl?.mlpNorm, dout: d.normed, input: x.middle,
                             weight: w.mlpNorm, rstd: x.rstd2, rows: N, channels: C, weightOffset: offset)
@@ -124,7 +125,7 @@ extension LlamaModel {
             }
             d.attention.update(repeating: 0, count: N * Q)
             matmulBackward(dinput: d.attention, dweight: gl?.o, dbias: gl?.oBias, dout: dattention, input: x.attention,
-                           weight: w.o, rows: N, inChannels: Q, outChannels: C)
+                           weight: w.o, rows: N, inChannels: Q, outChannels: C, precision: productPrecision)
             adapter?.backward([.o], layer: l, dinput: d.attention, gradients: lora, dout: dattention, input: x.attention, rows: N)
             d.qkv.update(repeating: 0, count: N * QKV)
             attentionBackward(dq: d.qkv, dk: d.qkv + Q, dv: d.qkv + Q + KV, dout: d.attention, probs: x.probs,
@@ -146,7 +147,7 @@ extension LlamaModel {
             }
             d.normed.update(repeating: 0, count: N * C)
             matmulBackward(dinput: d.normed, dweight: gl?.qkv, dbias: gl?.qkvBias, dout: d.qkv, input: x.ln1,
-                           weight: w.qkv, rows: N, inChannels: C, outChannels: QKV)
+                           weight: w.qkv, rows: N, inChannels: C, outChannels: QKV, precision: productPrecision)
             adapter?.backward([.q, .k, .v], layer: l, dinput: d.normed, gradients: lora, dout: d.qkv, input: x.ln1, rows: N)
             rmsNormBackward(dinput: d.residual, dweight: gl?.inputNorm, dout: d.normed, input: x.input,
                             weight: w.inputNorm, rstd: x.rstd1, rows: N, channels: C, weightOffset: offset)

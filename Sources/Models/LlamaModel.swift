@@ -16,6 +16,9 @@ public final class LlamaModel: @unchecked Sendable {
     public private(set) var storedInBF16 = false
     /// The matrices decode steps read (fp32 until `useDecodePrecision(.bf16)`).
     public private(set) var decodeMatrices: DecodeMatrices
+    /// The precision of the products with the weights in `forward` and in `backward`'s input gradients (fp32, or
+    /// bf16 for a base that does not train: LoRA's, a reference's). Weight gradients are always fp32.
+    public var productPrecision: ProductPrecision = .fp32
 
     public init(config: LlamaConfig, weights: LlamaWeights) {
         precondition(weights.config == config, "weights built for another config")
@@ -72,7 +75,8 @@ public final class LlamaModel: @unchecked Sendable {
                     output: a.output(ofLayer: l, layerCount: c.layerCount))
                 let (cos, sin) = rotary.tables(layer: l)
                 let window = c.layerWindows[l], attentionScale = c.attentionScale
-                decoderLayer(l, rows: N, buffers: buffers, cos: cos, sin: sin, product: .blas) { qkv, out in
+                let product = ProductKernel.blas(productPrecision)
+                decoderLayer(l, rows: N, buffers: buffers, cos: cos, sin: sin, product: product) { qkv, out in
                     attentionForward(
                         out: out, probs: x.probs, q: qkv, k: qkv + Q, v: qkv + Q + KV, rowStride: Q + 2 * KV,
                         keyMask: mask.baseAddress!, batch: B, time: T, heads: NH, kvHeads: KVH, headSize: HS,
@@ -85,7 +89,7 @@ public final class LlamaModel: @unchecked Sendable {
             weightOffset: c.normWeightOffset)
         if let logits = a.logits {
             matmulForward(out: logits.data, input: a.finalNormed, weight: weights.lmHead, bias: nil,
-                          rows: N, inChannels: C, outChannels: c.vocabSize)
+                          rows: N, inChannels: C, outChannels: c.vocabSize, precision: productPrecision)
             if let cap = c.finalLogitSoftcap {
                 softcapForward(logits.data, count: N * c.vocabSize, cap: cap)
                 a.cappedLogits?.data.update(from: logits.data, count: N * c.vocabSize)

@@ -16,7 +16,8 @@ public protocol CritiqueSource: AnyObject {
 extension Critic: CritiqueSource {}
 
 /// PPO with rewards from critiques, as a training-loop objective. A step is six phases, each a method:
-/// rollout → score → rewards → advantages → optimize → log (the figures under TRL's names).
+/// rollout → score → rewards → advantages → optimize → log (the figures under TRL's names). Each phase's wall
+/// time is logged as `time/<phase>`, and `time/reference`, the part of `time/rewards` the reference takes.
 ///
 /// With several data-parallel replicas, each rolls out, critiques and scores its share of the step's prompts
 /// (rows dealt out by rank, each sampled from its global row's seed), then `gather` gives every replica the whole
@@ -87,6 +88,7 @@ public final class PPOObjective: TrainingObjective {
         let mine = try timed("rollout") { try rollout(rows.map { batch[$0] }, seed: seed, greedy: false, rows: rows) }
         let myScores = try timed("score") { try score(mine) }
         let myRewards = try timed("rewards") { try self.rewards(mine, scores: myScores) }
+        times["time/reference"] = myRewards.referenceSeconds
         let (rollouts, scores, rewards) = reducer.worldSize == 1 ? (mine, myScores, myRewards)
             : timed("gather") { gather(batch, rows: rows, mine, scores: myScores, rewards: myRewards, reducer: reducer) }
         let advantages = timed("advantages") { self.advantages(rollouts, rewards: rewards) }
@@ -200,11 +202,15 @@ public final class PPOObjective: TrainingObjective {
         public var scores: [Float]
         public var rewards: [Float]
         public var meanSequenceKL: Double
+        /// Seconds of the phase spent on the reference: its forward passes, then the KL and the rewards from them
+        /// (the rest is the policy's forward for the old log-probabilities and values).
+        public var referenceSeconds = 0.0
     }
 
     public func rewards(_ rollouts: Rollouts, scores: Scores) throws -> Rewards {
         let L = rollouts.length, T = Float(config.sampling.temperature)
         var old = [Float](), ref = [Float](), values = [Float](), fullKL = [Float]()
+        var referenceStart = Date(), referenceSeconds = 0.0
         for start in stride(from: 0, to: rollouts.count, by: config.miniBatchSize) {
             let rows = Array(start..<min(rollouts.count, start + config.miniBatchSize))
             let s = SequenceBatch(rollouts, rows: rows, padId: padId)
@@ -213,6 +219,7 @@ public final class PPOObjective: TrainingObjective {
                                                  valueHead: trainable.valueHead, activations: a)
             var policyLogits: [Float] = []
             if config.klEstimator == .full { policyLogits = responseLogits(a, s) }
+            referenceStart = Date()
             let reference = frozenReference ?? model
             let adapterWasOn = model.adapter?.enabled
             if frozenReference == nil { model.adapter?.enabled = false }
@@ -239,7 +246,9 @@ public final class PPOObjective: TrainingObjective {
                 }
                 fullKL += rowsKL
             }
+            referenceSeconds += Date().timeIntervalSince(referenceStart)
         }
+        referenceStart = Date()
         let mask = rollouts.mask
         var kl = config.klEstimator == .full ? fullKL : klPenalty(logProbabilities: old, reference: ref, estimator: config.klEstimator)
         for i in kl.indices where mask[i] == 0 { kl[i] = 0 }
@@ -260,8 +269,10 @@ public final class PPOObjective: TrainingObjective {
         }
         let beta = Float(state.kl.value)
         let rewards = (0..<kl.count).map { mask[$0] > 0 ? s[$0] - beta * kl[$0] : 0 }
+        let meanKL = Self.meanSequenceKL(kl, rows: rollouts.count, length: L)
+        referenceSeconds += Date().timeIntervalSince(referenceStart)
         return Rewards(oldLogProbabilities: old, referenceLogProbabilities: ref, values: values, kl: kl, scores: s,
-                       rewards: rewards, meanSequenceKL: Self.meanSequenceKL(kl, rows: rollouts.count, length: L))
+                       rewards: rewards, meanSequenceKL: meanKL, referenceSeconds: referenceSeconds)
     }
 
     /// The mean over rows of each row's summed per-token KL.

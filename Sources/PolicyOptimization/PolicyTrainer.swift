@@ -14,9 +14,21 @@ public final class PolicyTrainer {
     public let objective: PPOObjective
     public let loop: TrainingLoop<PPOObjective>
 
-    public init(
+    public convenience init(
         config: PPOConfig, critic: CritiqueSource, format: RewardModelFormat, resume: Bool = false,
         reducer: GradientReducer = LocalReducer(), warn: (String) -> Void = { _ in }
+    ) throws {
+        try self.init(config: config, critic: critic, format: format, resume: resume, reducer: reducer, warn: warn) {
+            try PolicyPrompt.load(path: config.prompts, tokenizer: $0)
+        }
+    }
+
+    /// The same with the training prompts that `prompts` makes for the policy's tokenizer instead of the
+    /// `prompts` file's (`config.prompts` then only names them): what `bench ppo` times.
+    public init(
+        config: PPOConfig, critic: CritiqueSource, format: RewardModelFormat, resume: Bool = false,
+        reducer: GradientReducer = LocalReducer(), warn: (String) -> Void = { _ in },
+        prompts makePrompts: (Tokenizer) throws -> [PolicyPrompt]
     ) throws {
         try config.validate()
         if resume { try ModelFiles.checkResume(config, run: config.loop.output) }
@@ -25,8 +37,9 @@ public final class PolicyTrainer {
         guard let tokenizer else {
             throw TrainingError.badConfig(path: config.model.path, reason: "the policy needs its tokenizer.json")
         }
-        let prompts = try PolicyPrompt.load(path: config.prompts, tokenizer: tokenizer)
+        let prompts = try makePrompts(tokenizer)
         let evalPrompts = try config.evalPrompts.map { Array(try PolicyPrompt.load(path: $0, tokenizer: tokenizer).prefix(config.evalLimit)) } ?? []
+        model.productPrecision = config.lora.productPrecision
         let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config,
                                        adamw: config.optimizer.adamw, seed: config.loop.seed,
                                        valueHeadRate: config.valueLearningRateScale)

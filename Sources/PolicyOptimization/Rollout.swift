@@ -47,15 +47,35 @@ public struct PolicyPrompt: @unchecked Sendable {
             if let first = seen.updateValue(line.number, forKey: id) {
                 throw bad("id '\(id.prefix(60))' is also on line \(first); ids must be unique")
             }
-            let ids = tokenizer.chatTemplate == nil
-                ? tokenizer.encodeIds(messages.map(\.content).joined(separator: "\n"), addSpecialTokens: true)
-                : try tokenizer.chatPromptIds(messages)
+            let ids = try promptIds(messages, tokenizer: tokenizer)
             guard !ids.isEmpty else { throw bad("the prompt encodes to no tokens") }
             let text = messages.count == 1 ? messages[0].content : messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n\n")
             return PolicyPrompt(id: id, text: text, ids: ids, fields: line.object)
         }
         if prompts.isEmpty { throw FileError.io(path: path, detail: "holds no prompts") }
         return prompts
+    }
+
+    /// The ids the policy is given for a conversation: the chat template with the assistant's turn opened, or the
+    /// turns' text joined by newlines (with the tokenizer's special tokens) when it has no template.
+    static func promptIds(_ messages: [ChatMessage], tokenizer: Tokenizer) throws -> [Int] {
+        tokenizer.chatTemplate == nil
+            ? tokenizer.encodeIds(messages.map(\.content).joined(separator: "\n"), addSpecialTokens: true)
+            : try tokenizer.chatPromptIds(messages)
+    }
+
+    /// A prompt of exactly `length` ids, for timing steps at one shape: `text` as one user turn, repeated (a blank
+    /// line between) until the prompt has at least `length` ids, then its last `length` ids, so the turn still
+    /// ends in the opened assistant turn. A critic reads `text` once.
+    public static func fitted(id: String, text: String, length: Int, tokenizer: Tokenizer) throws -> PolicyPrompt {
+        precondition(length > 0 && !text.isEmpty, "a fitted prompt needs text and a positive length")
+        var content = text
+        var ids = try promptIds([ChatMessage(role: "user", content: content)], tokenizer: tokenizer)
+        while ids.count < length {
+            content += "\n\n" + text
+            ids = try promptIds([ChatMessage(role: "user", content: content)], tokenizer: tokenizer)
+        }
+        return PolicyPrompt(id: id, text: text, ids: Array(ids.suffix(length)), fields: [:])
     }
 }
 

@@ -10,6 +10,8 @@ public enum TokenizerBenchmark {
         public let tokens: Int
         /// Best time over the repetitions, in seconds.
         public let seconds: Double
+        /// Every repetition's time, in the order they ran.
+        public let allSeconds: [Double]
         /// Megabytes (10^6 bytes) per second.
         public var megabytesPerSecond: Double { Double(bytes) / 1e6 / seconds }
     }
@@ -17,17 +19,16 @@ public enum TokenizerBenchmark {
     /// Encodes `text` line by line (as `bench/hf_tokenize.py` does), `repeats` times, single-threaded.
     public static func run(_ tokenizer: Tokenizer, text: String, repeats: Int) -> Result {
         let lines = text.components(separatedBy: "\n")
-        var best = Double.infinity
+        var times: [Double] = []
         var tokens = 0
         for _ in 0..<max(1, repeats) {
             let start = DispatchTime.now().uptimeNanoseconds
             var count = 0
             for line in lines { count += tokenizer.encode(line, addSpecialTokens: false).ids.count }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            best = min(best, elapsed)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             tokens = count
         }
-        return Result(bytes: text.utf8.count, tokens: tokens, seconds: best)
+        return Result(bytes: text.utf8.count, tokens: tokens, seconds: times.min()!, allSeconds: times)
     }
 
     /// A deterministic multilingual text (English prose, code, accents, CJK, emoji) of about `megabytes` MB.

@@ -74,6 +74,7 @@ public final class SFTTrainer {
                 (train, eval) = SFTData.split(all, fraction: config.evalFraction, seed: config.loop.seed)
             }
         }
+        model.productPrecision = config.lora.productPrecision
         let trainable = TrainableModel(model: model, directory: config.model.path, lora: config.lora.config,
                                        adamw: config.optimizer.adamw, seed: config.loop.seed)
         objective = SFTObjective(trainable: trainable, train: train, eval: eval, batchSize: config.loop.batchSize,

@@ -1,5 +1,6 @@
 import Common
 import Models
+import Tensor
 
 extension LoRASettings {
     /// Ranges, and targets among the projections the model has.
@@ -12,6 +13,14 @@ extension LoRASettings {
         guard rank > 0 else { return nil }
         return LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, useRSLoRA: rsLoRA,
                           targetModules: targets.compactMap(LoRAModule.init(rawValue:)))
+    }
+
+    /// The engine's precision of the products with the frozen base.
+    public var productPrecision: ProductPrecision {
+        switch basePrecision {
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
     }
 }
 

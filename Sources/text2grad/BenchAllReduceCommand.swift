@@ -14,7 +14,7 @@ struct BenchAllReduce: ParsableCommand {
             + "on all seven projections, and every weight.")
 
     @Option(help: "Floats per sum, comma-separated.") var floats: String = "1843200,4884480,134515008"
-    @Option(help: "Timed sums per size (the median is reported).") var iterations: Int = 5
+    @Option(help: "Timed sums per size (min, median and max are reported).") var iterations: Int = 5
 
     var sizes: [Int] { floats.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -40,9 +40,11 @@ struct BenchAllReduce: ParsableCommand {
                     reducer.sum(buffer, count: count)
                     if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
                 }
-                let median = times.sorted()[times.count / 2]
-                results.append(["floats": count, "megabytes": Double(count * 4) / 1e6, "seconds": median,
-                                "gb_per_s": Double(count * 4) / median / 1e9])
+                let seconds = BenchSeconds(times)
+                results.append(seconds.fields.merging([
+                    "floats": count, "megabytes": Double(count * 4) / 1e6, "seconds": seconds.median,
+                    "gb_per_s": Double(count * 4) / seconds.median / 1e9,
+                ]) { $1 })
             }
             if reducer.rank == 0 {
                 try StandardOutput.line(

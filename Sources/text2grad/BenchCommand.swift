@@ -8,7 +8,8 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (prints JSON).",
-        subcommands: [BenchForward.self, BenchTrain.self, BenchTokenize.self, BenchGenerate.self, BenchMemory.self, BenchAllReduce.self])
+        subcommands: [BenchForward.self, BenchTrain.self, BenchPPO.self, BenchTokenize.self, BenchGenerate.self,
+                      BenchMemory.self, BenchPeak.self, BenchAllReduce.self])
 }
 
 /// Options every model benchmark shares.
@@ -19,25 +20,20 @@ struct BenchModelOptions: ParsableArguments {
     @Option(help: "A named random shape: \(LlamaConfig.namedShapes.keys.sorted().joined(separator: ", ")).")
     var shape: String = "smollm-135m"
 
-    @Option(help: "Sequences per batch.")
-    var batch: Int = 4
-
-    @Option(help: "Tokens per sequence.")
-    var seq: Int = 256
-
     @Option(help: "Threads for matrix products and kernels.")
     var threads: Int = Compute.defaultThreadCount
 
-    @Option(help: "Timed iterations (the median is reported).")
+    @Option(help: "Timed iterations (min, median and max are reported).")
     var iterations: Int = 5
 
     @Option(help: "Untimed warm-up iterations.")
     var warmup: Int = 1
 
     func validate() throws {
-        for (name, value) in [("batch", batch), ("seq", seq), ("threads", threads), ("iterations", iterations)] where value <= 0 {
+        for (name, value) in [("threads", threads), ("iterations", iterations)] where value <= 0 {
             throw ValidationError("--\(name) must be positive")
         }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
     }
 
     /// The model under test, loaded or randomly initialised.
@@ -49,8 +45,8 @@ struct BenchModelOptions: ParsableArguments {
         return (LlamaModel(config: config, weights: weights), shape)
     }
 
-    /// Median seconds of `body` over the timed iterations.
-    func time(_ body: () throws -> Void) rethrows -> (median: Double, all: [Double]) {
+    /// The seconds of each timed run of `body`, after the warm-up runs.
+    func time(_ body: () throws -> Void) rethrows -> BenchSeconds {
         for _ in 0..<warmup { try body() }
         var times: [Double] = []
         for _ in 0..<iterations {
@@ -58,7 +54,45 @@ struct BenchModelOptions: ParsableArguments {
             try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return (times.sorted()[times.count / 2], times)
+        return BenchSeconds(times)
+    }
+}
+
+/// The batch of the throughput benchmarks: sequences and their length.
+struct BenchBatchOptions: ParsableArguments {
+    @Option(help: "Sequences per batch.")
+    var batch: Int = 4
+
+    @Option(help: "Tokens per sequence.")
+    var seq: Int = 256
+
+    func validate() throws {
+        for (name, value) in [("batch", batch), ("seq", seq)] where value <= 0 {
+            throw ValidationError("--\(name) must be positive")
+        }
+    }
+}
+
+/// The seconds of a benchmark's timed runs, in the order they ran, and the spread every bench reports of them.
+struct BenchSeconds {
+    let all: [Double]
+
+    init<S: Sequence<Double>>(_ times: S) {
+        all = Array(times)
+        precondition(!all.isEmpty, "no timed runs")
+    }
+
+    var min: Double { all.min()! }
+    var max: Double { all.max()! }
+    /// The middle of the sorted times; the mean of the two middle ones for an even count.
+    var median: Double {
+        let sorted = all.sorted(), n = sorted.count
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    }
+
+    /// `min_seconds`, `median_seconds`, `max_seconds` and `all_seconds`, for a bench's JSON.
+    var fields: [String: Any] {
+        ["min_seconds": min, "median_seconds": median, "max_seconds": max, "all_seconds": all]
     }
 }
 
@@ -67,24 +101,26 @@ struct BenchForward: ParsableCommand {
         commandName: "forward", abstract: "Forward pass (all logits) of a batch: tokens/s and GFLOP/s.")
 
     @OptionGroup var options: BenchModelOptions
+    @OptionGroup var sizes: BenchBatchOptions
 
     func run() throws {
         Compute.useThreads(options.threads)
         let (model, name) = try options.loadModel()
         var rng = SplitMix64(seed: 1)
-        let sequences = (0..<options.batch).map { _ in
-            (0..<options.seq).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
+        let sequences = (0..<sizes.batch).map { _ in
+            (0..<sizes.seq).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
         }
         let batch = TokenBatch(sequences: sequences)
-        let activations = LlamaActivations(config: model.config, batchSize: options.batch, length: options.seq)
-        let (median, all) = try options.time { try model.forward(batch, activations: activations) }
-        let tokens = Double(options.batch * options.seq)
-        let flops = model.config.forwardFlopsPerToken(contextLength: options.seq) * tokens
-        try StandardOutput.line(try JSONLines.encode([
-            "bench": "forward", "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
-            "threads": options.threads, "seconds": median, "all_seconds": all,
+        let activations = LlamaActivations(config: model.config, batchSize: sizes.batch, length: sizes.seq)
+        let seconds = try options.time { try model.forward(batch, activations: activations) }
+        let median = seconds.median
+        let tokens = Double(sizes.batch * sizes.seq)
+        let flops = model.config.forwardFlopsPerToken(contextLength: sizes.seq) * tokens
+        try StandardOutput.line(try JSONLines.encode(seconds.fields.merging([
+            "bench": "forward", "engine": "text2grad", "model": name, "batch": sizes.batch, "seq": sizes.seq,
+            "threads": options.threads, "seconds": median,
             "tokens_per_s": tokens / median, "gflops": flops / median / 1e9,
             "parameters": model.weights.parameterCount,
-        ]))
+        ]) { $1 }))
     }
 }

@@ -11,7 +11,8 @@ struct BenchMemory: ParsableCommand {
         abstract: "Memory read bandwidth with 1 and 2 threads: a buffer far larger than the caches, summed with SIMD loads (prints JSON).")
 
     @Option(help: "Buffer size in MiB (many times the last-level cache).") var mebibytes: Int = 1024
-    @Option(help: "Timed passes per thread count (the best is reported).") var iterations: Int = 5
+    @Option(help: "Timed passes per thread count (the best is the bandwidth; min, median and max are reported).")
+    var iterations: Int = 5
     @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
 
     func validate() throws {
@@ -32,23 +33,29 @@ struct BenchMemory: ParsableCommand {
         var results: [[String: Any]] = []
         for n in threadCounts {
             Parallel.threadCount = n
-            // One pass more than asked: the first, slowed by the pages' first touch, is never the fastest.
-            let (best, checksum) = Self.fastestPass(buffer, count: count, passes: iterations + 1)
-            results.append(["threads": n, "gb_per_s": Double(count * 4) / best / 1e9, "best_seconds": best, "checksum": Double(checksum)])
+            // One pass more than asked and left out: the first is slowed by the pages' first touch.
+            let (seconds, checksum) = Self.passes(buffer, count: count, passes: iterations + 1)
+            let timed = BenchSeconds(seconds.all.dropFirst())
+            results.append(timed.fields.merging([
+                "threads": n, "gb_per_s": Double(count * 4) / timed.min / 1e9, "best_seconds": timed.min,
+                "checksum": Double(checksum),
+            ]) { $1 })
         }
         try StandardOutput.line(try JSONLines.encode(["bench": "memory", "bytes": count * 4, "read": results]))
     }
 
-    /// The fastest of `passes` sums of the buffer with the engine's current thread count, in seconds, and the
-    /// last sum (so the loads cannot be optimised away).
-    static func fastestPass(_ buffer: UnsafeMutablePointer<Float>, count: Int, passes: Int) -> (seconds: Double, checksum: Float) {
-        var best = Double.infinity, checksum: Float = 0
+    /// The seconds of each of `passes` sums of the buffer with the engine's current thread count (the fastest
+    /// is the bandwidth), and the last sum (so the loads cannot be optimised away).
+    static func passes(_ buffer: UnsafeMutablePointer<Float>, count: Int, passes: Int)
+        -> (seconds: BenchSeconds, checksum: Float)
+    {
+        var times: [Double] = [], checksum: Float = 0
         for _ in 0..<passes {
             let start = DispatchTime.now().uptimeNanoseconds
             checksum = sum(buffer, count: count)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return (best, checksum)
+        return (BenchSeconds(times), checksum)
     }
 
     /// Σ buffer over `Parallel.threadCount` threads: four independent 16-wide accumulators per thread keep

@@ -19,7 +19,7 @@ struct BenchTokenize: ParsableCommand {
     @Option(name: .long, help: "Target size of the built-in text in MB when no --input is given.")
     var megabytes: Double = 8
 
-    @Option(name: .long, help: "Timed repetitions; the best is reported.")
+    @Option(name: .long, help: "Timed repetitions; the best gives the throughput (min, median and max are reported).")
     var repeats: Int = 3
 
     func validate() throws {
@@ -43,7 +43,6 @@ struct BenchTokenize: ParsableCommand {
             "seconds": (result.seconds * 1e4).rounded() / 1e4,
             "mb_per_s": (result.megabytesPerSecond * 100).rounded() / 100,
         ]
-        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-        try StandardOutput.line(String(decoding: data, as: UTF8.self))
+        try StandardOutput.line(try JSONLines.encode(BenchSeconds(result.allSeconds).fields.merging(record) { $1 }))
     }
 }

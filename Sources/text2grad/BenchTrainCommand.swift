@@ -13,6 +13,7 @@ struct BenchTrain: ParsableCommand {
         discussion: "Run each mode in its own process: peak memory (ru_maxrss) covers the whole process.")
 
     @OptionGroup var options: BenchModelOptions
+    @OptionGroup var sizes: BenchBatchOptions
 
     @Option(help: "full (every parameter) or lora.")
     var mode: String = "full"
@@ -23,9 +24,15 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Comma-separated LoRA targets (lora mode).")
     var loraTargets: String = "q_proj,k_proj,v_proj,o_proj"
 
+    @Option(help: "Products with the frozen base (lora mode): fp32, or bf16 (operands rounded to bf16, fp32 sums).")
+    var precision: ProductPrecision = .fp32
+
     func validate() throws {
         guard ["full", "lora"].contains(mode) else { throw ValidationError("--mode must be full or lora") }
         guard loraRank > 0 else { throw ValidationError("--lora-rank must be positive") }
+        guard precision == .fp32 || mode == "lora" else {
+            throw ValidationError("--precision bf16 is for a frozen base (--mode lora)")
+        }
     }
 
     func run() throws {
@@ -33,11 +40,13 @@ struct BenchTrain: ParsableCommand {
         let (model, name) = try options.loadModel()
         let c = model.config
         var rng = SplitMix64(seed: 1)
-        let sequences = (0..<options.batch).map { _ in (0..<options.seq).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
+        let sequences = (0..<sizes.batch).map { _ in
+            (0..<sizes.seq).map { _ in Int(rng.next() % UInt64(c.vocabSize)) }
+        }
         let batch = TokenBatch(sequences: sequences)
         var targets = [Int32](repeating: -1, count: batch.ids.count)
-        for b in 0..<options.batch {
-            for t in 0..<options.seq - 1 { targets[b * options.seq + t] = Int32(sequences[b][t + 1]) }
+        for b in 0..<sizes.batch {
+            for t in 0..<sizes.seq - 1 { targets[b * sizes.seq + t] = Int32(sequences[b][t + 1]) }
         }
         let gradients: LlamaWeights?
         let adapterGradients: LoRAAdapter?
@@ -49,6 +58,7 @@ struct BenchTrain: ParsableCommand {
             let config = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targetModules: targetModules)
             model.adapter = LoRAAdapter(config: config, modelConfig: c)
             model.adapter!.initialize(seed: 2)
+            model.productPrecision = precision
             adapterGradients = LoRAAdapter(config: config, modelConfig: c)
             gradients = nil
         } else {
@@ -58,8 +68,8 @@ struct BenchTrain: ParsableCommand {
         let parameters = model.adapter?.arena ?? model.weights.arena
         let gradientArena = adapterGradients?.arena ?? gradients!.arena
         let optimizer = AdamW(config: AdamWConfig(weightDecay: 0.01), layout: parameters.layout)
-        let a = LlamaActivations(config: c, batchSize: options.batch, length: options.seq, storedLayers: c.layerCount)
-        let buffers = LlamaBackwardBuffers(config: c, batchSize: options.batch, length: options.seq)
+        let a = LlamaActivations(config: c, batchSize: sizes.batch, length: sizes.seq, storedLayers: c.layerCount)
+        let buffers = LlamaBackwardBuffers(config: c, batchSize: sizes.batch, length: sizes.seq)
         let count = targets.filter { $0 >= 0 }.count
         var lastLoss = 0.0
         var phases: [String: [Double]] = [:]
@@ -68,7 +78,7 @@ struct BenchTrain: ParsableCommand {
             try body()
             phases[phase, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        let (median, all) = try options.time {
+        let seconds = try options.time {
             try timed("forward") {
                 gradientArena.zero()
                 try model.forward(batch, activations: a)
@@ -87,20 +97,19 @@ struct BenchTrain: ParsableCommand {
             }
         }
         // Median seconds of each phase over the timed iterations (the warm-up ones come first and are dropped).
-        let phaseMedians = phases.mapValues { times -> Double in
-            let timedRuns = times.suffix(options.iterations).sorted()
-            return timedRuns[timedRuns.count / 2]
-        }
-        let tokens = Double(options.batch * options.seq)
+        let phaseMedians = phases.mapValues { BenchSeconds($0.suffix(options.iterations)).median }
+        let median = seconds.median
+        let tokens = Double(sizes.batch * sizes.seq)
         // Full: forward + input gradients + weight gradients ≈ 3× the forward; LoRA skips the weight gradients (≈ 2×).
-        let flops = model.config.forwardFlopsPerToken(contextLength: options.seq) * tokens * (mode == "full" ? 3 : 2)
+        let flops = model.config.forwardFlopsPerToken(contextLength: sizes.seq) * tokens * (mode == "full" ? 3 : 2)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        try StandardOutput.line(try JSONLines.encode([
-            "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": options.batch, "seq": options.seq,
-            "threads": options.threads, "seconds": median, "all_seconds": all, "tokens_per_s": tokens / median,
+        try StandardOutput.line(try JSONLines.encode(seconds.fields.merging([
+            "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": sizes.batch,
+            "seq": sizes.seq, "threads": options.threads, "precision": precision.rawValue, "seconds": median,
+            "tokens_per_s": tokens / median,
             "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,
             "trainable_parameters": parameters.count, "phase_seconds": phaseMedians,
-        ]))
+        ]) { $1 }))
     }
 }

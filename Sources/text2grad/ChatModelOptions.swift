@@ -6,6 +6,7 @@ import Generation
 import LLMClient
 import Models
 import RewardModel
+import Tensor
 import Tokenizers
 
 /// Local models for the commands that decode, and the critic every command that critiques uses.
@@ -56,3 +57,5 @@ enum LocalModel {
         return (critic, tokenizer)
     }
 }
+
+extension ProductPrecision: ExpressibleByArgument {}

@@ -30,7 +30,7 @@ struct DecodingOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
     }
 }
 
-/// `--lora-rank`, `--lora-alpha`, `--lora-dropout`, `--lora-rslora`, `--lora-targets`.
+/// `--lora-rank`, `--lora-alpha`, `--lora-dropout`, `--lora-rslora`, `--lora-targets`, `--base-precision`.
 struct LoRAOptions<Command: ConfiguredCommand>: ParsableArguments where Command.Config: HasLoRA {
     @Option(help: ArgumentHelp("LoRA rank; 0 trains every parameter." + Command.defaultNote(\.lora.rank)))
     var loraRank: Int?
@@ -45,6 +45,9 @@ struct LoRAOptions<Command: ConfiguredCommand>: ParsableArguments where Command.
     @Option(help: ArgumentHelp("Comma-separated projections adapted, among q_proj,k_proj,v_proj,o_proj,gate_proj,"
                                + "up_proj,down_proj." + Command.defaultNote(\.lora.targets)))
     var loraTargets: String?
+    @Option(help: ArgumentHelp("Products with the frozen base under LoRA: fp32, or bf16 (rounded operands, fp32 sums)."
+                               + Command.defaultNote(\.lora.basePrecision)))
+    var basePrecision: BasePrecision?
 
     func apply(to c: inout Command.Config) {
         c.lora.override(\.rank, loraRank)
@@ -52,6 +55,7 @@ struct LoRAOptions<Command: ConfiguredCommand>: ParsableArguments where Command.
         c.lora.override(\.dropout, loraDropout)
         c.lora.override(\.rsLoRA, loraRslora ?? (rsloraAlias ? true : nil))
         c.lora.override(\.targets, loraTargets.map(list))
+        c.lora.override(\.basePrecision, basePrecision)
     }
 }
 
@@ -252,3 +256,4 @@ func list(_ value: String) -> [String] {
 extension ScheduleKind: ExpressibleByArgument {}
 extension DecodePrecision: ExpressibleByArgument {}
 extension RewardSource: ExpressibleByArgument {}
+extension BasePrecision: ExpressibleByArgument {}

@@ -7,6 +7,7 @@ import LLMClient
 import Models
 import PolicyOptimization
 import RewardModel
+import Tensor
 import Training
 
 extension RewardMode: ExpressibleByArgument {}

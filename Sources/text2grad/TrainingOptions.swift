@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Distributed
+import Tensor
 import Training
 
 /// The flags `sft` and `train-rm` share: the model, LoRA, optimizer and loop mirrors over their `SFTConfig`, and

@@ -18,6 +18,7 @@ import Testing
         "convert gguf": "a file conversion", "convert hf": "a file conversion",
         "bench forward": "a benchmark", "bench train": "a benchmark", "bench tokenize": "a benchmark",
         "bench generate": "a benchmark", "bench memory": "a benchmark", "bench allreduce": "a benchmark",
+        "bench ppo": "a benchmark", "bench peak": "a benchmark",
     ]
 
     /// Flags that are not settings: the file itself, actions, test hooks, secrets and another mode's flags.

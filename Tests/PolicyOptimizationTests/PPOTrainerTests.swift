@@ -64,9 +64,12 @@ import Training
         for key in ["objective/kl", "objective/entropy", "objective/scores", "objective/rlhf_reward", "policy/approxkl_avg",
                     "policy/clipfrac_avg", "loss/policy_avg", "loss/value_avg", "val/clipfrac_avg", "val/ratio",
                     "returns/mean", "advantages/mean", "kl_coef", "lr", "span/pos_frac", "span/neg_frac",
-                    "span/unmatched_rate", "rm/parse_failures", "time/rollout", "time/score", "time/optimize"] {
+                    "span/unmatched_rate", "rm/parse_failures", "time/rollout", "time/score", "time/optimize",
+                    "time/reference"] {
             #expect(first[key] != nil, "missing \(key)")
         }
+        #expect(first["time/reference"]! > 0 && first["time/reference"]! < first["time/rewards"]!,
+                "the reference's share of the rewards phase")
         #expect(first["rm/parse_failures"] == 0 && first["span/pos_frac"]! > 0 && first["span/neg_frac"]! > 0)
         #expect(straight[1].metrics["eval/score"] != nil, "evaluated at step 2")
         // The adaptive controller moved β from its start.

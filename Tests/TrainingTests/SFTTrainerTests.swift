@@ -186,6 +186,26 @@ import Tokenizers
         #expect(targets[example.targetEnd - 2] == Int32(tokenizer.id(for: "<|im_end|>")!))
     }
 
+    /// `base_precision: bf16` under LoRA: the run trains, each step's loss within 2% of the fp32 run's, and the
+    /// setting is saved; without LoRA (nothing frozen) it is refused, naming the key.
+    @Test func loraWithBF16BaseProductsTracksFP32() throws {
+        let (directory, data) = try Self.scratch("bf16")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fp32 = try SFTTrainer(config: Self.config(directory, data: data, run: "fp32", lora: true)).run()
+        var c = Self.config(directory, data: data, run: "bf16", lora: true)
+        c.lora.basePrecision = .bf16
+        let bf16 = try SFTTrainer(config: c).run()
+        #expect(bf16.last!.loss < bf16.first!.loss, "training must lower the loss: \(bf16.map(\.loss))")
+        for (a, b) in zip(fp32, bf16) {
+            #expect(abs(a.loss - b.loss) <= 0.02 * a.loss, "step \(a.step): \(a.loss) vs \(b.loss)")
+        }
+        #expect(try String(contentsOfFile: c.loop.output + "/config.yaml", encoding: .utf8)
+            .contains("base_precision: bf16"))
+        var full = Self.config(directory, data: data, run: "full", lora: false)
+        full.lora.basePrecision = .bf16
+        #expect { try full.validate() } throws: { "\($0)".contains("base_precision") }
+    }
+
     @Test func yamlConfigWithFlagsAndTypos() throws {
         let directory = NSTemporaryDirectory() + "sft-yaml-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
