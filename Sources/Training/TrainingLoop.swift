@@ -104,7 +104,10 @@ public final class StepContext {
     /// Updates applied in this step.
     public private(set) var updates = 0
 
-    init(step: Int, learningRate: Double, reducer: GradientReducer, trainable: TrainableModel, maxGradNorm: Double) {
+    /// A context of its own (the loop makes one per step): for running a step outside the loop, as `bench train` does.
+    public init(
+        step: Int, learningRate: Double, reducer: GradientReducer, trainable: TrainableModel, maxGradNorm: Double
+    ) {
         self.step = step
         self.learningRate = learningRate
         self.reducer = reducer

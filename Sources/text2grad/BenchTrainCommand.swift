@@ -48,26 +48,22 @@ struct BenchTrain: ParsableCommand {
         for b in 0..<sizes.batch {
             for t in 0..<sizes.seq - 1 { targets[b * sizes.seq + t] = Int32(sequences[b][t + 1]) }
         }
-        let gradients: LlamaWeights?
-        let adapterGradients: LoRAAdapter?
+        // The step is the training core's: the trained groups (LoRA or every weight), AdamW and clipping by norm.
+        var lora: LoRAConfig?
         if mode == "lora" {
             let targetModules = try loraTargets.split(separator: ",").map { name -> LoRAModule in
-                guard let m = LoRAModule(rawValue: String(name)) else { throw ValidationError("unknown LoRA target \(name)") }
+                guard let m = LoRAModule(rawValue: String(name)) else {
+                    throw ValidationError("unknown LoRA target \(name)")
+                }
                 return m
             }
-            let config = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targetModules: targetModules)
-            model.adapter = LoRAAdapter(config: config, modelConfig: c)
-            model.adapter!.initialize(seed: 2)
+            lora = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targetModules: targetModules)
             model.productPrecision = precision
-            adapterGradients = LoRAAdapter(config: config, modelConfig: c)
-            gradients = nil
-        } else {
-            gradients = LlamaWeights(config: c)
-            adapterGradients = nil
         }
-        let parameters = model.adapter?.arena ?? model.weights.arena
-        let gradientArena = adapterGradients?.arena ?? gradients!.arena
-        let optimizer = AdamW(config: AdamWConfig(weightDecay: 0.01), layout: parameters.layout)
+        let trainable = TrainableModel(model: model, directory: name, lora: lora, adamw: AdamWConfig(weightDecay: 0.01),
+                                       seed: 2)
+        let context = StepContext(step: 1, learningRate: 1e-5, reducer: LocalReducer(), trainable: trainable,
+                                  maxGradNorm: 1)
         let a = LlamaActivations(config: c, batchSize: sizes.batch, length: sizes.seq, storedLayers: c.layerCount)
         let buffers = LlamaBackwardBuffers(config: c, batchSize: sizes.batch, length: sizes.seq)
         let count = targets.filter { $0 >= 0 }.count
@@ -80,21 +76,19 @@ struct BenchTrain: ParsableCommand {
         }
         let seconds = try options.time {
             try timed("forward") {
-                gradientArena.zero()
+                context.zeroGradients()
                 try model.forward(batch, activations: a)
             }
             timed("loss") {
-                let (sum, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
+                let (sum, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count),
+                                                                 activations: a)
                 lastLoss = sum / Double(n)
             }
             timed("backward") {
-                model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
+                model.backward(batch, activations: a, gradients: trainable.weightGradients,
+                               adapterGradients: trainable.adapterGradients, buffers: buffers)
             }
-            timed("optimizer") {
-                let norm = globalGradientNorm([gradientArena])
-                optimizer.update(parameters: parameters, gradients: gradientArena, learningRate: 1e-5,
-                                 gradientScale: clipFactor(norm: norm, maxNorm: 1))
-            }
+            try timed("optimizer") { try context.update() }
         }
         // Median seconds of each phase over the timed iterations (the warm-up ones come first and are dropped).
         let phaseMedians = phases.mapValues { BenchSeconds($0.suffix(options.iterations)).median }
@@ -109,7 +103,8 @@ struct BenchTrain: ParsableCommand {
             "seq": sizes.seq, "threads": options.threads, "precision": precision.rawValue, "seconds": median,
             "tokens_per_s": tokens / median,
             "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,
-            "trainable_parameters": parameters.count, "phase_seconds": phaseMedians,
+            "trainable_parameters": trainable.groups.reduce(0) { $0 + $1.parameters.count },
+            "phase_seconds": phaseMedians,
         ]) { $1 }))
     }
 }
