@@ -211,8 +211,9 @@ public func cachedAttentionForward(
     spinningPerform(chunks: chunks, run)
 }
 
-/// Threads `cachedAttentionForward` may use (its scratch holds one score block per thread).
-public let cachedAttentionThreads = 2
+/// Threads `cachedAttentionForward` may use (its scratch holds one score block per thread): every core, up to the
+/// decode pool's eight (`SpinningPool.shared`: seven workers and the caller).
+public let cachedAttentionThreads = min(8, max(1, Compute.coreCount))
 
 /// Floats of scratch `cachedAttentionForward` needs for T new tokens over S slots.
 public func cachedAttentionScratchCount(newTokens T: Int, slots S: Int, heads NH: Int, kvHeads KVH: Int) -> Int {

@@ -1,0 +1,54 @@
+import Testing
+@testable import Tensor
+
+/// Kernels that split work between threads give the same results on 1, 2 and 3 threads, whatever the machine's
+/// core count: the same floats where each thread computes its rows as one thread would (the bf16 products, cached
+/// attention); within 1e-5 for OpenBLAS, whose kernels for a narrower column slice may sum in another order.
+@Suite(.serialized) struct ThreadCountTests {
+    static func onThreads<T: Equatable>(_ counts: [Int] = [1, 2, 3], _ body: () -> T) -> [T] {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        return counts.map { count in
+            Parallel.threadCount = count
+            return body()
+        }
+    }
+
+    @Test func matrixProductsInBothPrecisions() {
+        let (N, IC, OC) = (72, 200, 700)
+        let x = KernelForwardTests.random(N * IC, seed: 31), w = KernelForwardTests.random(OC * IC, seed: 32)
+        let dy = KernelForwardTests.random(N * OC, seed: 33)
+        for precision in ProductPrecision.allCases {
+            let results = Self.onThreads { () -> [Float] in
+                var out = [Float](repeating: 0, count: N * OC), dx = [Float](repeating: 0, count: N * IC)
+                var dw = [Float](repeating: 0, count: OC * IC)
+                matmulForward(out: &out, input: x, weight: w, bias: nil, rows: N, inChannels: IC, outChannels: OC,
+                              precision: precision)
+                matmulBackward(dinput: &dx, dweight: &dw, dbias: nil, dout: dy, input: x, weight: w, rows: N,
+                               inChannels: IC, outChannels: OC, precision: precision)
+                return out + dx + dw
+            }
+            let worst = results.map { KernelForwardTests.maxError($0, results[0]) }.max() ?? 0
+            #expect(precision == .bf16 ? worst == 0 : worst < 1e-5, "\(precision): \(worst)")
+        }
+    }
+
+    @Test func cachedAttention() {
+        let (B, T, S, NH, KVH, HS) = (3, 8, 64, 8, 4, 32)
+        let start = S - T, Q = NH * HS, KV = KVH * HS
+        let q = KernelForwardTests.random(B * T * Q, seed: 34)
+        let keys = KernelForwardTests.random(B * S * KV, seed: 35), values = KernelForwardTests.random(B * S * KV, seed: 36)
+        var mask = [Float](repeating: 1, count: B * S)
+        for s in 0..<5 { mask[S + s] = 0 }  // the second sequence left-padded
+        let results = Self.onThreads { () -> [Float] in
+            var out = [Float](repeating: 0, count: B * T * Q)
+            var scratch = [Float](repeating: 0, count: cachedAttentionScratchCount(newTokens: T, slots: S, heads: NH,
+                                                                                     kvHeads: KVH))
+            cachedAttentionForward(out: &out, q: q, rowStride: Q, keys: keys, values: values, slotMask: mask, batch: B,
+                                   newTokens: T, start: start, slots: S, heads: NH, kvHeads: KVH, headSize: HS,
+                                   slidingWindow: nil, scratch: &scratch)
+            return out
+        }
+        #expect(results.allSatisfy { $0 == results[0] })
+    }
+}
