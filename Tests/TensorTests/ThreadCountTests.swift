@@ -37,7 +37,8 @@ import Testing
         let (B, T, S, NH, KVH, HS) = (3, 8, 64, 8, 4, 32)
         let start = S - T, Q = NH * HS, KV = KVH * HS
         let q = KernelForwardTests.random(B * T * Q, seed: 34)
-        let keys = KernelForwardTests.random(B * S * KV, seed: 35), values = KernelForwardTests.random(B * S * KV, seed: 36)
+        let keys = KernelForwardTests.random(B * S * KV, seed: 35)
+        let values = KernelForwardTests.random(B * S * KV, seed: 36)
         var mask = [Float](repeating: 1, count: B * S)
         for s in 0..<5 { mask[S + s] = 0 }  // the second sequence left-padded
         let results = Self.onThreads { () -> [Float] in
