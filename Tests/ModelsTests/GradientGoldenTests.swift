@@ -69,15 +69,20 @@ enum TrainingFixtures {
         print("\(name): loss \(loss) vs \(reference), worst relative gradient error \(worst) over \(gradients.arena.layout.count) tensors")
     }
 
-    /// An adapter written by `peft`: same logits and loss, LoRA-only gradients equal to PyTorch's, and no base gradient.
-    @Test(arguments: ["llama3-sharded", "qwen2-tied", "qwen3-norms", "gemma3-local"])
-    func loraGradientsMatchPyTorch(model name: String) throws {
+    /// A fixture model with its `peft` adapter on, PyTorch's expected figures, and zeroed adapter gradients.
+    static func loraFixture(_ name: String) throws -> (LlamaModel, SafeTensorsFile, LoRAAdapter) {
         let model = try LlamaModel(directory: Fixtures.model(name))
         let directory = TrainingFixtures.root + "/lora-\(name)"
         let adapter = try LoRAAdapter.load(directory: directory, config: model.config)
         model.adapter = adapter
         let expected = try SafeTensorsFile(path: directory + "/expected.safetensors")
-        let gradients = LoRAAdapter(config: adapter.config, modelConfig: model.config)
+        return (model, expected, LoRAAdapter(config: adapter.config, modelConfig: model.config))
+    }
+
+    /// An adapter written by `peft`: same logits and loss, LoRA-only gradients equal to PyTorch's, and no base gradient.
+    @Test(arguments: ["llama3-sharded", "qwen2-tied", "qwen3-norms", "gemma3-local"])
+    func loraGradientsMatchPyTorch(model name: String) throws {
+        let (model, expected, gradients) = try Self.loraFixture(name)
         let (loss, logits) = try TrainingFixtures.lossAndBackward(model, gradients: nil, adapterGradients: gradients)
         let reference = Double(try expected.floats("loss")[0])
         #expect(abs(loss - reference) / reference < 1e-5, "\(name): loss \(loss) vs \(reference)")
@@ -106,13 +111,8 @@ enum TrainingFixtures {
     /// fp32 emulation of the same rounding gives the same figures).
     @Test(arguments: ["llama3-sharded", "qwen2-tied", "qwen3-norms", "gemma3-local"])
     func loraGradientsWithBF16ProductsStayCloseToPyTorch(model name: String) throws {
-        let model = try LlamaModel(directory: Fixtures.model(name))
-        let directory = TrainingFixtures.root + "/lora-\(name)"
-        let adapter = try LoRAAdapter.load(directory: directory, config: model.config)
-        model.adapter = adapter
+        let (model, expected, gradients) = try Self.loraFixture(name)
         model.productPrecision = .bf16
-        let expected = try SafeTensorsFile(path: directory + "/expected.safetensors")
-        let gradients = LoRAAdapter(config: adapter.config, modelConfig: model.config)
         let (loss, _) = try TrainingFixtures.lossAndBackward(model, gradients: nil, adapterGradients: gradients)
         let reference = Double(try expected.floats("loss")[0])
         #expect(abs(loss - reference) / reference < 1e-3, "\(name): loss \(loss) vs \(reference)")

@@ -8,19 +8,10 @@ import Tokenizers
 /// it times, each of exactly the length asked.
 @Suite(.serialized) struct BenchPPOTests {
     @Test func oneTinyStepPrintsEveryPhase() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TrainPolicyKillTests.executable())
-        process.arguments = ["bench", "ppo", "--shape", "demo-tiny", "--batch", "2", "--mini-batch", "1", "--epochs", "1",
-                             "--prompt-tokens", "12", "--max-new-tokens", "4", "--iterations", "2", "--warmup", "0",
-                             "--threads", "1"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(stderr)")
+        let (status, text, stderr) = try TrainPolicyKillTests.run([
+            "bench", "ppo", "--shape", "demo-tiny", "--batch", "2", "--mini-batch", "1", "--epochs", "1",
+            "--prompt-tokens", "12", "--max-new-tokens", "4", "--iterations", "2", "--warmup", "0", "--threads", "1"])
+        try #require(status == 0, "\(stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
         #expect(report["bench"] as? String == "ppo" && report["engine"] as? String == "text2grad")
         #expect(report["response_tokens"] as? Double == 8, "2 rollouts of exactly 4 tokens")

@@ -3,10 +3,11 @@ import Testing
 
 /// `text2grad bench peak` through the executable: one JSON line with both kinds per thread count, and bad counts
 /// refused as usage errors.
-@Suite struct BenchPeakCLITests {
+extension TrainPolicyKillTests {
+    /// Runs the built executable to its end: exit status, standard output and standard error.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = try URL(fileURLWithPath: TrainPolicyKillTests.executable())
+        process.executableURL = try URL(fileURLWithPath: executable())
         process.arguments = arguments
         let out = Pipe(), errors = Pipe()
         process.standardOutput = out
@@ -17,9 +18,11 @@ import Testing
         process.waitUntilExit()
         return (process.terminationStatus, stdout, stderr)
     }
+}
 
+@Suite struct BenchPeakCLITests {
     @Test func printsEachKindPerThreadCount() throws {
-        let (status, stdout, stderr) = try Self.run(["bench", "peak", "--threads", "1,2", "--rounds", "200000",
+        let (status, stdout, stderr) = try TrainPolicyKillTests.run(["bench", "peak", "--threads", "1,2", "--rounds", "200000",
                                                      "--iterations", "1"])
         #expect(status == 0, "\(stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
@@ -37,7 +40,7 @@ import Testing
     }
 
     @Test func refusesBadThreadCounts() throws {
-        let (status, _, stderr) = try Self.run(["bench", "peak", "--threads", "0"])
+        let (status, _, stderr) = try TrainPolicyKillTests.run(["bench", "peak", "--threads", "0"])
         #expect(status == 64, "\(stderr)")
         #expect(stderr.contains("--threads"))
     }
