@@ -74,6 +74,19 @@ struct BenchBatchOptions: ParsableArguments {
 }
 
 /// The seconds of a benchmark's timed runs, in the order they ran, and the spread every bench reports of them.
+/// `--threads 1,2`: the thread counts a machine benchmark (`memory`, `peak`) measures one after another.
+struct BenchThreadCounts: ParsableArguments {
+    @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
+
+    var counts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        guard !counts.isEmpty, counts.allSatisfy({ (1...256).contains($0) }) else {
+            throw ValidationError("--threads must list counts in 1...256")
+        }
+    }
+}
+
 struct BenchSeconds {
     let all: [Double]
 

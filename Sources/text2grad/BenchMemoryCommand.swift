@@ -13,17 +13,12 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "Buffer size in MiB (many times the last-level cache).") var mebibytes: Int = 1024
     @Option(help: "Timed passes per thread count (the best is the bandwidth; min, median and max are reported).")
     var iterations: Int = 5
-    @Option(help: "Thread counts to measure, comma-separated.") var threads: String = "1,2"
+    @OptionGroup var threads: BenchThreadCounts
 
     func validate() throws {
         guard (16...65_536).contains(mebibytes) else { throw ValidationError("--mebibytes must be in 16...65536") }
         guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be in 1...1000") }
-        guard threadCounts.allSatisfy({ (1...256).contains($0) }), !threadCounts.isEmpty else {
-            throw ValidationError("--threads must list counts in 1...256")
-        }
     }
-
-    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
         let count = mebibytes << 18
@@ -31,7 +26,7 @@ struct BenchMemory: ParsableCommand {
         defer { buffer.deallocate() }
         for i in 0..<count { buffer[i] = Float(i & 1023) }
         var results: [[String: Any]] = []
-        for n in threadCounts {
+        for n in threads.counts {
             Parallel.threadCount = n
             // One pass more than asked and left out: the first is slowed by the pages' first touch.
             let (seconds, checksum) = Self.passes(buffer, count: count, passes: iterations + 1)

@@ -6,18 +6,25 @@ import Testing
 @Suite(.serialized) struct BadInputCLITests {
     static let model = TrainPolicyKillTests.root.appendingPathComponent("Fixtures/models/chat-smollm").path
 
-    /// Runs the tool; returns its exit status (nil when a signal ended it) and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32?, stderr: String) {
+    /// Runs the tool to its end: its exit status (nil when a signal ended it), standard output and standard error.
+    static func launch(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainPolicyKillTests.executable())
         process.arguments = arguments
-        let errors = Pipe()
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationReason == .exit ? process.terminationStatus : nil, text)
+        return (process.terminationReason == .exit ? process.terminationStatus : nil, stdout, stderr)
+    }
+
+    /// Runs the tool; returns its exit status (nil when a signal ended it) and standard error.
+    static func run(_ arguments: [String]) throws -> (status: Int32?, stderr: String) {
+        let (status, _, stderr) = try launch(arguments)
+        return (status, stderr)
     }
 
     static func expectRefused(_ arguments: [String], mentions: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -8,7 +8,7 @@ import Tokenizers
 /// it times, each of exactly the length asked.
 @Suite(.serialized) struct BenchPPOTests {
     @Test func oneTinyStepPrintsEveryPhase() throws {
-        let (status, text, stderr) = try TrainPolicyKillTests.run([
+        let (status, text, stderr) = try BadInputCLITests.launch([
             "bench", "ppo", "--shape", "demo-tiny", "--batch", "2", "--mini-batch", "1", "--epochs", "1",
             "--prompt-tokens", "12", "--max-new-tokens", "4", "--iterations", "2", "--warmup", "0", "--threads", "1"])
         try #require(status == 0, "\(stderr)")

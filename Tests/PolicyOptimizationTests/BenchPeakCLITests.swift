@@ -3,27 +3,10 @@ import Testing
 
 /// `text2grad bench peak` through the executable: one JSON line with both kinds per thread count, and bad counts
 /// refused as usage errors.
-extension TrainPolicyKillTests {
-    /// Runs the built executable to its end: exit status, standard output and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try URL(fileURLWithPath: executable())
-        process.arguments = arguments
-        let out = Pipe(), errors = Pipe()
-        process.standardOutput = out
-        process.standardError = errors
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
-    }
-}
-
 @Suite struct BenchPeakCLITests {
     @Test func printsEachKindPerThreadCount() throws {
-        let (status, stdout, stderr) = try TrainPolicyKillTests.run(["bench", "peak", "--threads", "1,2", "--rounds", "200000",
-                                                     "--iterations", "1"])
+        let (status, stdout, stderr) = try BadInputCLITests.launch([
+            "bench", "peak", "--threads", "1,2", "--rounds", "200000", "--iterations", "1"])
         #expect(status == 0, "\(stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
         let peaks = json?["peaks"] as? [[String: Any]] ?? []
@@ -40,7 +23,7 @@ extension TrainPolicyKillTests {
     }
 
     @Test func refusesBadThreadCounts() throws {
-        let (status, _, stderr) = try TrainPolicyKillTests.run(["bench", "peak", "--threads", "0"])
+        let (status, _, stderr) = try BadInputCLITests.launch(["bench", "peak", "--threads", "0"])
         #expect(status == 64, "\(stderr)")
         #expect(stderr.contains("--threads"))
     }
