@@ -9,7 +9,7 @@
 # stages are used, with the demo's PPO settings (DemoPPO: the same for both modes but token-level's γ = 0 and the
 # scalar's mean sequence score, each mode's best of a small sweep). Environment:
 #   REWARD=builtin   the rule-based teacher, uncapped (a perfect critic: the modes differ in credit assignment alone)
-#   REWARD=rm        the demo's trained reward model (the default, as in the demo)
+#   REWARD=rm        the demo's trained reward model (the default, as in the demo); RM=DIR another reward model
 #   KL_TARGET=X      adaptive β steered to a summed KL of X in both modes (matched KL) instead of a fixed β = 0.1
 #   TARGET=X         the verdict's target (default: the demo base's held-out fact accuracy minus 0.02)
 #   PPO_FLAGS        extra train-policy flags, the same for both modes; TOKEN_FLAGS, SCALAR_FLAGS one mode's own,
@@ -31,7 +31,7 @@ if [[ ! -d $demo/policy/model || ! -f $prompts/prompts-train.jsonl || ! -f $demo
 fi
 case ${REWARD:-rm} in
     builtin) reward=(--reward builtin) ;;
-    rm) reward=(--reward rm --reward-model "$demo/rm/model" --critique-max-new-tokens 256) ;;
+    rm) reward=(--reward rm --reward-model "${RM:-$demo/rm/model}" --critique-max-new-tokens 256) ;;
     *) echo "compare_reward_modes: REWARD must be builtin or rm" >&2; exit 2 ;;
 esac
 kl=(--kl-coef 0.1)

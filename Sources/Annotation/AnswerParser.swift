@@ -77,12 +77,23 @@ public enum AnswerParser {
     /// Keys accepted for the critique besides `textual_feedback`, for teachers that drift.
     static let critiqueAliases = [critiqueKey, "critique", "feedback", "code_feedback", "analysis"]
 
-    /// Parses `raw` against the task's labels.
-    public static func parse(_ raw: String, labels: [SpanLabel]) -> Result<TeacherAnswer, AnswerProblem> {
+    /// Parses `raw` against the task's labels; without `critique` the answer holds the quotes alone (a critique,
+    /// when there is one, is still read).
+    public static func parse(_ raw: String, labels: [SpanLabel], critique: Bool = true)
+        -> Result<TeacherAnswer, AnswerProblem>
+    {
+        parseObject(raw) { validate($0, labels: labels, critiqueRequired: critique) }
+    }
+
+    /// The first candidate object of `raw` (as is, then repaired) that `validate` accepts; else the problem that
+    /// got furthest.
+    public static func parseObject<Value>(
+        _ raw: String, validate: ([String: Any]) -> Result<Value, AnswerProblem>
+    ) -> Result<Value, AnswerProblem> {
         var worst: AnswerProblem = .noJSON
         for candidate in candidates(raw) {
             for text in [candidate, JSONRepair.repair(candidate)] {
-                let result = validate(text, labels: labels)
+                let result = object(text).flatMap(validate)
                 switch result {
                 case .success: return result
                 case let .failure(problem) where problem.depth > worst.depth: worst = problem
@@ -122,7 +133,8 @@ public enum AnswerParser {
         return blocks
     }
 
-    private static func validate(_ text: String, labels: [SpanLabel]) -> Result<TeacherAnswer, AnswerProblem> {
+    /// The JSON object `text` holds.
+    private static func object(_ text: String) -> Result<[String: Any], AnswerProblem> {
         guard let data = text.data(using: .utf8) else { return .failure(.invalidJSON("not UTF-8")) }
         let root: Any
         do {
@@ -134,13 +146,22 @@ public enum AnswerParser {
         guard let object = root as? [String: Any] else {
             return .failure(.invalidJSON("the top level is not an object"))
         }
+        return .success(object)
+    }
+
+    private static func validate(_ object: [String: Any], labels: [SpanLabel], critiqueRequired: Bool)
+        -> Result<TeacherAnswer, AnswerProblem>
+    {
         var byKey: [String: Any] = [:]
         for (key, value) in object { byKey[normalizedKey(key)] = value }
-        guard let critiqueValue = critiqueAliases.lazy.compactMap({ byKey[normalizedKey($0)] }).first else {
-            return .failure(.missingKey(critiqueKey))
-        }
-        guard let critique = critiqueValue as? String else {
-            return .failure(.wrongType(key: critiqueKey, expected: "a string"))
+        let critiqueValue = critiqueAliases.lazy.compactMap({ byKey[normalizedKey($0)] }).first
+        if critiqueValue == nil && critiqueRequired { return .failure(.missingKey(critiqueKey)) }
+        var critique = ""
+        if let critiqueValue {
+            guard let text = critiqueValue as? String else {
+                return .failure(.wrongType(key: critiqueKey, expected: "a string"))
+            }
+            critique = text
         }
         var spans: [QuotedSpan] = []
         for label in labels {
@@ -176,7 +197,7 @@ public enum AnswerParser {
     }
 
     /// `Good Spans`, `good-spans` and `good_spans` are the same key.
-    static func normalizedKey(_ key: String) -> String {
+    public static func normalizedKey(_ key: String) -> String {
         String(key.lowercased().map { $0 == " " || $0 == "-" ? "_" : $0 })
             .trimmingCharacters(in: .whitespaces)
     }

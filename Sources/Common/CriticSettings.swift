@@ -10,6 +10,16 @@ public enum RewardSource: String, Codable, Sendable, CaseIterable {
     case builtin
 }
 
+/// What a generative reward model writes (`train-rm --target`): the format of its answer, not what it knows.
+public enum RewardTarget: String, Codable, Sendable, CaseIterable {
+    /// Reasoning first (the critique), then each label's verbatim quotes: the paper's format.
+    case critiqueSpans = "critique+spans"
+    /// The quotes alone, no critique.
+    case spans
+    /// Every word of the response in order, each tagged with its label's sign (good, poor or neither).
+    case dense
+}
+
 /// The critic: what writes the critiques whose quoted spans become rewards (`train-policy`), records
 /// (`critique`) or predictions to score (`eval-rm`). Saved with the run, so a report can tell the critics' runs
 /// apart and a resume cannot switch critics silently.
@@ -34,11 +44,15 @@ public struct CriticSettings: SettingsGroup {
     public var maxQuotes: Int?
     /// Responses critiqued in one generation batch, or requests in flight to an endpoint.
     public var batchSize = 8
+    /// The reward model's answer format, for an endpoint serving one; a local reward model's own (saved by
+    /// train-rm beside its weights) is used when unset, and must agree when set.
+    public var target: RewardTarget?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case source = "reward", model = "reward_model", adapter = "reward_adapter", url = "reward_url"
         case modelName = "reward_model_name", task, maxNewTokens = "critique_max_new_tokens"
         case freeQuotes = "free_quotes", maxQuotes = "max_quotes", batchSize = "critique_batch_size"
+        case target = "rm_target"
     }
 
     public init() {}

@@ -117,7 +117,7 @@ public enum DemoTask {
     static func critiqueConversation(prompt: String, summary: String, facts: PostFacts) throws -> [ChatMessage] {
         let format = try RewardModelFormat.builtin("summarization")
         let review = teacher.review(facts, summary: summary)
-        let target = format.target(critique: review.critique,
+        let target = format.answer(critique: review.critique,
                                    quotes: ["good_spans": review.good.map(\.text),
                                             "poor_spans": review.poor.map(\.text)])
         return format.messages(prompt: prompt, response: summary) + [ChatMessage(role: "assistant", content: target)]

@@ -6,21 +6,36 @@
 /// strings in the arrays of its top-level keys must also be non-empty verbatim substrings of its source text
 /// (a reward model quoting the response it critiques can then only quote what is there); the object then
 /// also holds each top-level key once, closes only once every ruled key is in it, and has at most 16 white
-/// space characters in a row between tokens (a weak model otherwise repeats keys or loops on newlines).
+/// space characters in a row between tokens (a weak model otherwise repeats keys or loops on newlines). A rule
+/// with `taggedWords` asks for more: the ruled array holds exactly one string per word, the k-th being one tag
+/// followed by the k-th word verbatim (a dense labelling of every word).
 public struct JSONPrefix: Sendable, Equatable {
     enum Container: Sendable, Equatable { case object, array }
 
     /// Strings inside the arrays of `keys` (top-level keys) must be non-empty substrings of `source`, at most
-    /// `maxQuotes` per array when set.
+    /// `maxQuotes` per array when set; with `taggedWords`, the k-th string is a tag and the k-th word instead.
     public struct QuoteRule: Sendable, Equatable {
         public var keys: Set<String>
         public var source: String
         public var maxQuotes: Int?
+        public var taggedWords: TaggedWords?
 
-        public init(keys: Set<String>, source: String, maxQuotes: Int? = nil) {
+        public init(keys: Set<String>, source: String, maxQuotes: Int? = nil, taggedWords: TaggedWords? = nil) {
             self.keys = keys
             self.source = source
             self.maxQuotes = maxQuotes
+            self.taggedWords = taggedWords
+        }
+    }
+
+    /// The words in order and the tags one of which precedes each.
+    public struct TaggedWords: Sendable, Equatable {
+        public var words: [String]
+        public var tags: [Unicode.Scalar]
+
+        public init(words: [String], tags: [Unicode.Scalar]) {
+            self.words = words
+            self.tags = tags
         }
     }
 
@@ -46,6 +61,9 @@ public struct JSONPrefix: Sendable, Equatable {
     let quoteSource: [Unicode.Scalar]?
     let quoteKeys: Set<String>
     let maxQuotes: Int
+    /// With `TaggedWords`: each word's scalars, and the tags.
+    let words: [[Unicode.Scalar]]?
+    let tags: Set<Unicode.Scalar>
     /// Quotes so far in the ruled array being read.
     var quoteCount = 0
     /// The unescaped text so far of the string being read, when it is a top-level key or a ruled quote.
@@ -64,7 +82,9 @@ public struct JSONPrefix: Sendable, Equatable {
     public init(quotes: QuoteRule? = nil) {
         quoteSource = quotes.map { Array($0.source.unicodeScalars) }
         quoteKeys = quotes?.keys ?? []
-        maxQuotes = quotes?.maxQuotes ?? .max
+        words = quotes?.taggedWords.map { $0.words.map { Array($0.unicodeScalars) } }
+        tags = Set(quotes?.taggedWords?.tags ?? [])
+        maxQuotes = words?.count ?? quotes?.maxQuotes ?? .max
     }
 
     /// Whether the value being read is an element of a ruled array.
@@ -141,6 +161,8 @@ public struct JSONPrefix: Sendable, Equatable {
 
     private mutating func startValue(_ c: Unicode.Scalar) -> Bool {
         switch c {
+        case _ where inRuledArray && words != nil && c != "\"":
+            return false  // a tagged word list holds strings only
         case "{": stack.append(.object); state = .keyOrEnd
         case "[":
             stack.append(.array)
@@ -168,6 +190,7 @@ public struct JSONPrefix: Sendable, Equatable {
 
     private mutating func close(_ container: Container) -> Bool {
         guard stack.last == container else { return false }
+        if container == .array && inRuledArray && words != nil && quoteCount < maxQuotes { return false }
         if quoteSource != nil && stack.count == 1 && !quoteKeys.isSubset(of: seenKeys) { return false }
         stack.removeLast()
         state = stack.isEmpty ? .done : .afterValue
@@ -180,6 +203,7 @@ public struct JSONPrefix: Sendable, Equatable {
             if c == "\"" {
                 if quoting {
                     guard !text.isEmpty else { return false }
+                    if let words, text.count != words[quoteCount - 1].count + 1 { return false }
                     quoting = false
                 }
                 if isKey && stack.count == 1 {
@@ -221,14 +245,25 @@ public struct JSONPrefix: Sendable, Equatable {
     private mutating func read(_ c: Unicode.Scalar, isKey: Bool) -> Bool {
         guard quoting || (isKey && stack.count == 1) else { return true }
         text.append(c)
-        guard quoting, let source = quoteSource else { return true }
-        return Self.occurs(text, in: source)
+        guard quoting else { return true }
+        return allowed(text)
     }
 
-    /// Whether some scalar of the source that `accepts` extends the ruled quote's text to a substring.
+    /// Whether a ruled quote's text can still become what the rule asks: a substring of the source, or the
+    /// current word after its tag.
+    private func allowed(_ text: [Unicode.Scalar]) -> Bool {
+        guard let source = quoteSource else { return true }
+        guard let words else { return Self.occurs(text, in: source) }
+        let word = words[quoteCount - 1]
+        guard let tag = text.first, tags.contains(tag), text.count - 1 <= word.count else { return false }
+        return zip(text.dropFirst(), word).allSatisfy { $0 == $1 }
+    }
+
+    /// Whether some scalar that `accepts` extends the ruled quote's text to an allowed one.
     private func continuable(_ accepts: (Unicode.Scalar) -> Bool) -> Bool {
         guard let source = quoteSource else { return true }
-        return Set(source).contains { accepts($0) && Self.occurs(text + [$0], in: source) }
+        let alphabet = words.map { tags.union($0[quoteCount - 1]) } ?? Set(source)
+        return alphabet.contains { accepts($0) && allowed(text + [$0]) }
     }
 
     /// Whether `needle` occurs in `haystack` (naive search: quotes and responses are short).

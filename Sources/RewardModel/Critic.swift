@@ -52,9 +52,9 @@ public final class Critic: @unchecked Sendable {
     public var batchSize = 8
     /// Requests in flight (remote).
     public var concurrency = 8
-    /// Local: decoding lets each quote be only a verbatim substring of the response (`JSONPrefix.QuoteRule`), so
-    /// no quote is unmatched and every one can reward tokens; false lets the model write any text, as an endpoint
-    /// does.
+    /// Local: decoding lets each quote be only a verbatim substring of the response (`JSONPrefix.QuoteRule`; the
+    /// dense target: every word in order after a tag), so no quote is unmatched and every one can reward tokens;
+    /// false lets the model write any text, as an endpoint does.
     public var quotesFromResponse = true
     /// With `quotesFromResponse`: at most this many quotes per label (e.g. the "0 to 2 phrases" the summarization
     /// prompt asks for); nil for no limit.
@@ -103,12 +103,9 @@ public final class Critic: @unchecked Sendable {
         var outcomes: [CritiqueOutcome] = []
         for start in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
             let group = Array(pairs[start..<min(pairs.count, start + max(1, batchSize))])
-            let labels = Set(format.labels.map(\.name))
             let requests = try group.map { pair in
                 var p = parameters
-                if quotesFromResponse {
-                    p.jsonQuotes = JSONPrefix.QuoteRule(keys: labels, source: pair.response, maxQuotes: maxQuotesPerLabel)
-                }
+                if quotesFromResponse { p.jsonQuotes = format.quoteRule(response: pair.response, maxQuotes: maxQuotesPerLabel) }
                 return GenerationRequest(promptIds: try tokenizer.chatPromptIds(conversation(pair)), parameters: p)
             }
             let began = Date()
@@ -160,13 +157,12 @@ public final class Critic: @unchecked Sendable {
 
     /// Parses and aligns one answer.
     func outcome(_ pair: CritiquePair, raw: String, teacher: TeacherInfo) -> CritiqueOutcome {
-        switch AnswerParser.parse(raw, labels: format.labels) {
+        switch format.parse(raw, response: pair.response, aligner: aligner) {
         case .failure(let problem):
             return .failure(id: pair.id, raw: raw, problem: problem.description)
         case .success(let answer):
-            let spans = aligner.align(answer.spans, labels: format.labels, in: pair.response)
             return .record(AnnotationRecord(id: pair.id, task: format.task, prompt: pair.prompt, response: pair.response,
-                                            critique: answer.critique, spans: spans, teacher: teacher, raw: raw))
+                                            critique: answer.critique, spans: answer.spans, teacher: teacher, raw: raw))
         }
     }
 }

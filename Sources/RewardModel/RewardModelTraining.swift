@@ -5,7 +5,8 @@ import Training
 
 /// `text2grad train-rm` as a library call: the SFT loop on reward-model pairs made from annotation records
 /// (`config.data`; held out: `config.evalData`, else the ids `RewardModelData.isHeldOut` picks), loss on the
-/// target JSON and the end-of-turn token only.
+/// target JSON (in `config.target`'s format) and the end-of-turn token only. Every checkpoint carries
+/// `reward_model.json` (`RewardModelInfo`), so the critic reads the answers in the format they were taught.
 public enum RewardModelTraining {
     /// The reward model's defaults where they differ from SFT's: the authors' LoRA (r 16, alpha 32 on q/v) and
     /// its own run directory.
@@ -26,13 +27,17 @@ public enum RewardModelTraining {
         config: SFTConfig, resume: Bool, reducer: GradientReducer = LocalReducer(), warn: @escaping (String) -> Void = { _ in },
         summary: ((DataSummary) -> Void)? = nil
     ) throws -> SFTTrainer {
-        try SFTTrainer(config: config, resume: resume, reducer: reducer, examples: { tokenizer in
+        var info: RewardModelInfo?
+        let trainer = try SFTTrainer(config: config, resume: resume, reducer: reducer, examples: { tokenizer in
             guard let tokenizer else {
                 throw RewardModelError.badRecord(path: config.model.path, line: 0,
                                                  detail: "the model has no tokenizer.json")
             }
             let all = try RewardModelData.records(path: config.data)
-            let format = try RewardModelData.format(of: all, path: config.data)
+            var format = try RewardModelData.format(of: all, path: config.data)
+            format.target = config.target ?? .critiqueSpans
+            try format.validate()
+            info = RewardModelInfo(task: format.task, target: format.target)
             let (train, eval): ([AnnotationRecord], [AnnotationRecord])
             if let evalPath = config.evalData {
                 (train, eval) = (all, try RewardModelData.records(path: evalPath))
@@ -56,5 +61,7 @@ public enum RewardModelTraining {
                                  spans: (train + eval).reduce(0) { $0 + $1.spans.count }))
             return (a.examples, b.examples)
         }, warn: warn)
+        if let info { trainer.objective.trainable.descriptionFiles[RewardModelInfo.fileName] = try info.json() }
+        return trainer
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import SafeTensors
@@ -54,6 +55,8 @@ public final class TrainableModel: @unchecked Sendable {
     public let valueHeadGradients: ValueHead?
     /// The groups the loop updates: `adapter` or `model`, then `value_head`.
     public let groups: [ParameterGroup]
+    /// Small files written into every checkpoint beside the weights, by name (e.g. a reward model's answer format).
+    public var descriptionFiles: [String: String] = [:]
 
     /// Sets up training of `model`: LoRA when `lora` is given (a fresh adapter from `seed`), else every weight;
     /// a value head (fresh from `seed`) when `valueHeadRate` is given, at that multiple of the learning rate.
@@ -118,6 +121,9 @@ public final class TrainableModel: @unchecked Sendable {
             }
         }
         try valueHead?.save(directory: directory)
+        for (name, text) in descriptionFiles.sorted(by: { $0.key < $1.key }) {
+            try OutputFile.write(text, to: directory + "/" + name, what: "the checkpoint's \(name)")
+        }
     }
 
     /// Restores the trained tensors from a checkpoint directory written by `saveWeights`.

@@ -24,10 +24,13 @@ public struct SFTConfig: RunConfiguration, Equatable {
     public var gradientAccumulation: Int = 1
     /// Tokens per example; longer examples are cut at the end.
     public var maxLength: Int = 512
+    /// train-rm only: the reward model's answer format (`sft` refuses it; train-rm records critique+spans when
+    /// unset).
+    public var target: RewardTarget?
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case model, lora, optimizer, loop, data, evalData = "eval_data", evalFraction = "eval_fraction"
-        case gradientAccumulation = "gradient_accumulation", maxLength = "max_length"
+        case gradientAccumulation = "gradient_accumulation", maxLength = "max_length", target
     }
 
     public static var flattenedGroups: [(field: CodingKeys, group: any SettingsGroup.Type)] {

@@ -117,7 +117,7 @@ struct BenchPPO: ParsableCommand {
             FactTask.policyPrompt(post: try FactTask.item(.train, index: i, options: FactTaskOptions()).post.text)
         }
         let critic = try LocalModel.critic(c.critic, format: format, weights: c.decoding.weights).0
-        let trainer = try PolicyTrainer(config: c, critic: critic, format: format,
+        let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format,
                                         warn: { note("bench ppo: " + $0) }) { tokenizer in
             try texts.enumerated().map { i, text in
                 try PolicyPrompt.fitted(id: "post-\(i)", text: text, length: promptTokens, tokenizer: tokenizer)

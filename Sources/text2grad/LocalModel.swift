@@ -24,16 +24,23 @@ enum LocalModel {
     }
 
     /// The critic `settings` name, labelling spans as `format` does: a local reward model (also returning its
-    /// tokenizer), an endpoint serving one, a teacher LLM, or the built-in teacher.
+    /// tokenizer), an endpoint serving one, a teacher LLM, or the built-in teacher. A reward model's answer format
+    /// is its saved one (`RewardModelInfo`), else `rm_target`, else critique+spans; the critic's `format` says which.
     static func critic(_ settings: CriticSettings, format: RewardModelFormat, weights: DecodePrecision = .auto)
         throws -> (Critic, Tokenizer?)
     {
         try settings.validateSource { ValidationError($0) }
         let critic: Critic
         var tokenizer: Tokenizer?
+        if let target = settings.target, target != .critiqueSpans, [.teacher, .builtin].contains(settings.source) {
+            throw ValidationError("'rm_target: \(target.rawValue)' is a reward model's format; a teacher and the "
+                                  + "built-in teacher answer critique+spans")
+        }
         switch settings.source {
         case .rm:
             let model = settings.model ?? ""
+            let format = try RewardModelInfo.format(format, directories: [settings.adapter, model].compactMap { $0 },
+                                                    requested: settings.target)
             let (lm, tok) = try load(model: model, adapter: settings.adapter, weights: weights)
             critic = Critic(backend: .local(Generator(model: lm, tokenizer: tok), name: settings.adapter ?? model),
                             format: format)
@@ -42,6 +49,11 @@ enum LocalModel {
             var endpoint = EndpointSettings(baseURL: settings.url ?? "", model: settings.modelName,
                                             apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
             endpoint.concurrency = settings.batchSize
+            var format = format
+            if settings.source == .endpoint {
+                format.target = settings.target ?? .critiqueSpans
+                try format.validate()
+            }
             critic = Critic(backend: .remote(OpenAIClient(settings: endpoint), settings: endpoint), format: format)
             if settings.source == .teacher, let task = BuiltinTask(rawValue: format.task) {
                 critic.asTeacher(task.make())

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import RewardModel
 
 /// `text2grad merge-lora`: folds a PEFT LoRA adapter into its base model and writes a plain Hugging Face model.
 struct MergeLoRA: ParsableCommand {
@@ -24,6 +25,12 @@ struct MergeLoRA: ParsableCommand {
             let target = output + "/" + name
             try? fm.removeItem(atPath: target)
             try fm.copyItem(atPath: model + "/" + name, toPath: target)
+        }
+        // A reward model's answer format travels with its adapter into the merged model.
+        if fm.fileExists(atPath: adapter + "/" + RewardModelInfo.fileName) {
+            let target = output + "/" + RewardModelInfo.fileName
+            try? fm.removeItem(atPath: target)
+            try fm.copyItem(atPath: adapter + "/" + RewardModelInfo.fileName, toPath: target)
         }
         note("merged \(lora.config.targetModules.count) module kinds × \(base.config.layerCount) layers into \(output)")
     }

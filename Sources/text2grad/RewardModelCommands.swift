@@ -16,8 +16,11 @@ struct TrainRM: ParsableCommand, ConfiguredCommand {
         discussion: """
             Each record of --annotations (the output of `annotate` or `critique`) becomes one pair: the reward-model \
             prompt (the task's instructions, the prompt and the response, through the model's chat template) and \
-            the target JSON {"textual_feedback": ..., "<label>": [quotes], ...}, whose quotes are the response's own \
-            text at the aligned offsets (unmatched quotes are dropped and counted). Loss on the target and the \
+            the target JSON, by --target: critique+spans {"textual_feedback": ..., "<label>": [quotes], ...}, spans \
+            (the quote lists alone) or dense {"labelled_words": ["=word", "+word", "-word", ...]} (every word of the \
+            response after the sign of its label's score); quotes are the response's own text at the aligned \
+            offsets (unmatched quotes are dropped and counted). Each checkpoint saves the target in \
+            reward_model.json, which critique, eval-rm and train-policy read. Loss on the target and the \
             end-of-turn token. Held out: --eval-annotations, else the ids a stable hash puts in --eval-fraction \
             (eval-rm uses the same split). Defaults as sft, except runs/rm and LoRA on q_proj,v_proj. The YAML key \
             of --annotations is `data`.
@@ -27,6 +30,10 @@ struct TrainRM: ParsableCommand, ConfiguredCommand {
     @Option(help: "Annotation records (JSONL).") var annotations: String?
     @Option(help: "Held-out annotation records (default: a stable hash of the id holds out --eval-fraction).")
     var evalAnnotations: String?
+    @Option(help: ArgumentHelp("What the reward model learns to write: critique+spans (reasoning, then the quotes), "
+                               + "spans (the quotes alone) or dense (every word tagged good, poor or neither)."
+                               + " (default: critique+spans)"))
+    var target: RewardTarget?
 
     static var defaults: SFTConfig { RewardModelTraining.defaults }
 
@@ -34,6 +41,7 @@ struct TrainRM: ParsableCommand, ConfiguredCommand {
         try training.resolve { c in
             c.override(\.data, annotations)
             c.override(\.evalData, evalAnnotations)
+            c.target = target ?? c.target ?? .critiqueSpans
         }
     }
 

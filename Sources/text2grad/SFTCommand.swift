@@ -26,6 +26,10 @@ struct SFT: ParsableCommand, ConfiguredCommand {
         try training.resolve { c in
             c.override(\.data, data)
             c.override(\.evalData, evalData)
+            if let target = c.target {
+                throw FileError.badConfig(source: training.file.config ?? "sft", detail: "'target: \(target.rawValue)' "
+                                          + "is a train-rm setting (the reward model's answer format), not sft's")
+            }
         }
     }
 

@@ -179,7 +179,7 @@ struct EndpointOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
 }
 
 /// `--reward`, `--reward-model`, `--reward-adapter`, `--reward-url`, `--reward-model-name`, `--task`,
-/// `--critique-max-new-tokens`, `--free-quotes`, `--max-quotes`, `--critique-batch-size`.
+/// `--critique-max-new-tokens`, `--free-quotes`, `--max-quotes`, `--critique-batch-size`, `--rm-target`.
 struct CriticOptions<Command: ConfiguredCommand>: ParsableArguments where Command.Config: HasCritic {
     @Option(help: ArgumentHelp("Who critiques." + Command.defaultNote(\.critic.source)))
     var reward: RewardSource?
@@ -208,6 +208,9 @@ struct CriticOptions<Command: ConfiguredCommand>: ParsableArguments where Comman
     @Option(help: ArgumentHelp("Responses critiqued per generation batch, or requests in flight to an endpoint."
                                + Command.defaultNote(\.critic.batchSize)))
     var critiqueBatchSize: Int?
+    @Option(help: ArgumentHelp("The reward model's answer format: critique+spans, spans or dense (default: a local "
+                               + "reward model's own, saved by train-rm; else critique+spans)."))
+    var rmTarget: RewardTarget?
 
     func apply(to c: inout Command.Config) {
         c.critic.override(\.source, reward)
@@ -220,6 +223,7 @@ struct CriticOptions<Command: ConfiguredCommand>: ParsableArguments where Comman
         if freeQuotes { c.critic.freeQuotes = true }
         c.critic.override(\.maxQuotes, maxQuotes)
         c.critic.override(\.batchSize, critiqueBatchSize)
+        c.critic.override(\.target, rmTarget)
     }
 }
 
@@ -257,3 +261,4 @@ extension ScheduleKind: ExpressibleByArgument {}
 extension DecodePrecision: ExpressibleByArgument {}
 extension RewardSource: ExpressibleByArgument {}
 extension BasePrecision: ExpressibleByArgument {}
+extension RewardTarget: ExpressibleByArgument {}

@@ -101,9 +101,9 @@ struct TrainPolicy: ParsableCommand, ConfiguredCommand {
 
     func train(reducer: GradientReducer) throws {
         let c = try resolvedConfig()
-        let format = try RewardModelFormat.builtin(c.task)
-        let (critic, _) = try LocalModel.critic(c.critic, format: format, weights: c.decoding.weights)
-        let trainer = try PolicyTrainer(config: c, critic: critic, format: format, resume: resume,
+        let (critic, _) = try LocalModel.critic(c.critic, format: try RewardModelFormat.builtin(c.task),
+                                                weights: c.decoding.weights)
+        let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format, resume: resume,
                                         reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric
         trainer.loop.stepDelay = stepDelay

@@ -23,7 +23,7 @@ struct TrainingOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
     @Option(help: .hidden) var stepDelay: Double = 0
 
     /// Defaults, then `--config`, then these flags and the command's own (`more`).
-    func resolve(_ more: (inout SFTConfig) -> Void) throws -> SFTConfig {
+    func resolve(_ more: (inout SFTConfig) throws -> Void) throws -> SFTConfig {
         try Command.resolve(file: file.config) { c in
             model.apply(to: &c)
             lora.apply(to: &c)
@@ -32,7 +32,7 @@ struct TrainingOptions<Command: ConfiguredCommand>: ParsableArguments where Comm
             c.override(\.evalFraction, evalFraction)
             c.override(\.gradientAccumulation, gradientAccumulation)
             c.override(\.maxLength, maxLength)
-            more(&c)
+            try more(&c)
         }
     }
 

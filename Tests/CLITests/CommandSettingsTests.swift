@@ -63,6 +63,9 @@ import Testing
         "eval judge": ["backoff_base", "backoff_cap"],
     ]
 
+    /// Keys of a configuration two commands share that one of them refuses (sft's `target` is train-rm's).
+    static let refused: [String: Set<String>] = ["sft": ["target"]]
+
     /// The least each configured command needs to resolve.
     static let required: [String: [String]] = [
         "sft": ["--model", "m", "--data", "d.jsonl"], "train-rm": ["--model", "m", "--annotations", "a.jsonl"],
@@ -149,6 +152,7 @@ import Testing
             #expect(changed.subtracting(alsoSets) == [key], "\(name) --\(flag) changed \(changed.sorted())")
         }
         let missing = fileKeys.subtracting(flagged).subtracting(Self.yamlOnly[name, default: []])
+            .subtracting(Self.refused[name, default: []])
         #expect(missing.isEmpty, "\(name): settings with neither a flag nor a yamlOnly entry: \(missing.sorted())")
         let stale = Self.yamlOnly[name, default: []].intersection(flagged)
         #expect(stale.isEmpty, "\(name): yamlOnly keys that have a flag: \(stale.sorted())")
@@ -170,6 +174,17 @@ import Testing
         } catch {
             #expect("\(error)".contains("'lerning_rate'") && "\(error)".contains(directory + "/bad.yaml"), "\(error)")
         }
+    }
+
+    @Test func sftRefusesTheRewardModelsTarget() throws {
+        let file = NSTemporaryDirectory() + "cli-settings-\(getpid())-sft-target.yaml"
+        try "target: dense\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect { try Self.yaml(["sft"], Self.required["sft"]! + ["--config", file]) } throws: { error in
+            "\(error)".contains("'target: dense'") && "\(error)".contains(file)
+        }
+        #expect(try Self.settings(["train-rm"], Self.required["train-rm"]!)["target"] == "critique+spans",
+                "train-rm records its default target")
     }
 
     // MARK: - The command tree and its flags
@@ -223,8 +238,8 @@ import Testing
     static func candidates(_ argument: Argument, baseline: String?) -> [[String]] {
         let flag = "--" + argument.name
         if argument.isFlag { return argument.names.map { ["--" + $0] } }
-        if let value = values[argument.name] { return [[flag, value]] }
         if !argument.values.isEmpty { return argument.values.filter { $0 != baseline }.map { [flag, $0] } }
+        if let value = values[argument.name] { return [[flag, value]] }
         var out: [String] = []
         if let baseline, let n = Int(baseline) { out.append(String(n + 1)) }
         if let baseline, let x = Double(baseline) { out.append(String(x == 0 ? 0.5 : x / 2)) }

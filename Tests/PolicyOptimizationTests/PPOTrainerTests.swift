@@ -17,7 +17,7 @@ import Training
         return Critic(backend: .function({ pair in
             let words = pair.response.split(whereSeparator: \.isWhitespace).map(String.init)
             let good = words.first.map { [$0] } ?? [], poor = words.count > 1 ? [words.last!] : []
-            return format.target(critique: "The first word helps, the last one hurts.",
+            return format.answer(critique: "The first word helps, the last one hurts.",
                                  quotes: ["good_spans": good, "poor_spans": poor])
         }, name: "rule"), format: format)
     }
