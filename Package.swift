@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
-        .target(name: "FactSummaries", dependencies: ["JSON", "Common"]),
+        .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
         // PPO's arithmetic (KL, GAE, whitening, clipped losses, spans → token rewards) and the PPO objective.
         .target(
             name: "Server",
@@ -62,22 +62,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
+        .target(name: "Spans"),
         // An OpenAI-compatible chat client: retries, backoff, concurrency, usage.
         .target(
             name: "LLMClient",
             dependencies: [
-                "Common",
+                "Common", "Spans", "Tokenizers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Untrusted code under limits, timeouts and a whole-tree kill.
-        .target(name: "CodeSandbox", dependencies: ["Common"]),
+        .target(name: "CodeSandbox", dependencies: ["Common", "Spans"]),
         // Dual-feedback annotation: tasks, teacher prompts, answer parsing, span alignment, the resumable run.
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "LLMClient", "CodeSandbox",
+                "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -85,12 +87,12 @@ let package = Package(
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
+            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
         ),
         // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
         .target(
             name: "PolicyOptimization",
-            dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
+            dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
         ),
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
@@ -99,12 +101,14 @@ let package = Package(
         // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
-        .target(name: "Evaluation", dependencies: ["JSON", "CZlib", "Common", "LLMClient", "CodeSandbox"]),
+        .target(
+            name: "Evaluation", dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox"]
+        ),
         // The embedded default: the whole pipeline on the built-in task.
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
+                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
                 "RewardModel", "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
             ],
             // The pretrained base the demo starts from (made by scripts/make-demo-base.sh).
@@ -113,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "LLMClient", "CodeSandbox", "Annotation",
                 "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
                 "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -132,10 +136,15 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(name: "TrainingTests", dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
-        .testTarget(name: "RewardModelTests", dependencies: ["FuzzSupport", "RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
+        .testTarget(
+            name: "RewardModelTests",
+            dependencies: ["FuzzSupport", "RewardModel", "Spans", "Annotation", "LLMClient", "Tokenizers"]
+        ),
         .testTarget(
             name: "PolicyOptimizationTests",
-            dependencies: ["FuzzSupport", "PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
+            dependencies: [
+                "FuzzSupport", "PolicyOptimization", "RewardModel", "Spans", "Models", "SafeTensors", "Tensor", "Training",
+            ]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
@@ -153,7 +162,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "FactSummariesTests", dependencies: ["FuzzSupport", "FactSummaries", "Annotation", "Tokenizers", "Common"]),
+        .testTarget(
+            name: "FactSummariesTests",
+            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Annotation", "Tokenizers", "Common"]
+        ),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
@@ -165,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "FuzzSupport", "Common", "LLMClient", "CodeSandbox", "Annotation",
+                "FuzzSupport", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox", "Annotation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

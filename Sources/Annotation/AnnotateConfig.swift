@@ -1,6 +1,5 @@
-import Common
-import LLMClient
 import CodeSandbox
+import Common
 import Foundation
 import Yams
 

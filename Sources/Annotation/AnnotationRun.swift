@@ -1,8 +1,9 @@
-import Common
-import LLMClient
 import CodeSandbox
+import Common
 import Foundation
+import LLMClient
 import Logging
+import Spans
 
 /// One `text2grad annotate` run over files: read, resume, annotate concurrently, write, summarize.
 ///

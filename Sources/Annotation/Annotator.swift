@@ -1,8 +1,9 @@
-import Common
-import LLMClient
 import CodeSandbox
 import Foundation
+import LLMClient
 import Logging
+import Spans
+import Tokenizers
 
 /// The result of annotating one item: a record, or a failure with its reason.
 public enum ItemOutcome: Sendable, Equatable {

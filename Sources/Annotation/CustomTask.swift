@@ -1,7 +1,7 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
+import Spans
+import Tokenizers
 import Yams
 
 /// A task defined in a YAML file: a prompt template with `{field}` placeholders and its labels.

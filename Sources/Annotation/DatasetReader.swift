@@ -1,6 +1,4 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// What to do with an input line or item that cannot be used.

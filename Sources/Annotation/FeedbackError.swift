@@ -1,6 +1,3 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// Errors from the feedback layer; each names what went wrong, where, and what to do about it.

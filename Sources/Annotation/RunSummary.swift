@@ -1,7 +1,6 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
+import Spans
 import Yams
 
 /// What a run did, for the closing summary and for tests.

@@ -1,5 +1,5 @@
-import Common
 import Foundation
+import Tokenizers
 
 /// One item to annotate: the prompt, the response to critique, and optional reference and tests.
 ///

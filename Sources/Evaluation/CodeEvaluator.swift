@@ -1,5 +1,6 @@
 import CodeSandbox
 import Foundation
+import Spans
 
 /// Settings of a pass@k run.
 public struct CodeEvaluationConfig: Sendable {

@@ -1,6 +1,8 @@
 import Annotation
 import Common
 import Foundation
+import Spans
+import Tokenizers
 
 /// What a reward model is asked and what it answers, for one task: the critique key first, then one list of
 /// verbatim quotes per label (`good_spans`, `poor_spans`; code: `wrong_code`, `improvement_code`).

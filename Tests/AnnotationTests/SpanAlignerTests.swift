@@ -1,3 +1,4 @@
+@testable import Spans
 import Testing
 
 @testable import Annotation

@@ -1,5 +1,6 @@
 import Annotation
 import Foundation
+import Spans
 import Testing
 
 /// `text2grad eval-rm` on gold records whose spans fall outside their response, run as a user runs it: refused
