@@ -74,7 +74,7 @@ public struct Annotator: Sendable {
         let messages: [ChatMessage]
         do {
             messages = try task.messages(for: item, execution: execution)
-        } catch let error as FeedbackError {
+        } catch let error as AnnotationError {
             return .failure(FailureRecord(id: item.id, kind: "prompt", reason: error.description))
         }
         var request = ChatRequest(messages: messages, temperature: temperature, topP: topP, maxTokens: maxTokens)

@@ -128,7 +128,7 @@ struct AnnotationRunTests {
 
         // Without --resume an existing output is refused.
         config.limit = nil
-        await #expect(throws: FeedbackError.outputExists(path: config.output)) {
+        await #expect(throws: AnnotationError.outputExists(path: config.output)) {
             try await AnnotationRun(config: config, logger: quietLogger).execute()
         }
 
@@ -185,7 +185,7 @@ struct AnnotationRunTests {
         let text = try jsonl([summaryItem("s1")]) + "{broken\n" + (try jsonl([summaryItem("s2")]))
         let input = try directory.write("in.jsonl", text)
         var config = testConfig(directory, input: input, endpoint: endpoint)
-        await #expect(throws: FeedbackError.self) {
+        await #expect(throws: AnnotationError.self) {
             try await AnnotationRun(config: config, logger: quietLogger).execute()
         }
         #expect(!FileManager.default.fileExists(atPath: config.output))
@@ -313,7 +313,7 @@ struct SystematicFailureTests {
         do {
             _ = try await AnnotationRun(config: config, logger: quietLogger).execute()
             Issue.record("40 items failing with 401 must stop the run")
-        } catch let FeedbackError.endpointFailing(items, kind, reason) {
+        } catch let AnnotationError.endpointFailing(items, kind, reason) {
             #expect(items == 10 && kind == "http_4xx" && reason.contains("401"))
         }
         let failed = try readJSONL(config.failuresPath).map { $0["id"] as! String }
