@@ -172,28 +172,50 @@ let package = Package(
         // Layer 11: what only tests use.
         // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        // What many test targets share: a scripted OpenAI-compatible endpoint on 127.0.0.1, a process launcher
+        // with a deadline (and the built `text2grad` executable), temporary directories, a quiet logger.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
+        .testTarget(
+            name: "LLMClientTests", dependencies: ["TestSupport", "LLMClient", "Common", "Spans", "Tokenizers"]
+        ),
+        .testTarget(name: "CodeSandboxTests", dependencies: ["CodeSandbox", "Spans"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(
             name: "GGUFTests",
-            dependencies: ["GGUF", "GGUFConversion", "FuzzSupport", "Models", "Tokenizers", "SafeTensors"]
+            dependencies: [
+                "GGUF", "GGUFConversion", "FuzzSupport", "TestSupport", "Models", "Tokenizers", "SafeTensors",
+            ]
         ),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]
+            dependencies: [
+                "FuzzSupport", "TestSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common",
+            ]
         ),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
         .testTarget(
             name: "RewardModelTests",
-            dependencies: ["FuzzSupport", "RewardModel", "Spans", "Annotation", "LLMClient", "Tokenizers"]
+            dependencies: ["FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers"]
         ),
         .testTarget(
             name: "PolicyOptimizationTests",
             dependencies: [
-                "FuzzSupport", "PolicyOptimization", "RewardModel", "Spans", "Common", "Tokenizers", "Models",
-                "SafeTensors", "Training",
+                "FuzzSupport", "TestSupport", "PolicyOptimization", "RewardModel", "Spans", "Common", "Tokenizers",
+                "Models", "SafeTensors", "Training",
             ]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
@@ -202,7 +224,7 @@ let package = Package(
             name: "CLITests",
             dependencies: ["text2grad", "Common", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
+        .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed", "SafeTensors", "Training"]),
         .testTarget(
             name: "GenerationTests",
             dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]
@@ -210,7 +232,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation", "FactSummaries",
+                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
+                "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,24 +247,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EvaluationTests",
-            dependencies: [
-                "FuzzSupport", "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            dependencies: ["FuzzSupport", "TestSupport", "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox"]
         ),
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "FuzzSupport", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox", "Annotation",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                "FuzzSupport", "TestSupport", "Common", "Spans", "LLMClient", "CodeSandbox", "Annotation",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Spans
+import TestSupport
 import Testing
 
 @testable import Annotation

@@ -1,6 +1,7 @@
 import CodeSandbox
 import Foundation
 import JSON
+import TestSupport
 import Testing
 
 @testable import Evaluation

@@ -1,4 +1,3 @@
-import Annotation
 import Foundation
 import LLMClient
 @testable import Spans

@@ -2,9 +2,6 @@
 import Testing
 
 @testable import Annotation
-@testable import Common
-@testable import LLMClient
-@testable import CodeSandbox
 
 @Suite("Teacher answer parsing")
 struct AnswerParserTests {
