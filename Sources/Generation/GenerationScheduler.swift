@@ -33,7 +33,7 @@ public protocol GenerationService: Sendable {
 ///
 /// Policy:
 /// 1. requests are queued first come, first served; past `maxQueuedSequences` waiting sequences, `submit`
-///    fails with 503 instead of letting latency grow without bound;
+///    fails with `SchedulerError.overloaded` (a 503) instead of letting latency grow without bound;
 /// 2. a batch starts as soon as the thread is free, after a short gather delay that lets requests arriving
 ///    together share it;
 /// 3. continuous batching: while a batch runs, waiting sequences join it before each decode step, up to
