@@ -10,7 +10,7 @@ CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell
 RELEASE_FLAGS = -c release $(CPU_FLAGS)
 BIN = .build/release/text2grad
 
-.PHONY: deps mpi-deps build mpi test demo bench bench-train bench-mpi fixtures training-fixtures gguf-fixtures real-model clean
+.PHONY: deps mpi-deps build mpi check-imports test demo bench bench-train bench-mpi fixtures training-fixtures gguf-fixtures real-model clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,9 +27,14 @@ mpi: mpi-deps
 
 # Serial: Swift Testing runs tests on the cooperative pool (two threads here), and the CPU-bound training
 # and model tests would starve the timers of the network and sandbox tests that measure time.
-# With the MPI trait, so the 2-rank tests run against Open MPI's mpirun.
+# With the MPI trait, so the 2-rank tests run against Open MPI's mpirun. First, in a second, the layering:
+# every import declared in Package.swift and pointing down (scripts/check-imports.sh).
 test: mpi-deps
+	scripts/check-imports.sh
 	$(SWIFT) test --no-parallel --traits MPI
+
+check-imports:
+	scripts/check-imports.sh
 
 # The main job: the whole Text2Grad pipeline on the built-in task (data, the shipped pretrained base, SFT,
 # annotation by the built-in teacher, the reward model, token-level vs scalar PPO over 3 seeds), then the verdict.

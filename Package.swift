@@ -1,7 +1,10 @@
 // swift-tools-version: 6.1
-// The layering is visible here: each target imports only targets listed before it (docs/ARCHITECTURE.md).
-// Tensor → SafeTensors → Models → Training / Generation → Server; Common, Tokenizers, LLMClient, Sandbox and
-// Annotation stand beside the model stack; the `text2grad` executable is the only place that wires them together.
+// The layering is visible here: targets are listed lowest layer first, and each imports only targets of the layers
+// below it (scripts/check-imports.sh holds the order and `make test` enforces it; docs/ARCHITECTURE.md draws it):
+//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors → Models, GGUF →
+//   Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
+//   Annotation, Evaluation, Server → RewardModel → PolicyOptimization → Report, Demo → text2grad.
+// The `text2grad` executable is the only place that wires them together; FuzzSupport and TestSupport serve tests.
 import PackageDescription
 
 let package = Package(
@@ -10,7 +13,9 @@ let package = Package(
     products: [
         .executable(name: "text2grad", targets: ["text2grad"]),
         .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
-        .library(name: "Annotation", targets: ["Common", "LLMClient", "CodeSandbox", "Annotation"]),
+        .library(
+            name: "Annotation", targets: ["Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox", "Annotation"]
+        ),
     ],
     // Off by default: `swift build --traits MPI` (or `make mpi`) adds data-parallel training over MPI.
     traits: [.trait(name: "MPI", description: "Data-parallel training across processes over MPI (libopenmpi-dev).")],
@@ -20,122 +25,200 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Already in the graph through Hummingbird and AsyncHTTPClient; named so their modules can be declared.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.26.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
+        // Layer 0: no dependencies on other targets.
         // OpenBLAS on Linux (Debian `libopenblas-dev`); Accelerate is used instead on Apple platforms.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        // The decode step's matrix–vector kernels in C (AVX2 + FMA chosen at run time, portable C otherwise), fp32 and bf16.
+        // The decode step's matrix–vector kernels in C (AVX2 + FMA chosen at run time, portable C otherwise),
+        // fp32 and bf16.
         .target(name: "CKernels"),
+        // MPI's C API through an inline shim (its handles are macros); pkg-config's `mpi-c` finds Open MPI or MPICH.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer
+        // files.
+        .target(name: "JSON"),
+        // What every command shares: JSONL reading and appending, progress, YAML configs, settings groups.
+        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
+        .target(name: "Spans"),
+
+        // Layer 1.
         .target(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer files.
-        .target(name: "JSON"),
-        // What every command shares: JSONL reading and appending, progress, YAML configs, chat messages.
-        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "SafeTensors", dependencies: ["Tensor", "JSON", "CKernels"]),
-        // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer (F32/F16/BF16/Q8_0).
-        .target(name: "GGUF", dependencies: ["SafeTensors"]),
+        // tokenizer.json (byte-level and SentencePiece-style BPE), offsets, chat templates and chat messages.
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
+
+        // Layer 2.
+        .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
+
+        // Layer 3.
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
+        // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer
+        // (F32/F16/BF16/Q8_0).
+        .target(name: "GGUF", dependencies: ["SafeTensors"]),
+
+        // Layer 4.
+        // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
+        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common"]),
+        // Batched KV-cached sampling, the continuous-batching scheduler, constrained decoding.
+        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
         .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
-        // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
-        .target(
-            name: "Training",
-            dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common", .product(name: "Yams", package: "Yams")]
-        ),
-        // MPI's C API through an inline shim (its handles are macros); pkg-config's `mpi-c` finds Open MPI or MPICH.
-        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+
+        // Layer 5.
         // Data parallelism: the launcher's ranks and the MPI gradient reducer, compiled in only with the MPI trait.
-        .target(name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
-        .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
-        // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
-        .target(name: "FactSummaries", dependencies: ["JSON", "Common"]),
-        // PPO's arithmetic (KL, GAE, whitening, clipped losses, spans → token rewards) and the PPO objective.
         .target(
-            name: "Server",
-            dependencies: [
-                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
         ),
         // An OpenAI-compatible chat client: retries, backoff, concurrency, usage.
         .target(
             name: "LLMClient",
             dependencies: [
-                "Common",
+                "Common", "Spans", "Tokenizers",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Untrusted code under limits, timeouts and a whole-tree kill.
-        .target(name: "CodeSandbox", dependencies: ["Common"]),
-        // Dual-feedback annotation: tasks, teacher prompts, answer parsing, span alignment, the resumable run.
+        .target(name: "CodeSandbox", dependencies: ["Common", "Spans"]),
+        // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
+        .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
+
+        // Layer 6.
+        // Dual-feedback annotation: tasks, teacher prompts, the dataset reader, the resumable run.
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "LLMClient", "CodeSandbox",
+                "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
+        .target(
+            name: "Evaluation",
+            dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox"]
+        ),
+        // OpenAI-compatible HTTP (Hummingbird) over a model's scheduler, or over a rule-based responder.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+
+        // Layer 7.
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
+            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
         ),
+
+        // Layer 8.
         // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
         .target(
             name: "PolicyOptimization",
-            dependencies: ["Common", "Tensor", "Models", "Tokenizers", "Training", "Generation", "Annotation", "RewardModel"]
+            dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
         ),
+
+        // Layer 9.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
             name: "Report", dependencies: ["Common", "PolicyOptimization", .product(name: "Yams", package: "Yams")]
         ),
-        // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
-        .target(name: "Evaluation", dependencies: ["JSON", "CZlib", "Common", "LLMClient", "CodeSandbox"]),
         // The embedded default: the whole pipeline on the built-in task.
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient", "Annotation",
-                "RewardModel", "PolicyOptimization", "FactSummaries", .product(name: "Logging", package: "swift-log"),
+                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient",
+                "Annotation", "RewardModel", "PolicyOptimization", "FactSummaries",
+                .product(name: "Logging", package: "swift-log"),
             ],
             // The pretrained base the demo starts from (made by scripts/make-demo-base.sh).
             resources: [.copy("Resources/demo-base")]
         ),
+
+        // Layer 10.
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo", "FactSummaries", "Evaluation",
-                "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "LLMClient",
+                "CodeSandbox", "Annotation", "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo",
+                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // Layer 11: what only tests use.
         // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        // What many test targets share: a scripted OpenAI-compatible endpoint on 127.0.0.1, a process launcher
+        // with a deadline (and the built `text2grad` executable), temporary directories, a quiet logger.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
+        .testTarget(
+            name: "LLMClientTests", dependencies: ["TestSupport", "LLMClient", "Common", "Spans", "Tokenizers"]
+        ),
+        .testTarget(name: "CodeSandboxTests", dependencies: ["CodeSandbox", "Spans"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(
             name: "GGUFTests",
-            dependencies: ["GGUF", "GGUFConversion", "FuzzSupport", "Models", "Tokenizers", "SafeTensors", "Tensor"]
+            dependencies: [
+                "GGUF", "GGUFConversion", "FuzzSupport", "TestSupport", "Models", "Tokenizers", "SafeTensors",
+            ]
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "JSON", "Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
-        .testTarget(name: "TrainingTests", dependencies: ["FuzzSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "FuzzSupport", "TestSupport", "Training", "Models", "SafeTensors", "Tensor", "Tokenizers", "Common",
+            ]
+        ),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "PolicyOptimization", "Training", "Report"]),
-        .testTarget(name: "RewardModelTests", dependencies: ["FuzzSupport", "RewardModel", "Annotation", "LLMClient", "Tokenizers"]),
+        .testTarget(
+            name: "RewardModelTests",
+            dependencies: [
+                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
+            ]
+        ),
         .testTarget(
             name: "PolicyOptimizationTests",
-            dependencies: ["FuzzSupport", "PolicyOptimization", "RewardModel", "Models", "SafeTensors", "Tensor", "Training"]
+            dependencies: [
+                "FuzzSupport", "TestSupport", "PolicyOptimization", "RewardModel", "Spans", "Common", "Tokenizers",
+                "Models", "SafeTensors", "Training",
+            ]
         ),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
@@ -143,31 +226,36 @@ let package = Package(
             name: "CLITests",
             dependencies: ["text2grad", "Common", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "SafeTensors", "Training"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]),
+        .testTarget(name: "DistributedTests", dependencies: ["TestSupport", "Distributed", "SafeTensors", "Training"]),
+        .testTarget(
+            name: "GenerationTests",
+            dependencies: ["Generation", "Models", "Tokenizers", "Tensor", "Common", "SafeTensors"]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation", "FactSummaries",
+                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
+                "FactSummaries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "FactSummariesTests", dependencies: ["FuzzSupport", "FactSummaries", "Annotation", "Tokenizers", "Common"]),
+        .testTarget(
+            name: "FactSummariesTests",
+            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Annotation", "Tokenizers", "Common"]
+        ),
         .testTarget(
             name: "EvaluationTests",
-            dependencies: [
-                "FuzzSupport", "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            dependencies: ["FuzzSupport", "TestSupport", "Evaluation", "JSON", "Common", "LLMClient", "CodeSandbox"]
         ),
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "FuzzSupport", "Common", "LLMClient", "CodeSandbox", "Annotation",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "FuzzSupport", "TestSupport", "Common", "Spans", "LLMClient", "CodeSandbox", "Annotation",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

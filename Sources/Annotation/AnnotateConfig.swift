@@ -1,6 +1,5 @@
-import Common
-import LLMClient
 import CodeSandbox
+import Common
 import Foundation
 import Yams
 
@@ -110,7 +109,7 @@ public struct AnnotateConfig: RunConfiguration, Equatable {
 
     /// Checks values a run cannot start with; throws naming the setting.
     public func validate() throws {
-        func fail(_ detail: String) -> FeedbackError { .badConfig(source: "annotate", detail: detail) }
+        func fail(_ detail: String) -> AnnotationError { .badConfig(source: "annotate", detail: detail) }
         if input.isEmpty { throw fail("no input file (--input or `input:`)") }
         if output.isEmpty { throw fail("no output file (--output or `output:`)") }
         if input == output { throw fail("input and output are the same file") }

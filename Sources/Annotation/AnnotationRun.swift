@@ -1,8 +1,9 @@
-import Common
-import LLMClient
 import CodeSandbox
+import Common
 import Foundation
+import LLMClient
 import Logging
+import Spans
 
 /// One `text2grad annotate` run over files: read, resume, annotate concurrently, write, summarize.
 ///
@@ -27,7 +28,7 @@ public struct AnnotationRun: Sendable {
         if let builtin = BuiltinTask(rawValue: name) { return builtin.make(improvementScore: improvementScore) }
         guard name.hasSuffix(".yaml") || name.hasSuffix(".yml") || FileManager.default.fileExists(atPath: name) else {
             let known = BuiltinTask.allCases.map(\.rawValue).joined(separator: ", ")
-            throw FeedbackError.badConfig(
+            throw AnnotationError.badConfig(
                 source: "task", detail: "'\(name)' is neither a built-in task (\(known)) nor a task YAML file")
         }
         return try CustomTask(path: name)
@@ -140,7 +141,7 @@ public struct AnnotationRun: Sendable {
         guard !(config.resume || config.retryFailed || config.overwrite) else { return }
         for path in [config.output, config.failuresPath] {
             if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > 0 {
-                throw FeedbackError.outputExists(path: path)
+                throw AnnotationError.outputExists(path: path)
             }
         }
     }
@@ -157,7 +158,7 @@ public struct AnnotationRun: Sendable {
         if config.overwrite {
             for path in [config.output, config.failuresPath] {
                 guard truncate(path, 0) == 0 else {
-                    throw FeedbackError.io(path: path, detail: "cannot empty the file for --overwrite")
+                    throw AnnotationError.io(path: path, detail: "cannot empty the file for --overwrite")
                 }
             }
         }
@@ -229,7 +230,7 @@ public struct AnnotationRun: Sendable {
             }
             kinds.insert(failure.kind)
             if seen == limit, kinds.count == 1 {
-                throw FeedbackError.endpointFailing(items: limit, kind: failure.kind, reason: failure.reason)
+                throw AnnotationError.endpointFailing(items: limit, kind: failure.kind, reason: failure.reason)
             }
         }
     }
@@ -275,10 +276,10 @@ public struct AnnotationRun: Sendable {
         let temporary = path + ".compacting"
         do {
             try (kept.map { $0 + "\n" }.joined()).write(toFile: temporary, atomically: false, encoding: .utf8)
-            guard rename(temporary, path) == 0 else { throw FeedbackError.io(path: path, detail: "cannot replace") }
+            guard rename(temporary, path) == 0 else { throw AnnotationError.io(path: path, detail: "cannot replace") }
         } catch {
             unlink(temporary)
-            throw FeedbackError.io(path: path, detail: "cannot drop the ids annotated since (\(error))")
+            throw AnnotationError.io(path: path, detail: "cannot drop the ids annotated since (\(error))")
         }
     }
 

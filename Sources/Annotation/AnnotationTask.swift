@@ -1,24 +1,6 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
-
-/// A span label the teacher fills (`good_spans`, `wrong_code`, …) and the score its tokens get.
-public struct SpanLabel: Sendable, Equatable, Codable {
-    /// The JSON key the teacher answers under.
-    public var name: String
-    /// The reward a token inside such a span gets (+1 good, −1 poor, per the task's labels).
-    public var score: Double
-    /// What the teacher is told the label means.
-    public var meaning: String
-
-    /// Creates a label.
-    public init(name: String, score: Double, meaning: String = "") {
-        self.name = name
-        self.score = score
-        self.meaning = meaning
-    }
-}
+import Spans
+import Tokenizers
 
 /// What the teacher is asked for one kind of data, and how its answer is labelled.
 public protocol AnnotationTask: Sendable {
@@ -31,9 +13,6 @@ public protocol AnnotationTask: Sendable {
     /// The conversation sent to the teacher for `item`; `execution` is set for code tasks.
     func messages(for item: TaskItem, execution: ExecutionResult?) throws -> [ChatMessage]
 }
-
-/// The key every task's critique is read from; the parser also accepts common aliases.
-public let critiqueKey = "textual_feedback"
 
 /// The built-in tasks, selectable by name on the command line.
 public enum BuiltinTask: String, CaseIterable, Sendable {

@@ -1,8 +1,9 @@
-import Common
-import LLMClient
 import CodeSandbox
 import Foundation
+import LLMClient
 import Logging
+import Spans
+import Tokenizers
 
 /// The result of annotating one item: a record, or a failure with its reason.
 public enum ItemOutcome: Sendable, Equatable {
@@ -73,7 +74,7 @@ public struct Annotator: Sendable {
         let messages: [ChatMessage]
         do {
             messages = try task.messages(for: item, execution: execution)
-        } catch let error as FeedbackError {
+        } catch let error as AnnotationError {
             return .failure(FailureRecord(id: item.id, kind: "prompt", reason: error.description))
         }
         var request = ChatRequest(messages: messages, temperature: temperature, topP: topP, maxTokens: maxTokens)

@@ -1,7 +1,7 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
+import Spans
+import Tokenizers
 import Yams
 
 /// A task defined in a YAML file: a prompt template with `{field}` placeholders and its labels.
@@ -66,7 +66,7 @@ public struct CustomTask: AnnotationTask {
         do {
             text = try InputFile.text(path: path)
         } catch FileError.io(_, let detail) {
-            throw FeedbackError.io(path: path, detail: "task file: \(detail)")
+            throw AnnotationError.io(path: path, detail: "task file: \(detail)")
         }
         try self.init(yaml: text, path: path)
     }
@@ -77,38 +77,38 @@ public struct CustomTask: AnnotationTask {
         do {
             file = try YAMLDecoder().decode(File.self, from: yaml)
         } catch {
-            throw FeedbackError.badTask(path: path, detail: "cannot decode (\(error))")
+            throw AnnotationError.badTask(path: path, detail: "cannot decode (\(error))")
         }
         guard !file.name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw FeedbackError.badTask(path: path, detail: "'name' is empty")
+            throw AnnotationError.badTask(path: path, detail: "'name' is empty")
         }
         guard !file.labels.isEmpty else {
-            throw FeedbackError.badTask(path: path, detail: "'labels' needs at least one label")
+            throw AnnotationError.badTask(path: path, detail: "'labels' needs at least one label")
         }
         var names = Set<String>()
         for label in file.labels {
             let valid = !label.name.isEmpty && label.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
             guard valid, label.name != critiqueKey else {
-                throw FeedbackError.badTask(
+                throw AnnotationError.badTask(
                     path: path,
                     detail: "label name '\(label.name)' must be letters, digits or _ "
                         + "and not '\(critiqueKey)'")
             }
             guard names.insert(label.name).inserted else {
-                throw FeedbackError.badTask(path: path, detail: "label '\(label.name)' appears twice")
+                throw AnnotationError.badTask(path: path, detail: "label '\(label.name)' appears twice")
             }
             guard label.score.isFinite else {
-                throw FeedbackError.badTask(path: path, detail: "label '\(label.name)' has a non-finite score")
+                throw AnnotationError.badTask(path: path, detail: "label '\(label.name)' has a non-finite score")
             }
         }
         let pieces: [Piece]
         do {
             pieces = try Self.parseTemplate(file.template)
         } catch let error as TemplateError {
-            throw FeedbackError.badTask(path: path, detail: error.description)
+            throw AnnotationError.badTask(path: path, detail: error.description)
         }
         guard pieces.contains(.field("response")) else {
-            throw FeedbackError.badTask(path: path, detail: "the template must contain {response}")
+            throw AnnotationError.badTask(path: path, detail: "the template must contain {response}")
         }
         name = file.name
         labels = file.labels.map { SpanLabel(name: $0.name, score: $0.score, meaning: $0.meaning ?? "") }
@@ -130,7 +130,7 @@ public struct CustomTask: AnnotationTask {
                 body += TeacherPrompts.describe(execution, tests: item.tests)
             case let .field(field):
                 guard let value = item.fields[field] else {
-                    throw FeedbackError.missingField(item: item.id, field: field)
+                    throw AnnotationError.missingField(item: item.id, field: field)
                 }
                 body += value
             }

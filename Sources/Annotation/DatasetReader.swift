@@ -1,6 +1,4 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// What to do with an input line or item that cannot be used.
@@ -26,7 +24,7 @@ public struct RejectedInput: Sendable, Equatable {
     /// 1-based line in a JSONL file, nil for whole-file JSON.
     public var line: Int?
     /// The complete error, naming file, line or key and the reason.
-    public var error: FeedbackError
+    public var error: AnnotationError
 
     /// The id its failures-file entry is written under: the id, else the line.
     public var failureID: String { id ?? line.map { "line \($0)" } ?? "unknown" }
@@ -45,7 +43,7 @@ public enum DatasetReader {
         do {
             data = try InputFile.read(path: path)
         } catch FileError.io(_, let detail) {
-            throw FeedbackError.io(path: path, detail: "input: \(detail)")
+            throw AnnotationError.io(path: path, detail: "input: \(detail)")
         }
         return try parse(data, path: path, policy: policy)
     }
@@ -56,7 +54,7 @@ public enum DatasetReader {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         let nonEmpty = JSONLines.lines(bytes)
         guard let first = nonEmpty.first else {
-            throw FeedbackError.badInput(path: path, line: nil, item: nil, detail: "the file holds no items")
+            throw AnnotationError.badInput(path: path, line: nil, item: nil, detail: "the file holds no items")
         }
         var builder = Builder(path: path, policy: policy)
         if first.bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "[") || !looksLikeJSONL(nonEmpty) {
@@ -110,7 +108,7 @@ public enum DatasetReader {
         }
 
         mutating func reject(line: Int?, id: String?, detail: String) throws {
-            let error = FeedbackError.badInput(path: path, line: line, item: id, detail: detail)
+            let error = AnnotationError.badInput(path: path, line: line, item: id, detail: detail)
             if policy == .fatal { throw error }
             rejected.append(RejectedInput(id: id, line: line, error: error))
         }
@@ -121,7 +119,7 @@ public enum DatasetReader {
         do {
             root = try JSONSerialization.jsonObject(with: bytes)
         } catch {
-            throw FeedbackError.badInput(
+            throw AnnotationError.badInput(
                 path: builder.path, line: nil, item: nil,
                 detail: "neither JSONL nor valid JSON (\(jsonReason(error)))")
         }
@@ -142,7 +140,7 @@ public enum DatasetReader {
                 try builder.add(object, fallbackID: key, line: nil, key: key)
             }
         } else {
-            throw FeedbackError.badInput(
+            throw AnnotationError.badInput(
                 path: builder.path, line: nil, item: nil, detail: "top level must be a list or an object")
         }
     }

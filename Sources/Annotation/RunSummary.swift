@@ -1,7 +1,6 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
+import Spans
 import Yams
 
 /// What a run did, for the closing summary and for tests.
@@ -135,13 +134,13 @@ public struct PriceTable: Sendable, Equatable {
         do {
             text = try InputFile.text(path: path)
         } catch FileError.io(_, let detail) {
-            throw FeedbackError.io(path: path, detail: "price table: \(detail)")
+            throw AnnotationError.io(path: path, detail: "price table: \(detail)")
         }
         let entries: [String: ModelPrice]
         do {
             entries = try YAMLDecoder().decode([String: ModelPrice].self, from: text)
         } catch {
-            throw FeedbackError.badConfig(
+            throw AnnotationError.badConfig(
                 source: path,
                 detail: "a price table maps model names to {input: $/1M tokens, output: $/1M tokens} (\(error))")
         }

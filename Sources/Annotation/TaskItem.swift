@@ -1,5 +1,5 @@
-import Common
 import Foundation
+import Tokenizers
 
 /// One item to annotate: the prompt, the response to critique, and optional reference and tests.
 ///
@@ -94,7 +94,7 @@ enum ItemMapper {
             fields: strings, origin: origin)
     }
 
-    /// Why an object could not become an item; turned into `FeedbackError.badInput` by the reader.
+    /// Why an object could not become an item; turned into `AnnotationError.badInput` by the reader.
     enum ItemError: Error, CustomStringConvertible {
         case missing(String)
         case wrongType(field: String, expected: String)

@@ -1,7 +1,6 @@
 import Common
-import LLMClient
-import CodeSandbox
 import Foundation
+import Spans
 
 /// Our teacher prompts, written for this project (not the authors' wording).
 ///

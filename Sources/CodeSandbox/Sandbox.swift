@@ -1,31 +1,12 @@
 import Common
 import Foundation
+import Spans
 
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// The outcome of running a response's code against its tests, as written to the record's `execution`.
-public struct ExecutionResult: Codable, Sendable, Equatable {
-    /// True when the tests ran to their end and passed, in time: the harness proved it with the run's secret.
-    public var passed: Bool
-    /// The runner's exit code; minus the signal number when a signal ended it (as Python reports it).
-    public var exitCode: Int32
-    /// Standard output, clipped to `Sandbox.outputLimit` characters.
-    public var stdout: String
-    /// Standard error, clipped likewise.
-    public var stderr: String
-    /// True when the wall-clock limit ended the run.
-    public var timedOut: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case passed, stdout, stderr
-        case exitCode = "exit_code"
-        case timedOut = "timed_out"
-    }
-}
 
 /// Resource limits for one test run.
 public struct SandboxLimits: Codable, Sendable, Equatable {

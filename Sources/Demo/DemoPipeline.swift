@@ -8,6 +8,7 @@ import Logging
 import Models
 import PolicyOptimization
 import RewardModel
+import Spans
 import Tensor
 import Tokenizers
 import Training

@@ -47,7 +47,7 @@ public struct CodeSample: Sendable, Equatable {
     }
 
     /// One sample per task: its reference solution.
-    public static func references(for tasks: [CodeTask]) -> [CodeSample] {
+    public static func references(for tasks: [CodeProblem]) -> [CodeSample] {
         tasks.map { CodeSample(taskID: $0.id, index: 0, answer: nil) }
     }
 }

@@ -1,5 +1,6 @@
 import CodeSandbox
 import Foundation
+import Spans
 
 /// Settings of a pass@k run.
 public struct CodeEvaluationConfig: Sendable {
@@ -78,7 +79,7 @@ public struct CodeEvaluator: Sendable {
 
     /// Evaluates `samples` (each naming a task of `tasks`); `onResult` sees each new result as it lands.
     public func run(
-        tasks: [CodeTask], samples: [CodeSample], onResult: @escaping @Sendable (SampleResult) -> Void = { _ in }
+        tasks: [CodeProblem], samples: [CodeSample], onResult: @escaping @Sendable (SampleResult) -> Void = { _ in }
     ) async throws -> (report: CodeReport, results: [SampleResult]) {
         let started = Date()
         let byID = Dictionary(tasks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -123,7 +124,7 @@ public struct CodeEvaluator: Sendable {
     }
 
     /// One sample's run: the check program run in the sandbox, the outcome classified.
-    static func evaluate(_ sample: CodeSample, task: CodeTask, sandbox: Sandbox, tail: Int) async throws -> SampleResult
+    static func evaluate(_ sample: CodeSample, task: CodeProblem, sandbox: Sandbox, tail: Int) async throws -> SampleResult
     {
         let solution = sample.answer.map(task.program(for:)) ?? task.referenceProgram
         let started = Date()
@@ -156,7 +157,7 @@ public struct CodeEvaluator: Sendable {
 
     /// Counts, statuses and pass@k over the tasks that have samples.
     static func report(
-        tasks: [CodeTask], samples: [CodeSample], results: [SampleResult], evaluated: Int, seconds: Double, ks: [Int]
+        tasks: [CodeProblem], samples: [CodeSample], results: [SampleResult], evaluated: Int, seconds: Double, ks: [Int]
     ) -> CodeReport {
         var perTask: [String: (samples: Int, correct: Int)] = [:]
         for result in results {

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import JSON
 import LLMClient
+import Tokenizers
 
 /// A pairwise LLM judge over any `ChatCompleting` endpoint: presentation order balanced and shuffled per item
 /// from a seed (the paper authors' script inverted half its results when it un-shuffled; here every verdict

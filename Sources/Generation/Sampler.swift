@@ -61,8 +61,9 @@ public struct TokenLogprob: Sendable, Equatable {
 /// Picks the next token of one sequence from its logits.
 ///
 /// Order of operations (as transformers' logits processors): repetition penalty → suppress stop tokens
-/// before `minNewTokens` → greedy argmax, or temperature → top-k → top-p → draw. The reported
-/// log-probability is the raw model's (what PPO's ratio and OpenAI's `logprobs` use).
+/// before `minNewTokens` → the constraint, when given → greedy argmax, or temperature → top-k → top-p → draw.
+/// The reported log-probability is the raw model's, before all of these (what OpenAI's `logprobs` report; PPO
+/// does not use it: it scores the rollout again with a forward pass).
 public struct Sampler {
     public let parameters: SamplingParameters
     private var rng: SplitMix64

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Spans
+import Tokenizers
 
 /// A chat-completions client for any OpenAI-compatible endpoint, over AsyncHTTPClient.
 ///

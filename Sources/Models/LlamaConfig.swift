@@ -60,14 +60,14 @@ public struct LlamaConfig: Sendable, Equatable {
     /// type (`900.5`, `true` or `"1e-5"` where a number belongs are errors naming the field, never coerced), and
     /// every number that sizes memory or a loop, or could make NaN, is range-checked here.
     public init(json data: Data, path: String = "config.json") throws {
-        let raw = try ConfigFile.decode(RawLlamaConfig.self, from: data, path: path)
+        let raw = try ModelConfigFile.decode(RawLlamaConfig.self, from: data, path: path)
         try self.init(raw: raw, path: path)
     }
 
     /// Reads `config.json` from a model directory.
     public init(directory: String) throws {
         let path = directory + "/config.json"
-        try self.init(json: Data(try ConfigFile.read(path)), path: path)
+        try self.init(json: Data(try ModelConfigFile.read(path)), path: path)
     }
 
     /// The largest sizes a config may ask for. Real checkpoints are far below these; above them a product of

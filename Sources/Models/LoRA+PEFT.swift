@@ -13,7 +13,7 @@ extension LoRAAdapter {
     /// `target_modules` among q/k/v/o/gate/up/down_proj. Anything else is a typed error naming the field.
     public static func load(directory: String, config: LlamaConfig) throws -> LoRAAdapter {
         let path = directory + "/" + configFile
-        let raw = try ConfigFile.decode(RawAdapterConfig.self, from: try ConfigFile.read(path), path: path)
+        let raw = try ModelConfigFile.decode(RawAdapterConfig.self, from: try ModelConfigFile.read(path), path: path)
         let lora = try raw.validated(path: path)
         // The file's shapes are checked against the rank and modules before the adapter is allocated.
         let file = try SafeTensorsFile(path: directory + "/" + weightsFile)

@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import RewardModel
+import Spans
 import Training
 
 /// Where rewards come from and how they are placed.

@@ -1,9 +1,9 @@
-import Annotation
 import Common
 import Foundation
 import Generation
 import Models
 import RewardModel
+import Spans
 import Tensor
 import Tokenizers
 import Training

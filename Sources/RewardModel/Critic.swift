@@ -3,6 +3,7 @@ import Common
 import Foundation
 import Generation
 import LLMClient
+import Spans
 import Tokenizers
 
 /// One (prompt, response) to critique.

@@ -1,6 +1,5 @@
-import Annotation
-import Common
 import Foundation
+import Spans
 
 /// The dense reward-model target: every word of the response (a maximal run of non-white-space scalars), in order,
 /// each written after a tag, under one key: `{"labelled_words":["=Oscar,","=a","+50-year-old",…]}`. A label scoring

@@ -1,6 +1,6 @@
-import Annotation
 import Common
 import Foundation
+import Spans
 import Tokenizers
 import Training
 

@@ -1,5 +1,5 @@
-import Annotation
 import Foundation
+import Spans
 import Tokenizers
 
 /// Precision, recall and F1 from counts (each 0 when its denominator is).

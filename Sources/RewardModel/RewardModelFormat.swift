@@ -2,6 +2,8 @@ import Annotation
 import Common
 import Foundation
 import Generation
+import Spans
+import Tokenizers
 
 /// What a reward model is asked and what it answers, for one task and one target format (`RewardTarget`):
 /// critique+spans (the critique key first, then one list of verbatim quotes per label: `good_spans`, `poor_spans`;

@@ -1,5 +1,5 @@
-import Annotation
 import Foundation
+import Spans
 import Tokenizers
 import Training
 

@@ -67,12 +67,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public func info(_ name: String) -> TensorInfo? { index[name].map { tensors[$0] } }
 
-    /// The raw bytes of a tensor, straight from the mapping.
-    public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {
-        guard let info = info(name) else { throw SafeTensorsError.missingTensor(name: name, location: path) }
-        return UnsafeRawBufferPointer(start: base + dataStart + info.dataOffsets.lowerBound, count: info.dataOffsets.count)
-    }
-
     /// Converts a tensor to fp32 into `destination`, which must hold `elementCount` floats.
     public func read(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         guard let info = info(name) else { throw SafeTensorsError.missingTensor(name: name, location: path) }

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 
 /// An error answered in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}` with its HTTP status.
 public struct APIError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -50,5 +51,18 @@ public struct APIError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The JSON body.
     public var body: [String: Any] {
         ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]]
+    }
+}
+
+extension APIError {
+    /// The answer to a request the scheduler would not queue: 503 when retrying can help, else 400.
+    public init(_ error: SchedulerError) {
+        switch error {
+        case let .overloaded(message):
+            self = .overloaded(message)
+        case let .tooManySequences(requested, limit):
+            self = .badRequest(
+                "The request asks for \(requested) sequences; at most \(limit) can ever be queued.", param: "n")
+        }
     }
 }

@@ -1,6 +1,6 @@
-import Common
 import FactSummaries
 import Foundation
+import Tokenizers
 
 /// Something that answers a chat conversation without a language model (the built-in teacher), served by
 /// `ResponderServer` with the same API as a model.
@@ -9,21 +9,8 @@ public protocol ChatResponder: Sendable {
     func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool)
 }
 
-/// The fact-summary task's rule-based teacher as a chat endpoint: it answers the summarization
-/// annotation prompt with its JSON review, and anything else with a plain-text refusal.
-public struct BuiltinTeacher: ChatResponder {
-    /// The teacher and its quoting limits.
-    public var teacher: FactTeacher
-
-    /// The endpoint for `teacher`.
-    public init(teacher: FactTeacher = FactTeacher()) { self.teacher = teacher }
-
-    public func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool) {
-        let reply = teacher.reply(to: messages.map { ($0.role, $0.content) })
-        if case .refusal = reply { return (reply.text, true) }
-        return (reply.text, false)
-    }
-}
+/// The fact-summary task's rule-based teacher, served by `serve --teacher builtin`.
+extension BuiltinTeacher: ChatResponder {}
 
 /// Token counts for an endpoint without a tokenizer: a word, a number or a punctuation mark is one token,
 /// as a byte-level BPE vocabulary of common English words roughly counts them.

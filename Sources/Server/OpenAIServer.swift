@@ -105,7 +105,7 @@ public struct OpenAIServer: @unchecked Sendable {
         if let model = parsed.model, model != configuration.modelName {
             throw APIError.unknownModel(model, served: configuration.modelName)
         }
-        let submission = try service.submit(parsed.generationRequests)
+        let submission = try Self.submit(parsed.generationRequests, to: service)
         let response = OpenAIResponse(kind: kind, model: configuration.modelName, tokenizer: tokenizer)
         let promptTokens = parsed.prompts.reduce(0) { $0 + $1.count }
         if parsed.stream { return stream(submission, parsed: parsed, response: response, promptTokens: promptTokens) }
@@ -141,6 +141,15 @@ public struct OpenAIServer: @unchecked Sendable {
     /// Server-sent events: one chunk per token (or per piece of final text), a chunk with `finish_reason` per
     /// choice, the usage chunk when asked for, then `data: [DONE]`. A failed write (the client left) cancels
     /// the request's sequences.
+    /// Queues `requests`, a refusal answered as the API's error (503 when retrying can help, else 400).
+    static func submit(_ requests: [GenerationRequest], to service: any GenerationService) throws -> Submission {
+        do {
+            return try service.submit(requests)
+        } catch let error as SchedulerError {
+            throw APIError(error)
+        }
+    }
+
     func stream(_ submission: Submission, parsed: OpenAIRequest, response: OpenAIResponse, promptTokens: Int) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         let logger = logger

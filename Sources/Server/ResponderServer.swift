@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Tokenizers
 
 /// The OpenAI chat API over a `ChatResponder` (`serve --teacher builtin`): `GET /v1/models`,
 /// `POST /v1/chat/completions`, whole or streamed, with `usage` counted by `ApproximateTokens`.

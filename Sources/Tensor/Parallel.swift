@@ -2,8 +2,8 @@ import Dispatch
 
 /// Work splitting for the kernels that are not matrix products.
 ///
-/// Two threads pay off only above ~0.3 ms of work (measured on the 2-core machines this runs on), so callers give an estimate of
-/// the work per item and small jobs run inline.
+/// Two threads pay off only above ~0.3 ms of work (measured on the 2-core machines this runs on), so callers give an
+/// estimate of the work per item and small jobs run inline.
 public enum Parallel {
     /// Threads the engine's own loops may use (BLAS has its own setting).
     nonisolated(unsafe) public static var threadCount: Int = Compute.defaultThreadCount
@@ -45,7 +45,8 @@ import Foundation
 #endif
 
 extension Compute {
-    /// The one default thread count of every command and configuration (`--threads` overrides): every core.
+    /// The engine's thread count until a command calls `useThreads`: every online core. Configurations default to
+    /// the same number through Common's `Machine.defaultThreadCount` (Tensor sits below Common).
     public static var defaultThreadCount: Int { max(1, coreCount) }
 
     /// Sets both BLAS's and the engine's own thread counts.

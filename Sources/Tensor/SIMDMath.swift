@@ -59,23 +59,6 @@ public func maxOf(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
     return m
 }
 
-/// Σ x[i].
-@inline(__always)
-public func sumOf(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
-    var i = 0
-    var s8 = Float8()
-    while i &+ 8 <= count {
-        s8 += UnsafeRawPointer(x + i).loadUnaligned(as: Float8.self)
-        i &+= 8
-    }
-    var s = s8.sum()
-    while i < count {
-        s += x[i]
-        i &+= 1
-    }
-    return s
-}
-
 /// out[i] = e^(x[i] − shift); returns Σ out[i]. `out` may alias `x`.
 @inline(__always)
 public func expShiftedSum(

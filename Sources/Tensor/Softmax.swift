@@ -5,18 +5,6 @@ import Glibc
 import Darwin
 #endif
 
-/// out = softmax(input) per row. `out` may alias `input`.
-public func softmaxForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows N: Int, columns V: Int) {
-    Parallel.forEachChunk(count: N, costPerItem: 20 &* V) { range in
-        for n in range {
-            let x = input + n &* V, y = out + n &* V
-            let m = maxOf(x, V)
-            let sum = expShiftedSum(y, x, V, shift: m)
-            scale(y, V, by: 1 / sum)
-        }
-    }
-}
-
 /// log Σ e^x over one row, stable: max + log Σ e^(x − max).
 @inline(__always)
 public func logSumExp(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -31,23 +19,6 @@ public func logSumExp(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
     var s = s8.sum()
     while i < count { s += fastExp(x[i] - m); i &+= 1 }
     return m + log(s)
-}
-
-/// out = input − logsumexp(input) per row. `out` may alias `input`.
-public func logSoftmaxForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows N: Int, columns V: Int) {
-    Parallel.forEachChunk(count: N, costPerItem: 20 &* V) { range in
-        for n in range {
-            let x = input + n &* V, y = out + n &* V
-            let shift = Float8(repeating: logSumExp(x, V))
-            var i = 0
-            while i &+ 8 <= V {
-                let v = UnsafeRawPointer(x + i).loadUnaligned(as: Float8.self)
-                UnsafeMutableRawPointer(y + i).storeBytes(of: v - shift, as: Float8.self)
-                i &+= 8
-            }
-            while i < V { y[i] = x[i] - shift[0]; i &+= 1 }
-        }
-    }
 }
 
 /// losses[n] = logsumexp(logits[n]) − logits[n, targets[n]], the negative log-likelihood of the target;
@@ -67,7 +38,7 @@ public func crossEntropyForward(
     }
 }
 
-/// The reference for the three kernels above: log-softmax per row in Double.
+/// The reference for `crossEntropyForward` (and `logSumExp`): log-softmax per row in Double.
 public func logSoftmaxForwardNaive(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows N: Int, columns V: Int) {
     for n in 0..<N {
         let row = (0..<V).map { Double(input[n * V + $0]) }

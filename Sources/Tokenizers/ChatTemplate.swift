@@ -1,4 +1,3 @@
-import Common
 import Foundation
 
 /// A parsed chat template (the `chat_template` of tokenizer_config.json) and how to render it.

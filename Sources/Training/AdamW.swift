@@ -126,15 +126,3 @@ public func globalGradientNorm(_ arenas: [TensorArena]) -> Double {
 public func clipFactor(norm: Double, maxNorm: Double) -> Float {
     Float(min(1, maxNorm / (norm + 1e-6)))
 }
-
-/// Scales the gradients so their global norm is at most `maxNorm`, as `torch.nn.utils.clip_grad_norm_`
-/// (factor maxNorm / (norm + 1e-6), applied only when below 1). Returns the norm before clipping.
-@discardableResult
-public func clipGradientNorm(_ arenas: [TensorArena], maxNorm: Double) -> Double {
-    let norm = globalGradientNorm(arenas)
-    let factor = clipFactor(norm: norm, maxNorm: maxNorm)
-    if factor < 1 {
-        for arena in arenas { scale(arena.data, arena.count, by: factor) }
-    }
-    return norm
-}

@@ -124,7 +124,7 @@ struct Annotate: AsyncParsableCommand, ConfiguredCommand {
         let resolved: AnnotateConfig
         do {
             resolved = try resolvedConfig()
-        } catch let error as FeedbackError {
+        } catch let error as AnnotationError {
             throw ValidationError(error.description)
         } catch let error as FileError {
             throw ValidationError(error.description)
@@ -147,7 +147,7 @@ struct Annotate: AsyncParsableCommand, ConfiguredCommand {
                 try? FileHandle.standardError.write(contentsOf: Data(hint.utf8))
                 throw Exit.partial
             }
-        } catch let error as FeedbackError {
+        } catch let error as AnnotationError {
             try? FileHandle.standardError.write(contentsOf: Data("error: \(redact("\(error)", secret: key))\n".utf8))
             throw Exit.failure
         } catch let error as FileError {

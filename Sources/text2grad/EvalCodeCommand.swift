@@ -88,7 +88,7 @@ struct EvalCode: AsyncParsableCommand, ConfiguredCommand {
         let isolation = SandboxIsolation.current
         note(isolation.isComplete ? "\(isolation)" : "warning: \(isolation)")
         do {
-            let taskList = try CodeTask.read(path: c.tasks)
+            let taskList = try CodeProblem.read(path: c.tasks)
             let sampleList = c.reference ? CodeSample.references(for: taskList) : try CodeSample.read(path: c.samples!)
             let config = CodeEvaluationConfig(limits: c.sandbox, jobs: c.jobs, resultsPath: c.output, ks: c.k)
             let total = sampleList.count

@@ -103,11 +103,8 @@ struct Generate: ParsableCommand, ConfiguredCommand {
             requests.append(GenerationRequest(promptIds: ids, parameters: c.parameters))
         }
         let sink = try JSONLWriter(path: c.output)
-        let batchSize = c.batchSize
         let started = Date()
-        for start in stride(from: 0, to: requests.count, by: batchSize) {
-            let end = min(start + batchSize, requests.count)
-            let results = try generator.generate(Array(requests[start..<end]))
+        try generator.generate(requests, batchSize: c.batchSize) { start, results in
             for (offset, result) in results.enumerated() {
                 let record = records[start + offset]
                 var object: [String: Any] = [
@@ -118,7 +115,7 @@ struct Generate: ParsableCommand, ConfiguredCommand {
                 if let id = record.object["id"] { object["id"] = id }
                 try sink.writeLine(try JSONLines.encode(object))
             }
-            note("generated \(end)/\(requests.count) (\(Int(Date().timeIntervalSince(started)))s)")
+            note("generated \(start + results.count)/\(requests.count) (\(Int(Date().timeIntervalSince(started)))s)")
         }
     }
 

@@ -5,6 +5,7 @@ import Foundation
 import Generation
 import LLMClient
 import RewardModel
+import Spans
 import Tokenizers
 import Training
 

@@ -1,4 +1,3 @@
-import Annotation
 import ArgumentParser
 import Common
 import Foundation
@@ -7,6 +6,7 @@ import LLMClient
 import Models
 import PolicyOptimization
 import RewardModel
+import Spans
 import Tensor
 import Training
 

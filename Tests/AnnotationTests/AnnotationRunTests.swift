@@ -1,4 +1,6 @@
 import Foundation
+@testable import Spans
+import TestSupport
 import Testing
 
 @testable import Annotation
@@ -127,7 +129,7 @@ struct AnnotationRunTests {
 
         // Without --resume an existing output is refused.
         config.limit = nil
-        await #expect(throws: FeedbackError.outputExists(path: config.output)) {
+        await #expect(throws: AnnotationError.outputExists(path: config.output)) {
             try await AnnotationRun(config: config, logger: quietLogger).execute()
         }
 
@@ -184,7 +186,7 @@ struct AnnotationRunTests {
         let text = try jsonl([summaryItem("s1")]) + "{broken\n" + (try jsonl([summaryItem("s2")]))
         let input = try directory.write("in.jsonl", text)
         var config = testConfig(directory, input: input, endpoint: endpoint)
-        await #expect(throws: FeedbackError.self) {
+        await #expect(throws: AnnotationError.self) {
             try await AnnotationRun(config: config, logger: quietLogger).execute()
         }
         #expect(!FileManager.default.fileExists(atPath: config.output))
@@ -312,7 +314,7 @@ struct SystematicFailureTests {
         do {
             _ = try await AnnotationRun(config: config, logger: quietLogger).execute()
             Issue.record("40 items failing with 401 must stop the run")
-        } catch let FeedbackError.endpointFailing(items, kind, reason) {
+        } catch let AnnotationError.endpointFailing(items, kind, reason) {
             #expect(items == 10 && kind == "http_4xx" && reason.contains("401"))
         }
         let failed = try readJSONL(config.failuresPath).map { $0["id"] as! String }

@@ -27,10 +27,10 @@ struct DatasetReaderTests {
 
     @Test func badLineIsFatalWithItsLineNumber() {
         let text = "{\"id\": \"a\", \"prompt\": \"P\", \"response\": \"R\"}\n{\"id\": \"b\", \"prompt\": \n"
-        #expect(throws: FeedbackError.self) { try parse(text, policy: .fatal) }
+        #expect(throws: AnnotationError.self) { try parse(text, policy: .fatal) }
         do {
             _ = try parse(text, policy: .fatal)
-        } catch let error as FeedbackError {
+        } catch let error as AnnotationError {
             guard case let .badInput(path, line, _, detail) = error else {
                 Issue.record("unexpected error \(error)")
                 return
@@ -109,8 +109,8 @@ struct DatasetReaderTests {
     }
 
     @Test func emptyFileAndNonObjectTopLevelAreErrors() {
-        #expect(throws: FeedbackError.self) { try parse("\n\n") }
-        #expect(throws: FeedbackError.self) { try parse("[1, 2]", policy: .fatal) }
-        #expect(throws: FeedbackError.self) { try parse("42") }
+        #expect(throws: AnnotationError.self) { try parse("\n\n") }
+        #expect(throws: AnnotationError.self) { try parse("[1, 2]", policy: .fatal) }
+        #expect(throws: AnnotationError.self) { try parse("42") }
     }
 }

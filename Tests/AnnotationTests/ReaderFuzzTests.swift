@@ -5,7 +5,7 @@ import Testing
 @testable import Annotation
 
 /// `annotate`'s input reader on a few hundred seeded mutations of each form it reads (JSONL, a JSON list, a dict keyed
-/// by id), under both bad-line policies: each is refused with a `FeedbackError` naming the file, or read into items
+/// by id), under both bad-line policies: each is refused with a `AnnotationError` naming the file, or read into items
 /// with unique ids and every skipped entry accounted for; never a crash.
 @Suite struct DatasetReaderFuzzTests {
     static let forms = [
@@ -43,14 +43,14 @@ import Testing
                     #expect(!dataset.items.contains { $0.id.unicodeScalars.contains("\u{FFFD}") }, "no repaired ids")
                 },
                 isTyped: { error in
-                    guard let error = error as? FeedbackError else { return false }
+                    guard let error = error as? AnnotationError else { return false }
                     return error.description.contains(path)
                 },
                 report: { Issue.record(Comment(rawValue: $0)) })
             total.accepted += counts.accepted
             total.refused += counts.refused
         }
-        print("annotate input fuzz (\(policy)): \(total.accepted) read, \(total.refused) refused with a FeedbackError")
+        print("annotate input fuzz (\(policy)): \(total.accepted) read, \(total.refused) refused with a AnnotationError")
         #expect(total.accepted > 0 && total.refused > 0)
         #expect(Date().timeIntervalSince(started) < 30)
     }

@@ -1,4 +1,6 @@
 import Foundation
+@testable import Spans
+import TestSupport
 import Testing
 
 @testable import Annotation
@@ -63,7 +65,7 @@ struct StoreAndProgressTests {
         config.output = directory.path("out.jsonl")
         _ = try directory.write("out.failures.jsonl", "{\"id\": \"a\", \"kind\": \"http_4xx\"}\n")
         let run = AnnotationRun(config: config, logger: quietLogger)
-        #expect(throws: FeedbackError.outputExists(path: config.failuresPath)) { try run.checkExistingOutput() }
+        #expect(throws: AnnotationError.outputExists(path: config.failuresPath)) { try run.checkExistingOutput() }
         config.overwrite = true
         #expect(throws: Never.self) { try AnnotationRun(config: config, logger: quietLogger).checkExistingOutput() }
     }

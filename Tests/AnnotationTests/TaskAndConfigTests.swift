@@ -1,4 +1,6 @@
 import Foundation
+@testable import Spans
+import TestSupport
 import Testing
 
 @testable import Annotation
@@ -70,7 +72,7 @@ struct TaskAndConfigTests {
                 .contains("appears twice"))
         #expect(message("name: a\ntemplate: '{response'\nlabels: [{name: g, score: 1}]").contains("unclosed"))
         let task = try? CustomTask(yaml: "name: a\ntemplate: '{response} {missing}'\nlabels: [{name: g, score: 1}]")
-        #expect(throws: FeedbackError.missingField(item: "x", field: "missing")) {
+        #expect(throws: AnnotationError.missingField(item: "x", field: "missing")) {
             _ = try task?.messages(for: item, execution: nil)
         }
     }
@@ -134,19 +136,19 @@ struct TaskAndConfigTests {
         config.output = "out.jsonl"
         #expect(throws: Never.self) { try config.validate() }
         config.endpoint.concurrency = 0
-        #expect(throws: FeedbackError.self) { try config.validate() }
+        #expect(throws: AnnotationError.self) { try config.validate() }
         config.endpoint.concurrency = 4
         for disk in [0, (1 << 20) + 1] {
             config.sandbox.diskMB = disk
-            #expect(throws: FeedbackError.self, "disk_mb \(disk)") { try config.validate() }
+            #expect(throws: AnnotationError.self, "disk_mb \(disk)") { try config.validate() }
         }
         config.sandbox.diskMB = 64
         config.endpoint.baseURL = "ftp://x"
-        #expect(throws: FeedbackError.self) { try config.validate() }
+        #expect(throws: AnnotationError.self) { try config.validate() }
         config.endpoint.baseURL = "http://127.0.0.1:1/v1"
         config.overwrite = true
         config.resume = true
-        #expect(throws: FeedbackError.self) { try config.validate() }
+        #expect(throws: AnnotationError.self) { try config.validate() }
     }
 
     @Test func resolvedYAMLRoundTripsWithoutTheKey() throws {

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import SafeTensors
 import Testing
+import TestSupport
 import Training
 
 let mpirunPath = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -18,11 +19,7 @@ struct MPITests {
     static let mpirun = mpirunPath
 
     static func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
-        let fallback = fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/text2grad").path
-        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
-        return binary
+        try #require(text2gradExecutable(), "build the text2grad executable first").path
     }
 
     /// A scratch directory with SFT data and PPO prompts from the built-in task's kind of posts.

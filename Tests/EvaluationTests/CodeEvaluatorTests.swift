@@ -1,6 +1,7 @@
 import CodeSandbox
 import Foundation
 import JSON
+import TestSupport
 import Testing
 
 @testable import Evaluation
@@ -28,7 +29,7 @@ struct CodeEvaluatorTests {
 
     @Test("every correct sample passes and every planted wrong one gets its status", arguments: files)
     func plantedSamples(tasks: String, samples: String) async throws {
-        let taskList = try CodeTask.read(path: CodeFixture.path(tasks))
+        let taskList = try CodeProblem.read(path: CodeFixture.path(tasks))
         let sampleList = try CodeSample.read(path: CodeFixture.path(samples))
         let expected = try expectedStatuses(CodeFixture.path(samples))
         let config = CodeEvaluationConfig(limits: fixtureLimits(), jobs: 2, ks: [1, 2])
@@ -46,7 +47,7 @@ struct CodeEvaluatorTests {
 
     @Test("the task files' own reference solutions all pass", arguments: files.map(\.0))
     func references(tasks: String) async throws {
-        let taskList = try CodeTask.read(path: CodeFixture.path(tasks))
+        let taskList = try CodeProblem.read(path: CodeFixture.path(tasks))
         let config = CodeEvaluationConfig(limits: fixtureLimits(), jobs: 2)
         let (report, results) = try await CodeEvaluator(config: config).run(
             tasks: taskList, samples: CodeSample.references(for: taskList))
@@ -57,19 +58,19 @@ struct CodeEvaluatorTests {
 
     @Test("solutions whose functions are named test_* and take arguments pass, as in MBPP 19, 46, 801")
     func testNamedSolutions() async throws {
-        let sanitized = CodeTask(
+        let sanitized = CodeProblem(
             id: "19", format: .mbppSanitized, prompt: "Find whether an array holds a duplicate.",
             testList: [
                 "assert test_duplicate(([1,2,3,4,5]))==False", "assert test_duplicate(([1,2,3,4, 4]))==True",
             ],
             referenceSolution: "def test_duplicate(arraynums):\n    return len(arraynums) != len(set(arraynums))\n")
-        let original = CodeTask(
+        let original = CodeProblem(
             id: "801", format: .mbpp, prompt: "Count the equal numbers among three.",
             testList: ["assert test_three_equal(1,1,1) == 3", "assert test_three_equal(-1,-2,-3) == 0"],
             setup: "import math",
             referenceSolution: "def test_three_equal(x,y,z):\n    result = set([x,y,z])\n"
                 + "    if len(result)==3:\n        return 0\n    return (4-len(result))\n")
-        let humanEval = CodeTask(
+        let humanEval = CodeProblem(
             id: "H/0", format: .humanEval, prompt: "def test_distinct(data):\n    \"\"\"All different?\"\"\"\n",
             entryPoint: "test_distinct",
             test: "def check(candidate):\n    assert candidate([1, 5, 7]) == True\n    assert candidate([2, 2]) == False\n",
@@ -88,7 +89,7 @@ struct CodeEvaluatorTests {
 
     @Test("a sample that reads its directory, prints what it finds and exits 0 is not a pass")
     func forgedPass() async throws {
-        let taskList = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))
+        let taskList = try CodeProblem.read(path: CodeFixture.path("mbpp-mini.jsonl"))
         // Issue 24's attack: whatever line marks the end of the tests is in some file here; print them all.
         let forger = """
             import os
@@ -110,7 +111,7 @@ struct CodeEvaluatorTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("results.jsonl").path
-        let taskList = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))
+        let taskList = try CodeProblem.read(path: CodeFixture.path("mbpp-mini.jsonl"))
         let sampleList = try CodeSample.read(path: CodeFixture.path("mbpp-samples.jsonl")).filter { $0.taskID != "13" }
         let config = CodeEvaluationConfig(limits: fixtureLimits(), jobs: 2, resultsPath: path)
         let first = try await CodeEvaluator(config: config).run(tasks: taskList, samples: Array(sampleList.prefix(3)))
@@ -130,7 +131,7 @@ struct CodeEvaluatorTests {
 
     @Test("a sample naming a task the file does not have is an error")
     func unknownTask() async throws {
-        let taskList = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))
+        let taskList = try CodeProblem.read(path: CodeFixture.path("mbpp-mini.jsonl"))
         let stray = CodeSample(taskID: "999", index: 0, answer: .completion("pass"))
         await #expect(throws: EvaluationError.self) {
             _ = try await CodeEvaluator(config: CodeEvaluationConfig()).run(tasks: taskList, samples: [stray])

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Testing
+import TestSupport
 
 /// `eval summarization` on predictions files a user could hand it by mistake, and input paths that are pipes, run as
 /// the user runs them.
@@ -89,32 +90,12 @@ struct EvalBadInputCLITests {
     }
 
     func executable() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        var candidates = Bundle.allBundles.map {
-            $0.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad").path
-        }
-        candidates.append(root.appendingPathComponent(".build/debug/text2grad").path)
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
+        try #require(text2gradExecutable()).path
     }
 
     /// Runs `script` with bash; stdout and stderr go to files.
     func bash(_ script: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-bash-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-        process.standardError = FileHandle(forWritingAtPath: base + ".err")
-        try process.run()
-        process.waitUntilExit()
-        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-        return (process.terminationStatus, read(base + ".out"), read(base + ".err"))
+        let finished = try launch(URL(fileURLWithPath: "/bin/bash"), ["-c", script])
+        return (finished.status, finished.stdout, finished.stderr)
     }
 }

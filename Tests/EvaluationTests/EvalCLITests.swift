@@ -1,38 +1,15 @@
 import Foundation
 import JSON
 import Testing
+import TestSupport
 
 @testable import CodeSandbox
 @testable import Evaluation
 
 /// Runs the built `text2grad` with `arguments`; stdout and stderr go to files (no pipe to fill and stall).
 func runEval(_ arguments: [String], timeout: Double = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    var candidates = Bundle.allBundles.map {
-        $0.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad")
-    }
-    candidates.append(root.appendingPathComponent(".build/debug/text2grad"))
-    let executable = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
-    let base = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-eval-cli-\(UUID().uuidString)").path
-    FileManager.default.createFile(atPath: base + ".out", contents: nil)
-    FileManager.default.createFile(atPath: base + ".err", contents: nil)
-    defer {
-        try? FileManager.default.removeItem(atPath: base + ".out")
-        try? FileManager.default.removeItem(atPath: base + ".err")
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-    process.standardError = FileHandle(forWritingAtPath: base + ".err")
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-    return (process.terminationStatus, read(base + ".out"), read(base + ".err"))
+    let finished = try launch(try requireText2grad(), arguments, timeout: timeout)
+    return (finished.status, finished.stdout, finished.stderr)
 }
 
 @Suite("text2grad eval (executable)", .serialized)

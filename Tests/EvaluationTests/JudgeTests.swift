@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import LLMClient
+import TestSupport
 import Testing
 
 @testable import Evaluation

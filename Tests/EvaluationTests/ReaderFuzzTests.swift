@@ -55,7 +55,7 @@ import Testing
 
     @Test func codeTasks() throws {
         Self.run("tasks", valid: try Self.firstLines("mbpp-mini.jsonl", 2), seed: 25) { path in
-            let tasks = try CodeTask.read(path: path)
+            let tasks = try CodeProblem.read(path: path)
             #expect(!tasks.isEmpty)
             #expect(!Self.repaired(tasks.flatMap { [$0.id, $0.prompt, $0.test, $0.setup] + $0.testList }))
             _ = tasks.map(\.referenceProgram)

@@ -2,35 +2,17 @@ import Foundation
 import GGUF
 import Models
 import Testing
+import TestSupport
 
 /// `text2grad convert` and a GGUF file given as `--model`, run as the built executable.
 @Suite(.serialized) struct ConvertCLITests {
-    static var executable: URL? {
-        var candidates = Bundle.allBundles.map {
-            $0.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad")
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/text2grad"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static var executable: URL? { text2gradExecutable() }
 
     /// Runs the command to completion: (status, stdout, stderr).
     func run(_ arguments: [String], cache: String) throws -> (Int32, String, String) {
         let executable = try #require(Self.executable, "build the text2grad executable first")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "TEXT2GRAD_CACHE": cache]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = { (data: Data) in String(decoding: data, as: UTF8.self) }
-        return (process.terminationStatus, text(stdout), text(stderr))
+        let finished = try launch(executable, arguments, environment: ["PATH": "/usr/bin:/bin", "TEXT2GRAD_CACHE": cache])
+        return (finished.status, finished.stdout, finished.stderr)
     }
 
     @Test func convertsBothWaysAndScoresAGGUFModel() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad data files handed to `train-policy` and `sft` as a user would: each is refused before any step, with an
 /// exit (never a signal) and a message naming the file, the line and the field.
@@ -8,17 +9,8 @@ import Testing
 
     /// Runs the tool to its end: its exit status (nil when a signal ended it), standard output and standard error.
     static func launch(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TrainPolicyKillTests.executable())
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationReason == .exit ? process.terminationStatus : nil, stdout, stderr)
+        let finished = try TestSupport.launch(URL(fileURLWithPath: try TrainPolicyKillTests.executable()), arguments)
+        return (finished.exitStatus, finished.stdout, finished.stderr)
     }
 
     /// Runs the tool; returns its exit status (nil when a signal ended it) and standard error.

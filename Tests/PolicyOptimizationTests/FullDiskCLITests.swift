@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sft` writing its run into a file system that fills up mid-run (a tmpfs of half the room the run needs): it must
 /// stop with an error naming the file it could not write and exit 3 (not a signal), keep every complete line of
@@ -100,17 +101,13 @@ import Testing
         }
         try #require(Self.shell(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]) == 0)
         try Data(count: 16 * 4096).write(to: URL(fileURLWithPath: disk + "/filler"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let tool = try TrainPolicyKillTests.executable()
         let model = BadInputCLITests.model
-        process.arguments = ["-c", "'\(tool)' tokenize --tokenizer '\(model)' --input <(printf 'hello\\n') > '\(disk)/out'"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(stderr)")
+        let finished = try launch(URL(fileURLWithPath: "/bin/bash"), [
+            "-c", "'\(tool)' tokenize --tokenizer '\(model)' --input <(printf 'hello\\n') > '\(disk)/out'",
+        ])
+        let stderr = finished.stderr
+        #expect(finished.exitStatus == 1, "\(stderr)")
         #expect(stderr.contains("standard output: cannot write (No space left on device)"), "\(stderr)")
     }
 
@@ -118,17 +115,12 @@ import Testing
     /// output is an error naming it (exit 1), not a result silently lost. /dev/full fails every write with ENOSPC.
     @Test func benchResultToAFullStandardOutputIsAnError() throws {
         guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
-        let process = Process()
-        process.executableURL = try URL(fileURLWithPath: TrainPolicyKillTests.executable())
-        process.arguments = ["bench", "tokenize", "--tokenizer", BadInputCLITests.model, "--megabytes", "0.01",
-                             "--repeats", "1"]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(stderr)")
+        let finished = try launch(
+            URL(fileURLWithPath: try TrainPolicyKillTests.executable()),
+            ["bench", "tokenize", "--tokenizer", BadInputCLITests.model, "--megabytes", "0.01", "--repeats", "1"],
+            standardOutput: try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full")))
+        let stderr = finished.stderr
+        #expect(finished.exitStatus == 1, "\(stderr)")
         #expect(stderr.contains("standard output: cannot write (No space left on device)"), "\(stderr)")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Spans
 import Testing
 @testable import PolicyOptimization
 @testable import RewardModel

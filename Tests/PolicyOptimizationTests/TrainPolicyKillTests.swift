@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Training
 
 /// `text2grad train-policy` as a user runs it, SIGKILLed mid-run and resumed with `--resume`: every logged metric
@@ -8,11 +9,7 @@ import Training
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
     static func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
-        let fallback = root.deletingLastPathComponent().appendingPathComponent(".build/debug/text2grad").path
-        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
-        return binary
+        try #require(text2gradExecutable(), "build the text2grad executable first").path
     }
 
     @Test func killedRunResumesToTheSameMetrics() throws {
@@ -93,16 +90,10 @@ import Training
             #expect(saved.contains(line + "\n"), "\(line) in\n\(saved)")
         }
         // Resuming with another critic setting continues a different experiment: refused, naming it, run untouched.
-        let refused = Process()
-        refused.executableURL = URL(fileURLWithPath: binary)
-        refused.arguments = arguments("killed") + ["--resume", "--steps", "8", "--max-quotes", "1"]
-        let errors = Pipe()
-        refused.standardError = errors
-        refused.standardOutput = FileHandle.nullDevice
-        try refused.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        refused.waitUntilExit()
-        #expect(refused.terminationStatus != 0 && stderr.contains("'max_quotes'"), "\(stderr)")
+        let refused = try TestSupport.launch(URL(fileURLWithPath: binary),
+                                             arguments("killed") + ["--resume", "--steps", "8", "--max-quotes", "1"],
+                                             standardOutput: FileHandle.nullDevice)
+        #expect(refused.status != 0 && refused.stderr.contains("'max_quotes'"), "\(refused.stderr)")
         #expect(try MetricsLog.records(path: metrics).count == 7)
         #expect(try String(contentsOfFile: directory + "/killed/config.yaml", encoding: .utf8) == saved)
     }

@@ -1,6 +1,7 @@
-import Annotation
 import Foundation
+import Spans
 import Testing
+import TestSupport
 
 /// `text2grad eval-rm` on gold records whose spans fall outside their response, run as a user runs it: refused
 /// before scoring (they used to be scored as empty spans), naming the file, the line and the span.
@@ -8,26 +9,13 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
     static func executable() throws -> String {
-        var candidates = Bundle.allBundles.map {
-            $0.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad").path
-        }
-        candidates.append(root.deletingLastPathComponent().appendingPathComponent(".build/debug/text2grad").path)
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
-                            "build the text2grad executable first")
+        try #require(text2gradExecutable(), "build the text2grad executable first").path
     }
 
     /// Exit status (nil for a signal) and standard error.
     static func run(_ arguments: [String]) throws -> (status: Int32?, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationReason == .exit ? process.terminationStatus : nil, text)
+        let finished = try launch(URL(fileURLWithPath: try executable()), arguments, standardOutput: FileHandle.nullDevice)
+        return (finished.exitStatus, finished.stderr)
     }
 
     static func line(_ record: AnnotationRecord) throws -> String {

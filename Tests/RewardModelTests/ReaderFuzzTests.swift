@@ -1,4 +1,3 @@
-import Annotation
 import Foundation
 import FuzzSupport
 import Testing

@@ -1,6 +1,6 @@
-import Annotation
 import Foundation
 import LLMClient
+@testable import Spans
 import Testing
 import Tokenizers
 @testable import RewardModel

@@ -1,8 +1,7 @@
-import Annotation
 import Common
 import Foundation
 import Generation
-import LLMClient
+import Spans
 import Testing
 @testable import RewardModel
 

@@ -4,36 +4,19 @@ import Foundation
 import Generation
 import NIOCore
 import Testing
+import TestSupport
 import Tokenizers
 
 /// The `text2grad generate` and `text2grad serve` commands, run as the built executable.
 @Suite(.serialized) struct CLITests {
     /// The executable `swift test` built beside the test bundle.
-    static var executable: URL? {
-        var candidates: [URL] = []
-        for bundle in Bundle.allBundles {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad"))
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/text2grad"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static var executable: URL? { text2gradExecutable() }
 
     /// Runs the command to completion and returns (status, stdout, stderr).
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let executable = try #require(Self.executable, "build the text2grad executable first")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let finished = try launch(executable, arguments, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 })
+        return (finished.status, finished.stdout, finished.stderr)
     }
 
     @Test("generate --prompt streams the greedy chat answer the library gives")

@@ -120,11 +120,11 @@ final class RawSocket {
         let request = GenerationRequest(promptIds: [1, 2], parameters: SamplingParameters())
         _ = try scheduler.submit([request, request])  // not started: both stay queued
         #expect(throws: APIError.overloaded("2 sequences are already waiting; try again later")) {
-            try scheduler.submit([request])
+            try OpenAIServer.submit([request], to: scheduler)
         }
-        #expect((try? scheduler.submit([request, request, request])) == nil)
+        #expect((try? OpenAIServer.submit([request, request, request], to: scheduler)) == nil)
         do {
-            _ = try scheduler.submit([request, request, request])
+            _ = try OpenAIServer.submit([request, request, request], to: scheduler)
         } catch let error as APIError {
             #expect(error.status == 400)
         }

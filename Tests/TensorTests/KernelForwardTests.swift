@@ -114,14 +114,10 @@ import Tensor
     }
 
     @Test(arguments: [(1, 1), (3, 7), (5, 49152), (2, 1003)])
-    func softmaxFamilyMatchesNaive(rows N: Int, columns V: Int) {
+    func crossEntropyMatchesNaive(rows N: Int, columns V: Int) {
         let x = Self.random(N * V, seed: 11, scale: 20)
-        var naiveLog = [Float](repeating: 0, count: N * V), fastLog = naiveLog, probs = naiveLog
+        var naiveLog = [Float](repeating: 0, count: N * V)
         logSoftmaxForwardNaive(out: &naiveLog, input: x, rows: N, columns: V)
-        logSoftmaxForward(out: &fastLog, input: x, rows: N, columns: V)
-        softmaxForward(out: &probs, input: x, rows: N, columns: V)
-        #expect(Self.maxError(fastLog, naiveLog) < 2e-5)
-        #expect(Self.maxError(probs, naiveLog.map { exp($0) }) < 1e-6)
         let targets: [Int32] = (0..<N).map { $0 == 0 ? -1 : Int32(($0 * 7919) % V) }
         var losses = [Float](repeating: 7, count: N)
         crossEntropyForward(losses: &losses, logits: x, targets: targets, rows: N, columns: V)

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import Models
 import Testing
+import TestSupport
 import Tokenizers
 @testable import Training
 
@@ -119,13 +120,9 @@ import Tokenizers
         let output = NSTemporaryDirectory() + "merged-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: output) }
         let base = TrainingTestFixtures.model(Self.modelName), adapterDirectory = TrainingTestFixtures.training + "/lora-\(Self.modelName)"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["merge-lora", "--model", base, "--adapter", adapterDirectory, "-o", output]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let merge = try launch(URL(fileURLWithPath: binary),
+                               ["merge-lora", "--model", base, "--adapter", adapterDirectory, "-o", output])
+        #expect(merge.status == 0)
         let merged = try LlamaModel(directory: output)
         #expect(merged.adapter == nil && FileManager.default.fileExists(atPath: output + "/config.json"))
         let adapted = try LlamaModel(directory: base)
@@ -140,12 +137,7 @@ import Tokenizers
 
     /// The built `text2grad` executable beside the test bundle (or in .build/debug).
     static func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("text2grad").path
-        let fallback = TrainingTestFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/text2grad").path
-        let binary = FileManager.default.isExecutableFile(atPath: beside) ? beside : fallback
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the text2grad executable first")
-        return binary
+        try #require(text2gradExecutable(), "build the text2grad executable first").path
     }
 
     @Test func nonFiniteLossStopsAndKeepsTheLastCheckpoint() throws {

@@ -1,9 +1,7 @@
+@testable import Spans
 import Testing
 
 @testable import Annotation
-@testable import Common
-@testable import LLMClient
-@testable import CodeSandbox
 
 @Suite("Teacher answer parsing")
 struct AnswerParserTests {

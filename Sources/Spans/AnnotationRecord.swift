@@ -1,6 +1,3 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// One line of the output file (fields listed in docs/ARCHITECTURE.md, "annotation records").

@@ -3,7 +3,7 @@ import JSON
 
 /// Reading the small JSON files of a model directory (config.json, adapter_config.json): regular files only
 /// (a FIFO or device would block or never end), of bounded size, parsed strictly and decoded through Codable.
-enum ConfigFile {
+enum ModelConfigFile {
     /// Larger config files are refused: real ones are a few kilobytes.
     static let maxBytes = 4 << 20
 

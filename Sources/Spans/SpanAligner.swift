@@ -1,6 +1,3 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// How a quoted span was found in the response.

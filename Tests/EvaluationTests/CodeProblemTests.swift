@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Evaluation
@@ -33,14 +34,14 @@ struct CodeTaskTests {
 
     @Test("task files: gzipped HumanEval JSONL, MBPP JSONL and sanitized MBPP as a JSON list")
     func readTasks() throws {
-        let humanEval = try CodeTask.read(path: CodeFixture.path("humaneval-mini.jsonl.gz"))
+        let humanEval = try CodeProblem.read(path: CodeFixture.path("humaneval-mini.jsonl.gz"))
         #expect(humanEval.count == 6 && humanEval.allSatisfy { $0.format == .humanEval })
         #expect(humanEval[0].id == "Mini/0" && humanEval[0].entryPoint == "add")
         #expect(humanEval[0].referenceSolution.hasSuffix("    return a + b\n"))
-        let mbpp = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))
+        let mbpp = try CodeProblem.read(path: CodeFixture.path("mbpp-mini.jsonl"))
         #expect(mbpp.map(\.id) == ["11", "12", "13", "14"] && mbpp.allSatisfy { $0.format == .mbpp })
         #expect(mbpp[2].setup == "SENTENCE = 'the cat sat down'")
-        let sanitized = try CodeTask.read(path: CodeFixture.path("mbpp-sanitized-mini.json"))
+        let sanitized = try CodeProblem.read(path: CodeFixture.path("mbpp-sanitized-mini.json"))
         #expect(sanitized.count == 3 && sanitized.allSatisfy { $0.format == .mbppSanitized })
         #expect(sanitized[1].setup == "import math" && sanitized[1].testList.count == 2)
     }
@@ -56,16 +57,16 @@ struct CodeTaskTests {
         #expect(
             throws: EvaluationError.badRecord(path: path, line: 1, item: nil, field: "entry_point", detail: "missing")
         ) {
-            try CodeTask.read(path: path)
+            try CodeProblem.read(path: path)
         }
         try "{\"task_id\": 1, \"text\": \"t\", \"code\": \"c\", \"test_list\": [\"assert 1\"]}\nnot json\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: EvaluationError.self) { try CodeTask.read(path: path) }
+        #expect(throws: EvaluationError.self) { try CodeProblem.read(path: path) }
         let truncated = directory.appendingPathComponent("cut.jsonl.gz").path
         let gz = try Data(contentsOf: URL(fileURLWithPath: CodeFixture.path("humaneval-mini.jsonl.gz")))
         try gz.prefix(gz.count / 2).write(to: URL(fileURLWithPath: truncated))
         #expect(throws: EvaluationError.io(path: truncated, detail: "truncated gzip data")) {
-            try CodeTask.read(path: truncated)
+            try CodeProblem.read(path: truncated)
         }
     }
 
@@ -99,10 +100,10 @@ struct CodeTaskTests {
             throws: EvaluationError.io(
                 path: path, detail: "gzip data decompresses to more than \(1 << 20) bytes, the limit")
         ) {
-            try CodeTask.read(path: path, maximumBytes: 1 << 20)
+            try CodeProblem.read(path: path, maximumBytes: 1 << 20)
         }
         #expect(Date().timeIntervalSince(started) < 5, "stopped at the bound, not after decompressing everything")
-        #expect(CodeTask.maximumFileBytes == 512 << 20)
+        #expect(CodeProblem.maximumFileBytes == 512 << 20)
     }
 
     @Test("a number where a string belongs, invalid UTF-8 and lone surrogates: errors naming file, line and field")
@@ -114,14 +115,14 @@ struct CodeTaskTests {
             #expect(
                 throws: EvaluationError.badRecord(
                     path: path, line: 2, item: nil, field: "prompt", detail: "expected a string, found a number")
-            ) { try CodeTask.read(path: path) }
+            ) { try CodeProblem.read(path: path) }
         }
         let humanEval = #"{"task_id": "H/1", "prompt": "p", "entry_point": "f", "test": 3, "canonical_solution": "s"}"#
         try withFile("tasks.jsonl", lines(humanEval)) { (path: String) throws in
             #expect(
                 throws: EvaluationError.badRecord(
                     path: path, line: 2, item: nil, field: "test", detail: "expected a string, found a number")
-            ) { try CodeTask.read(path: path) }
+            ) { try CodeProblem.read(path: path) }
         }
         // A byte that is not UTF-8 inside the code, on line 2.
         var badByte = Array(#"{"task_id": 20, "prompt": "p", "code": "c"#.utf8) + [0xFF]
@@ -129,19 +130,19 @@ struct CodeTaskTests {
         try withFile("tasks.jsonl", Array((good + "\n").utf8) + badByte) { (path: String) throws in
             #expect(
                 throws: EvaluationError.badRecord(path: path, line: 2, item: nil, field: "code", detail: "not valid UTF-8")
-            ) { try CodeTask.read(path: path) }
+            ) { try CodeProblem.read(path: path) }
         }
         let surrogate = #"{"task_id": 20, "prompt": "p \ud800 q", "code": "c", "test_list": [], "test_imports": []}"#
         try withFile("tasks.jsonl", lines(surrogate)) { (path: String) throws in
             #expect(
                 throws: EvaluationError.badRecord(
                     path: path, line: 2, item: nil, field: "prompt", detail: #"\ud800 is a lone surrogate"#)
-            ) { try CodeTask.read(path: path) }
+            ) { try CodeProblem.read(path: path) }
         }
         // A pair is one character; an escaped backslash before "ud800" is text.
         let fine = #"{"task_id": 20, "prompt": "\ud83d\ude00 \\ud800", "code": "c", "test_list": [], "test_imports": []}"#
         try withFile("tasks.jsonl", lines(fine)) { (path: String) throws in
-            #expect(try CodeTask.read(path: path)[1].prompt == "\u{1F600} " + #"\ud800"#)
+            #expect(try CodeProblem.read(path: path)[1].prompt == "\u{1F600} " + #"\ud800"#)
         }
         // Samples: the answer must be a string, and its text valid.
         try withFile("samples.jsonl", Array((#"{"task_id": 19, "completion": 7}"# + "\n").utf8)) { (path: String) throws in
@@ -166,7 +167,7 @@ struct CodeTaskTests {
                     throws: EvaluationError.badRecord(
                         path: path, line: nil, item: nil, field: nil, detail: "no samples: the file holds no records")
                 ) { try CodeSample.read(path: path) }
-                #expect(throws: EvaluationError.self) { try CodeTask.read(path: path) }
+                #expect(throws: EvaluationError.self) { try CodeProblem.read(path: path) }
             }
         }
     }
@@ -204,7 +205,7 @@ struct CodeTaskTests {
 
     @Test("the program: a completion continues the prompt, a whole function stands alone with the prompt's imports")
     func programs() throws {
-        let task = try CodeTask.read(path: CodeFixture.path("humaneval-mini.jsonl.gz"))[1]
+        let task = try CodeProblem.read(path: CodeFixture.path("humaneval-mini.jsonl.gz"))[1]
         let body = "    return False\n"
         #expect(task.program(for: .completion(body)) == task.prompt + body)
         let whole = "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```"
@@ -215,7 +216,7 @@ struct CodeTaskTests {
         #expect(
             task.checkProgram(solution: task.program(for: .completion(body)))
                 == task.prompt + body + "\n" + task.test + "\n" + "check(has_close_elements)\n")
-        let mbpp = try CodeTask.read(path: CodeFixture.path("mbpp-mini.jsonl"))[2]
+        let mbpp = try CodeProblem.read(path: CodeFixture.path("mbpp-mini.jsonl"))[2]
         #expect(mbpp.program(for: .completion("def f(): pass")) == "SENTENCE = 'the cat sat down'\ndef f(): pass")
         #expect(
             mbpp.checkProgram(solution: "def f(): pass")

@@ -1,5 +1,4 @@
 import Foundation
-import Generation
 
 /// What a submitted request's stream reports, tagged with the index of the sequence (its OpenAI `choice`).
 public enum SchedulerEvent: Sendable {
@@ -14,10 +13,18 @@ public struct Submission: Sendable {
     public let cancel: @Sendable () -> Void
 }
 
+/// Why a request was not queued; the server answers `overloaded` with 503 and `tooManySequences` with 400.
+public enum SchedulerError: Error, Equatable, Sendable {
+    /// The queue is full or the scheduler is stopping: retrying later can help.
+    case overloaded(String)
+    /// The request asks for more sequences than can ever be queued: retrying cannot help.
+    case tooManySequences(requested: Int, limit: Int)
+}
+
 /// Something that turns generation requests into a stream of events: the server's only view of the engine,
 /// so the HTTP layer can be driven by another engine.
 public protocol GenerationService: Sendable {
-    /// Queues the sequences of one API request; throws `APIError` (503) when the queue is full.
+    /// Queues the sequences of one API request; throws `SchedulerError` when it cannot be queued.
     func submit(_ requests: [GenerationRequest]) throws -> Submission
 }
 
@@ -26,7 +33,7 @@ public protocol GenerationService: Sendable {
 ///
 /// Policy:
 /// 1. requests are queued first come, first served; past `maxQueuedSequences` waiting sequences, `submit`
-///    fails with 503 instead of letting latency grow without bound;
+///    fails with `SchedulerError.overloaded` (a 503) instead of letting latency grow without bound;
 /// 2. a batch starts as soon as the thread is free, after a short gather delay that lets requests arriving
 ///    together share it;
 /// 3. continuous batching: while a batch runs, waiting sequences join it before each decode step, up to
@@ -132,14 +139,13 @@ public final class GenerationScheduler: GenerationService, @unchecked Sendable {
         continuation.onTermination = { _ in ticket.cancel() }
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else { throw APIError.overloaded("the server is shutting down") }
+        guard !stopping else { throw SchedulerError.overloaded("the server is shutting down") }
         // Retrying cannot help a request larger than the whole queue: that is the client's error, not a 503.
         guard requests.count <= maxQueuedSequences else {
-            throw APIError.badRequest(
-                "The request asks for \(requests.count) sequences; at most \(maxQueuedSequences) can ever be queued.", param: "n")
+            throw SchedulerError.tooManySequences(requested: requests.count, limit: maxQueuedSequences)
         }
         guard pending.count + requests.count <= maxQueuedSequences else {
-            throw APIError.overloaded("\(pending.count) sequences are already waiting; try again later")
+            throw SchedulerError.overloaded("\(pending.count) sequences are already waiting; try again later")
         }
         pending += requests.enumerated().map { Job(request: $1, index: $0, ticket: ticket) }
         condition.signal()

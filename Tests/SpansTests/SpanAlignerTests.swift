@@ -1,9 +1,6 @@
+@testable import Spans
 import Testing
 
-@testable import Annotation
-@testable import Common
-@testable import LLMClient
-@testable import CodeSandbox
 
 @Suite("Span alignment")
 struct SpanAlignerTests {

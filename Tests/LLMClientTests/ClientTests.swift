@@ -1,10 +1,11 @@
 import Foundation
+@testable import Spans
 import Testing
+import TestSupport
 
-@testable import Annotation
 @testable import Common
 @testable import LLMClient
-@testable import CodeSandbox
+@testable import Tokenizers
 
 /// The HTTP client against a scripted endpoint on 127.0.0.1: retries, timeouts, fallbacks, secrecy.
 @Suite("OpenAI-compatible client")

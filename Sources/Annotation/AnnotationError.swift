@@ -1,13 +1,10 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
-/// Errors from the feedback layer; each names what went wrong, where, and what to do about it.
+/// Errors from the annotation layer; each names what went wrong, where, and what to do about it.
 ///
 /// Bad input and a bad environment are thrown as these; programmer errors are preconditions.
 /// None of the cases ever carries the API key: client errors are built from redacted text.
-public enum FeedbackError: Error, Equatable, CustomStringConvertible {
+public enum AnnotationError: Error, Equatable, CustomStringConvertible {
     /// A file could not be read or written.
     case io(path: String, detail: String)
     /// An input line or item is malformed; `line` is 1-based for JSONL, `item` names the key or index.

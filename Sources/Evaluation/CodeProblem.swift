@@ -1,7 +1,7 @@
 import JSON
 
 /// A programming problem with its tests, from a HumanEval-format or MBPP-format file.
-public struct CodeTask: Sendable, Equatable {
+public struct CodeProblem: Sendable, Equatable {
     /// Which release's fields the record had.
     public enum Format: String, Sendable, Codable {
         /// HumanEval(+): `task_id`, `prompt`, `canonical_solution`, `test` (defining `check`), `entry_point`.
@@ -89,9 +89,9 @@ public struct CodeTask: Sendable, Equatable {
 
     /// Every task of a task file (JSONL, gzipped JSONL or a JSON list): at least one, ids unique, text valid
     /// UTF-8, and no more than `maximumBytes` once decompressed.
-    public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeTask] {
+    public static func read(path: String, maximumBytes: Int = maximumFileBytes) throws -> [CodeProblem] {
         let records = try RecordFile.read(path: path, kind: "task", maximumBytes: maximumBytes)
-        let tasks = try records.map(CodeTask.init(record:))
+        let tasks = try records.map(CodeProblem.init(record:))
         var seen = Set<String>()
         for (task, record) in zip(tasks, records) where !seen.insert(task.id).inserted {
             throw EvaluationError.badRecord(

@@ -1,6 +1,3 @@
-import Common
-import LLMClient
-import CodeSandbox
 import Foundation
 
 /// One quote from the teacher's answer, before alignment.

@@ -1,31 +1,12 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Annotation
 @testable import Common
 @testable import LLMClient
 @testable import CodeSandbox
-
-/// A fresh directory under the system temp dir, removed by `cleanup()`.
-struct TempDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-feedback-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = path(name)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
 
 /// JSONL text for objects.
 func jsonl(_ objects: [[String: Any]]) throws -> String {
@@ -76,13 +57,6 @@ func testConfig(_ directory: TempDirectory, input: String, endpoint: ScriptedEnd
     return config
 }
 
-/// A logger that drops everything, for in-process runs.
-let quietLogger: Logger = {
-    var logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-    logger.logLevel = .critical
-    return logger
-}()
-
 /// A logger that keeps each message with its level, for runs whose log lines are checked.
 final class LogRecorder: @unchecked Sendable {
     private let lock = NSLock()
@@ -111,54 +85,28 @@ final class LogRecorder: @unchecked Sendable {
     }
 }
 
-/// The `text2grad` executable built beside the test bundle (swift test builds every product first).
-func text2gradExecutable(filePath: String = #filePath) -> URL? {
-    var candidates: [URL] = []
-    if let bundle = Bundle.main.executableURL?.deletingLastPathComponent() {
-        candidates.append(bundle.appendingPathComponent("text2grad"))
-    }
-    for bundle in Bundle.allBundles {
-        candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("text2grad"))
-    }
-    let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    candidates.append(root.appendingPathComponent(".build/debug/text2grad"))
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}
-
 /// Runs the executable to completion (bounded by `timeout`), returning status and stderr.
 func runCLI(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) throws
     -> (status: Int32, stderr: String)
 {
-    let process = try startCLI(arguments, environment: environment)
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.process.isRunning && Date() < deadline { usleep(20_000) }
-    if process.process.isRunning {
-        process.process.terminate()
-        process.process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: process.stderrPath)
-        throw EndpointError(description: "text2grad \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
-    }
-    process.process.waitUntilExit()
-    let stderr = (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
-    try? FileManager.default.removeItem(atPath: process.stderrPath)
-    return (process.process.terminationStatus, stderr)
+    let finished = try launch(try requireText2grad(), arguments, environment: cliEnvironment(environment),
+                              standardOutput: FileHandle.nullDevice, timeout: timeout)
+    return (finished.status, finished.stderr)
+}
+
+/// The test's PATH and nothing else from its environment, plus `environment`.
+func cliEnvironment(_ environment: [String: String]) -> [String: String] {
+    ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"].merging(environment) { _, new in new }
 }
 
 /// Starts the executable with stderr going to a file; the caller removes `stderrPath`.
 func startCLI(_ arguments: [String], environment: [String: String] = [:]) throws
     -> (process: Process, stderrPath: String)
 {
-    guard let executable = text2gradExecutable() else {
-        throw EndpointError(
-            description: "text2grad executable not found beside the test bundle; run `swift build` first")
-    }
     let process = Process()
-    process.executableURL = executable
+    process.executableURL = try requireText2grad()
     process.arguments = arguments
-    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-    env.merge(environment) { _, new in new }
-    process.environment = env
+    process.environment = cliEnvironment(environment)
     let stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("t2g-cli-\(UUID().uuidString).log")
         .path
     _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)

@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 
-@testable import Annotation
-@testable import Common
-@testable import LLMClient
 @testable import CodeSandbox
 
 @Suite("Sandboxed test runs")

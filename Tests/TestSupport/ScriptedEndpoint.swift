@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,31 +5,31 @@ import Logging
 import NIOCore
 
 /// A request as the scripted endpoint received it.
-struct ReceivedRequest: Sendable {
+public struct ReceivedRequest: Sendable {
     /// The `Authorization` header, if any.
-    var authorization: String?
+    public var authorization: String?
     /// The decoded JSON body.
-    var body: [String: any Sendable]
+    public var body: [String: any Sendable]
     /// 1-based count of requests with the same first user message and the same number of turns.
-    var attempt: Int
+    public var attempt: Int
 
-    var messages: [[String: String]] {
+    public var messages: [[String: String]] {
         (body["messages"] as? [[String: String]]) ?? []
     }
 
     /// The first user turn: the item's prompt as the annotator built it.
-    var userText: String {
+    public var userText: String {
         messages.first { $0["role"] == "user" }?["content"] ?? ""
     }
 
     /// True when this is the follow-up after an unparseable answer.
-    var isReask: Bool { messages.count > 2 }
+    public var isReask: Bool { messages.count > 2 }
 
-    var hasResponseFormat: Bool { body["response_format"] != nil }
+    public var hasResponseFormat: Bool { body["response_format"] != nil }
 }
 
 /// What the endpoint does with one request.
-enum ScriptedReply: Sendable {
+public enum ScriptedReply: Sendable {
     /// A 200 chat completion whose message content is `content`.
     case content(String, delay: Double = 0)
     /// Any status with a raw body and extra headers.
@@ -54,8 +53,8 @@ struct ChannelContext: RequestContext {
 }
 
 /// An OpenAI-compatible `/v1/chat/completions` endpoint on 127.0.0.1 that answers from a script.
-final class ScriptedEndpoint: @unchecked Sendable {
-    typealias Script = @Sendable (ReceivedRequest) async -> ScriptedReply
+public final class ScriptedEndpoint: @unchecked Sendable {
+    public typealias Script = @Sendable (ReceivedRequest) async -> ScriptedReply
 
     private let lock = NSLock()
     private var received: [ReceivedRequest] = []
@@ -63,12 +62,12 @@ final class ScriptedEndpoint: @unchecked Sendable {
     private var inFlight = 0
     private var peakInFlight = 0
     private let task: Task<Void, Error>
-    let port: Int
+    public let port: Int
 
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     /// The most requests that were being answered at the same moment.
-    var maxConcurrentRequests: Int {
+    public var maxConcurrentRequests: Int {
         lock.withLock { peakInFlight }
     }
 
@@ -84,7 +83,7 @@ final class ScriptedEndpoint: @unchecked Sendable {
     }
 
     /// Every request so far, in arrival order.
-    var requests: [ReceivedRequest] {
+    public var requests: [ReceivedRequest] {
         lock.withLock { received }
     }
 
@@ -95,7 +94,7 @@ final class ScriptedEndpoint: @unchecked Sendable {
     }
 
     /// Starts the server on a free loopback port and waits until it accepts connections.
-    static func start(_ script: @escaping Script) async throws -> ScriptedEndpoint {
+    public static func start(_ script: @escaping Script) async throws -> ScriptedEndpoint {
         let box = EndpointBox()
         let portBox = PortBox()
         let router = Router(context: ChannelContext.self)
@@ -130,7 +129,7 @@ final class ScriptedEndpoint: @unchecked Sendable {
         return ScriptedEndpoint(task: task, port: port, box: box)
     }
 
-    func stop() async {
+    public func stop() async {
         task.cancel()
         _ = try? await task.value
     }
@@ -184,7 +183,7 @@ private func json(_ status: Int, _ body: String, _ headers: [String: String]) ->
 }
 
 /// A chat-completion envelope around `content`, with fixed usage figures tests can sum.
-func completion(_ content: String, promptTokens: Int = 100, completionTokens: Int = 20) -> String {
+public func completion(_ content: String, promptTokens: Int = 100, completionTokens: Int = 20) -> String {
     let object: [String: Any] = [
         "id": "chatcmpl-test", "object": "chat.completion", "model": "scripted",
         "choices": [["index": 0, "message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
@@ -198,15 +197,19 @@ func completion(_ content: String, promptTokens: Int = 100, completionTokens: In
 }
 
 /// A teacher answer as JSON text.
-func critique(_ feedback: String, good: [String] = [], poor: [String] = [], keys: (String, String)? = nil) -> String {
+public func critique(
+    _ feedback: String, good: [String] = [], poor: [String] = [], keys: (String, String)? = nil
+) -> String {
     let (goodKey, poorKey) = keys ?? ("good_spans", "poor_spans")
     let object: [String: Any] = ["textual_feedback": feedback, goodKey: good, poorKey: poor]
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
 }
 
-struct EndpointError: Error, CustomStringConvertible {
-    var description: String
+public struct EndpointError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
 }
 
 private final class EndpointBox: @unchecked Sendable {

@@ -1,1 +1,0 @@
-../AnnotationTests/ScriptedEndpoint.swift
