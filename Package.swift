@@ -142,7 +142,8 @@ let package = Package(
         // Layer 9.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
-            name: "Report", dependencies: ["Common", "PolicyOptimization", .product(name: "Yams", package: "Yams")]
+            name: "Report",
+            dependencies: ["Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams")]
         ),
         // The embedded default: the whole pipeline on the built-in task.
         .target(

@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import PolicyOptimization
+import RewardModel
 import Yams
 
 /// `metrics.jsonl` as columns: every numeric key by step. A null (a non-finite value when it was logged) is
@@ -142,7 +143,8 @@ public struct PolicyRun: Sendable {
     public var directory: String
     /// `reward_mode` from config.yaml (token, scalar), or "run" when the run has no config.yaml.
     public var rewardMode: String
-    /// `reward` from config.yaml: the critic that rewarded the run (rm, builtin, ...), nil without a config.yaml.
+    /// `reward` from config.yaml: the critic that rewarded the run (rm, builtin, ...), then a reward model's answer
+    /// format when it is not critique+spans (`rm dense`, from `rm_target`); nil without a config.yaml.
     public var reward: String?
     public var seed: Int?
     /// config.yaml's top-level settings in file order, values as written.
@@ -162,10 +164,22 @@ public struct PolicyRun: Sendable {
                                                         source: configPath) : nil
         return PolicyRun(
             name: name, directory: directory, rewardMode: config?.rewardMode.rawValue ?? "run",
-            reward: config?.critic.source.rawValue, seed: config.map { Int(clamping: $0.loop.seed) },
+            reward: config.map(Self.critic), seed: config.map { Int(clamping: $0.loop.seed) },
             settings: settings,
             metrics: try MetricsTable.load(path: directory + "/metrics.jsonl"),
             samples: manager.fileExists(atPath: samplesPath) ? try RolloutSample.load(path: samplesPath) : [])
+    }
+
+    /// The critic's name: its source, and a reward model's format unless it is the default (a run saved before
+    /// train-policy recorded the format: the one saved beside its reward model, when that is still there).
+    static func critic(_ config: PPOConfig) -> String {
+        let source = config.critic.source.rawValue
+        var target = config.critic.target
+        if target == nil, config.critic.source == .rm, let directory = config.critic.adapter ?? config.critic.model {
+            target = (try? RewardModelInfo.load(directory: directory))??.target
+        }
+        guard let target, target != .critiqueSpans else { return source }
+        return source + " " + target.rawValue
     }
 
     /// The top-level keys of a YAML mapping and their values (lists joined by ", ", nested mappings inline).

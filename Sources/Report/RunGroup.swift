@@ -25,7 +25,8 @@ public struct RunGroup: Sendable {
     /// Groups runs by reward mode (token first, then scalar, then any other in name order) and, when they name more
     /// than one critic, by critic first (the trained reward model, then the built-in critic, then others by name).
     public static func grouping(_ runs: [PolicyRun]) -> [RunGroup] {
-        let modeRank = ["token": 0, "scalar": 1], criticRank = ["rm": 0, "builtin": 1]
+        let modeRank = ["token": 0, "scalar": 1], sourceRank = ["rm": 0, "builtin": 1]
+        func criticRank(_ critic: String) -> Int? { sourceRank[String(critic.prefix { $0 != " " })] }
         let critics = Set(runs.map { $0.reward ?? "" })
         let split = critics.count > 1
         func key(_ run: PolicyRun) -> (critic: String?, mode: String) { (split ? run.reward ?? "" : nil, run.rewardMode) }
@@ -33,7 +34,8 @@ public struct RunGroup: Sendable {
         for run in runs where !keys.contains(where: { $0 == key(run) }) { keys.append(key(run)) }
         keys.sort { a, b in
             let ca = a.critic ?? "", cb = b.critic ?? ""
-            return (criticRank[ca] ?? 2, ca, modeRank[a.mode] ?? 2, a.mode) < (criticRank[cb] ?? 2, cb, modeRank[b.mode] ?? 2, b.mode)
+            return (criticRank(ca) ?? 2, ca, modeRank[a.mode] ?? 2, a.mode)
+                < (criticRank(cb) ?? 2, cb, modeRank[b.mode] ?? 2, b.mode)
         }
         return keys.map { k in
             RunGroup(mode: k.mode, critic: k.critic, runs: runs.filter { key($0) == k }.sorted {
@@ -43,7 +45,7 @@ public struct RunGroup: Sendable {
     }
 
     /// What the report calls the group: "token-level", "scalar", or the mode's name, then the critic when there are
-    /// several ("token-level, built-in critic").
+    /// several ("token-level, built-in critic", "token-level, reward model (dense)").
     public var title: String {
         let name: String
         switch mode {
@@ -52,6 +54,8 @@ public struct RunGroup: Sendable {
         default: name = mode
         }
         guard let critic else { return name }
+        let parts = critic.split(separator: " ", maxSplits: 1).map(String.init)
+        if parts.count == 2, parts[0] == "rm" { return name + ", reward model (\(parts[1]))" }
         switch critic {
         case "rm": return name + ", reward model"
         case "builtin": return name + ", built-in critic"

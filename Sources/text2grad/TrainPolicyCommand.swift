@@ -100,9 +100,11 @@ struct TrainPolicy: ParsableCommand, ConfiguredCommand {
     }
 
     func train(reducer: GradientReducer) throws {
-        let c = try resolvedConfig()
+        var c = try resolvedConfig()
         let (critic, _) = try LocalModel.critic(c.critic, format: try RewardModelFormat.builtin(c.task),
                                                 weights: c.decoding.weights)
+        // The reward model's answer format, as found, is saved with the run (a report tells formats apart by it).
+        if c.critic.source == .rm || c.critic.source == .endpoint { c.critic.target = critic.format.target }
         let trainer = try PolicyTrainer(config: c, critic: critic, format: critic.format, resume: resume,
                                         reducer: reducer, warn: { note("train-policy: " + $0) })
         trainer.objective.taskMetric = BuiltinTeacherSource.taskMetric

@@ -150,6 +150,22 @@ struct ComparisonTests {
         #expect(one.map(\.title) == ["token-level", "scalar"])
     }
 
+    @Test func rewardModelsOfEachTargetFormatAreTheirOwnGroups() throws {
+        let tree = try SyntheticTree("targets")
+        defer { tree.remove() }
+        // A format saved with the run (rm_target), or, for a run saved without it, beside its reward model.
+        try tree.write(#"{"task": "summarization", "target": "spans"}"#, to: "rm-spans/reward_model.json")
+        let runs: [(String, String)] = [("critique", ""), ("dense", "rm_target: dense\n"),
+                                        ("spans", "reward_model: \(tree.root)/rm-spans\n")]
+        for (name, extra) in runs {
+            let metrics = (1...2).map { step in SyntheticTree.record(step: step) { _ in 0.5 } }
+            try tree.run("ppo-\(name)", reward: "rm", metrics: metrics, extra: extra)
+        }
+        let data = try ReportData.load(path: tree.root)
+        #expect(data.groups.map(\.title)
+            == ["token-level, reward model", "token-level, reward model (dense)", "token-level, reward model (spans)"])
+    }
+
     @Test func rewardModelEvaluationTable() throws {
         let tree = try Self.tree()
         defer { tree.remove() }

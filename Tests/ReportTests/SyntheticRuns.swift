@@ -17,7 +17,7 @@ struct SyntheticTree {
     @discardableResult
     func run(
         _ path: String, mode: String? = "token", seed: Int = 0, reward: String? = nil, metrics: [[String: Any]],
-        samples: [[String: Any]] = []
+        samples: [[String: Any]] = [], extra: String = ""
     ) throws -> String {
         let directory = path.isEmpty ? root : root + "/" + path
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints/step-1",
@@ -26,7 +26,7 @@ struct SyntheticTree {
         if let mode { config += "reward_mode: \(mode)\n" }
         if let reward { config += "reward: \(reward)\n" }
         config += "steps: \(metrics.count)\nbatch_size: 4\nlearning_rate: 0.0001\nlora_targets:\n- q_proj\n- v_proj\n"
-        config += "seed: \(seed)\n"
+        config += "seed: \(seed)\n" + extra
         try config.write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
         try Self.jsonl(metrics).write(toFile: directory + "/metrics.jsonl", atomically: true, encoding: .utf8)
         if !samples.isEmpty {
