@@ -10,7 +10,8 @@ CPU_FLAGS := $(if $(filter x86_64,$(ARCH)),-Xswiftc -target-cpu -Xswiftc haswell
 RELEASE_FLAGS = -c release $(CPU_FLAGS)
 BIN = .build/release/text2grad
 
-.PHONY: deps mpi-deps build mpi check-imports test demo bench bench-train bench-mpi fixtures training-fixtures gguf-fixtures real-model clean
+.PHONY: deps mpi-deps build mpi check-imports test demo bench bench-train bench-mpi fixtures training-fixtures \
+	gguf-fixtures real-model real-model-ppo ablation clean
 
 deps:
 	@scripts/install-deps.sh
@@ -66,6 +67,15 @@ gguf-fixtures:
 # comparison with llama.cpp (llama-cpp-python in a venv under runs/real-model) behind docs/GGUF.md.
 real-model: build
 	scripts/real-model.sh
+
+# Token-level against scalar PPO on SmolLM2-135M-Instruct (the same GGUF file): LoRA SFT, the built-in teacher's
+# annotations, a reward model, both PPO modes over 3 seeds (docs/PPO.md). About an hour on 2 cores; not in CI.
+real-model-ppo: build
+	scripts/real-model-ppo.sh
+
+# The reward-model target formats (critique+spans, spans, dense) on the demo's data: needs a finished `make demo`.
+ablation: build
+	scripts/rm_target_ablation.sh runs/demo runs/ablation 3 20
 
 clean:
 	rm -rf .build

@@ -10,7 +10,8 @@
 #   critique+spans  the reasoning first, then the quotes (the demo's reward model, retrained)
 #   spans           the quotes alone
 #   dense           every word of the response tagged +, - or = (the spans' information, word by word)
-# TARGETS picks the formats (default all three); TEXT2GRAD names the tool. Writes OUT_DIR/<target>/rm (the run),
+# TARGETS picks the formats (default all three), RM_STEPS the reward model's steps (default 60, the demo's);
+# TEXT2GRAD names the tool. Writes OUT_DIR/<target>/rm (the run),
 # rm-eval.json, ppo/token-seed<k>, and OUT_DIR/summary.tsv (one line per format: eval-rm figures, then per seed the
 # held-out fact accuracy at every evaluation).
 set -euo pipefail
@@ -19,7 +20,7 @@ if [[ $# -lt 2 ]]; then
     sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
-demo=$1 out=$2 seeds=${3:-3} steps=${4:-20}
+demo=$1 out=$2 seeds=${3:-3} steps=${4:-20} rm_steps=${RM_STEPS:-60}
 tool=${TEXT2GRAD:-.build/release/text2grad}
 here=$(dirname "$0")
 if [[ ! -x $tool ]]; then echo "rm_target_ablation: $tool is missing; run 'make build' or set TEXT2GRAD" >&2; exit 1; fi
@@ -36,12 +37,13 @@ for target in ${TARGETS:-critique+spans spans dense}; do
         start=$(date +%s)
         # The demo's reward-model stage (DemoPipeline.rewardModel) with the format as the only change.
         "$tool" train-rm --model "$demo/base/model" --annotations "$demo/annotations/annotations.jsonl" \
-            -o "$dir/rm" --target "$target" --steps 60 --batch-size 16 --learning-rate 1e-3 --lora-rank 0 \
-            --warmup-steps 3 --max-length 768 --eval-fraction 0.05 --keep-checkpoints 1 --threads 2
+            -o "$dir/rm" --target "$target" --steps "$rm_steps" --batch-size 16 --learning-rate 1e-3 --lora-rank 0 \
+            --warmup-steps $(( (rm_steps + 19) / 20 )) --max-length 768 --eval-fraction 0.05 --keep-checkpoints 1 \
+            --threads 2
         echo "$target: reward model trained in $(( $(date +%s) - start )) s"
         touch "$dir/rm.done"
     fi
-    model=$dir/rm/checkpoints/step-60
+    model=$dir/rm/checkpoints/step-$rm_steps
     if [[ ! -f $dir/rm-eval.json ]]; then
         "$tool" eval-rm --reward-model "$model" --annotations "$demo/annotations/annotations.jsonl" \
             --eval-fraction 0.05 --critique-max-new-tokens 256 --critique-batch-size 16 \
