@@ -17,8 +17,9 @@ import Testing
             #expect(available == (gflops > 0), "\(peak)")
         }
         #if arch(x86_64)
-        // Every x86-64 machine this runs on has AVX2 and FMA.
-        #expect(peaks.contains { $0["kind"] as? String == "fp32_fma" && ($0["gflops"] as? Double ?? 0) > 1 })
+        // Every x86-64 machine this runs on has AVX2 and FMA (a rate is measured, not asserted: a loaded machine's
+        // debug build may run the loop at about 1 GFLOP/s).
+        #expect(peaks.contains { $0["kind"] as? String == "fp32_fma" && $0["available"] as? Bool == true })
         #endif
     }
 
