@@ -184,6 +184,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
         .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
         .testTarget(
