@@ -212,6 +212,7 @@ let package = Package(
             name: "RewardModelTests",
             dependencies: [
                 "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
+                "Models",
             ]
         ),
         .testTarget(
