@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Testing
 import Tokenizers
 import Training
@@ -67,7 +68,7 @@ import Training
         #expect(s.batch.ids == [1, 2, 3, 5, 6, 4, 7, 8, 9, 0])
         #expect(s.targets == [-1, -1, 5, 6, -1, 7, 8, 9, -1, -1])
         #expect(s.flat == [[2, 3], [5, 6, 7]])
-        let positions = (0..<10).map(Float.init)
+        let positions = (0..<10).map { Float($0) }
         let perToken = s.gather(positions, length: 3)
         #expect(perToken == [2, 3, 0, 5, 6, 7])
         #expect(s.scatter(perToken, length: 3) == [0, 0, 2, 3, 0, 5, 6, 7, 0, 0])
