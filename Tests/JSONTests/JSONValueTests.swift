@@ -92,7 +92,7 @@ import Testing
         #expect(failure("[1, 01]")?.offset == 4)
     }
 
-    @Test func invalidUTF8InStringsIsRefused() {
+    @Test func invalidUTF8InStringsIsRefused() throws {
         let cases: [(name: String, bytes: [UInt8])] = [
             ("lone continuation byte", [0x80]),
             ("truncated two-byte sequence", [0xC3]),

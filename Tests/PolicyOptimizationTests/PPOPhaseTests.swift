@@ -259,8 +259,12 @@ import Training
         let mask = rollouts.mask, n = Double(mask.reduce(0, +))
         #expect(abs(stats.policyLoss[0]) < 1e-5)
         #expect(abs(stats.ratio[0] - 1) < 1e-5 && stats.clipFraction[0] == 0)
-        let before = zip(zip(rewards.values, advantages.returns), mask)
-            .reduce(0.0) { $0 + 0.5 * Double(($1.0.0 - $1.0.1) * ($1.0.0 - $1.0.1) * $1.1) } / n
+        var squares = 0.0
+        for i in mask.indices where mask[i] > 0 {
+            let error = Double(rewards.values[i]) - Double(advantages.returns[i])
+            squares += error * error
+        }
+        let before = 0.5 * squares / n
         #expect(abs(stats.valueLoss[0] - before) < 1e-5)
         // After it, the same mini-batch's losses under the updated policy and value head are lower.
         let after = try objective.rewards(rollouts, scores: scores)
