@@ -62,8 +62,9 @@ import Tokenizers
         #expect(outcomes.map { $0.record?.critique } == pairs.map(\.id))
     }
 
-    /// The tiny chat fixture, whose weights are random: left free it writes any text, but under the quote rule
-    /// every quote it writes is a verbatim substring of the response, at most `maxQuotesPerLabel` per label.
+    /// The rule local decoding runs under (`quotesFromResponse`): each quote a verbatim substring of the response,
+    /// at most `maxQuotesPerLabel` per label. The tiny chat fixture's weights are random, so it seldom gets as far
+    /// as a quote: every answer it writes obeys the rule, and hand-written answers show what the rule refuses.
     @Test func localQuotesAreSubstringsOfTheResponse() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/models/chat-smollm")
@@ -71,22 +72,38 @@ import Tokenizers
         let tokenizer = try Tokenizer.load(directory: directory)
         let critic = Critic(backend: .local(Generator(model: model, tokenizer: tokenizer), name: "tiny"),
                             format: try RewardModelFormat.builtin("summarization"))
-        critic.maxNewTokens = 96
+        critic.maxNewTokens = 48
         critic.maxQuotesPerLabel = 1
         let pairs = [Self.pair, CritiquePair(id: "p2", prompt: "Summarise: Ana went home.", response: "Ana went home.")]
         let outcomes = try critic.critique(pairs)
         #expect(outcomes.count == 2)
         for (pair, outcome) in zip(pairs, outcomes) {
-            guard let record = outcome.record else { continue }
-            #expect(record.teacher.model == "tiny")
-            for span in record.spans {
-                #expect(!span.text.isEmpty && pair.response.contains(span.text), "quoted \(span.text)")
-                #expect(span.match == .exact)
-            }
-            for label in ["good_spans", "poor_spans"] {
-                #expect(record.spans.filter { $0.label == label }.count <= 1)
+            var rule = JSONPrefix(quotes: critic.format.quoteRule(response: pair.response, maxQuotes: 1))
+            switch outcome {
+            case .record(let record):
+                #expect(record.id == pair.id && record.teacher.model == "tiny")
+                let obeyed = rule.feed(record.raw)
+                #expect(obeyed, "the answer broke the rule: \(record.raw)")
+                for span in record.spans {
+                    #expect(!span.text.isEmpty && pair.response.contains(span.text), "quoted \(span.text)")
+                    #expect(span.match == .exact)
+                }
+            case let .failure(id, raw, _):
+                #expect(id == pair.id && !raw.isEmpty)
+                let obeyed = rule.feed(raw)
+                #expect(obeyed, "the answer broke the rule: \(raw)")
             }
         }
-        #expect(outcomes.contains { $0.record != nil }, "\(outcomes)")
+        // What the rule admits and refuses, for "Mia moved to Lisbon in May.".
+        func admits(_ answer: String) -> Bool {
+            var rule = JSONPrefix(quotes: critic.format.quoteRule(response: Self.response, maxQuotes: 1))
+            return rule.feed(answer)
+        }
+        let head = #"{"textual_feedback":"Wrong month.","good_spans":["#
+        #expect(admits(head + #""Lisbon"],"poor_spans":["in May"]}"#))
+        #expect(!admits(head + #""Paris""#), "not in the response")
+        #expect(!admits(head + #""lisbon""#), "not verbatim")
+        #expect(!admits(head + #""Lisbon","Mia""#), "a second quote under one label")
+        #expect(!admits(head + #""""#), "an empty quote")
     }
 }
