@@ -13,9 +13,11 @@ public indirect enum JSONValue: Sendable {
     case object([(key: String, value: JSONValue)])
 
     /// Parses UTF-8 JSON text (RFC 8259, no byte-order mark, nesting below 512 levels); throws `JSONParseError`
-    /// with the byte offset of the problem.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    /// with the byte offset of the problem. With `repairingText`, ill-formed UTF-8 and lone surrogate escapes in
+    /// strings become U+FFFD instead of errors, for a reader that finds and names them itself (evaluation's record
+    /// files name the line and the field).
+    public static func parse(_ bytes: [UInt8], repairingText: Bool = false) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes, repairingText: repairingText)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -108,9 +110,14 @@ private struct ScalarKey: Hashable {
 /// A recursive-descent parser over UTF-8 bytes.
 struct JSONParser {
     let bytes: [UInt8]
+    /// Ill-formed UTF-8 and lone surrogates in strings become U+FFFD instead of errors.
+    let repairingText: Bool
     var i = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], repairingText: Bool = false) {
+        self.bytes = bytes
+        self.repairingText = repairingText
+    }
 
     mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -227,21 +234,20 @@ struct JSONParser {
         return .number(d)
     }
 
-    /// Four hex digits, exactly (`UInt32(_:radix:)` would also take a sign).
-    private mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count else { throw JSONParseError(offset: i, reason: "invalid \\u escape") }
+    /// The value of the four hex digits at `k`, exactly (`UInt32(_:radix:)` would also take a sign), or nil.
+    private func hexValue(at k: Int) -> UInt32? {
+        guard k + 4 <= bytes.count else { return nil }
         var v: UInt32 = 0
-        for b in bytes[i..<i + 4] {
+        for b in bytes[k..<k + 4] {
             let digit: UInt8
             switch b {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw JSONParseError(offset: i, reason: "invalid \\u escape")
+            default: return nil
             }
             v = v << 4 | UInt32(digit)
         }
-        i += 4
         return v
     }
 
@@ -294,30 +300,35 @@ struct JSONParser {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(Unicode.Scalar(e))
                 case UInt8(ascii: "u"):
                     // A surrogate must come as a high–low pair; a lone one names no character (serde_json, which
-                    // writes tokenizer.json, refuses it too) and is an error rather than a silent U+FFFD.
+                    // writes tokenizer.json, refuses it too): an error, or U+FFFD when repairing (and an escape
+                    // after a lone high surrogate is read as itself).
                     let escapeOffset = i - 2
-                    var v = try hex4()
-                    if (0xD800..<0xDC00).contains(v) {
-                        guard i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u")
-                        else { throw JSONParseError(offset: escapeOffset, reason: "lone surrogate in \\u escape") }
-                        i += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else {
-                            throw JSONParseError(offset: escapeOffset, reason: "lone surrogate in \\u escape")
-                        }
+                    guard var v = hexValue(at: i) else { throw JSONParseError(offset: i, reason: "invalid \\u escape") }
+                    i += 4
+                    if (0xD800..<0xDC00).contains(v), i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                       bytes[i + 1] == UInt8(ascii: "u"), let low = hexValue(at: i + 2),
+                       (0xDC00..<0xE000).contains(low) {
+                        i += 6
                         v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let scalar = Unicode.Scalar(v) else {
+                    if let scalar = Unicode.Scalar(v) {
+                        out.append(scalar)
+                    } else if repairingText {
+                        out.append("\u{FFFD}")
+                    } else {
                         throw JSONParseError(offset: escapeOffset, reason: "lone surrogate in \\u escape")
                     }
-                    out.append(scalar)
                 default: throw JSONParseError(offset: i - 1, reason: "invalid escape")
                 }
                 runStart = i
                 continue
             }
             if b >= 0x80 {
-                guard let count = utf8SequenceLength() else { throw JSONParseError(offset: i, reason: "invalid UTF-8") }
+                // Repairing, the run is decoded with U+FFFD in place of what is ill-formed.
+                guard let count = utf8SequenceLength() else {
+                    if repairingText { i += 1; continue }
+                    throw JSONParseError(offset: i, reason: "invalid UTF-8")
+                }
                 i += count
                 continue
             }

@@ -125,6 +125,18 @@ import Testing
         }
     }
 
+    @Test func repairingTextPutsReplacementCharacters() throws {
+        // For a reader that names bad text itself: ill-formed UTF-8 and lone surrogates become U+FFFD, and an
+        // escape after a lone high surrogate is still read.
+        let bytes = Array(#"["a"#.utf8) + [0xC3] + Array(#"b\ud800\u0041", "\udc00"]"#.utf8)
+        let value = try JSONValue.parse(bytes, repairingText: true)
+        #expect(value == .array([.string("a\u{FFFD}b\u{FFFD}A"), .string("\u{FFFD}")]))
+        #expect(failure(bytes)?.reason == "invalid UTF-8")
+        // Everything else stays strict.
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array("[01]".utf8), repairingText: true) }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array(#"{"a":1,"a":2}"#.utf8), repairingText: true) }
+    }
+
     @Test func escapesReadBack() throws {
         let value = try JSONValue.parse(#""\"\\\/\b\f\n\r\t\u0000""#)
         #expect(value.stringValue == "\"\\/\u{8}\u{C}\n\r\t\u{0}")
