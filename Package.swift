@@ -185,6 +185,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
         .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
         .testTarget(
@@ -212,6 +213,7 @@ let package = Package(
             name: "RewardModelTests",
             dependencies: [
                 "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
+                "Models",
             ]
         ),
         .testTarget(

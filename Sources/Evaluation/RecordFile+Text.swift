@@ -1,7 +1,7 @@
 import JSON
 
-/// The text checks every record file passes: valid UTF-8 and no lone surrogate escape (the JSON parser would turn
-/// either into U+FFFD and the record would be scored on text nobody wrote).
+/// The text checks every record file passes: valid UTF-8 and no lone surrogate escape (the JSON parser, repairing
+/// text, turns either into U+FFFD, which names the field; a record must not be scored on text nobody wrote).
 extension RecordFile {
     /// The 1-based line of the first invalid UTF-8 or lone surrogate escape in `bytes`, and what it is.
     static func firstBadText(_ bytes: [UInt8]) -> (line: Int, detail: String)? {

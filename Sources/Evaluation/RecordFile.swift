@@ -109,7 +109,7 @@ public enum RecordFile {
     static func readList(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
         let value: JSONValue
         do {
-            value = try JSONValue.parse(bytes)
+            value = try JSONValue.parse(bytes, repairingText: true)
         } catch {
             throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not JSON: \(error)")
         }
@@ -136,7 +136,7 @@ public enum RecordFile {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             let value: JSONValue
             do {
-                value = try JSONValue.parse(line)
+                value = try JSONValue.parse(line, repairingText: true)
             } catch {
                 throw EvaluationError.badRecord(
                     path: path, line: number, item: nil, field: nil, detail: "not JSON: \(error)")

@@ -12,9 +12,12 @@ public indirect enum JSONValue: Sendable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    /// Parses UTF-8 JSON text; throws `JSONParseError` with the byte offset of the problem.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    /// Parses UTF-8 JSON text (RFC 8259, no byte-order mark, nesting below 512 levels); throws `JSONParseError`
+    /// with the byte offset of the problem. With `repairingText`, ill-formed UTF-8 and lone surrogate escapes in
+    /// strings become U+FFFD instead of errors, for a reader that finds and names them itself (evaluation's record
+    /// files name the line and the field).
+    public static func parse(_ bytes: [UInt8], repairingText: Bool = false) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes, repairingText: repairingText)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -83,7 +86,9 @@ extension JSONValue: Equatable {
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
             return a.count == b.count
-                && zip(a, b).allSatisfy { $0.key.unicodeScalars.elementsEqual($1.key.unicodeScalars) && $0.value == $1.value }
+                && zip(a, b).allSatisfy {
+                    $0.key.unicodeScalars.elementsEqual($1.key.unicodeScalars) && $0.value == $1.value
+                }
         default: return false
         }
     }
@@ -105,9 +110,14 @@ private struct ScalarKey: Hashable {
 /// A recursive-descent parser over UTF-8 bytes.
 struct JSONParser {
     let bytes: [UInt8]
+    /// Ill-formed UTF-8 and lone surrogates in strings become U+FFFD instead of errors.
+    let repairingText: Bool
     var i = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], repairingText: Bool = false) {
+        self.bytes = bytes
+        self.repairingText = repairingText
+    }
 
     mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -147,14 +157,18 @@ struct JSONParser {
         }
         while true {
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw JSONParseError(offset: i, reason: "expected a key") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+                throw JSONParseError(offset: i, reason: "expected a key")
+            }
             let keyOffset = i
             let key = try string()
             guard seen.insert(ScalarKey(key)).inserted else {
                 throw JSONParseError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
             skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw JSONParseError(offset: i, reason: "expected ':'") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
+                throw JSONParseError(offset: i, reason: "expected ':'")
+            }
             i += 1
             skipSpace()
             members.append((key, try value(depth: depth + 1)))
@@ -185,21 +199,76 @@ struct JSONParser {
         }
     }
 
+    /// A number by RFC 8259's grammar, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, which refuses
+    /// what `Double(String)` alone would take (`01`, `.5`, `1.`, `+1`); one beyond Double's range is an error,
+    /// never infinity.
     private mutating func number() throws -> JSONValue {
         let start = i
-        while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
-        guard i > start, let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else {
-            throw JSONParseError(offset: start, reason: "invalid value")
+        func isDigit(_ k: Int) -> Bool {
+            k < bytes.count && bytes[k] >= UInt8(ascii: "0") && bytes[k] <= UInt8(ascii: "9")
+        }
+        func digits() throws {
+            guard isDigit(i) else { throw JSONParseError(offset: i, reason: "invalid number") }
+            while isDigit(i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard isDigit(i) else { throw JSONParseError(offset: start, reason: "invalid value") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if isDigit(i) { throw JSONParseError(offset: start, reason: "leading zero in number") }
+        } else {
+            try digits()
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            try digits()
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            try digits()
+        }
+        guard let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)), d.isFinite else {
+            throw JSONParseError(offset: start, reason: "number out of range")
         }
         return .number(d)
     }
 
-    private mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
-            throw JSONParseError(offset: i, reason: "invalid \\u escape")
+    /// The value of the four hex digits at `k`, exactly (`UInt32(_:radix:)` would also take a sign), or nil.
+    private func hexValue(at k: Int) -> UInt32? {
+        guard k + 4 <= bytes.count else { return nil }
+        var v: UInt32 = 0
+        for b in bytes[k..<k + 4] {
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            v = v << 4 | UInt32(digit)
         }
-        i += 4
         return v
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `i` (lead byte ≥ 0x80), or nil: overlong forms,
+    /// surrogates, values past U+10FFFF and truncated sequences are all ill-formed (Unicode table 3-7).
+    private func utf8SequenceLength() -> Int? {
+        let b0 = bytes[i]
+        let (count, low, high): (Int, UInt8, UInt8)
+        switch b0 {
+        case 0xC2...0xDF: (count, low, high) = (2, 0x80, 0xBF)
+        case 0xE0: (count, low, high) = (3, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (3, 0x80, 0xBF)
+        case 0xED: (count, low, high) = (3, 0x80, 0x9F)
+        case 0xF0: (count, low, high) = (4, 0x90, 0xBF)
+        case 0xF1...0xF3: (count, low, high) = (4, 0x80, 0xBF)
+        case 0xF4: (count, low, high) = (4, 0x80, 0x8F)
+        default: return nil
+        }
+        guard i + count <= bytes.count, (low...high).contains(bytes[i + 1]) else { return nil }
+        for k in 2..<count where !(0x80...0xBF).contains(bytes[i + k]) { return nil }
+        return count
     }
 
     /// A string literal; unescaped runs are copied whole, which keeps large vocabularies fast to load.
@@ -230,16 +299,37 @@ struct JSONParser {
                 case UInt8(ascii: "f"): out.append("\u{C}")
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(Unicode.Scalar(e))
                 case UInt8(ascii: "u"):
-                    var v = try hex4()
-                    if v >= 0xD800, v < 0xDC00, i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        v = 0x10000 + ((v - 0xD800) << 10) + (low &- 0xDC00)
+                    // A surrogate must come as a high–low pair; a lone one names no character (serde_json, which
+                    // writes tokenizer.json, refuses it too): an error, or U+FFFD when repairing (and an escape
+                    // after a lone high surrogate is read as itself).
+                    let escapeOffset = i - 2
+                    guard var v = hexValue(at: i) else { throw JSONParseError(offset: i, reason: "invalid \\u escape") }
+                    i += 4
+                    if (0xD800..<0xDC00).contains(v), i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                       bytes[i + 1] == UInt8(ascii: "u"), let low = hexValue(at: i + 2),
+                       (0xDC00..<0xE000).contains(low) {
+                        i += 6
+                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    out.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+                    if let scalar = Unicode.Scalar(v) {
+                        out.append(scalar)
+                    } else if repairingText {
+                        out.append("\u{FFFD}")
+                    } else {
+                        throw JSONParseError(offset: escapeOffset, reason: "lone surrogate in \\u escape")
+                    }
                 default: throw JSONParseError(offset: i - 1, reason: "invalid escape")
                 }
                 runStart = i
+                continue
+            }
+            if b >= 0x80 {
+                // Repairing, the run is decoded with U+FFFD in place of what is ill-formed.
+                guard let count = utf8SequenceLength() else {
+                    if repairingText { i += 1; continue }
+                    throw JSONParseError(offset: i, reason: "invalid UTF-8")
+                }
+                i += count
                 continue
             }
             i += 1

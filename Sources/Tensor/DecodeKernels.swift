@@ -30,10 +30,8 @@ public func matmulDecode(
 ) {
     _ = BLAS.ready
     let level = kernels.level
-    let chunks = IC &* OC >= 65_536 ? min(Parallel.threadCount, max(1, OC / 64)) : 1
-    let run = { (chunk: Int) in
-        let o0 = (OC * chunk / chunks) & ~15, o1 = chunk + 1 == chunks ? OC : (OC * (chunk + 1) / chunks) & ~15
-        guard o1 > o0 else { return }
+    // Column slices as `matmulForward`'s, split from 64K weights on: the step is bound by reading them.
+    forEachSlice(of: OC, large: IC &* OC >= 65_536, align: 16, on: .spinning) { o0, o1 in
         if let bias {
             for n in 0..<N { (out + n &* OC + o0).update(from: bias + o0, count: o1 - o0) }
         }
@@ -61,7 +59,6 @@ public func matmulDecode(
             }
         }
     }
-    spinningPerform(chunks: chunks, run)
 }
 
 /// The instruction set of the decode kernels: the best the CPU has unless a lower one is chosen, to compare them.

@@ -56,25 +56,6 @@ public func matmulForwardNaive(
     }
 }
 
-/// Runs `body(start, end)` over slices covering 0..<count, split between the engine's threads when the product is
-/// `large`; each thread then runs single-threaded BLAS (one thread pool for the whole engine instead of OpenBLAS's
-/// spinning one). Bounds are multiples of `align` (a power of 2); no slice is narrower than 64. fp32 products split
-/// output columns; bf16 ones split rows (multiples of 8, the kernel's panel height), so each thread packs only its
-/// rows of the input, and the weights it packs whole cost a 1/rows share of its product.
-func forEachSlice(of count: Int, large: Bool, align: Int, _ body: (Int, Int) -> Void) {
-    let chunks = large ? min(Parallel.threadCount, max(1, count / 64)) : 1
-    func run(_ chunk: Int) {
-        let start = (count * chunk / chunks) & ~(align - 1)
-        let end = chunk + 1 == chunks ? count : (count * (chunk + 1) / chunks) & ~(align - 1)
-        if end > start { body(start, end) }
-    }
-    if chunks == 1 {
-        run(0)
-    } else {
-        BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
-    }
-}
-
 /// c (m, n) = (accumulate ? c : 0) + a (m, k) · op(b), op(b) = b (k, n) or, with transB, bᵀ of b (n, k); one thread.
 func product(
     _ precision: ProductPrecision, c: UnsafeMutablePointer<Float>, ldc: Int, a: UnsafePointer<Float>, lda: Int,

@@ -1,6 +1,6 @@
 import Dispatch
 
-/// Work splitting for the kernels that are not matrix products.
+/// Work splitting for the kernels that are not matrix products (the products split with `forEachSlice`).
 ///
 /// Two threads pay off only above ~0.3 ms of work (measured on the 2-core machines this runs on), so callers give an
 /// estimate of the work per item and small jobs run inline.
@@ -24,6 +24,42 @@ public enum Parallel {
             let end = count * (chunk + 1) / chunks
             body(start..<end)
         }
+    }
+}
+
+/// Which threads run `forEachSlice`'s slices.
+enum SliceThreads {
+    /// Dispatch's workers, each running single-threaded BLAS (one thread pool for the whole engine instead of
+    /// OpenBLAS's spinning one): the training products.
+    case dispatch
+    /// The decode pool (`spinningPerform`), awake between a decode step's many short products; the caller has
+    /// already set BLAS to one thread (`BLAS.singleThreaded`).
+    case spinning
+}
+
+/// Runs `body(start, end)` over slices covering 0..<count, split between the engine's threads when the product is
+/// `large`: the one column (or row) split of every matrix product, training's and decoding's. Bounds are multiples
+/// of `align` (a power of 2) but for the last end; no slice is narrower than 64. fp32 products split output columns
+/// in multiples of 16, which keeps the kernels' vector loads aligned to their blocking; bf16 ones split rows
+/// (multiples of 8, the kernel's panel height), so each thread packs only its rows of the input, and the weights it
+/// packs whole cost a 1/rows share of its product.
+func forEachSlice(
+    of count: Int, large: Bool, align: Int, on threads: SliceThreads = .dispatch,
+    _ body: @escaping (Int, Int) -> Void
+) {
+    let chunks = large ? min(Parallel.threadCount, max(1, count / 64)) : 1
+    let run = { (chunk: Int) in
+        let start = (count * chunk / chunks) & ~(align - 1)
+        let end = chunk + 1 == chunks ? count : (count * (chunk + 1) / chunks) & ~(align - 1)
+        if end > start { body(start, end) }
+    }
+    if chunks == 1 {
+        run(0)
+        return
+    }
+    switch threads {
+    case .dispatch: BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    case .spinning: spinningPerform(chunks: chunks, run)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensor
 
@@ -51,5 +52,65 @@ import Testing
             return out
         }
         #expect(results.allSatisfy { $0 == results[0] })
+    }
+
+    /// The one split of every matrix product: slices that cover 0..<count once, start on multiples of `align`, are
+    /// never narrower than 64 (but for a range that narrow), and are the same on either kind of thread.
+    @Test func slicesCoverTheRangeOnceOnEitherThreads() {
+        for count in [1, 63, 64, 200, 700, 1000, 4097] {
+            for align in [8, 16] {
+                let results = Self.onThreads { () -> [[Int]] in
+                    [SliceThreads.dispatch, .spinning].map { threads in
+                        let lock = NSLock()
+                        var bounds: [Int] = []
+                        forEachSlice(of: count, large: true, align: align, on: threads) { start, end in
+                            lock.lock()
+                            bounds += [start, end]
+                            lock.unlock()
+                        }
+                        return bounds.sorted()
+                    }
+                }
+                for (k, kinds) in results.enumerated() {
+                    let bounds = kinds[0]
+                    #expect(kinds[1] == bounds, "count \(count) align \(align) on \(k + 1) threads")
+                    #expect(bounds.first == 0 && bounds.last == count)
+                    let slices = stride(from: 0, to: bounds.count, by: 2).map { bounds[$0]..<bounds[$0 + 1] }
+                    for (a, b) in zip(slices, slices.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+                    #expect(slices.allSatisfy { $0.lowerBound % align == 0 && !$0.isEmpty })
+                    #expect(slices.count == 1 || slices.allSatisfy { $0.count >= 64 - align })
+                }
+                // A product that is not large runs as one slice.
+                var whole: [Range<Int>] = []
+                forEachSlice(of: count, large: false, align: align) { whole.append($0..<$1) }
+                #expect(whole == [0..<count])
+            }
+        }
+    }
+
+    @Test func decodeProducts() {
+        let (IC, OC) = (256, 700)
+        let w = KernelForwardTests.random(OC * IC, seed: 37), bias = KernelForwardTests.random(OC, seed: 38)
+        let narrow = BF16Buffer(count: OC * IC)
+        narrow.store(w, count: OC * IC, at: 0)
+        for N in [1, 20] {
+            let x = KernelForwardTests.random(N * IC, seed: 39)
+            for bf16 in [false, true] {
+                let results = Self.onThreads { () -> [Float] in
+                    var out = [Float](repeating: 0, count: N * OC)
+                    w.withUnsafeBufferPointer { w in
+                        let weight = bf16 ? DecodeWeight.bf16(narrow.data) : .f32(w.baseAddress!)
+                        BLAS.singleThreaded {
+                            matmulDecode(out: &out, input: x, weight: weight, bias: bias, rows: N, inChannels: IC,
+                                         outChannels: OC)
+                        }
+                    }
+                    return out
+                }
+                // Up to `smallBatchRows` rows each column is its own dot product: the same floats on any split.
+                let worst = results.map { KernelForwardTests.maxError($0, results[0]) }.max() ?? 0
+                #expect(N <= smallBatchRows ? worst == 0 : worst < 1e-5, "N \(N) bf16 \(bf16): \(worst)")
+            }
+        }
     }
 }
