@@ -49,11 +49,9 @@ enum LocalModel {
             var endpoint = EndpointSettings(baseURL: settings.url ?? "", model: settings.modelName,
                                             apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
             endpoint.concurrency = settings.batchSize
-            var format = format
-            if settings.source == .endpoint {
-                format.target = settings.target ?? .critiqueSpans
-                try format.validate()
-            }
+            // An endpoint serves a reward model whose format only the settings can name (nothing is saved here).
+            let format = settings.source == .endpoint
+                ? try RewardModelInfo.format(format, directories: [], requested: settings.target) : format
             critic = Critic(backend: .remote(OpenAIClient(settings: endpoint), settings: endpoint), format: format)
             if settings.source == .teacher, let task = BuiltinTask(rawValue: format.task) {
                 critic.asTeacher(task.make())
