@@ -9,8 +9,15 @@ public final class LlamaActivations: @unchecked Sendable {
     public let length: Int
     public let storedLayers: Int
     public let arena: TensorArena
-    /// (B·T, V), present when the forward computes logits for every position.
+    /// (B·T, V), present when the forward computes logits. Row n is position n, or, when the forward was given
+    /// `logitRows`, row i is position `logitRows[i]` and the rows after the last are unused.
     public let logits: Tensor?
+    /// The positions whose logits the last `forward` computed, increasing; nil when it computed every position.
+    /// The LM head is a fifth of a small model's products, so a pass that needs the logits of a few positions
+    /// (a response after its prompt) computes only those, forward and backward.
+    public internal(set) var logitRows: [Int]?
+    /// (B·T, C) the final normed hidden states of `logitRows`, gathered: the LM head's input (with `logits`).
+    let logitInputs: UnsafeMutablePointer<Float>?
     /// (B·T, V) a copy of the softcapped logits for the backward (with `finalLogitSoftcap` and all logits only):
     /// the loss overwrites `logits` with its gradient in place.
     let cappedLogits: Tensor?
@@ -66,6 +73,7 @@ public final class LlamaActivations: @unchecked Sendable {
             }
         }
         table += [("projection", [N, C]), ("final", [N, C]), ("finalNormed", [N, C]), ("finalRstd", [N])]
+        if allLogits { table.append(("logitInputs", [N, C])) }
         let arena = TensorArena(layout: table)
         self.arena = arena
         func p(_ name: String) -> UnsafeMutablePointer<Float> { arena.tensor(name).data }
@@ -83,9 +91,30 @@ public final class LlamaActivations: @unchecked Sendable {
         final = p("final")
         finalNormed = p("finalNormed")
         finalRstd = p("finalRstd")
+        logitInputs = optional("logitInputs")
         logits = allLogits ? Tensor(shape: [N, c.vocabSize]) : nil
         let training = storedLayers == c.layerCount
         cappedLogits = allLogits && training && c.finalLogitSoftcap != nil ? Tensor(shape: [N, c.vocabSize]) : nil
+    }
+
+    /// The row of `logits` that holds position `n`'s logits (nil when the last forward did not compute them).
+    public func logitRow(ofPosition n: Int) -> Int? {
+        guard let rows = logitRows else { return n }
+        var low = 0, high = rows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if rows[mid] < n { low = mid + 1 } else { high = mid }
+        }
+        return low < rows.count && rows[low] == n ? low : nil
+    }
+
+    /// Per row of `logits`, its position's entry of a (B·T) array of targets; every target ≥ 0 must have a row.
+    func targets(of targets: [Int32]) -> [Int32] {
+        guard let rows = logitRows else { return targets }
+        let picked = rows.map { targets[$0] }
+        precondition(picked.lazy.filter { $0 >= 0 }.count == targets.lazy.filter { $0 >= 0 }.count,
+                     "a target at a position without logits")
+        return picked
     }
 
     /// The buffers layer `l` uses.

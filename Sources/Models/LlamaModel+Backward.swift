@@ -43,12 +43,15 @@ extension LlamaModel {
         guard let logits = a.logits else { preconditionFailure("the backward needs all logits") }
         let N = a.batchSize * a.length, V = config.vocabSize
         precondition(targets.count == N, "\(targets.count) targets for \(N) positions")
-        var losses = [Float](repeating: 0, count: N)
-        crossEntropyForward(losses: &losses, logits: logits.data, targets: targets, rows: N, columns: V)
-        let dlosses = targets.map { $0 >= 0 ? gradientScale : 0 }
-        crossEntropyBackward(dlogits: logits.data, dlosses: dlosses, logits: logits.data, targets: targets, rows: N, columns: V)
+        let rowTargets = a.targets(of: targets)
+        let M = rowTargets.count
+        var losses = [Float](repeating: 0, count: M)
+        crossEntropyForward(losses: &losses, logits: logits.data, targets: rowTargets, rows: M, columns: V)
+        let dlosses = rowTargets.map { $0 >= 0 ? gradientScale : 0 }
+        crossEntropyBackward(dlogits: logits.data, dlosses: dlosses, logits: logits.data, targets: rowTargets, rows: M,
+                             columns: V)
         var sum = 0.0, count = 0
-        for n in 0..<N where targets[n] >= 0 { sum += Double(losses[n]); count += 1 }
+        for i in 0..<M where rowTargets[i] >= 0 { sum += Double(losses[i]); count += 1 }
         return (sum, count)
     }
 
@@ -75,14 +78,25 @@ extension LlamaModel {
         d.arena.zero()
         if let logits = a.logits {
             // logits = cap·tanh(raw / cap): dlogits now holds the gradient of the capped logits.
+            let M = a.logitRows?.count ?? N
             if let cap = c.finalLogitSoftcap {
                 guard let capped = a.cappedLogits else { preconditionFailure("softcapped logits need training activations") }
-                softcapBackward(logits.data, capped: capped.data, count: N * c.vocabSize, cap: cap)
+                softcapBackward(logits.data, capped: capped.data, count: M * c.vocabSize, cap: cap)
             }
             // logits = finalNormed · lm_headᵀ (tied: the gradient lands in embed_tokens through the shared pointer)
-            matmulBackward(dinput: d.normed, dweight: g?.lmHead, dbias: nil, dout: logits.data, input: a.finalNormed,
-                           weight: weights.lmHead, rows: N, inChannels: C, outChannels: c.vocabSize,
-                           precision: productPrecision)
+            if let rows = a.logitRows, let input = a.logitInputs {
+                // Only `rows` have logits: their gradient, computed in d.residual (zero, and free until the final
+                // norm's backward below), goes to their positions of d.normed; the other positions get none.
+                matmulBackward(dinput: d.residual, dweight: g?.lmHead, dbias: nil, dout: logits.data, input: input,
+                               weight: weights.lmHead, rows: M, inChannels: C, outChannels: c.vocabSize,
+                               precision: productPrecision)
+                for (i, n) in rows.enumerated() { (d.normed + n * C).update(from: d.residual + i * C, count: C) }
+                d.residual.update(repeating: 0, count: M * C)
+            } else {
+                matmulBackward(dinput: d.normed, dweight: g?.lmHead, dbias: nil, dout: logits.data, input: a.finalNormed,
+                               weight: weights.lmHead, rows: N, inChannels: C, outChannels: c.vocabSize,
+                               precision: productPrecision)
+            }
         }
         if let hiddenGradient { addInPlace(d.normed, hiddenGradient, count: N * C) }
         rmsNormBackward(dinput: d.residual, dweight: g?.finalNorm, dout: d.normed, input: a.final, weight: weights.finalNorm,

@@ -15,7 +15,8 @@ extension LlamaModel {
     /// Runs `batch` and reads per-token log-probabilities of `targets` (B·T; −1 where ignored; `targets[n]` is
     /// the token after position n) at `temperature` (logits divided by T before the log-softmax, as TRL does),
     /// entropies when `entropies` is true, and `valueHead`'s values on the final normed hidden state.
-    /// `activations` keep what `policyBackward` needs (all logits; every layer for training).
+    /// `activations` keep what `policyBackward` needs (the logits of the positions with a target, which are all
+    /// the LM head computes; every layer for training).
     public func policyForward(
         _ batch: TokenBatch, targets: [Int32], temperature: Float, entropies: Bool = true, valueHead: ValueHead? = nil,
         activations a: LlamaActivations
@@ -23,19 +24,36 @@ extension LlamaModel {
         let N = batch.batchSize * batch.length, V = config.vocabSize
         precondition(targets.count == N, "\(targets.count) targets for \(N) positions")
         guard let logits = a.logits else { preconditionFailure("per-token log-probabilities need all logits") }
-        try forward(batch, activations: a)
-        var logp = [Float](repeating: 0, count: N), entropy = [Float](repeating: 0, count: entropies ? N : 0)
+        try forward(batch, activations: a, logitRows: Self.logitRows(forTargets: targets))
+        let rowTargets = a.targets(of: targets), M = rowTargets.count
+        var logp = [Float](repeating: 0, count: M), entropy = [Float](repeating: 0, count: entropies ? M : 0)
         var values = [Float](repeating: 0, count: valueHead == nil ? 0 : N)
-        targets.withUnsafeBufferPointer { t in
+        rowTargets.withUnsafeBufferPointer { t in
             entropy.withUnsafeMutableBufferPointer { h in
                 tokenLogProbForward(logp: &logp, entropy: entropies ? h.baseAddress! : nil, logits: logits.data,
-                                    targets: t.baseAddress!, temperature: temperature, rows: N, columns: V)
+                                    targets: t.baseAddress!, temperature: temperature, rows: M, columns: V)
             }
+        }
+        if let rows = a.logitRows {
+            logp = Self.scatter(logp, to: rows, count: N)
+            if entropies { entropy = Self.scatter(entropy, to: rows, count: N) }
         }
         if let valueHead {
             values.withUnsafeMutableBufferPointer { valueHead.forward(values: $0.baseAddress!, hidden: a.finalNormed, rows: N) }
         }
         return PolicyOutputs(logProbabilities: logp, entropies: entropy, values: values)
+    }
+
+    /// A (count) array with `values[i]` at `rows[i]` and 0 elsewhere.
+    static func scatter(_ values: [Float], to rows: [Int], count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        for (i, n) in rows.enumerated() { out[n] = values[i] }
+        return out
+    }
+
+    /// Per row of the logits, its position's entry of a (B·T) array.
+    static func gather(_ values: [Float], rows: [Int]?) -> [Float] {
+        rows.map { $0.map { values[$0] } } ?? values
     }
 
     /// Back-propagates a loss given by its per-position gradients: dL/dlog π (`logProbabilityGradients`), dL/dH
@@ -55,18 +73,20 @@ extension LlamaModel {
         precondition(entropyGradients.map { $0.count == N } ?? true, "entropy gradients must be (B·T)")
         precondition((valueGradients == nil) == (valueHead == nil), "value gradients go with a value head")
         guard let logits = a.logits else { preconditionFailure("the backward needs all logits") }
-        targets.withUnsafeBufferPointer { t in
-            logProbabilityGradients.withUnsafeBufferPointer { w in
+        let rowTargets = a.targets(of: targets), M = rowTargets.count
+        let rowWeights = Self.gather(logProbabilityGradients, rows: a.logitRows)
+        rowTargets.withUnsafeBufferPointer { t in
+            rowWeights.withUnsafeBufferPointer { w in
                 if let entropyGradients {
-                    entropyGradients.withUnsafeBufferPointer { e in
+                    Self.gather(entropyGradients, rows: a.logitRows).withUnsafeBufferPointer { e in
                         tokenLogProbBackward(dlogits: logits.data, logits: logits.data, targets: t.baseAddress!,
                                              logpWeights: w.baseAddress!, entropyWeights: e.baseAddress!,
-                                             temperature: temperature, rows: N, columns: V)
+                                             temperature: temperature, rows: M, columns: V)
                     }
                 } else {
                     tokenLogProbBackward(dlogits: logits.data, logits: logits.data, targets: t.baseAddress!,
                                          logpWeights: w.baseAddress!, entropyWeights: nil, temperature: temperature,
-                                         rows: N, columns: V)
+                                         rows: M, columns: V)
                 }
             }
         }

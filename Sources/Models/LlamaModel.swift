@@ -48,10 +48,16 @@ public final class LlamaModel: @unchecked Sendable {
         return resolved
     }
 
-    /// Runs the batch through the model; logits (B·T, V) land in `activations.logits`.
+    /// Runs the batch through the model; logits (B·T, V) land in `activations.logits`, or, with `logitRows`
+    /// (increasing positions), only those positions' logits, row i for position `logitRows[i]`.
     /// Logits at padding positions are not meaningful.
-    public func forward(_ batch: TokenBatch, activations a: LlamaActivations) throws {
+    public func forward(_ batch: TokenBatch, activations a: LlamaActivations, logitRows: [Int]? = nil) throws {
         precondition(a.batchSize == batch.batchSize && a.length == batch.length, "activations sized for another batch")
+        if let logitRows {
+            precondition(zip(logitRows, logitRows.dropFirst()).allSatisfy { $0 < $1 }, "logit rows must increase")
+            precondition(logitRows.allSatisfy { (0..<(batch.batchSize * batch.length)).contains($0) },
+                         "logit rows outside the batch")
+        }
         try batch.validate(vocabSize: config.vocabSize)
         let c = config
         let B = batch.batchSize, T = batch.length, N = B * T
@@ -87,14 +93,27 @@ public final class LlamaModel: @unchecked Sendable {
         rmsNormForward(
             out: a.finalNormed, rstd: a.finalRstd, input: a.final, weight: weights.finalNorm, rows: N, channels: C, eps: c.rmsNormEps,
             weightOffset: c.normWeightOffset)
+        a.logitRows = logitRows
         if let logits = a.logits {
-            matmulForward(out: logits.data, input: a.finalNormed, weight: weights.lmHead, bias: nil,
-                          rows: N, inChannels: C, outChannels: c.vocabSize, precision: productPrecision)
+            var input = UnsafePointer(a.finalNormed), M = N
+            if let logitRows, let gathered = a.logitInputs {
+                for (i, n) in logitRows.enumerated() { (gathered + i * C).update(from: a.finalNormed + n * C, count: C) }
+                input = UnsafePointer(gathered)
+                M = logitRows.count
+            }
+            matmulForward(out: logits.data, input: input, weight: weights.lmHead, bias: nil,
+                          rows: M, inChannels: C, outChannels: c.vocabSize, precision: productPrecision)
             if let cap = c.finalLogitSoftcap {
-                softcapForward(logits.data, count: N * c.vocabSize, cap: cap)
-                a.cappedLogits?.data.update(from: logits.data, count: N * c.vocabSize)
+                softcapForward(logits.data, count: M * c.vocabSize, cap: cap)
+                a.cappedLogits?.data.update(from: logits.data, count: M * c.vocabSize)
             }
         }
+    }
+
+    /// The positions that have a target (≥ 0), for `forward`'s `logitRows`; nil when every position has one.
+    public static func logitRows(forTargets targets: [Int32]) -> [Int]? {
+        let rows = targets.indices.filter { targets[$0] >= 0 }
+        return rows.count == targets.count ? nil : rows
     }
 
     /// Logits (B·T, V) for a batch, allocating forward-only activations.

@@ -344,7 +344,8 @@ public final class PPOObjective: TrainingObjective {
         let logits = a.logits!.data
         for (i, places) in s.flat.enumerated() {
             for (j, n) in places.enumerated() {
-                for v in 0..<V { out[(i * L + j) * V + v] = logits[n * V + v] / T }
+                guard let row = a.logitRow(ofPosition: n) else { preconditionFailure("no logits at position \(n)") }
+                for v in 0..<V { out[(i * L + j) * V + v] = logits[row * V + v] / T }
             }
         }
         return out

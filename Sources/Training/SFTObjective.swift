@@ -62,7 +62,7 @@ public final class SFTObjective: TrainingObjective {
             let b = trainingBuffers(B: batch.batchSize, T: batch.length)
             model.adapter?.dropoutSeed = dropoutSeed
             defer { model.adapter?.dropoutSeed = nil }
-            try model.forward(batch, activations: b.forward)
+            try model.forward(batch, activations: b.forward, logitRows: LlamaModel.logitRows(forTargets: targets))
             let (sum, _) = model.crossEntropyLossAndGradient(
                 targets: targets, gradientScale: 1 / Float(max(1, total)), activations: b.forward)
             lossSum += sum
@@ -92,7 +92,7 @@ public final class SFTObjective: TrainingObjective {
         for (k, start) in stride(from: 0, to: eval.count, by: batchSize).enumerated() where reducer.owns(k) {
             let (batch, targets) = makeBatch(Array(eval[start..<min(eval.count, start + batchSize)]), padId: padId)
             let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
-            try model.forward(batch, activations: a)
+            try model.forward(batch, activations: a, logitRows: LlamaModel.logitRows(forTargets: targets))
             let (s, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 0, activations: a)
             totals[0] += s
             totals[1] += Double(n)

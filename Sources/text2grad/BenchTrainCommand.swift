@@ -77,7 +77,7 @@ struct BenchTrain: ParsableCommand {
         let seconds = try options.time {
             try timed("forward") {
                 context.zeroGradients()
-                try model.forward(batch, activations: a)
+                try model.forward(batch, activations: a, logitRows: LlamaModel.logitRows(forTargets: targets))
             }
             timed("loss") {
                 let (sum, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count),

@@ -21,13 +21,16 @@ enum TrainingFixtures {
         return (batch, targets)
     }
 
-    /// Forward, masked mean cross-entropy and backward; returns the mean loss.
+    /// Forward, masked mean cross-entropy and backward; returns the mean loss. With `targetRowsOnly`, the LM head
+    /// computes the logits of the positions with a target only (as SFT and PPO run it).
     static func lossAndBackward(
-        _ model: LlamaModel, gradients: LlamaWeights?, adapterGradients: LoRAAdapter?
+        _ model: LlamaModel, gradients: LlamaWeights?, adapterGradients: LoRAAdapter?, targetRowsOnly: Bool = false
     ) throws -> (loss: Double, logits: [Float]) {
         let (batch, targets) = try batch()
         let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length, storedLayers: model.config.layerCount)
-        try model.forward(batch, activations: a)
+        let logitRows = targetRowsOnly ? LlamaModel.logitRows(forTargets: targets) : nil
+        #expect(!targetRowsOnly || logitRows != nil, "the fixture batch has positions without a target")
+        try model.forward(batch, activations: a, logitRows: logitRows)
         let logits = a.logits!.array
         let count = targets.filter { $0 >= 0 }.count
         let (sum, tokens) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
@@ -50,12 +53,16 @@ enum TrainingFixtures {
 @Suite struct GradientGoldenTests {
     static let tolerance: Float = 1e-4
 
-    @Test(arguments: ["llama3-sharded", "qwen2-tied", "mistral-window", "qwen3-norms", "gemma3-local", "gemma3-softcap"])
-    func fullGradientsMatchPyTorch(model name: String) throws {
+    /// Both with every position's logits and with the LM head on the positions with a target only (its weight
+    /// gradient, tied or not, and the softcap's backward over those rows).
+    @Test(arguments: ["llama3-sharded", "qwen2-tied", "mistral-window", "qwen3-norms", "gemma3-local", "gemma3-softcap"],
+          [false, true])
+    func fullGradientsMatchPyTorch(model name: String, targetRowsOnly: Bool) throws {
         let model = try LlamaModel(directory: Fixtures.model(name))
         let expected = try SafeTensorsFile(path: TrainingFixtures.root + "/grads-\(name).safetensors")
         let gradients = LlamaWeights(config: model.config)
-        let (loss, _) = try TrainingFixtures.lossAndBackward(model, gradients: gradients, adapterGradients: nil)
+        let (loss, _) = try TrainingFixtures.lossAndBackward(model, gradients: gradients, adapterGradients: nil,
+                                                             targetRowsOnly: targetRowsOnly)
         let reference = Double(try expected.floats("loss")[0])
         #expect(abs(loss - reference) / reference < 1e-5, "\(name): loss \(loss) vs \(reference)")
         var worst: Float = 0
@@ -67,6 +74,34 @@ enum TrainingFixtures {
             #expect(error <= Self.tolerance, "\(name) \(parameter): relative error \(error)")
         }
         print("\(name): loss \(loss) vs \(reference), worst relative gradient error \(worst) over \(gradients.arena.layout.count) tensors")
+    }
+
+    /// Logits on the positions with a target are those rows of the full logits, found by `logitRow(ofPosition:)`.
+    @Test(arguments: ["qwen2-tied", "gemma3-softcap"])
+    func logitsOnTargetRowsAreThoseRows(model name: String) throws {
+        let model = try LlamaModel(directory: Fixtures.model(name))
+        let (batch, targets) = try TrainingFixtures.batch()
+        let full = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
+        try model.forward(batch, activations: full)
+        let rows = try #require(LlamaModel.logitRows(forTargets: targets))
+        let some = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
+        try model.forward(batch, activations: some, logitRows: rows)
+        let V = model.config.vocabSize
+        var worst: Float = 0, scale: Float = 0
+        for n in 0..<targets.count {
+            guard let row = some.logitRow(ofPosition: n) else {
+                #expect(targets[n] < 0)
+                continue
+            }
+            #expect(rows[row] == n)
+            for v in 0..<V {
+                worst = max(worst, abs(some.logits!.data[row * V + v] - full.logits!.data[n * V + v]))
+                scale = max(scale, abs(full.logits!.data[n * V + v]))
+            }
+        }
+        #expect(worst <= 1e-6 * scale, "\(name): max |Δlogit| \(worst) of \(scale)")
+        try model.forward(batch, activations: some)
+        #expect(some.logitRows == nil && some.logitRow(ofPosition: targets.count - 1) == targets.count - 1)
     }
 
     /// A fixture model with its `peft` adapter on, PyTorch's expected figures, and zeroed adapter gradients.
