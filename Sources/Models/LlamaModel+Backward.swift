@@ -68,6 +68,7 @@ extension LlamaModel {
     ) {
         let c = config
         precondition(a.storedLayers == c.layerCount, "the backward needs every layer's activations")
+        precondition(a.batchSize == batch.batchSize && a.length == batch.length, "activations of another batch")
         precondition(adapterGradients == nil || adapter != nil, "adapter gradients without an adapter")
         let B = batch.batchSize, T = batch.length, N = B * T
         let C = c.hiddenSize, I = c.intermediateSize, NH = c.headCount, KVH = c.kvHeadCount, HS = c.headSize

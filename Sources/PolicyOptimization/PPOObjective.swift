@@ -49,6 +49,10 @@ public final class PPOObjective: TrainingObjective {
     let padId: Int
     let endOfSequence: Set<Int>
     var model: LlamaModel { trainable.model }
+    /// The buffers of every pass over mini-batches (the old policy's, the reference's, the updates'), kept from step
+    /// to step and grown to the longest mini-batch seen: fresh memory costs its first touch, about a second a step
+    /// at the SmolLM shape.
+    var buffers: TrainingBuffers?
 
     public init(
         config: PPOConfig, trainable: TrainableModel, tokenizer: Tokenizer, critic: CritiqueSource, format: RewardModelFormat,
@@ -214,7 +218,9 @@ public final class PPOObjective: TrainingObjective {
         for start in stride(from: 0, to: rollouts.count, by: config.miniBatchSize) {
             let rows = Array(start..<min(rollouts.count, start + config.miniBatchSize))
             let s = SequenceBatch(rollouts, rows: rows, padId: padId)
-            let a = LlamaActivations(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+            // The policy's and the reference's passes share buffers: what the first leaves is read before the second.
+            let a = TrainingBuffers.fitting(&buffers, config: model.config, batchSize: s.batch.batchSize,
+                                            length: s.batch.length).forward
             let policy = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: false,
                                                  valueHead: trainable.valueHead, activations: a)
             var policyLogits: [Float] = []
@@ -224,14 +230,13 @@ public final class PPOObjective: TrainingObjective {
             let adapterWasOn = model.adapter?.enabled
             if frozenReference == nil { model.adapter?.enabled = false }
             defer { if let adapterWasOn { model.adapter?.enabled = adapterWasOn } }
-            let r = LlamaActivations(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
-            let refOut = try reference.policyForward(s.batch, targets: s.targets, temperature: T, entropies: false, activations: r)
+            let refOut = try reference.policyForward(s.batch, targets: s.targets, temperature: T, entropies: false, activations: a)
             if let adapterWasOn { model.adapter?.enabled = adapterWasOn }
             old += s.gather(policy.logProbabilities, length: L)
             ref += s.gather(refOut.logProbabilities, length: L)
             values += s.gather(policy.values, length: L)
             if config.klEstimator == .full {
-                let referenceLogits = responseLogits(r, s)
+                let referenceLogits = responseLogits(a, s)
                 let V = model.config.vocabSize
                 var rowsKL = [Float](repeating: 0, count: rows.count * L)
                 for (i, places) in s.flat.enumerated() {
@@ -399,7 +404,8 @@ public final class PPOObjective: TrainingObjective {
                 var pass: (s: SequenceBatch, buffers: TrainingBuffers, policy: ClippedPolicyLoss, value: ClippedValueLoss)?
                 if !rows.isEmpty {
                     let s = SequenceBatch(rollouts, rows: rows, padId: padId)
-                    let buffers = TrainingBuffers(config: model.config, batchSize: s.batch.batchSize, length: s.batch.length)
+                    let buffers = TrainingBuffers.fitting(&self.buffers, config: model.config,
+                                                          batchSize: s.batch.batchSize, length: s.batch.length)
                     model.adapter?.dropoutSeed = dropoutSeed
                     let out = try model.policyForward(s.batch, targets: s.targets, temperature: T, entropies: true,
                                                       valueHead: trainable.valueHead, activations: buffers.forward)

@@ -89,9 +89,11 @@ public final class SFTObjective: TrainingObjective {
     public func heldOutLoss(_ reducer: GradientReducer = LocalReducer()) throws -> Double {
         let model = trainable.model
         var totals = [0.0, 0.0]
+        var cache: LlamaActivations?
         for (k, start) in stride(from: 0, to: eval.count, by: batchSize).enumerated() where reducer.owns(k) {
             let (batch, targets) = makeBatch(Array(eval[start..<min(eval.count, start + batchSize)]), padId: padId)
-            let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length)
+            let a = LlamaActivations.fitting(&cache, config: model.config, batchSize: batch.batchSize,
+                                             length: batch.length)
             try model.forward(batch, activations: a, logitRows: LlamaModel.logitRows(forTargets: targets))
             let (s, n) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 0, activations: a)
             totals[0] += s
@@ -109,26 +111,36 @@ public final class SFTObjective: TrainingObjective {
     }
 
     func trainingBuffers(B: Int, T: Int) -> TrainingBuffers {
-        if let cached = buffers, cached.batchSize == B, cached.length == T { return cached }
-        buffers = nil
-        let fresh = TrainingBuffers(config: trainable.model.config, batchSize: B, length: T)
-        buffers = fresh
-        return fresh
+        TrainingBuffers.fitting(&buffers, config: trainable.model.config, batchSize: B, length: T)
     }
 }
 
-/// Activations with every layer stored plus backward buffers for one (B, T), reused while the shape repeats.
+/// Activations with every layer stored plus backward buffers for batches of up to (B, T).
 public final class TrainingBuffers {
-    public let batchSize: Int
-    public let length: Int
     public let forward: LlamaActivations
     public let backward: LlamaBackwardBuffers
 
-    /// Buffers for batches of `batchSize` sequences of `length` tokens.
+    /// Buffers for batches of up to `batchSize` sequences of `length` tokens.
     public init(config: LlamaConfig, batchSize B: Int, length T: Int) {
-        batchSize = B
-        length = T
         forward = LlamaActivations(config: config, batchSize: B, length: T, storedLayers: config.layerCount)
         backward = LlamaBackwardBuffers(config: config, batchSize: B, length: T)
+    }
+
+    /// Buffers shaped for (B, T): the cached ones when they hold them, else new ones large enough for both, which
+    /// replace them in `cache` (the old are released first): a loop over batches of varying lengths allocates
+    /// until it has seen its longest, then reuses (see `LlamaActivations`).
+    public static func fitting(
+        _ cache: inout TrainingBuffers?, config: LlamaConfig, batchSize B: Int, length T: Int
+    ) -> TrainingBuffers {
+        if let cached = cache, cached.forward.fits(batchSize: B, length: T) {
+            cached.forward.reshape(batchSize: B, length: T)
+            return cached
+        }
+        let held = cache?.forward.capacity ?? (batchSize: 0, length: 0)
+        cache = nil
+        let fresh = TrainingBuffers(config: config, batchSize: max(B, held.batchSize), length: max(T, held.length))
+        fresh.forward.reshape(batchSize: B, length: T)
+        cache = fresh
+        return fresh
     }
 }

@@ -23,11 +23,15 @@ enum TrainingFixtures {
 
     /// Forward, masked mean cross-entropy and backward; returns the mean loss. With `targetRowsOnly`, the LM head
     /// computes the logits of the positions with a target only (as SFT and PPO run it).
+    /// `buffers`, when given, must hold the batch (they are reshaped for it).
     static func lossAndBackward(
-        _ model: LlamaModel, gradients: LlamaWeights?, adapterGradients: LoRAAdapter?, targetRowsOnly: Bool = false
+        _ model: LlamaModel, gradients: LlamaWeights?, adapterGradients: LoRAAdapter?, targetRowsOnly: Bool = false,
+        buffers: (LlamaActivations, LlamaBackwardBuffers)? = nil
     ) throws -> (loss: Double, logits: [Float]) {
         let (batch, targets) = try batch()
-        let a = LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length, storedLayers: model.config.layerCount)
+        let a = buffers?.0 ?? LlamaActivations(config: model.config, batchSize: batch.batchSize, length: batch.length,
+                                               storedLayers: model.config.layerCount)
+        a.reshape(batchSize: batch.batchSize, length: batch.length)
         let logitRows = targetRowsOnly ? LlamaModel.logitRows(forTargets: targets) : nil
         #expect(!targetRowsOnly || logitRows != nil, "the fixture batch has positions without a target")
         try model.forward(batch, activations: a, logitRows: logitRows)
@@ -35,8 +39,8 @@ enum TrainingFixtures {
         let count = targets.filter { $0 >= 0 }.count
         let (sum, tokens) = model.crossEntropyLossAndGradient(targets: targets, gradientScale: 1 / Float(count), activations: a)
         #expect(tokens == count)
-        let buffers = LlamaBackwardBuffers(config: model.config, batchSize: batch.batchSize, length: batch.length)
-        model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: buffers)
+        let d = buffers?.1 ?? LlamaBackwardBuffers(config: model.config, batchSize: batch.batchSize, length: batch.length)
+        model.backward(batch, activations: a, gradients: gradients, adapterGradients: adapterGradients, buffers: d)
         return (sum / Double(tokens), logits)
     }
 
@@ -74,6 +78,39 @@ enum TrainingFixtures {
             #expect(error <= Self.tolerance, "\(name) \(parameter): relative error \(error)")
         }
         print("\(name): loss \(loss) vs \(reference), worst relative gradient error \(worst) over \(gradients.arena.layout.count) tensors")
+    }
+
+    /// Buffers last used by a longer batch of more sequences (every tensor dirty), reshaped for the fixture batch,
+    /// give the gradients fresh buffers give, to the bit.
+    @Test(arguments: ["qwen2-tied", "gemma3-softcap"])
+    func buffersReusedFromALargerBatchGiveTheSameGradients(model name: String) throws {
+        let model = try LlamaModel(directory: Fixtures.model(name))
+        let fresh = LlamaWeights(config: model.config)
+        _ = try TrainingFixtures.lossAndBackward(model, gradients: fresh, adapterGradients: nil, targetRowsOnly: true)
+
+        let (batch, _) = try TrainingFixtures.batch()
+        let B = batch.batchSize + 1, T = batch.length + 7
+        var cache: LlamaActivations?
+        let a = LlamaActivations.fitting(&cache, config: model.config, batchSize: B, length: T,
+                                         storedLayers: model.config.layerCount)
+        let d = LlamaBackwardBuffers(config: model.config, batchSize: B, length: T)
+        var rng = SplitMix64(seed: 7)
+        let longer = TokenBatch(sequences: (0..<B).map { b in
+            (0..<(T - b)).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
+        }, padding: .right, padId: 0)
+        let scratch = LlamaWeights(config: model.config)
+        try model.forward(longer, activations: a)
+        _ = model.crossEntropyLossAndGradient(targets: [Int32](repeating: 1, count: B * T), gradientScale: 1,
+                                              activations: a)
+        model.backward(longer, activations: a, gradients: scratch, adapterGradients: nil, buffers: d)
+        #expect(LlamaActivations.fitting(&cache, config: model.config, batchSize: batch.batchSize,
+                                         length: batch.length, storedLayers: model.config.layerCount) === a)
+        let reused = LlamaWeights(config: model.config)
+        _ = try TrainingFixtures.lossAndBackward(model, gradients: reused, adapterGradients: nil, targetRowsOnly: true,
+                                                 buffers: (a, d))
+        for ((parameter, x), (_, y)) in zip(fresh.arena.tensors(), reused.arena.tensors()) {
+            #expect(x.array == y.array, "\(name) \(parameter)")
+        }
     }
 
     /// Logits on the positions with a target are those rows of the full logits, found by `logitRow(ofPosition:)`.
