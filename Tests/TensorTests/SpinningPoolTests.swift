@@ -43,6 +43,31 @@ import Testing
         #expect(results.count == 2 && results.allSatisfy { $0 == nil })
     }
 
+    /// The caller and its worker pinned to one core, as on a machine whose other core is taken: the caller must
+    /// not wait for a worker that cannot run while it spins (every product used to wait for every worker to look
+    /// at it: a scheduler slice, milliseconds, per product).
+    @Test("a worker sharing the caller's core does not hold products up")
+    func workerOnTheCallersCore() throws {
+        #if os(Linux)
+        // sched_{get,set}affinity are GNU extensions Swift's Glibc module leaves out: found by name.
+        typealias Affinity = @convention(c) (Int32, Int, UnsafeMutableRawPointer) -> Int32
+        let get = unsafeBitCast(try #require(dlsym(nil, "sched_getaffinity")), to: Affinity.self)
+        let set = unsafeBitCast(try #require(dlsym(nil, "sched_setaffinity")), to: Affinity.self)
+        var saved = [UInt64](repeating: 0, count: 16), pinned = [UInt64](repeating: 0, count: 16)
+        try #require(saved.withUnsafeMutableBytes { get(0, $0.count, $0.baseAddress!) } == 0)
+        let cpu = try #require((0..<1024).first { saved[$0 / 64] & (1 << UInt64($0 % 64)) != 0 })
+        pinned[cpu / 64] = 1 << UInt64(cpu % 64)
+        // This thread, and the worker it starts below.
+        try #require(pinned.withUnsafeMutableBytes { set(0, $0.count, $0.baseAddress!) } == 0)
+        defer { _ = saved.withUnsafeMutableBytes { set(0, $0.count, $0.baseAddress!) } }
+        let pool = SpinningPool(workers: 1)
+        let start = DispatchTime.now().uptimeNanoseconds
+        #expect(firstWrongProduct(pool, products: 2000, maxChunks: 4, slow: { _, _ in false }) == nil)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #expect(seconds < 2, "2,000 tiny products on one shared core took \(seconds) s")
+        #endif
+    }
+
     @Test("a pool without workers runs the chunks on the caller")
     func noWorkers() {
         #expect(firstWrongProduct(SpinningPool(workers: 0), products: 50, maxChunks: 5, slow: { _, _ in false }) == nil)
