@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
+                "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -238,7 +238,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
-                "FactSummaries",
+                "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
