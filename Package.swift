@@ -41,8 +41,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
         // zlib (Debian `zlib1g-dev`), for gzipped task files such as HumanEval.jsonl.gz.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers and tokenizer
-        // files.
+        // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers, tokenizer
+        // files and request bodies, and its writer.
         .target(name: "JSON"),
         // What every command shares: JSONL reading and appending, progress, YAML configs, settings groups.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -110,11 +110,12 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox"]
         ),
-        // OpenAI-compatible HTTP (Hummingbird) over a model's scheduler, or over a rule-based responder.
+        // OpenAI-compatible HTTP (Hummingbird): one server over a backend, a model's scheduler or a rule-based
+        // responder.
         .target(
             name: "Server",
             dependencies: [
-                "Models", "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
+                "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -238,7 +239,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
-                "FactSummaries",
+                "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,5 @@
-import Foundation
 import Generation
+import JSON
 
 /// An error answered in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}` with its HTTP status.
 public struct APIError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -29,7 +29,8 @@ public struct APIError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// 404: no such endpoint.
     public static func notFound(_ path: String) -> APIError {
-        APIError(status: 404, message: "Unknown endpoint \(path).", type: "invalid_request_error", param: nil, code: "unknown_url")
+        APIError(status: 404, message: "Unknown endpoint \(path).", type: "invalid_request_error", param: nil,
+                 code: "unknown_url")
     }
 
     /// 413: the body exceeds the server's limit.
@@ -49,8 +50,9 @@ public struct APIError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// The JSON body.
-    public var body: [String: Any] {
-        ["error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]]
+    public var body: JSONValue {
+        ["error": ["message": JSONValue(message), "type": JSONValue(type), "param": JSONValue(param),
+                   "code": JSONValue(code)]]
     }
 }
 

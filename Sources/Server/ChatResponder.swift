@@ -3,7 +3,7 @@ import Foundation
 import Tokenizers
 
 /// Something that answers a chat conversation without a language model (the built-in teacher), served by
-/// `ResponderServer` with the same API as a model.
+/// `OpenAIServer` through a `ResponderBackend` with the same API as a model.
 public protocol ChatResponder: Sendable {
     /// The assistant's answer to `messages`; `refusal` marks an answer that declines the request.
     func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool)

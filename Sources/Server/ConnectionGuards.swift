@@ -35,7 +35,8 @@ extension HTTPServerBuilder {
     /// request head that long after it opened or after its last response (slow headers, idle keep-alive).
     static func guardedHTTP1(idleTimeout: TimeAmount) -> HTTPServerBuilder {
         .init { responder in
-            GuardedHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout)))
+            let base = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout))
+            return GuardedHTTP1Channel(base: base)
         }
     }
 }

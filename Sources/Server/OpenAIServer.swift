@@ -1,11 +1,10 @@
 import Foundation
-import Generation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import JSON
 import Logging
 import NIOCore
-import Tokenizers
 
 /// How `serve` listens and what it accepts. Defaults are the CLI's.
 public struct ServerConfiguration: Sendable {
@@ -30,43 +29,52 @@ public struct ServerConfiguration: Sendable {
     public init(modelName: String) { self.modelName = modelName }
 }
 
-/// The OpenAI-compatible HTTP API over a `GenerationService`: `GET /v1/models`, `POST /v1/chat/completions`,
-/// `POST /v1/completions`, with server-sent events when `stream` is true.
-public struct OpenAIServer: @unchecked Sendable {
+/// The OpenAI-compatible HTTP API over a `CompletionBackend`: `GET /v1/models`, `GET /v1/models/:id`, and the
+/// completion endpoints the backend answers (`POST /v1/chat/completions`, `POST /v1/completions`), whole or as
+/// server-sent events when `stream` is true.
+///
+/// Request handling, in order, the same for every backend:
+/// 1. the connection guards: HTTP/1 with an HTTP/1.0 guard, the idle timeout, at most `maxConnections` at once;
+/// 2. the key (401), then the route (404 for a path or method not served);
+/// 3. the body, read up to `maxBodyBytes` (413), parsed once and checked into an `OpenAIRequest` (400) on the
+///    preparation threads;
+/// 4. the `model` field (404 when it names another model);
+/// 5. the backend's answer, sent whole or as `data:` events ending with `data: [DONE]`; a client that leaves
+///    mid-stream cancels the work behind it.
+public struct OpenAIServer: Sendable {
     public let configuration: ServerConfiguration
-    let service: any GenerationService
-    /// Read-only after loading, so sharing it between request handlers is safe.
-    let tokenizer: Tokenizer
-    let contextLength: Int
-    let vocabSize: Int
+    /// What answers the completion endpoints.
+    public let backend: any CompletionBackend
     let logger: Logger
 
-    /// A server answering for `service`; prompts are tokenised with `tokenizer` up to `contextLength` tokens,
-    /// and token-id prompts must lie in `vocabSize`.
-    public init(configuration: ServerConfiguration, service: any GenerationService, tokenizer: Tokenizer, contextLength: Int,
-                vocabSize: Int, logger: Logger = Logger(label: "text2grad.serve")) {
+    /// A server answering with `backend`.
+    public init(configuration: ServerConfiguration, backend: any CompletionBackend,
+                logger: Logger = Logger(label: "text2grad.serve")) {
         self.configuration = configuration
-        self.service = service
-        self.tokenizer = tokenizer
-        self.contextLength = contextLength
-        self.vocabSize = vocabSize
+        self.backend = backend
         self.logger = logger
     }
 
     /// The Hummingbird application; `onRunning` receives the bound port.
-    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey))
         let server = self
-        router.get("/v1/models") { _, _ in server.json(200, server.modelList) }
+        let name = configuration.modelName
+        let model: JSONValue = ["id": JSONValue(name), "object": "model", "created": 0, "owned_by": "text2grad"]
+        router.get("/v1/models") { _, _ in Self.json(200, ["object": "list", "data": [model]]) }
         router.get("/v1/models/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard id == server.configuration.modelName else { throw APIError.unknownModel(id, served: server.configuration.modelName) }
-            return server.json(200, server.modelObject)
+            guard id == name else { throw APIError.unknownModel(id, served: name) }
+            return Self.json(200, model)
         }
-        router.post("/v1/chat/completions") { request, _ in try await server.completion(request, kind: .chat) }
-        router.post("/v1/completions") { request, _ in try await server.completion(request, kind: .text) }
+        let paths: [(OpenAIRequest.Kind, RouterPath)] = [(.chat, "/v1/chat/completions"), (.text, "/v1/completions")]
+        for (kind, path) in paths where backend.kinds.contains(kind) {
+            router.post(path) { request, _ in try await server.completion(request, kind: kind) }
+        }
         return Application(
             router: router,
             server: .guardedHTTP1(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000))),
@@ -77,116 +85,48 @@ public struct OpenAIServer: @unchecked Sendable {
             logger: logger)
     }
 
-    var modelObject: [String: Any] {
-        ["id": configuration.modelName, "object": "model", "created": 0, "owned_by": "text2grad"]
-    }
-
-    var modelList: [String: Any] { ["object": "list", "data": [modelObject]] }
-
-    func json(_ status: Int, _ object: [String: Any]) -> Response {
+    static func json(_ status: Int, _ value: JSONValue) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(data: jsonData(object))))
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized())))
     }
 
-    /// Reads the body (413 past the limit), parses it (400), queues it (503) and answers whole or streamed.
+    /// Steps 3–5 of the type's rules.
     func completion(_ request: Request, kind: OpenAIRequest.Kind) async throws -> Response {
         let limit = configuration.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit: limit) }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.tooLarge(limit: limit)
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: limit)
         }
-        let parsed = try await Self.prepare { [self] in
-            try OpenAIRequest(body: Data(buffer: body), kind: kind, tokenizer: tokenizer, vocabSize: vocabSize,
-                              contextLength: contextLength, defaultMaxTokens: configuration.defaultMaxTokens)
-        }
+        let bytes = Array(body.readableBytesView)
+        let parsed = try await WorkerThreads.prepare { try OpenAIRequest(body: bytes, kind: kind) }
         if let model = parsed.model, model != configuration.modelName {
             throw APIError.unknownModel(model, served: configuration.modelName)
         }
-        let submission = try Self.submit(parsed.generationRequests, to: service)
-        let response = OpenAIResponse(kind: kind, model: configuration.modelName, tokenizer: tokenizer)
-        let promptTokens = parsed.prompts.reduce(0) { $0 + $1.count }
-        if parsed.stream { return stream(submission, parsed: parsed, response: response, promptTokens: promptTokens) }
-
-        var results = [GeneratedSequence?](repeating: nil, count: parsed.generationRequests.count)
-        for await event in submission.events {
-            switch event {
-            case .token: break
-            case let .finished(index, result): results[index] = result
-            case let .failed(message): throw APIError.internalError(message)
-            }
-        }
-        guard results.allSatisfy({ $0 != nil }) else { throw APIError.internalError("generation stopped early") }
-        return json(200, response.complete(results.map { $0! }, logprobs: parsed.logprobs, promptTokens: promptTokens))
-    }
-
-    /// Parsing, tokenising and rendering the chat template run on threads of their own: a slow template (bounded
-    /// by its `TemplateLimits`, but still up to about a second) must never hold the cooperative threads that
-    /// answer every other request, `/v1/models` included. Not a concurrent DispatchQueue: on Linux it draws on the
-    /// same few worker threads (as many as cores) as Swift concurrency's executor, so sixteen slow templates there
-    /// left the server without an answer to anything for seconds.
-    static let preparation = WorkerThreads(
-        count: max(2, ProcessInfo.processInfo.activeProcessorCount), name: "serve.prepare")
-
-    static func prepare<T>(_ work: @escaping () throws -> T) async throws -> T {
-        let box = UncheckedBox(work)
-        let result: UncheckedBox<T> = try await withCheckedThrowingContinuation { continuation in
-            preparation.run { continuation.resume(with: Result { UncheckedBox(try box.value()) }) }
-        }
-        return result.value
-    }
-
-    /// Server-sent events: one chunk per token (or per piece of final text), a chunk with `finish_reason` per
-    /// choice, the usage chunk when asked for, then `data: [DONE]`. A failed write (the client left) cancels
-    /// the request's sequences.
-    /// Queues `requests`, a refusal answered as the API's error (503 when retrying can help, else 400).
-    static func submit(_ requests: [GenerationRequest], to service: any GenerationService) throws -> Submission {
-        do {
-            return try service.submit(requests)
-        } catch let error as SchedulerError {
-            throw APIError(error)
+        switch try await backend.answer(parsed, configuration: configuration) {
+        case .whole(let value): return Self.json(200, value)
+        case .stream(let chunks): return events(chunks)
         }
     }
 
-    func stream(_ submission: Submission, parsed: OpenAIRequest, response: OpenAIResponse, promptTokens: Int) -> Response {
+    /// Server-sent events: each chunk as `data: <json>` and a blank line, then `data: [DONE]`. A failed write (the
+    /// client left) cancels the work behind the chunks.
+    func events(_ chunks: ChunkStream) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         let logger = logger
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            func send(_ object: [String: Any]) async throws {
-                var object = object
-                // With include_usage every chunk carries `usage`, null until the last one.
-                if parsed.includeUsage && object["usage"] == nil && object["error"] == nil { object["usage"] = NSNull() }
-                var buffer = ByteBuffer(string: "data: ")
-                buffer.writeBytes(jsonData(object))
-                buffer.writeString("\n\n")
-                try await writer.write(buffer)
-            }
-            var completionTokens = 0
             do {
-                if parsed.kind == .chat {
-                    for index in 0..<parsed.generationRequests.count { try await send(response.chunk(index: index, text: "", role: true)) }
+                try await chunks.produce { chunk in
+                    try await writer.write(ByteBuffer(string: "data: " + chunk.serialized() + "\n\n"))
                 }
-                for await event in submission.events {
-                    switch event {
-                    case let .token(index, token):
-                        completionTokens += 1
-                        let lp = parsed.logprobs ? response.logprobs([token.token], top: [token.top]) : nil
-                        if !token.text.isEmpty || lp != nil {
-                            try await send(response.chunk(index: index, text: token.text, logprobs: lp))
-                        }
-                    case let .finished(index, result):
-                        try await send(response.chunk(index: index, text: parsed.kind == .chat ? nil : "", finish: result.finishReason))
-                    case let .failed(message):
-                        try await send(APIError.internalError(message).body)
-                    }
-                }
-                if parsed.includeUsage { try await send(response.usageChunk(prompt: promptTokens, completion: completionTokens)) }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
             } catch {
-                submission.cancel()
+                chunks.cancel()
                 logger.info("stream ended early: \(error)")
                 throw error
             }
@@ -196,7 +136,9 @@ public struct OpenAIServer: @unchecked Sendable {
 
 /// Turns thrown errors into OpenAI-shaped JSON: `APIError` as is, Hummingbird's 404 and 413 translated.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as APIError {
@@ -208,10 +150,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func response(_ error: APIError) -> Response {
-        Response(status: .init(code: error.status), headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(data: jsonData(error.body))))
-    }
+    static func response(_ error: APIError) -> Response { OpenAIServer.json(error.status, error.body) }
 }
 
 /// Checks `Authorization: Bearer <key>` in constant time; the key never reaches a log or a response.
@@ -220,7 +159,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     init(apiKey: String?) { key = apiKey.map { Array($0.utf8) } }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         guard let key else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
@@ -238,49 +179,4 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         difference |= UInt((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
-}
-
-/// Carries a value the compiler cannot prove sendable across the hop to the preparation queue; each is used by
-/// one side at a time (the closure runs once, and its result is read after it finished).
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// A fixed set of threads of its own taking jobs in order, for work that may hold a thread for a while.
-final class WorkerThreads: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
-    private var next = 0
-
-    init(count: Int, name: String) {
-        for i in 0..<count {
-            let thread = Thread { [unowned self] in self.work() }
-            thread.name = "\(name)-\(i)"
-            thread.start()
-        }
-    }
-
-    /// Queues `job` for the next free thread.
-    func run(_ job: @escaping () -> Void) {
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func work() {
-        while true {
-            condition.lock()
-            while next == jobs.count { condition.wait() }
-            let job = jobs[next]
-            next += 1
-            if next == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                next = 0
-            }
-            condition.unlock()
-            job()
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One turn of an OpenAI-style conversation: what chat templates render, clients send and data files hold.
 public struct ChatMessage: Sendable, Equatable, Codable {
@@ -52,6 +53,31 @@ extension ChatMessage {
                 return text
             }.joined()
         case nil, is NSNull:
+            content = ""
+        default:
+            throw ChatMessageError(index: index, reason: "content must be a string or an array of text parts")
+        }
+        return ChatMessage(role: role == "developer" ? "system" : role, content: content)
+    }
+
+    /// One message of a list parsed by the strict JSON parser (a request body), by the rules and with the errors
+    /// of `message(fromJSON:index:)`.
+    public static func message(from value: JSONValue, index: Int) throws -> ChatMessage {
+        guard let role = value["role"]?.stringValue else {
+            throw ChatMessageError(index: index, reason: "needs a string 'role'")
+        }
+        let content: String
+        switch value["content"] {
+        case .string(let text)?:
+            content = text
+        case .array(let parts)?:
+            content = try parts.map { part -> String in
+                guard part["type"]?.stringValue == "text", let text = part["text"]?.stringValue else {
+                    throw ChatMessageError(index: index, reason: "only text content parts are supported")
+                }
+                return text
+            }.joined()
+        case nil, .null?:
             content = ""
         default:
             throw ChatMessageError(index: index, reason: "content must be a string or an array of text parts")

@@ -84,8 +84,8 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
         if c.teacher != nil {
             let settings = c.server(name: c.modelName ?? "builtin-teacher")
             let teacher = FactTeacher(options: TeacherOptions(maxQuotes: c.maxQuotes))
-            let server = ResponderServer(configuration: settings, responder: BuiltinTeacher(teacher: teacher),
-                                         logger: logger)
+            let backend = ResponderBackend(responder: BuiltinTeacher(teacher: teacher))
+            let server = OpenAIServer(configuration: settings, backend: backend, logger: logger)
             let app = server.application { port in
                 note("serving the built-in teacher as '\(settings.modelName)' on "
                     + "http://\(settings.host):\(port)/v1 (\(keyNote))")
@@ -100,9 +100,9 @@ struct Serve: AsyncParsableCommand, ConfiguredCommand {
         defer { scheduler.shutdown() }
         let name = c.modelName ?? URL(fileURLWithPath: c.model.path).standardizedFileURL.lastPathComponent
         let settings = c.server(name: name)
-        let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
-                                  contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize,
-                                  logger: logger)
+        let backend = ModelBackend(service: scheduler, tokenizer: tokenizer,
+                                   contextLength: lm.config.maxPositionEmbeddings, vocabSize: lm.config.vocabSize)
+        let server = OpenAIServer(configuration: settings, backend: backend, logger: logger)
         let address = settings.host
         let app = server.application { port in
             note("serving '\(name)' on http://\(address):\(port)/v1 (\(keyNote))")

@@ -120,11 +120,11 @@ final class RawSocket {
         let request = GenerationRequest(promptIds: [1, 2], parameters: SamplingParameters())
         _ = try scheduler.submit([request, request])  // not started: both stay queued
         #expect(throws: APIError.overloaded("2 sequences are already waiting; try again later")) {
-            try OpenAIServer.submit([request], to: scheduler)
+            try ModelBackend.submit([request], to: scheduler)
         }
-        #expect((try? OpenAIServer.submit([request, request, request], to: scheduler)) == nil)
+        #expect((try? ModelBackend.submit([request, request, request], to: scheduler)) == nil)
         do {
-            _ = try OpenAIServer.submit([request, request, request], to: scheduler)
+            _ = try ModelBackend.submit([request, request, request], to: scheduler)
         } catch let error as APIError {
             #expect(error.status == 400)
         }
@@ -136,7 +136,7 @@ final class RawSocket {
         let tokenizer = Fixtures.chat.tokenizer
         let id = try #require(tokenizer.id(for: "¡"))  // the byte-level token for the single byte 0xA1
         #expect(tokenizer.tokenBytes(id) == [0xA1])
-        let response = OpenAIResponse(kind: .chat, model: "m", tokenizer: tokenizer)
+        let response = LogprobsWriter(kind: .chat, tokenizer: tokenizer)
         #expect(response.tokenText(id).1 == [0xA1], "before: U+FFFD's bytes 239, 191, 189")
         let hello = try #require(tokenizer.encodeIds("hello", addSpecialTokens: false).first)
         #expect(response.tokenText(hello).1 == Array(tokenizer.decode([hello]).utf8).map(Int.init))

@@ -57,9 +57,10 @@ final class ServerHarness: @unchecked Sendable {
         configure(&settings)
         var logger = Logger(label: "serve-test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
-        let server = OpenAIServer(configuration: settings, service: scheduler, tokenizer: tokenizer,
-                                  contextLength: Fixtures.chat.model.config.maxPositionEmbeddings,
-                                  vocabSize: Fixtures.chat.model.config.vocabSize, logger: logger)
+        let backend = ModelBackend(service: scheduler, tokenizer: tokenizer,
+                                   contextLength: Fixtures.chat.model.config.maxPositionEmbeddings,
+                                   vocabSize: Fixtures.chat.model.config.vocabSize)
+        let server = OpenAIServer(configuration: settings, backend: backend, logger: logger)
         let bound = PortBox()
         let app = server.application { port in bound.set(port) }
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }

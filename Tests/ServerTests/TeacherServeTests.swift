@@ -21,15 +21,19 @@ final class TeacherHarness: @unchecked Sendable {
         self.task = task
     }
 
-    static func start(apiKey: String? = nil) async throws -> TeacherHarness {
+    /// Starts a server; `configure` adjusts its settings (body limit, connection guards).
+    static func start(apiKey: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in })
+        async throws -> TeacherHarness
+    {
         var settings = ServerConfiguration(modelName: modelName)
         settings.port = 0
         settings.apiKey = apiKey
+        configure(&settings)
         var logger = Logger(label: "teacher-test") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         let bound = PortBox()
-        let app = ResponderServer(configuration: settings, responder: BuiltinTeacher(), logger: logger)
-            .application { port in bound.set(port) }
+        let app = OpenAIServer(configuration: settings, backend: ResponderBackend(responder: BuiltinTeacher()),
+                               logger: logger).application { port in bound.set(port) }
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         for _ in 0..<1000 {
             if let port = bound.get() { return TeacherHarness(port: port, task: task) }
@@ -46,11 +50,23 @@ final class TeacherHarness: @unchecked Sendable {
     }
 
     func post(_ json: [String: Any], key: String? = nil) async throws -> (status: Int, body: Data) {
-        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
+        try await post(raw: JSONSerialization.data(withJSONObject: json), key: key)
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: Data) {
+        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    /// POSTs `raw` bytes to `path` (under /v1).
+    func post(raw: Data, path: String = "/chat/completions", key: String? = nil) async throws
+        -> (status: Int, body: Data)
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        request.body = .bytes(ByteBuffer(data: raw))
         let response = try await client.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 1 << 20)))
     }

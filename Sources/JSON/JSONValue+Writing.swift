@@ -1,0 +1,96 @@
+/// Building and writing JSON values: literals, conversions from Swift values, and compact JSON text.
+///
+/// What must hold: `parse(serialized())` gives back an equal value for every value the parser can produce, and
+/// members are written in their order. Numbers are written as integers when integral and below 2⁵³ in magnitude,
+/// else in Swift's shortest round-trip form (`0.1`, `1e-05`, `1e+20`, all JSON numbers); a number that is not
+/// finite (only a builder can make one, never the parser) is written as `null`, the one JSON spelling that stays
+/// parseable.
+extension JSONValue {
+    /// The value as compact UTF-8 JSON text (no spaces, `/` unescaped, non-ASCII characters as themselves).
+    public func serialized() -> String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += Self.numberText(n)
+        case .string(let s): out += Self.quoted(s)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, member) in members.enumerated() {
+                if i > 0 { out += "," }
+                out += Self.quoted(member.key)
+                out += ":"
+                member.value.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func numberText(_ n: Double) -> String {
+        guard n.isFinite else { return "null" }
+        if n == n.rounded(), abs(n) < 9.0e15 { return String(Int64(n)) }
+        return "\(n)"
+    }
+
+    /// An integer.
+    public init(_ value: Int) { self = .number(Double(value)) }
+
+    /// A number.
+    public init(_ value: Double) { self = .number(value) }
+
+    /// A string.
+    public init(_ value: String) { self = .string(value) }
+
+    /// A string, or `null` for nil.
+    public init(_ value: String?) { self = value.map(JSONValue.string) ?? .null }
+
+    /// An object of `members` in their order; a key given twice is a programmer error.
+    public init(members: [(key: String, value: JSONValue)]) {
+        precondition(Self.hasUniqueKeys(members), "a JSON object built with a key given twice")
+        self = .object(members)
+    }
+
+    static func hasUniqueKeys(_ members: [(key: String, value: JSONValue)]) -> Bool {
+        var seen = Set<[UInt32]>()
+        return members.allSatisfy { seen.insert($0.key.unicodeScalars.map(\.value)).inserted }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension JSONValue: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+}
+
+extension JSONValue: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .number(value) }
+}
+
+extension JSONValue: ExpressibleByBooleanLiteral {
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension JSONValue: ExpressibleByArrayLiteral {
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}
+
+extension JSONValue: ExpressibleByDictionaryLiteral {
+    /// An object whose members keep the literal's order.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(members: elements.map { (key: $0.0, value: $0.1) })
+    }
+}
