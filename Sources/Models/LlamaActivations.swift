@@ -144,10 +144,14 @@ public final class LlamaActivations: @unchecked Sendable {
         return low < rows.count && rows[low] == n ? low : nil
     }
 
+    /// Per row of `logits`, its position's entry of a (B·T) array.
+    func perLogitRow<Value>(_ values: [Value]) -> [Value] {
+        logitRows.map { $0.map { values[$0] } } ?? values
+    }
+
     /// Per row of `logits`, its position's entry of a (B·T) array of targets; every target ≥ 0 must have a row.
     func targets(of targets: [Int32]) -> [Int32] {
-        guard let rows = logitRows else { return targets }
-        let picked = rows.map { targets[$0] }
+        let picked = perLogitRow(targets)
         precondition(picked.lazy.filter { $0 >= 0 }.count == targets.lazy.filter { $0 >= 0 }.count,
                      "a target at a position without logits")
         return picked

@@ -51,11 +51,6 @@ extension LlamaModel {
         return out
     }
 
-    /// Per row of the logits, its position's entry of a (B·T) array.
-    static func gather(_ values: [Float], rows: [Int]?) -> [Float] {
-        rows.map { $0.map { values[$0] } } ?? values
-    }
-
     /// Back-propagates a loss given by its per-position gradients: dL/dlog π (`logProbabilityGradients`), dL/dH
     /// (`entropyGradients`, optional) and dL/dvalue (`valueGradients`, with `valueHead`), through the value head
     /// and the trunk (the value gradient reaches the shared layers). A policy-gradient term Σ w_t ∇log π(y_t) is
@@ -74,11 +69,11 @@ extension LlamaModel {
         precondition((valueGradients == nil) == (valueHead == nil), "value gradients go with a value head")
         guard let logits = a.logits else { preconditionFailure("the backward needs all logits") }
         let rowTargets = a.targets(of: targets), M = rowTargets.count
-        let rowWeights = Self.gather(logProbabilityGradients, rows: a.logitRows)
+        let rowWeights = a.perLogitRow(logProbabilityGradients)
         rowTargets.withUnsafeBufferPointer { t in
             rowWeights.withUnsafeBufferPointer { w in
                 if let entropyGradients {
-                    Self.gather(entropyGradients, rows: a.logitRows).withUnsafeBufferPointer { e in
+                    a.perLogitRow(entropyGradients).withUnsafeBufferPointer { e in
                         tokenLogProbBackward(dlogits: logits.data, logits: logits.data, targets: t.baseAddress!,
                                              logpWeights: w.baseAddress!, entropyWeights: e.baseAddress!,
                                              temperature: temperature, rows: M, columns: V)
