@@ -134,6 +134,7 @@ public struct Annotator: Sendable {
 }
 
 /// A counting semaphore for async code: at most `limit` bodies run at once, the rest wait in order.
+// Unchecked Sendable: its count and waiters are guarded by its lock.
 final class AsyncSlots: @unchecked Sendable {
     private let lock = NSLock()
     private var free: Int

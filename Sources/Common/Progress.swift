@@ -21,6 +21,7 @@ public enum ProgressStyle: String, Codable, Sendable, CaseIterable {
 /// Reports progress to standard error: a redrawn bar on a terminal, a plain line every `interval` seconds
 /// otherwise (never one line per step when steps are fast). Shared by every long command: annotation counts
 /// items and failures, training counts steps and shows the latest figures.
+// Unchecked Sendable: its state is guarded by its lock.
 public final class ProgressReporter: @unchecked Sendable {
     private let total: Int
     private let style: ProgressStyle

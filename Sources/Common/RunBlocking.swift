@@ -13,6 +13,7 @@ public func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws
     return try box.result!.get()
 }
 
+// Unchecked Sendable: written once before the semaphore is signalled, read after the wait.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }

@@ -26,6 +26,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 /// value); per tensor (string name, u32 dimension count, u64 dimensions, u32 ggml type, u64 offset); padding to
 /// `general.alignment` (32 by default); then the data section, each tensor at its offset from the section's start.
 /// Strings are a u64 length and UTF-8 bytes; arrays a u32 element type, a u64 count and the elements.
+// Unchecked Sendable: read-only after parsing (a mapped file, never written).
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let version: UInt32

@@ -39,6 +39,7 @@ public protocol GenerationService: Sendable {
 /// 3. continuous batching: while a batch runs, waiting sequences join it before each decode step, up to
 ///    `maxBatchSize` running at once, and finished ones leave it, so a new request does not wait for the batch;
 /// 4. a sequence whose client went away (its stream terminated) stops at the next token.
+// Unchecked Sendable: queue and batch guarded by its lock; one generator thread.
 public final class GenerationScheduler: GenerationService, @unchecked Sendable {
     public let generator: Generator
     public let maxBatchSize: Int
@@ -78,6 +79,7 @@ public final class GenerationScheduler: GenerationService, @unchecked Sendable {
     }
 
     /// The stream of one API request: finished once each of its sequences is.
+    // Unchecked Sendable: a thread-safe continuation; its counts change under the scheduler's lock.
     private final class Ticket: @unchecked Sendable {
         let continuation: AsyncStream<SchedulerEvent>.Continuation
         private let lock = NSLock()

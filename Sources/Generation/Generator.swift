@@ -50,6 +50,7 @@ public struct GeneratedSequence: Sendable {
 
 /// Batched, KV-cached generation: prompts of different lengths are left-padded into one batch, each
 /// sequence samples with its own parameters and stops on its own.
+// Unchecked Sendable: one generation at a time, on the thread that calls it.
 public final class Generator: @unchecked Sendable {
     public let model: LlamaModel
     public let tokenizer: Tokenizer?

@@ -16,6 +16,7 @@ import Tokenizers
 /// 3. a 400 that mentions `response_format` turns JSON mode off for the rest of the run and
 ///    repeats the request without counting an attempt; a 400 asking for `max_completion_tokens`
 ///    (newer OpenAI models) switches the token-limit field the same way.
+// Unchecked Sendable: its mode flags are guarded by `stateLock`; HTTPClient is thread-safe.
 public final class OpenAIClient: ChatCompleting, @unchecked Sendable {
     private let settings: EndpointSettings
     private let http: HTTPClient

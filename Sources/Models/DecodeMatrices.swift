@@ -6,6 +6,7 @@ import Tensor
 ///
 /// The copies are made once; after the parameters change (full fine-tuning between rollouts), `refresh` narrows
 /// them again. Norms, biases and embeddings stay fp32 (they are a few KB per token).
+// Unchecked Sendable: raw matrices, rebuilt only between decode steps.
 public final class DecodeMatrices: @unchecked Sendable {
     public struct Layer {
         public let qkv: DecodeWeight

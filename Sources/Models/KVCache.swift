@@ -5,6 +5,7 @@ import Tensor
 /// The cache has one timeline of slots shared by the batch: each step appends T slots to every sequence,
 /// some of them padding (mask 0), e.g. the left padding of shorter prompts. Positions count only real
 /// tokens, so a sequence gets the same rotary angles alone or in any batch.
+// Unchecked Sendable: raw buffers of one generator, which runs one step at a time.
 public final class KVCache: @unchecked Sendable {
     public let config: LlamaConfig
     /// The sequences in the cache now (`keepRows` drops finished ones; `reset` restores `allocatedRows`).

@@ -6,6 +6,7 @@ import Tensor
 /// layers share one set, which is all a forward-only pass needs. A batch of fewer or shorter sequences uses a
 /// prefix of every tensor (`reshape`, `fitting`), so a loop over batches of varying sizes allocates once: new
 /// memory costs a page fault and a zeroing on its first touch, a twentieth of a small model's PPO update.
+// Unchecked Sendable: raw buffers of one pass at a time; its kernels write disjoint slices.
 public final class LlamaActivations: @unchecked Sendable {
     /// The batch the buffers are shaped for now: at most `capacity`.
     public private(set) var batchSize: Int

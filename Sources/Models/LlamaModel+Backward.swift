@@ -1,6 +1,7 @@
 import Tensor
 
 /// Gradient buffers for one (B, T) that the backward pass reuses layer after layer (one arena).
+// Unchecked Sendable: raw buffers of one backward pass at a time.
 public final class LlamaBackwardBuffers: @unchecked Sendable {
     public let arena: TensorArena
     let residual: UnsafeMutablePointer<Float>   // (B, T, C) gradient of the residual stream

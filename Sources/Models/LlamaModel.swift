@@ -5,6 +5,7 @@ import Tensor
 /// A Llama-family decoder (Llama, Qwen2, Qwen3, Mistral, Gemma 3): embeddings, L × (RMSNorm → GQA attention with
 /// rotary → residual → RMSNorm → gated MLP → residual), a final RMSNorm and the LM head; what the families add
 /// (q/k norms, sandwich norms, GeGLU, scaled embeddings, local layers, softcapped logits) is set by the config.
+// Unchecked Sendable: weights and settings change only between passes; a pass only reads them.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights

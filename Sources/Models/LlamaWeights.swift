@@ -2,6 +2,7 @@ import SafeTensors
 import Tensor
 
 /// The parameters of a Llama-family model in one arena, named as in the Hugging Face checkpoint.
+// Unchecked Sendable: raw tensors, written by the optimizer between passes.
 public final class LlamaWeights: @unchecked Sendable {
     public let config: LlamaConfig
     public let arena: TensorArena

@@ -66,6 +66,7 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
 /// (`base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight`, A (r, in), B (out, r)).
 ///
 /// An adapter built for gradients has the same table, so AdamW runs over it as over full weights.
+// Unchecked Sendable: raw tensors, changed between passes; a pass's kernels write disjoint slices.
 public final class LoRAAdapter: @unchecked Sendable {
     public let config: LoRAConfig
     public let modelConfig: LlamaConfig

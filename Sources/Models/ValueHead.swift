@@ -4,6 +4,7 @@ import Tensor
 
 /// A scalar value per position from the final normed hidden state: values (N) = hidden (N, C) · wᵀ + b,
 /// as TRL's `ValueHead` (`v_head.summary`), saved as `value_head.safetensors`.
+// Unchecked Sendable: raw tensors, updated by the training loop between passes.
 public final class ValueHead: @unchecked Sendable {
     public static let fileName = "value_head.safetensors"
     public let hiddenSize: Int

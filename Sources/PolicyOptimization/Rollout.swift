@@ -7,6 +7,7 @@ import Tokenizers
 
 /// A prompt of the policy's data: its id, its text (what the critic sees), its token ids (through the chat
 /// template) and the line's other fields (a reference, facts) for a task's own metric.
+// Unchecked Sendable: `fields` is a parsed JSON object that nothing mutates after parsing.
 public struct PolicyPrompt: @unchecked Sendable {
     public var id: String
     public var text: String
@@ -81,6 +82,7 @@ public struct PolicyPrompt: @unchecked Sendable {
 
 /// One step's rollouts: the sampled response ids (never decoded and re-encoded), their text and each token's
 /// character offsets in it, laid out as rows of L tokens with a mask for the RL arithmetic.
+// Unchecked Sendable: its prompts' parsed JSON objects are never mutated after parsing.
 public struct Rollouts: @unchecked Sendable {
     public var prompts: [PolicyPrompt]
     /// Sampled ids per row, the end-of-sequence token included when one was sampled.

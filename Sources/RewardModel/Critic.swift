@@ -35,6 +35,7 @@ public enum CritiqueOutcome: Sendable, Equatable {
 /// with JSON-object constrained decoding, or any OpenAI-compatible endpoint serving one. Both get the same
 /// conversation (`RewardModelFormat.messages`) and their answers go through the annotator's parser and aligner,
 /// so `critique` records and `annotate` records are interchangeable.
+// Unchecked Sendable: settings fixed before a run; a local model critiques one batch at a time.
 public final class Critic: @unchecked Sendable {
     public enum Backend: Sendable {
         /// A model in this process; `name` is written as the record's teacher model.

@@ -7,6 +7,7 @@ import Darwin
 
 /// The weights of a Hugging Face model directory: `model.safetensors`, or the shards named by
 /// `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`).
+// Unchecked Sendable: read-only after opening (its files are mapped, never written).
 public final class SafeTensorsCheckpoint: @unchecked Sendable {
     public let directory: String
     private let files: [SafeTensorsFile]

@@ -23,6 +23,7 @@ let maxHeaderBytes: UInt64 = 100_000_000
 ///
 /// Format: 8-byte little-endian header length N, N bytes of JSON
 /// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}`, then the data.
+// Unchecked Sendable: read-only after opening (a mapped file, never written).
 public final class SafeTensorsFile: @unchecked Sendable {
     public let path: String
     /// Tensors in header order.

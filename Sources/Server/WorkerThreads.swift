@@ -7,6 +7,7 @@ import Foundation
 /// request, `/v1/models` included. Not a concurrent DispatchQueue: on Linux it draws on the same few worker threads
 /// (as many as cores) as Swift concurrency's executor, so sixteen slow templates there left the server without an
 /// answer to anything for seconds.
+// Unchecked Sendable: its queue of jobs is guarded by its condition.
 final class WorkerThreads: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []

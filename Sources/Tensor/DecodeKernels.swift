@@ -111,6 +111,7 @@ public func matmulDecode(
 public let smallBatchRows = 16
 
 /// bf16 copies of fp32 values, rounded to nearest (ties to even), in one allocation.
+// Unchecked Sendable: raw memory, written when made and read-only after.
 public final class BF16Buffer: @unchecked Sendable {
     public let count: Int
     public let data: UnsafeMutablePointer<UInt16>

@@ -18,6 +18,7 @@ import Synchronization
 ///
 /// One caller at a time: a second caller arriving while the pool is busy (two generators on two threads)
 /// gets `DispatchQueue.concurrentPerform` instead, so it is never blocked or wrong, only slower.
+// Unchecked Sendable: atomics and a condition; `job` is published through the ticket.
 @available(macOS 15.0, *)
 public final class SpinningPool: @unchecked Sendable {
     /// The pool the decode kernels use: one worker per core beyond the caller's, at most 7.

@@ -6,6 +6,7 @@ import Glibc
 ///
 /// Views into an arena keep the arena alive, so parameters, gradients and activations can each live
 /// in one allocation carved into named tensors.
+// Unchecked Sendable: raw memory; one pass writes it at a time, its kernels in disjoint slices.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int
@@ -57,6 +58,7 @@ public final class Tensor: @unchecked Sendable {
 /// One allocation carved into named tensors from a table of (name, shape), in table order.
 ///
 /// Gradients built from the same table share the parameters' layout, so an optimizer is one loop.
+// Unchecked Sendable: raw memory; one pass writes it at a time, its kernels in disjoint slices.
 public final class TensorArena: @unchecked Sendable {
     public let layout: [(name: String, shape: [Int])]
     public let count: Int

@@ -25,6 +25,7 @@ public struct AdamWConfig: Sendable, Equatable, Codable {
 /// Per element, as `torch.optim.AdamW` (t counts from 1):
 /// p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
+// Unchecked Sendable: raw moments, updated only by the training loop's thread.
 public final class AdamW: @unchecked Sendable {
     public let config: AdamWConfig
     /// First and second moments, laid out like the parameters.

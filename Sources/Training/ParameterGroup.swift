@@ -9,6 +9,7 @@ import Tensor
 ///
 /// A run trains one or more groups (`model` for full fine-tuning or `adapter` for LoRA, and `value_head` for
 /// PPO); the loop clips them by one global norm and updates each with its scaled rate.
+// Unchecked Sendable: raw tensors, updated only by the training loop's thread.
 public final class ParameterGroup: @unchecked Sendable {
     /// The group's name: the prefix of its optimizer moments in a checkpoint.
     public let name: String
@@ -41,6 +42,7 @@ public final class ParameterGroup: @unchecked Sendable {
 
 /// A Llama model as a run trains it: the LoRA adapter or every weight, optionally a value head on the final
 /// hidden state, each with gradients and optimizer state; saved and restored as checkpoint files.
+// Unchecked Sendable: updated only by the training loop's thread.
 public final class TrainableModel: @unchecked Sendable {
     /// The model; its `adapter` is the trained one under LoRA.
     public let model: LlamaModel

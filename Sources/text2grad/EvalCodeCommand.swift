@@ -121,6 +121,7 @@ struct EvalCode: AsyncParsableCommand, ConfiguredCommand {
 }
 
 /// A thread-safe count of finished samples, for progress lines.
+// Unchecked Sendable: its count is read and written under its lock.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
