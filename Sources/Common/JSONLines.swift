@@ -19,10 +19,14 @@ public enum JSONLines {
         public let bytes: Data
     }
 
-    /// The lines of `data` that are not blank (spaces, tabs, CR), numbered from 1; a UTF-8 BOM is dropped.
-    public static func lines(_ data: Data) -> [Line] {
+    /// The UTF-8 byte order mark.
+    public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// The lines of `data` that are not blank (spaces, tabs, CR), numbered from 1; a leading UTF-8 BOM is dropped
+    /// unless `dropsByteOrderMark` is false.
+    public static func lines(_ data: Data, dropsByteOrderMark: Bool = true) -> [Line] {
         var bytes = data
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        if dropsByteOrderMark && bytes.starts(with: byteOrderMark) { bytes = bytes.dropFirst(3) }
         var lines: [Line] = []
         var start = bytes.startIndex
         var number = 1
@@ -41,14 +45,14 @@ public enum JSONLines {
 
     /// The JSON object on one line, or why it is not one.
     public static func object(_ bytes: Data) -> Result<[String: Any], FileLineProblem> {
-        do {
-            guard let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
-                return .failure(FileLineProblem(reason: "a line must hold one JSON object"))
-            }
-            return .success(object)
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            return .failure(FileLineProblem(reason: "invalid JSON (\(detail))"))
+        DataFile.entry(bytes, as: FoundationJSON.self).mapError(problem)
+    }
+
+    /// How a JSONL line's problem reads in Foundation's words.
+    public static func problem(_ problem: DataFile.EntryProblem) -> FileLineProblem {
+        switch problem {
+        case .notObject: return FileLineProblem(reason: "a line must hold one JSON object")
+        case .notJSON(let error): return FileLineProblem(reason: "invalid JSON (\(FoundationJSON.reason(error)))")
         }
     }
 
