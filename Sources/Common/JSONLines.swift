@@ -9,7 +9,8 @@ public struct JSONLine: @unchecked Sendable {
 }
 
 /// Reading JSONL: one JSON object per line, blank lines ignored, every problem named by file and line.
-/// The one reader behind every command's JSONL input (task data, SFT data, prompts, annotation records).
+/// The one reader behind every command's JSONL input (task data, SFT data, prompts, annotation records), and `lines`
+/// the one line splitter behind every JSONL file read (data files, appended outputs, metrics).
 public enum JSONLines {
     /// A raw line: its 1-based number and its bytes without the newline.
     public struct Line: Sendable {
@@ -78,6 +79,12 @@ public enum JSONLines {
         return records
     }
 
+    /// The length of `data`'s complete lines, up to and including its last newline. The bytes after it are a torn
+    /// last line: a write that a kill (or a full disk) cut short.
+    public static func completeLength(_ data: Data) -> Int {
+        data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0
+    }
+
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
 }
 
@@ -92,42 +99,6 @@ extension JSONLines {
     public static func encode(_ object: [String: Any]) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Writes JSONL lines to a new file, or to standard output when no path is given; a failed write (a full disk, a
-/// closed pipe) is a `FileError.io` naming the file, never a trap.
-public final class JSONLWriter {
-    private let handle: FileHandle
-    /// The file, or "standard output".
-    public let path: String
-
-    /// Creates (or empties) `path`, which may also be a pipe (`/dev/stdout`, `>(…)`); nil writes to standard output.
-    public init(path: String?) throws {
-        if let path {
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else {
-                let reason = String(cString: strerror(errno))
-                throw FileError.io(path: path, detail: "cannot create the output file (\(reason))")
-            }
-            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-            self.path = path
-        } else {
-            handle = FileHandle.standardOutput
-            self.path = StandardOutput.name
-        }
-    }
-
-    /// Writes one object as a line.
-    public func write(_ object: [String: Any]) throws { try writeLine(try JSONLines.encode(object)) }
-
-    /// Writes one already-encoded line.
-    public func writeLine(_ line: String) throws {
-        do {
-            try handle.write(contentsOf: Data((line + "\n").utf8))
-        } catch {
-            throw FileError.io(path: path, detail: "cannot write (\(writeFailure(error)))")
-        }
     }
 }
 
