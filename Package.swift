@@ -44,7 +44,8 @@ let package = Package(
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers, tokenizer
         // files and request bodies, and its writer.
         .target(name: "JSON"),
-        // What every command shares: JSONL reading and appending, progress, YAML configs, settings groups.
+        // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
+        // progress, YAML configs, settings groups.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
         .target(name: "Spans"),

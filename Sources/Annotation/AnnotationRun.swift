@@ -261,12 +261,12 @@ public struct AnnotationRun: Sendable {
         let done = Set(try JSONLScan.read(path: config.output, repair: false).ids)
         let failures = try JSONLScan.read(path: path, repair: false)
         guard failures.ids.contains(where: done.contains) || Set(failures.ids).count < failures.ids.count else { return }
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let data = (try? InputFile.read(path: path)) ?? Data()
         // Still failing: not in the output, and only the latest failure of an id retried more than once.
         var latest: [String: Int] = [:]
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { line -> (String?, Substring) in
-            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-            return (object?["id"] as? String, line)
+        let lines = JSONLines.lines(data, dropsByteOrderMark: false).map { line -> (String?, Data) in
+            let object = try? JSONLines.object(line.bytes).get()
+            return (object?["id"] as? String, line.bytes)
         }
         for (index, (id, _)) in lines.enumerated() { if let id { latest[id] = index } }
         let kept = lines.enumerated().filter { index, entry in
@@ -275,7 +275,9 @@ public struct AnnotationRun: Sendable {
         }.map(\.element.1)
         let temporary = path + ".compacting"
         do {
-            try (kept.map { $0 + "\n" }.joined()).write(toFile: temporary, atomically: false, encoding: .utf8)
+            let writer = try JSONLWriter(path: temporary)
+            try writer.append(Data(kept.map { $0 + [0x0A] }.joined()))
+            writer.close()
             guard rename(temporary, path) == 0 else { throw AnnotationError.io(path: path, detail: "cannot replace") }
         } catch {
             unlink(temporary)

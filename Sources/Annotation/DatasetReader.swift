@@ -50,23 +50,35 @@ public enum DatasetReader {
 
     /// Parses file contents; `path` only labels errors.
     public static func parse(_ data: Data, path: String, policy: BadLinePolicy) throws -> Dataset {
-        var bytes = data
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        let nonEmpty = JSONLines.lines(bytes)
-        guard let first = nonEmpty.first else {
+        let read: (form: DataFile.Form, entries: [DataFile.Entry<[String: Any]>])
+        do {
+            read = try DataFile.read(data, as: FoundationJSON.self, keyed: true, dropsByteOrderMark: true)
+        } catch DataFile.DocumentProblem.notJSON(let error) {
+            throw AnnotationError.badInput(
+                path: path, line: nil, item: nil,
+                detail: "neither JSONL nor valid JSON (\(FoundationJSON.reason(error)))")
+        } catch {
+            throw AnnotationError.badInput(
+                path: path, line: nil, item: nil, detail: "top level must be a list or an object")
+        }
+        if read.form == .lines && read.entries.isEmpty {
             throw AnnotationError.badInput(path: path, line: nil, item: nil, detail: "the file holds no items")
         }
         var builder = Builder(path: path, policy: policy)
-        if first.bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "[") || !looksLikeJSONL(nonEmpty) {
-            try readWholeFile(bytes, into: &builder)
-        } else {
-            for line in nonEmpty {
-                switch JSONLines.object(line.bytes) {
-                case .success(let object):
-                    try builder.add(object, fallbackID: String(line.number), line: line.number, key: nil)
-                case .failure(let problem):
-                    try builder.reject(line: line.number, id: nil, detail: problem.reason)
-                }
+        for entry in read.entries {
+            switch (entry.place, entry.object) {
+            case let (.line(number), .success(object)):
+                try builder.add(object, fallbackID: String(number), line: number, key: nil)
+            case let (.line(number), .failure(problem)):
+                try builder.reject(line: number, id: nil, detail: JSONLines.problem(problem).reason)
+            case let (.item(index), .success(object)):
+                try builder.add(object, fallbackID: String(index + 1), line: nil, key: nil)
+            case let (.item(index), .failure):
+                try builder.reject(line: nil, id: "#\(index + 1)", detail: "list entry is not an object")
+            case let (.key(key), .success(object)):
+                try builder.add(object, fallbackID: key, line: nil, key: key)
+            case let (.key(key), .failure):
+                try builder.reject(line: nil, id: key, detail: "value is not an object")
             }
         }
         return Dataset(items: builder.items, rejected: builder.rejected)
@@ -112,55 +124,5 @@ public enum DatasetReader {
             if policy == .fatal { throw error }
             rejected.append(RejectedInput(id: id, line: line, error: error))
         }
-    }
-
-    private static func readWholeFile(_ bytes: Data, into builder: inout Builder) throws {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: bytes)
-        } catch {
-            throw AnnotationError.badInput(
-                path: builder.path, line: nil, item: nil,
-                detail: "neither JSONL nor valid JSON (\(jsonReason(error)))")
-        }
-        if let list = root as? [Any] {
-            for (index, entry) in list.enumerated() {
-                guard let object = entry as? [String: Any] else {
-                    try builder.reject(line: nil, id: "#\(index + 1)", detail: "list entry is not an object")
-                    continue
-                }
-                try builder.add(object, fallbackID: String(index + 1), line: nil, key: nil)
-            }
-        } else if let dict = root as? [String: Any] {
-            for key in dict.keys.sorted() {
-                guard let object = dict[key] as? [String: Any] else {
-                    try builder.reject(line: nil, id: key, detail: "value is not an object")
-                    continue
-                }
-                try builder.add(object, fallbackID: key, line: nil, key: key)
-            }
-        } else {
-            throw AnnotationError.badInput(
-                path: builder.path, line: nil, item: nil, detail: "top level must be a list or an object")
-        }
-    }
-
-    /// JSONL unless the file is one line holding an object of objects (a compact id-keyed dict),
-    /// or its first line is not a complete object (a pretty-printed JSON document).
-    private static func looksLikeJSONL(_ lines: [JSONLines.Line]) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: lines[0].bytes) as? [String: Any] else {
-            return false
-        }
-        if lines.count > 1 { return true }
-        return !(!object.isEmpty && object.values.allSatisfy { $0 is [String: Any] })
-    }
-
-    private static func isSpace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-    }
-
-    private static func jsonReason(_ error: Error) -> String {
-        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-        return text ?? String(describing: error)
     }
 }

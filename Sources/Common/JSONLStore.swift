@@ -6,16 +6,18 @@ import Foundation
     import Darwin
 #endif
 
-/// An append-only JSONL file where each record is one `write(2)` of a complete line.
+/// An append-only JSONL file where each record is one `write(2)` of a complete line (see `JSONLWriter`, which
+/// writes it), locked against other runs and with the API key redacted. Writes are serialized by the actor.
 ///
 /// Why this survives SIGKILL: with `O_APPEND` each `write` lands atomically at the end of the file
 /// and goes straight to the kernel (no user-space buffer to lose), so a killed process leaves only
 /// whole lines, except if the kernel itself split a write (disk full, a huge line); `JSONLScan`
-/// detects and removes such a torn tail on resume. Writes are serialized by the actor.
+/// detects and removes such a torn tail on resume.
 public actor JSONLAppender {
     /// The file's path.
     public let path: String
-    private var descriptor: Int32
+    /// Nil once closed.
+    private var file: JSONLWriter?
     /// Removed from every line, in each form it can be echoed in (see `redact`).
     private let secret: String?
 
@@ -24,18 +26,7 @@ public actor JSONLAppender {
     public init(path: String, redacting secret: String? = nil) throws {
         self.path = path
         self.secret = secret
-        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw FileError.io(
-                path: path, detail: "cannot open for appending (\(String(cString: strerror(errno))))")
-        }
-        // Two runs appending to one file would write some ids twice. The lock is advisory and the
-        // kernel drops it when the process dies, so a killed run never leaves the file locked.
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let reason = errno == EWOULDBLOCK ? "another run is writing this file" : String(cString: strerror(errno))
-            _ = systemClose(descriptor)
-            throw FileError.io(path: path, detail: "cannot lock (\(reason))")
-        }
+        file = try JSONLWriter(appendingTo: path, exclusive: true)
     }
 
     /// Appends `value` as one line.
@@ -50,45 +41,20 @@ public actor JSONLAppender {
             line = Data(redact(String(decoding: line, as: UTF8.self), secret: secret).utf8)
         }
         line.append(UInt8(ascii: "\n"))
-        try write(line)
-    }
-
-    /// One `write` call for the whole line; the loop only continues after a signal or a short write
-    /// (disk nearly full), the one case where a kill could leave a torn tail for the next resume.
-    private func write(_ line: Data) throws {
-        guard descriptor >= 0 else { throw FileError.io(path: path, detail: "write after close") }
-        try line.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let written = systemWrite(descriptor, base + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw FileError.io(path: path, detail: "write failed (\(String(cString: strerror(errno))))")
-                }
-                offset += written
-            }
+        guard let file else { throw FileError.io(path: path, detail: "write after close") }
+        do {
+            try file.append(line)
+        } catch {
+            throw FileError.io(path: path, detail: "write failed (\(error))")
         }
-    }
-
-    deinit {
-        if descriptor >= 0 { _ = systemClose(descriptor) }
     }
 
     /// Closes the file; later appends fail.
     public func close() {
-        if descriptor >= 0 { _ = systemClose(descriptor) }
-        descriptor = -1
+        file?.close()
+        file = nil
     }
 }
-
-#if canImport(Glibc)
-    private let systemWrite = Glibc.write
-    private let systemClose = Glibc.close
-#else
-    private let systemWrite = Darwin.write
-    private let systemClose = Darwin.close
-#endif
 
 /// What an existing JSONL file holds, after any torn tail was cut off.
 public struct JSONLScan: Sendable {
@@ -111,12 +77,7 @@ public struct JSONLScan: Sendable {
         } catch {
             throw FileError.io(path: path, detail: "cannot read (\(error.localizedDescription))")
         }
-        var end = data.count
-        if let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) {
-            end = lastNewline + 1
-        } else {
-            end = 0
-        }
+        let end = JSONLines.completeLength(data)
         let torn = data.count - end
         if torn > 0 && repair {
             guard truncate(path, off_t(end)) == 0 else {
@@ -125,21 +86,14 @@ public struct JSONLScan: Sendable {
             }
         }
         var entries: [(Int, UncheckedDictionary)] = []
-        var start = 0
-        var number = 0
-        while start < end {
-            number += 1
-            let newline = data[start..<end].firstIndex(of: UInt8(ascii: "\n")) ?? end
-            let line = data[start..<newline]
-            start = newline + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
-                throw FileError.corruptLine(path: path, line: number, detail: "not a JSON object")
+        for line in JSONLines.lines(data.prefix(end), dropsByteOrderMark: false) {
+            guard case .success(let object) = JSONLines.object(line.bytes) else {
+                throw FileError.corruptLine(path: path, line: line.number, detail: "not a JSON object")
             }
             guard object["id"] is String else {
-                throw FileError.corruptLine(path: path, line: number, detail: "no string 'id'")
+                throw FileError.corruptLine(path: path, line: line.number, detail: "no string 'id'")
             }
-            entries.append((number, UncheckedDictionary(value: object)))
+            entries.append((line.number, UncheckedDictionary(value: object)))
         }
         return JSONLScan(truncatedBytes: torn, entries: entries)
     }

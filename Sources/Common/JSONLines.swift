@@ -9,7 +9,8 @@ public struct JSONLine: @unchecked Sendable {
 }
 
 /// Reading JSONL: one JSON object per line, blank lines ignored, every problem named by file and line.
-/// The one reader behind every command's JSONL input (task data, SFT data, prompts, annotation records).
+/// The one reader behind every command's JSONL input (task data, SFT data, prompts, annotation records), and `lines`
+/// the one line splitter behind every JSONL file read (data files, appended outputs, metrics).
 public enum JSONLines {
     /// A raw line: its 1-based number and its bytes without the newline.
     public struct Line: Sendable {
@@ -19,10 +20,14 @@ public enum JSONLines {
         public let bytes: Data
     }
 
-    /// The lines of `data` that are not blank (spaces, tabs, CR), numbered from 1; a UTF-8 BOM is dropped.
-    public static func lines(_ data: Data) -> [Line] {
+    /// The UTF-8 byte order mark.
+    public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// The lines of `data` that are not blank (spaces, tabs, CR), numbered from 1; a leading UTF-8 BOM is dropped
+    /// unless `dropsByteOrderMark` is false.
+    public static func lines(_ data: Data, dropsByteOrderMark: Bool = true) -> [Line] {
         var bytes = data
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        if dropsByteOrderMark && bytes.starts(with: byteOrderMark) { bytes = bytes.dropFirst(3) }
         var lines: [Line] = []
         var start = bytes.startIndex
         var number = 1
@@ -41,14 +46,14 @@ public enum JSONLines {
 
     /// The JSON object on one line, or why it is not one.
     public static func object(_ bytes: Data) -> Result<[String: Any], FileLineProblem> {
-        do {
-            guard let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
-                return .failure(FileLineProblem(reason: "a line must hold one JSON object"))
-            }
-            return .success(object)
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            return .failure(FileLineProblem(reason: "invalid JSON (\(detail))"))
+        DataFile.entry(bytes, as: FoundationJSON.self).mapError(problem)
+    }
+
+    /// How a JSONL line's problem reads in Foundation's words.
+    public static func problem(_ problem: DataFile.EntryProblem) -> FileLineProblem {
+        switch problem {
+        case .notObject: return FileLineProblem(reason: "a line must hold one JSON object")
+        case .notJSON(let error): return FileLineProblem(reason: "invalid JSON (\(FoundationJSON.reason(error)))")
         }
     }
 
@@ -74,6 +79,12 @@ public enum JSONLines {
         return records
     }
 
+    /// The length of `data`'s complete lines, up to and including its last newline. The bytes after it are a torn
+    /// last line: a write that a kill (or a full disk) cut short.
+    public static func completeLength(_ data: Data) -> Int {
+        data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0
+    }
+
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
 }
 
@@ -88,42 +99,6 @@ extension JSONLines {
     public static func encode(_ object: [String: Any]) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Writes JSONL lines to a new file, or to standard output when no path is given; a failed write (a full disk, a
-/// closed pipe) is a `FileError.io` naming the file, never a trap.
-public final class JSONLWriter {
-    private let handle: FileHandle
-    /// The file, or "standard output".
-    public let path: String
-
-    /// Creates (or empties) `path`, which may also be a pipe (`/dev/stdout`, `>(…)`); nil writes to standard output.
-    public init(path: String?) throws {
-        if let path {
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else {
-                let reason = String(cString: strerror(errno))
-                throw FileError.io(path: path, detail: "cannot create the output file (\(reason))")
-            }
-            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-            self.path = path
-        } else {
-            handle = FileHandle.standardOutput
-            self.path = StandardOutput.name
-        }
-    }
-
-    /// Writes one object as a line.
-    public func write(_ object: [String: Any]) throws { try writeLine(try JSONLines.encode(object)) }
-
-    /// Writes one already-encoded line.
-    public func writeLine(_ line: String) throws {
-        do {
-            try handle.write(contentsOf: Data((line + "\n").utf8))
-        } catch {
-            throw FileError.io(path: path, detail: "cannot write (\(writeFailure(error)))")
-        }
     }
 }
 

@@ -93,9 +93,34 @@ public enum RecordFile {
 
     /// The objects of a JSON list or of JSONL text.
     static func parse(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
-        let firstNonSpace = bytes.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
-        if firstNonSpace == UInt8(ascii: "[") { return try readList(bytes, path: path) }
-        return try readLines(bytes, path: path)
+        let entries: [DataFile.Entry<JSONValue>]
+        do {
+            let data = Data(bytes)
+            entries = try DataFile.read(data, as: StrictJSON.self, keyed: false, dropsByteOrderMark: false).entries
+        } catch DataFile.DocumentProblem.notJSON(let error) {
+            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not JSON: \(error)")
+        } catch {
+            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not a JSON list")
+        }
+        return try entries.map { entry in
+            var line: Int?
+            var item: Int?
+            switch entry.place {
+            case .line(let number): line = number
+            case .item(let index): item = index
+            case .key: preconditionFailure("a record file is never read keyed")
+            }
+            switch entry.object {
+            case .success(let value):
+                return SourcedRecord(value: value, line: line, item: item, path: path)
+            case .failure(.notJSON(let error)):
+                throw EvaluationError.badRecord(
+                    path: path, line: line, item: nil, field: nil, detail: "not JSON: \(error)")
+            case .failure(.notObject):
+                let detail = line == nil ? "not an object" : "not a JSON object"
+                throw EvaluationError.badRecord(path: path, line: line, item: item, field: nil, detail: detail)
+            }
+        }
     }
 
     static func load(path: String, maximumBytes: Int) throws -> [UInt8] {
@@ -104,50 +129,6 @@ public enum RecordFile {
         } catch FileError.io(_, let detail) {
             throw EvaluationError.io(path: path, detail: detail)
         }
-    }
-
-    static func readList(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(bytes, repairingText: true)
-        } catch {
-            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not JSON: \(error)")
-        }
-        guard let list = value.arrayValue else {
-            throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not a JSON list")
-        }
-        return try list.enumerated().map { index, element in
-            guard element.objectValue != nil else {
-                throw EvaluationError.badRecord(path: path, line: nil, item: index, field: nil, detail: "not an object")
-            }
-            return SourcedRecord(value: element, line: nil, item: index, path: path)
-        }
-    }
-
-    static func readLines(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
-        var records: [SourcedRecord] = []
-        var start = 0
-        var number = 0
-        while start < bytes.count {
-            number += 1
-            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-            let line = Array(bytes[start..<end])
-            start = end + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let value: JSONValue
-            do {
-                value = try JSONValue.parse(line, repairingText: true)
-            } catch {
-                throw EvaluationError.badRecord(
-                    path: path, line: number, item: nil, field: nil, detail: "not JSON: \(error)")
-            }
-            guard value.objectValue != nil else {
-                throw EvaluationError.badRecord(
-                    path: path, line: number, item: nil, field: nil, detail: "not a JSON object")
-            }
-            records.append(SourcedRecord(value: value, line: number, item: nil, path: path))
-        }
-        return records
     }
 
     /// Decompresses gzip data (every member of a multi-member file), stopping as soon as it passes `maximumBytes`.
@@ -193,4 +174,13 @@ public enum RecordFile {
         }
         return output
     }
+}
+
+/// The strict, order-keeping `JSONValue` parser as record files use it: text that is not valid UTF-8 (or a lone
+/// surrogate escape) is repaired to U+FFFD, so the text check after parsing can name the field that holds it.
+enum StrictJSON: JSONDialect {
+    static func parse(_ bytes: Data) throws -> JSONValue { try JSONValue.parse([UInt8](bytes), repairingText: true) }
+    static func object(_ value: JSONValue) -> JSONValue? { value.objectValue == nil ? nil : value }
+    static func elements(_ value: JSONValue) -> [JSONValue]? { value.arrayValue }
+    static func members(_ object: JSONValue) -> [(key: String, value: JSONValue)] { object.objectValue ?? [] }
 }

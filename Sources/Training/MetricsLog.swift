@@ -21,12 +21,12 @@ public final class MetricsLog {
         try file.append(object)
     }
 
-    /// Every record of a metrics file by step (for tests, summaries and reports).
+    /// Every record of a metrics file by step (for tests, summaries and reports). A line that is not JSON (a torn
+    /// last line) or a file that is not UTF-8 is an error; a line without a `step` is skipped.
     public static func records(path: String) throws -> [Int: [String: Double]] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
         var records: [Int: [String: Double]] = [:]
-        for line in text.split(separator: "\n") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        for line in JSONLines.lines(Data(try InputFile.text(path: path).utf8), dropsByteOrderMark: false) {
+            guard let object = try JSONSerialization.jsonObject(with: line.bytes) as? [String: Any],
                   let step = (object["step"] as? NSNumber)?.intValue else { continue }
             var values: [String: Double] = [:]
             for (key, value) in object where key != "step" {
@@ -47,41 +47,38 @@ public final class MetricsLog {
 /// later steps dropped, each append flushed.
 public final class StepFile {
     public let path: String
-    private let handle: FileHandle
+    private let file: JSONLWriter
 
-    /// Opens `path`, keeping only the lines whose `step` is ≤ `step` (0: a fresh file).
+    /// Opens `path`, keeping only the lines whose `step` is ≤ `step` (0: a fresh file). A file that is not UTF-8
+    /// starts fresh; a line that is not an object with a `step` (a torn last line) is dropped.
     public init(path: String, keepThrough step: Int) throws {
         self.path = path
-        var kept = ""
-        if step > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        var kept = Data()
+        if step > 0, let data = try? InputFile.read(path: path), String(data: data, encoding: .utf8) != nil {
+            for line in JSONLines.lines(data, dropsByteOrderMark: false) {
+                guard case .success(let object) = JSONLines.object(line.bytes),
                       let s = (object["step"] as? NSNumber)?.intValue, s <= step else { continue }
-                kept += line + "\n"
+                kept += line.bytes + [0x0A]
             }
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)),
-              let handle = FileHandle(forWritingAtPath: path)
+        guard FileManager.default.createFile(atPath: path, contents: kept),
+              let file = try? JSONLWriter(appendingTo: path)
         else { throw TrainingError.cannotWrite(path: path, reason: "cannot create the file") }
-        handle.seekToEndOfFile()
-        self.handle = handle
+        self.file = file
     }
-
-    deinit { try? handle.close() }
 
     /// Appends one object as a line (sorted keys) and flushes it to the file. A write that fails (a full disk) is
     /// cut back off, so the file keeps only whole lines and a resumed run appends after the last one.
     public func append(_ object: [String: Any]) throws {
         var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         data.append(0x0A)
-        var end: UInt64 = 0
+        let end = file.length() ?? 0
         do {
-            end = try handle.offset()
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
+            try file.append(data)
+            try file.synchronize()
         } catch {
-            try? handle.truncate(atOffset: end)
-            throw TrainingError.cannotWrite(path: path, reason: writeFailure(error))
+            file.truncate(to: end)
+            throw TrainingError.cannotWrite(path: path, reason: "\(error)")
         }
     }
 }
