@@ -103,6 +103,7 @@ public struct JSONLScan: Sendable {
 }
 
 /// A JSON object from `JSONSerialization`; immutable after parsing, so sharing it is safe.
+// Unchecked Sendable: the dictionary is never mutated after parsing.
 struct UncheckedDictionary: @unchecked Sendable {
     var value: [String: Any]
 }

@@ -1,6 +1,7 @@
 import Foundation
 
 /// One object of a JSONL file with its 1-based line number.
+// Unchecked Sendable: its object is parsed once and never mutated after.
 public struct JSONLine: @unchecked Sendable {
     /// 1-based line number in the file.
     public let number: Int
