@@ -18,11 +18,11 @@ public enum InputFile {
     /// reading a pipe) is an error naming it. Errors are `FileError.io` with the system's reason.
     public static func read(path: String, maximumBytes: Int = Int.max) throws -> Data {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FileError.io(path: path, detail: "cannot read (\(reason(errno)))") }
+        guard descriptor >= 0 else { throw FileError.io(path: path, detail: "cannot read (\(systemReason(errno)))") }
         defer { _ = systemClose(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw FileError.io(path: path, detail: "cannot read (\(reason(errno)))")
+            throw FileError.io(path: path, detail: "cannot read (\(systemReason(errno)))")
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw FileError.io(path: path, detail: "is a directory, not a file") }
         let known = status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
@@ -34,7 +34,7 @@ public enum InputFile {
             if count == 0 { break }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw FileError.io(path: path, detail: "cannot read (\(reason(errno)))")
+                throw FileError.io(path: path, detail: "cannot read (\(systemReason(errno)))")
             }
             guard data.count + count <= maximumBytes else {
                 throw tooLarge(path: path, bytes: data.count + count, maximumBytes: maximumBytes)
@@ -57,13 +57,5 @@ public enum InputFile {
         .io(path: path, detail: "\(bytes) bytes or more is over the \(maximumBytes)-byte limit")
     }
 
-    static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 }
 
-#if canImport(Glibc)
-    private let systemRead = Glibc.read
-    private let systemClose = Glibc.close
-#else
-    private let systemRead = Darwin.read
-    private let systemClose = Darwin.close
-#endif

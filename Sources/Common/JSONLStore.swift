@@ -82,7 +82,7 @@ public struct JSONLScan: Sendable {
         if torn > 0 && repair {
             guard truncate(path, off_t(end)) == 0 else {
                 throw FileError.io(
-                    path: path, detail: "cannot cut off the torn last line (\(String(cString: strerror(errno))))")
+                    path: path, detail: "cannot cut off the torn last line (\(systemReason(errno)))")
             }
         }
         var entries: [(Int, UncheckedDictionary)] = []

@@ -29,7 +29,7 @@ public final class JSONLWriter {
         }
         descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw FileError.io(path: path, detail: "cannot create the output file (\(Self.reason(errno)))")
+            throw FileError.io(path: path, detail: "cannot create the output file (\(systemReason(errno)))")
         }
         ownsDescriptor = true
         self.path = path
@@ -43,10 +43,10 @@ public final class JSONLWriter {
         ownsDescriptor = true
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw FileError.io(path: path, detail: "cannot open for appending (\(Self.reason(errno)))")
+            throw FileError.io(path: path, detail: "cannot open for appending (\(systemReason(errno)))")
         }
         if exclusive && flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let reason = errno == EWOULDBLOCK ? "another run is writing this file" : Self.reason(errno)
+            let reason = errno == EWOULDBLOCK ? "another run is writing this file" : systemReason(errno)
             _ = systemClose(descriptor)
             throw FileError.io(path: path, detail: "cannot lock (\(reason))")
         }
@@ -77,7 +77,7 @@ public final class JSONLWriter {
                 let written = systemWrite(descriptor, base + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw WriteFailure(reason: Self.reason(errno))
+                    throw WriteFailure(reason: systemReason(errno))
                 }
                 offset += written
             }
@@ -86,7 +86,7 @@ public final class JSONLWriter {
 
     /// Forces what was written to the disk.
     public func synchronize() throws {
-        guard fsync(descriptor) == 0 else { throw WriteFailure(reason: Self.reason(errno)) }
+        guard fsync(descriptor) == 0 else { throw WriteFailure(reason: systemReason(errno)) }
     }
 
     /// The file's length in bytes; nil for a pipe.
@@ -106,7 +106,6 @@ public final class JSONLWriter {
         descriptor = -1
     }
 
-    static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 }
 
 /// Why a write failed, in the system's words ("No space left on device").
@@ -116,10 +115,3 @@ public struct WriteFailure: Error, CustomStringConvertible {
     public var description: String { reason }
 }
 
-#if canImport(Glibc)
-    private let systemWrite = Glibc.write
-    private let systemClose = Glibc.close
-#else
-    private let systemWrite = Darwin.write
-    private let systemClose = Darwin.close
-#endif
