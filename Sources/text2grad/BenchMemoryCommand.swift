@@ -58,9 +58,10 @@ struct BenchMemory: ParsableCommand {
     static func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) -> Float {
         let chunks = max(1, Parallel.threadCount)
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks)
+        partial.initialize(repeating: 0, count: chunks)
         defer { partial.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+        Parallel.split(count, into: chunks, on: .dispatch) { chunk, range in
+            let start = range.lowerBound, end = range.upperBound
             let raw = UnsafeRawPointer(buffer)
             var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
             var i = start
