@@ -222,8 +222,7 @@ let package = Package(
         .testTarget(
             name: "RewardModelTests",
             dependencies: [
-                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
-                "Models",
+                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "Tokenizers", "Common", "Generation", "Models",
             ]
         ),
         .testTarget(
