@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 // The layering is visible here: targets are listed lowest layer first, and each imports only targets of the layers
 // below it (scripts/check-imports.sh holds the order and `make test` enforces it; docs/ARCHITECTURE.md draws it):
-//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors → Models, GGUF →
-//   Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
+//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors, Chat, Tasks →
+//   Models, GGUF → Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
 //   Annotation, Evaluation, Server → RewardModel → PolicyOptimization → Report, Demo → text2grad.
 // The `text2grad` executable is the only place that wires them together; FuzzSupport and TestSupport serve tests.
 import PackageDescription
@@ -14,7 +14,8 @@ let package = Package(
         .executable(name: "text2grad", targets: ["text2grad"]),
         .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
         .library(
-            name: "Annotation", targets: ["Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox", "Annotation"]
+            name: "Annotation",
+            targets: ["Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox", "Annotation"]
         ),
     ],
     // Off by default: `swift build --traits MPI` (or `make mpi`) adds data-parallel training over MPI.
@@ -60,6 +61,12 @@ let package = Package(
 
         // Layer 2.
         .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
+        // The chat API's vocabulary without a client: requests, replies, `ChatCompleting`, its errors, the backoff.
+        .target(name: "Chat", dependencies: ["Common", "Spans", "Tokenizers"]),
+        // What the teacher is asked: the built-in and YAML-defined tasks, their items, the teacher prompts.
+        .target(
+            name: "Tasks", dependencies: ["Common", "Spans", "Tokenizers", .product(name: "Yams", package: "Yams")]
+        ),
 
         // Layer 3.
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
@@ -80,11 +87,11 @@ let package = Package(
         .target(
             name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
         ),
-        // An OpenAI-compatible chat client: retries, backoff, concurrency, usage.
+        // An OpenAI-compatible chat client over AsyncHTTPClient: retries, backoff, concurrency, usage.
         .target(
             name: "LLMClient",
             dependencies: [
-                "Common", "Spans", "Tokenizers",
+                "Common", "Spans", "Tokenizers", "Chat",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -97,11 +104,11 @@ let package = Package(
         .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
 
         // Layer 6.
-        // Dual-feedback annotation: tasks, teacher prompts, the dataset reader, the resumable run.
+        // Dual-feedback annotation: the dataset reader, the annotator, the resumable run.
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
+                "Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -109,7 +116,7 @@ let package = Package(
         // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
         .target(
             name: "Evaluation",
-            dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox"]
+            dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "Chat", "CodeSandbox"]
         ),
         // OpenAI-compatible HTTP (Hummingbird): one server over a backend, a model's scheduler or a rule-based
         // responder.
@@ -131,7 +138,7 @@ let package = Package(
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
+            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "Chat", "Tasks"]
         ),
 
         // Layer 8.
@@ -151,7 +158,7 @@ let package = Package(
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient",
+                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "Chat",
                 "Annotation", "RewardModel", "PolicyOptimization", "FactSummaries",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,7 +170,7 @@ let package = Package(
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "LLMClient",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "Tasks", "LLMClient",
                 "CodeSandbox", "Annotation", "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo",
                 "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -189,9 +196,10 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CommonTests", dependencies: ["Common"]),
-        .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
+        .testTarget(name: "SpansTests", dependencies: ["Spans", "Tasks"]),
         .testTarget(
-            name: "LLMClientTests", dependencies: ["TestSupport", "LLMClient", "Common", "Spans", "Tokenizers"]
+            name: "LLMClientTests",
+            dependencies: ["TestSupport", "Chat", "LLMClient", "Common", "Spans", "Tokenizers"]
         ),
         .testTarget(name: "CodeSandboxTests", dependencies: ["CodeSandbox", "Spans"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -214,8 +222,7 @@ let package = Package(
         .testTarget(
             name: "RewardModelTests",
             dependencies: [
-                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
-                "Models",
+                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "Tokenizers", "Common", "Generation", "Models",
             ]
         ),
         .testTarget(
@@ -239,8 +246,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
-                "FactSummaries", "JSON",
+                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Tasks",
+                "Annotation", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +257,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FactSummariesTests",
-            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Annotation", "Tokenizers", "Common"]
+            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Tasks", "Annotation", "Tokenizers", "Common"]
         ),
         .testTarget(
             name: "EvaluationTests",
@@ -259,7 +266,8 @@ let package = Package(
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "FuzzSupport", "TestSupport", "Common", "Spans", "LLMClient", "CodeSandbox", "Annotation",
+                "FuzzSupport", "TestSupport", "Common", "Spans", "Chat", "Tasks", "LLMClient", "CodeSandbox",
+                "Annotation",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -8,7 +8,7 @@
 # never one above. Test targets may import any declared target; nothing but tests may import the test support.
 #   0  CBLAS CKernels CMPI CZlib JSON Common Spans   C libraries, the JSON parser, shared settings, span vocabulary
 #   1  Tensor Tokenizers                              storage and kernels; tokenizer.json, chat templates, messages
-#   2  SafeTensors                                    model files
+#   2  SafeTensors Chat Tasks                         model files; the chat API's vocabulary; the annotation tasks
 #   3  Models GGUF                                    the Llama family; llama.cpp's files
 #   4  Training Generation GGUFConversion             the loop and optimizers; sampling and scheduling; conversion
 #   5  Distributed LLMClient CodeSandbox FactSummaries   MPI; the chat client; the sandbox; the built-in task

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import Tasks
 
 /// What to do with an input line or item that cannot be used.
 public enum BadLinePolicy: String, Codable, Sendable, CaseIterable {

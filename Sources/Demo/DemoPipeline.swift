@@ -1,9 +1,9 @@
 import Annotation
+import Chat
 import Common
 import FactSummaries
 import Foundation
 import Generation
-import LLMClient
 import Logging
 import Models
 import PolicyOptimization

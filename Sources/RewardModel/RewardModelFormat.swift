@@ -1,8 +1,8 @@
-import Annotation
 import Common
 import Foundation
 import Generation
 import Spans
+import Tasks
 import Tokenizers
 
 /// What a reward model is asked and what it answers, for one task and one target format (`RewardTarget`):

@@ -5,6 +5,7 @@ import Common
 import LLMClient
 import Foundation
 import Logging
+import Tasks
 
 /// `text2grad annotate`: a teacher LLM critiques each response and quotes its good and poor spans.
 struct Annotate: AsyncParsableCommand, ConfiguredCommand {

@@ -1,5 +1,4 @@
 import Foundation
-import LLMClient
 @testable import Spans
 import Testing
 import Tokenizers

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Server
+import Tasks
 import Testing
 
 /// `serve --teacher builtin` in-process on a free 127.0.0.1 port, with an HTTP client for it.

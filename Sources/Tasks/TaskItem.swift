@@ -52,8 +52,8 @@ public struct TaskItem: Sendable, Equatable {
 /// 3. response: `response` (a string, or a chat list whose last assistant turn is taken),
 ///    `generated_summary`, `solution`, `completion`, `output`, else the last assistant turn of `messages`;
 /// 4. reference: `reference`, `ideal_human_summary`; tests: `tests`, `test`.
-enum ItemMapper {
-    static func map(_ object: [String: Any], fallbackID: String, origin: String) throws -> TaskItem {
+package enum ItemMapper {
+    package static func map(_ object: [String: Any], fallbackID: String, origin: String) throws -> TaskItem {
         var strings: [String: String] = [:]
         for (key, value) in object {
             if let text = value as? String { strings[key] = text }
@@ -95,11 +95,11 @@ enum ItemMapper {
     }
 
     /// Why an object could not become an item; turned into `AnnotationError.badInput` by the reader.
-    enum ItemError: Error, CustomStringConvertible {
+    package enum ItemError: Error, CustomStringConvertible {
         case missing(String)
         case wrongType(field: String, expected: String)
 
-        var description: String {
+        package var description: String {
             switch self {
             case let .missing(what): return "missing \(what)"
             case let .wrongType(field, expected): return "field '\(field)' must be \(expected)"
