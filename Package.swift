@@ -246,7 +246,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Tasks",
+                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "Tasks",
                 "Annotation", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

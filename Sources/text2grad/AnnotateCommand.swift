@@ -2,7 +2,6 @@ import ArgumentParser
 import Annotation
 import CodeSandbox
 import Common
-import LLMClient
 import Foundation
 import Logging
 import Tasks

@@ -2,7 +2,6 @@ import ArgumentParser
 import Common
 import Foundation
 import Generation
-import LLMClient
 import RewardModel
 import Spans
 import Tasks
