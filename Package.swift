@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // The layering is visible here: targets are listed lowest layer first, and each imports only targets of the layers
 // below it (scripts/check-imports.sh holds the order and `make test` enforces it; docs/ARCHITECTURE.md draws it):
-//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors → Models, GGUF →
+//   C libraries, JSON (no dependencies) → Common, Spans → Tensor, Tokenizers → SafeTensors → Models, GGUF →
 //   Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
 //   Annotation, Evaluation, Server → RewardModel → PolicyOptimization → Report, Demo → text2grad.
 // The `text2grad` executable is the only place that wires them together; FuzzSupport and TestSupport serve tests.
@@ -44,13 +44,15 @@ let package = Package(
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers, tokenizer
         // files and request bodies, and its writer.
         .target(name: "JSON"),
+
+        // Layer 1.
         // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
         // progress, YAML configs, settings groups.
         .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
         .target(name: "Spans"),
 
-        // Layer 1.
+        // Layer 2.
         .target(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
@@ -58,16 +60,16 @@ let package = Package(
         // tokenizer.json (byte-level and SentencePiece-style BPE), offsets, chat templates and chat messages.
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
 
-        // Layer 2.
+        // Layer 3.
         .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
 
-        // Layer 3.
+        // Layer 4.
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
         // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer
         // (F32/F16/BF16/Q8_0).
         .target(name: "GGUF", dependencies: ["SafeTensors"]),
 
-        // Layer 4.
+        // Layer 5.
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
         .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common"]),
         // Batched KV-cached sampling, the continuous-batching scheduler, constrained decoding.
@@ -75,7 +77,7 @@ let package = Package(
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
         .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
 
-        // Layer 5.
+        // Layer 6.
         // Data parallelism: the launcher's ranks and the MPI gradient reducer, compiled in only with the MPI trait.
         .target(
             name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
@@ -96,7 +98,7 @@ let package = Package(
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
         .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
 
-        // Layer 6.
+        // Layer 7.
         // Dual-feedback annotation: tasks, teacher prompts, the dataset reader, the resumable run.
         .target(
             name: "Annotation",
@@ -127,21 +129,21 @@ let package = Package(
             ]
         ),
 
-        // Layer 7.
+        // Layer 8.
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
             dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
         ),
 
-        // Layer 8.
+        // Layer 9.
         // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
         .target(
             name: "PolicyOptimization",
             dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
         ),
 
-        // Layer 9.
+        // Layer 10.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
             name: "Report",
@@ -159,7 +161,7 @@ let package = Package(
             resources: [.copy("Resources/demo-base")]
         ),
 
-        // Layer 10.
+        // Layer 11.
         .executableTarget(
             name: "text2grad",
             dependencies: [
@@ -172,7 +174,7 @@ let package = Package(
             ]
         ),
 
-        // Layer 11: what only tests use.
+        // Layer 12: what only tests use.
         // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         // What many test targets share: a scripted OpenAI-compatible endpoint on 127.0.0.1, a process launcher
