@@ -48,7 +48,7 @@ let package = Package(
         // Layer 1.
         // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
         // progress, YAML configs, settings groups.
-        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Common", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
         // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
         .target(name: "Spans"),
 
@@ -190,7 +190,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "CommonTests", dependencies: ["Common", "JSON"]),
         .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
         .testTarget(
             name: "LLMClientTests", dependencies: ["TestSupport", "LLMClient", "Common", "Spans", "Tokenizers"]
