@@ -71,7 +71,7 @@ let package = Package(
 
         // Layer 5.
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
-        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common"]),
+        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "JSON", "Common"]),
         // Batched KV-cached sampling, the continuous-batching scheduler, constrained decoding.
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
+                "JSON", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -133,27 +133,33 @@ let package = Package(
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
+            dependencies: [
+                "JSON", "Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation",
+            ]
         ),
 
         // Layer 9.
         // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
         .target(
             name: "PolicyOptimization",
-            dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
+            dependencies: [
+                "JSON", "Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel",
+            ]
         ),
 
         // Layer 10.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
             name: "Report",
-            dependencies: ["Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "JSON", "Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The embedded default: the whole pipeline on the built-in task.
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient",
+                "JSON", "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient",
                 "Annotation", "RewardModel", "PolicyOptimization", "FactSummaries",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -167,7 +173,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "LLMClient",
                 "CodeSandbox", "Annotation", "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo",
-                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
+                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -204,7 +210,7 @@ let package = Package(
                 "GGUF", "GGUFConversion", "FuzzSupport", "TestSupport", "Models", "Tokenizers", "SafeTensors",
             ]
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers", "JSON"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(
             name: "TrainingTests",
@@ -217,7 +223,7 @@ let package = Package(
             name: "RewardModelTests",
             dependencies: [
                 "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
-                "Models",
+                "Models", "JSON",
             ]
         ),
         .testTarget(
