@@ -50,7 +50,7 @@ let package = Package(
         // progress, YAML configs, settings groups.
         .target(name: "Common", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
         // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
-        .target(name: "Spans"),
+        .target(name: "Spans", dependencies: ["JSON"]),
 
         // Layer 2.
         .target(
