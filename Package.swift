@@ -233,7 +233,7 @@ let package = Package(
                 "Models", "SafeTensors", "Training",
             ]
         ),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Common", "JSON"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
         .testTarget(
             name: "CLITests",
