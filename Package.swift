@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // The layering is visible here: targets are listed lowest layer first, and each imports only targets of the layers
 // below it (scripts/check-imports.sh holds the order and `make test` enforces it; docs/ARCHITECTURE.md draws it):
-//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors, Chat, Tasks →
+//   C libraries, JSON (no dependencies) → Common, Spans → Tensor, Tokenizers → SafeTensors, Chat, Tasks →
 //   Models, GGUF → Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
 //   Annotation, Evaluation, Server → RewardModel → PolicyOptimization → Report, Demo → text2grad.
 // The `text2grad` executable is the only place that wires them together; FuzzSupport and TestSupport serve tests.
@@ -45,13 +45,15 @@ let package = Package(
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers, tokenizer
         // files and request bodies, and its writer.
         .target(name: "JSON"),
-        // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
-        // progress, YAML configs, settings groups.
-        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
-        .target(name: "Spans"),
 
         // Layer 1.
+        // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
+        // progress, YAML configs, settings groups.
+        .target(name: "Common", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
+        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
+        .target(name: "Spans", dependencies: ["JSON"]),
+
+        // Layer 2.
         .target(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
@@ -59,30 +61,31 @@ let package = Package(
         // tokenizer.json (byte-level and SentencePiece-style BPE), offsets, chat templates and chat messages.
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
 
-        // Layer 2.
+        // Layer 3.
         .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
         // The chat API's vocabulary without a client: requests, replies, `ChatCompleting`, its errors, the backoff.
         .target(name: "Chat", dependencies: ["Common", "Spans", "Tokenizers"]),
         // What the teacher is asked: the built-in and YAML-defined tasks, their items, the teacher prompts.
         .target(
-            name: "Tasks", dependencies: ["Common", "Spans", "Tokenizers", .product(name: "Yams", package: "Yams")]
+            name: "Tasks",
+            dependencies: ["JSON", "Common", "Spans", "Tokenizers", .product(name: "Yams", package: "Yams")]
         ),
 
-        // Layer 3.
+        // Layer 4.
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
         // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer
         // (F32/F16/BF16/Q8_0).
         .target(name: "GGUF", dependencies: ["SafeTensors"]),
 
-        // Layer 4.
+        // Layer 5.
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
-        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common"]),
+        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "JSON", "Common"]),
         // Batched KV-cached sampling, the continuous-batching scheduler, constrained decoding.
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
         .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
 
-        // Layer 5.
+        // Layer 6.
         // Data parallelism: the launcher's ranks and the MPI gradient reducer, compiled in only with the MPI trait.
         .target(
             name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
@@ -103,12 +106,12 @@ let package = Package(
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
         .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
 
-        // Layer 6.
+        // Layer 7.
         // Dual-feedback annotation: the dataset reader, the annotator, the resumable run.
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox",
+                "JSON", "Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -134,31 +137,35 @@ let package = Package(
             ]
         ),
 
-        // Layer 7.
+        // Layer 8.
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "Chat", "Tasks"]
-        ),
-
-        // Layer 8.
-        // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
-        .target(
-            name: "PolicyOptimization",
-            dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
+            dependencies: ["JSON", "Common", "Spans", "Tokenizers", "Training", "Generation", "Chat", "Tasks"]
         ),
 
         // Layer 9.
+        // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
+        .target(
+            name: "PolicyOptimization",
+            dependencies: [
+                "JSON", "Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel",
+            ]
+        ),
+
+        // Layer 10.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
             name: "Report",
-            dependencies: ["Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "JSON", "Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The embedded default: the whole pipeline on the built-in task.
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "Chat",
+                "JSON", "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "Chat",
                 "Annotation", "RewardModel", "PolicyOptimization", "FactSummaries",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -166,20 +173,20 @@ let package = Package(
             resources: [.copy("Resources/demo-base")]
         ),
 
-        // Layer 10.
+        // Layer 11.
         .executableTarget(
             name: "text2grad",
             dependencies: [
                 "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "Tasks", "LLMClient",
                 "CodeSandbox", "Annotation", "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo",
-                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
+                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
-        // Layer 11: what only tests use.
+        // Layer 12: what only tests use.
         // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         // What many test targets share: a scripted OpenAI-compatible endpoint on 127.0.0.1, a process launcher
@@ -195,7 +202,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "CommonTests", dependencies: ["Common"]),
+        .testTarget(name: "CommonTests", dependencies: ["Common", "JSON"]),
         .testTarget(name: "SpansTests", dependencies: ["Spans", "Tasks"]),
         .testTarget(
             name: "LLMClientTests",
@@ -210,7 +217,7 @@ let package = Package(
                 "GGUF", "GGUFConversion", "FuzzSupport", "TestSupport", "Models", "Tokenizers", "SafeTensors",
             ]
         ),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers", "JSON"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(
             name: "TrainingTests",
@@ -223,6 +230,7 @@ let package = Package(
             name: "RewardModelTests",
             dependencies: [
                 "FuzzSupport", "TestSupport", "RewardModel", "Spans", "Tokenizers", "Common", "Generation", "Models",
+                "JSON",
             ]
         ),
         .testTarget(
@@ -232,7 +240,7 @@ let package = Package(
                 "Models", "SafeTensors", "Training",
             ]
         ),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Common", "JSON"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
         .testTarget(
             name: "CLITests",

@@ -268,7 +268,7 @@ public struct AnnotationRun: Sendable {
         var latest: [String: Int] = [:]
         let lines = JSONLines.lines(data, dropsByteOrderMark: false).map { line -> (String?, Data) in
             let object = try? JSONLines.object(line.bytes).get()
-            return (object?["id"] as? String, line.bytes)
+            return (object?["id"]?.stringValue, line.bytes)
         }
         for (index, (id, _)) in lines.enumerated() { if let id { latest[id] = index } }
         let kept = lines.enumerated().filter { index, entry in

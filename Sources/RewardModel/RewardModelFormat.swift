@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 import Generation
 import Spans
 import Tasks
@@ -134,11 +135,7 @@ public struct RewardModelFormat: Sendable, Equatable {
     }
 
     /// A JSON string literal (slashes unescaped, non-ASCII kept).
-    static func jsonString(_ text: String) -> String {
-        let data = try? JSONSerialization.data(withJSONObject: text,
-                                               options: [.fragmentsAllowed, .withoutEscapingSlashes])
-        return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
-    }
+    static func jsonString(_ text: String) -> String { JSONValue.quoted(text) }
 }
 
 /// One training pair of the reward model, from an annotation record.
