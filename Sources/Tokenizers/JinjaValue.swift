@@ -91,7 +91,7 @@ public indirect enum JinjaValue {
         case .undefined, .none: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let n): return String(n)
-        case .double(let d): return rendered
+        case .double: return rendered
         case .string(let s): return JinjaValue.jsonString(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
