@@ -19,10 +19,22 @@ public enum Parallel {
             return
         }
         let chunks = min(threads, count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        perform(iterations: chunks) { chunk in
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             body(start..<end)
+        }
+    }
+
+    /// `DispatchQueue.concurrentPerform` for the engine's loops, whose bodies are not `Sendable`: they write through
+    /// raw pointers, each iteration only the part of the output it owns, and return before the call does.
+    @inline(__always)
+    public static func perform(iterations: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            // nonisolated(unsafe): the iterations write disjoint memory and all end before `perform` returns, which
+            // Sendable checking cannot see through raw pointers.
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: iterations) { body($0) }
         }
     }
 }
@@ -58,7 +70,7 @@ func forEachSlice(
         return
     }
     switch threads {
-    case .dispatch: BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+    case .dispatch: BLAS.singleThreaded { Parallel.perform(iterations: chunks, run) }
     case .spinning: spinningPerform(chunks: chunks, run)
     }
 }

@@ -59,7 +59,7 @@ struct BenchMemory: ParsableCommand {
         let chunks = max(1, Parallel.threadCount)
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks)
         defer { partial.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        Parallel.perform(iterations: chunks) { chunk in
             let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
             let raw = UnsafeRawPointer(buffer)
             var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
