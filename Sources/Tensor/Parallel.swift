@@ -6,6 +6,8 @@ import Dispatch
 /// estimate of the work per item and small jobs run inline.
 public enum Parallel {
     /// Threads the engine's own loops may use (BLAS has its own setting).
+    // nonisolated(unsafe): set between kernels (a command's `Compute.useThreads`, a benchmark's or test's thread
+    // sweep), never while a loop reads it; a lock here would cost every kernel call.
     nonisolated(unsafe) public static var threadCount: Int = Compute.defaultThreadCount
 
     /// Calls `body(range)` over disjoint chunks covering 0..<count, in parallel when the total work is

@@ -15,7 +15,7 @@ enum Fixtures {
     static let chatModelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/models/chat-smollm").path
 
-    nonisolated(unsafe) static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
+    static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
         let model = try! LlamaModel(directory: chatModelDirectory)
         let tokenizer = try! Tokenizer.load(directory: URL(fileURLWithPath: chatModelDirectory))
         return (model, tokenizer)
