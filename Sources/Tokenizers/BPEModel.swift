@@ -90,8 +90,7 @@ struct MergeTable {
 }
 
 /// A BPE model (`"type": "BPE"`): vocabulary, ranked merges, byte fallback and unknown-token handling.
-// Unchecked Sendable: set up while its tokenizer loads (`prepare` included); after that only `cache` changes, under
-// `cacheLock`.
+// Unchecked Sendable: set up while its tokenizer loads; after that only `cache` changes, under `cacheLock`.
 final class BPEModel: @unchecked Sendable {
     /// Vocabulary keyed by the token's UTF-8 bytes (never by `String`, whose equality is canonical
     /// equivalence and would merge `é` with `e` + U+0301).

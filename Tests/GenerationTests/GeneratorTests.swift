@@ -159,10 +159,10 @@ import Tokenizers
     @Test("a callback returning false cancels only its sequence")
     func cancel() throws {
         let p = greedy(10)
-        let results = try generator.generate(
-            [GenerationRequest(promptIds: [5, 6, 7], parameters: p), GenerationRequest(promptIds: [8, 9], parameters: p)],
-            onToken: { sequence, _ in sequence != 0 }
-        )
+        let requests = [
+            GenerationRequest(promptIds: [5, 6, 7], parameters: p), GenerationRequest(promptIds: [8, 9], parameters: p),
+        ]
+        let results = try generator.generate(requests, onToken: { sequence, _ in sequence != 0 })
         #expect(results[0].finishReason == .cancelled && results[0].tokenIds.count == 1)
         #expect(results[1].tokenIds.count == 10)
     }

@@ -27,7 +27,7 @@ struct HarnessError: Error, CustomStringConvertible {
 }
 
 /// `serve` in-process on a free 127.0.0.1 port with the fixture model, and an HTTP client for it.
-final class ServerHarness: @unchecked Sendable {
+final class ServerHarness: Sendable {
     let scheduler: GenerationScheduler
     let port: Int
     let client: HTTPClient
@@ -103,6 +103,7 @@ final class ServerHarness: @unchecked Sendable {
     }
 }
 
+// Unchecked Sendable: its port is read and written under its lock.
 final class PortBox: @unchecked Sendable {
     private let lock = NSLock()
     private var port: Int?

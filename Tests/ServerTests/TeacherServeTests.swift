@@ -9,7 +9,7 @@ import Server
 import Testing
 
 /// `serve --teacher builtin` in-process on a free 127.0.0.1 port, with an HTTP client for it.
-final class TeacherHarness: @unchecked Sendable {
+final class TeacherHarness: Sendable {
     let port: Int
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
     private let task: Task<Void, Error>
