@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 // The layering is visible here: targets are listed lowest layer first, and each imports only targets of the layers
 // below it (scripts/check-imports.sh holds the order and `make test` enforces it; docs/ARCHITECTURE.md draws it):
-//   C libraries, JSON, Common, Spans (no dependencies) → Tensor, Tokenizers → SafeTensors → Models, GGUF →
-//   Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
+//   C libraries, JSON (no dependencies) → Common, Spans → Tensor, Tokenizers → SafeTensors, Chat, Tasks →
+//   Models, GGUF → Training, Generation, GGUFConversion → Distributed, LLMClient, CodeSandbox, FactSummaries →
 //   Annotation, Evaluation, Server → RewardModel → PolicyOptimization → Report, Demo → text2grad.
 // The `text2grad` executable is the only place that wires them together; FuzzSupport and TestSupport serve tests.
 import PackageDescription
@@ -14,7 +14,8 @@ let package = Package(
         .executable(name: "text2grad", targets: ["text2grad"]),
         .library(name: "Text2GradEngine", targets: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Training"]),
         .library(
-            name: "Annotation", targets: ["Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox", "Annotation"]
+            name: "Annotation",
+            targets: ["Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox", "Annotation"]
         ),
     ],
     // Off by default: `swift build --traits MPI` (or `make mpi`) adds data-parallel training over MPI.
@@ -44,13 +45,15 @@ let package = Package(
         // Strict, order-keeping JSON (duplicate keys rejected, keys compared by scalars) for headers, tokenizer
         // files and request bodies, and its writer.
         .target(name: "JSON"),
-        // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
-        // progress, YAML configs, settings groups.
-        .target(name: "Common", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
-        .target(name: "Spans"),
 
         // Layer 1.
+        // What every command shares: JSONL reading and appending, data files (JSONL, a JSON list or a keyed object),
+        // progress, YAML configs, settings groups.
+        .target(name: "Common", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
+        // Quoted spans, labels, alignment, answer parsing, annotation records, spans → token scores: no I/O.
+        .target(name: "Spans", dependencies: ["JSON"]),
+
+        // Layer 2.
         .target(
             name: "Tensor",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
@@ -58,33 +61,40 @@ let package = Package(
         // tokenizer.json (byte-level and SentencePiece-style BPE), offsets, chat templates and chat messages.
         .target(name: "Tokenizers", dependencies: ["JSON", "Common"]),
 
-        // Layer 2.
-        .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
-
         // Layer 3.
+        .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
+        // The chat API's vocabulary without a client: requests, replies, `ChatCompleting`, its errors, the backoff.
+        .target(name: "Chat", dependencies: ["Common", "Spans", "Tokenizers"]),
+        // What the teacher is asked: the built-in and YAML-defined tasks, their items, the teacher prompts.
+        .target(
+            name: "Tasks",
+            dependencies: ["JSON", "Common", "Spans", "Tokenizers", .product(name: "Yams", package: "Yams")]
+        ),
+
+        // Layer 4.
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "JSON", "Common"]),
         // llama.cpp's GGUF files: the validated reader, ggml's block formats to fp32, and a writer
         // (F32/F16/BF16/Q8_0).
         .target(name: "GGUF", dependencies: ["SafeTensors"]),
 
-        // Layer 4.
+        // Layer 5.
         // Optimizers, schedules, the SFT trainer and checkpoints: above Models, below the CLI.
-        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "Common"]),
+        .target(name: "Training", dependencies: ["Tensor", "SafeTensors", "Models", "Tokenizers", "JSON", "Common"]),
         // Batched KV-cached sampling, the continuous-batching scheduler, constrained decoding.
         .target(name: "Generation", dependencies: ["Tensor", "Models", "Tokenizers", "Common"]),
         // GGUF ↔ Hugging Face model directories (config, weights with llama.cpp's q/k row order, tokenizer files).
         .target(name: "GGUFConversion", dependencies: ["GGUF", "SafeTensors", "Models", "JSON", "Common"]),
 
-        // Layer 5.
+        // Layer 6.
         // Data parallelism: the launcher's ranks and the MPI gradient reducer, compiled in only with the MPI trait.
         .target(
             name: "Distributed", dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
         ),
-        // An OpenAI-compatible chat client: retries, backoff, concurrency, usage.
+        // An OpenAI-compatible chat client over AsyncHTTPClient: retries, backoff, concurrency, usage.
         .target(
             name: "LLMClient",
             dependencies: [
-                "Common", "Spans", "Tokenizers",
+                "Common", "Spans", "Tokenizers", "Chat",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -96,12 +106,12 @@ let package = Package(
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
         .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
 
-        // Layer 6.
-        // Dual-feedback annotation: tasks, teacher prompts, the dataset reader, the resumable run.
+        // Layer 7.
+        // Dual-feedback annotation: the dataset reader, the annotator, the resumable run.
         .target(
             name: "Annotation",
             dependencies: [
-                "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox",
+                "JSON", "Common", "Spans", "Tokenizers", "Chat", "Tasks", "LLMClient", "CodeSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -109,7 +119,7 @@ let package = Package(
         // ROUGE, BLEU, pass@k and the LLM judge; the metrics match rouge-score and sacrebleu exactly.
         .target(
             name: "Evaluation",
-            dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "LLMClient", "CodeSandbox"]
+            dependencies: ["JSON", "CZlib", "Common", "Spans", "Tokenizers", "Chat", "CodeSandbox"]
         ),
         // OpenAI-compatible HTTP (Hummingbird): one server over a backend, a model's scheduler or a rule-based
         // responder.
@@ -127,31 +137,35 @@ let package = Package(
             ]
         ),
 
-        // Layer 7.
+        // Layer 8.
         // The generative reward model: its prompt and target format, data from annotations, critique inference.
         .target(
             name: "RewardModel",
-            dependencies: ["Common", "Spans", "Tokenizers", "Training", "Generation", "LLMClient", "Annotation"]
-        ),
-
-        // Layer 8.
-        // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
-        .target(
-            name: "PolicyOptimization",
-            dependencies: ["Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel"]
+            dependencies: ["JSON", "Common", "Spans", "Tokenizers", "Training", "Generation", "Chat", "Tasks"]
         ),
 
         // Layer 9.
+        // PPO with token-level rewards: the RL arithmetic as pure functions, rollouts, the PPO objective.
+        .target(
+            name: "PolicyOptimization",
+            dependencies: [
+                "JSON", "Common", "Spans", "Tensor", "Models", "Tokenizers", "Training", "Generation", "RewardModel",
+            ]
+        ),
+
+        // Layer 10.
         // Any run's metrics and samples as one self-contained HTML page: curves, per-token rewards, the verdict.
         .target(
             name: "Report",
-            dependencies: ["Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "JSON", "Common", "PolicyOptimization", "RewardModel", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The embedded default: the whole pipeline on the built-in task.
         .target(
             name: "Demo",
             dependencies: [
-                "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "LLMClient",
+                "JSON", "Common", "Spans", "Tensor", "Tokenizers", "Models", "Training", "Generation", "Chat",
                 "Annotation", "RewardModel", "PolicyOptimization", "FactSummaries",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -159,20 +173,20 @@ let package = Package(
             resources: [.copy("Resources/demo-base")]
         ),
 
-        // Layer 10.
+        // Layer 11.
         .executableTarget(
             name: "text2grad",
             dependencies: [
-                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "LLMClient",
+                "Tensor", "SafeTensors", "Models", "Tokenizers", "Training", "Common", "Spans", "Tasks", "LLMClient",
                 "CodeSandbox", "Annotation", "Generation", "Server", "RewardModel", "PolicyOptimization", "Demo",
-                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels",
+                "FactSummaries", "Evaluation", "Report", "Distributed", "GGUF", "GGUFConversion", "CKernels", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
-        // Layer 11: what only tests use.
+        // Layer 12: what only tests use.
         // Seeded mutations of valid input files, shared by every reader's fuzz test (Foundation only).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         // What many test targets share: a scripted OpenAI-compatible endpoint on 127.0.0.1, a process launcher
@@ -188,10 +202,11 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "CommonTests", dependencies: ["Common"]),
-        .testTarget(name: "SpansTests", dependencies: ["Spans", "Annotation"]),
+        .testTarget(name: "CommonTests", dependencies: ["Common", "JSON"]),
+        .testTarget(name: "SpansTests", dependencies: ["Spans", "Tasks"]),
         .testTarget(
-            name: "LLMClientTests", dependencies: ["TestSupport", "LLMClient", "Common", "Spans", "Tokenizers"]
+            name: "LLMClientTests",
+            dependencies: ["TestSupport", "Chat", "LLMClient", "Common", "Spans", "Tokenizers"]
         ),
         .testTarget(name: "CodeSandboxTests", dependencies: ["CodeSandbox", "Spans"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -204,7 +219,7 @@ let package = Package(
         ),
         // Swift 5 until its config fixtures are JSON values instead of `[String: Any]` (not Sendable as statics).
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers"],
+            name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers", "JSON"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
@@ -218,8 +233,8 @@ let package = Package(
         .testTarget(
             name: "RewardModelTests",
             dependencies: [
-                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "LLMClient", "Tokenizers", "Common", "Generation",
-                "Models",
+                "FuzzSupport", "TestSupport", "RewardModel", "Spans", "Tokenizers", "Common", "Generation", "Models",
+                "JSON",
             ]
         ),
         .testTarget(
@@ -229,7 +244,7 @@ let package = Package(
                 "Models", "SafeTensors", "Training",
             ]
         ),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Common"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Common", "JSON"]),
         // Every subcommand's flags against its typed configuration, through the real parser.
         .testTarget(
             name: "CLITests",
@@ -243,8 +258,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "LLMClient", "Annotation",
-                "FactSummaries", "JSON",
+                "TestSupport", "Server", "Generation", "Models", "Tokenizers", "Common", "Tasks",
+                "Annotation", "FactSummaries", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -254,7 +269,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FactSummariesTests",
-            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Annotation", "Tokenizers", "Common"]
+            dependencies: ["FuzzSupport", "FactSummaries", "Spans", "Tasks", "Annotation", "Tokenizers", "Common"]
         ),
         .testTarget(
             name: "EvaluationTests",
@@ -263,7 +278,8 @@ let package = Package(
         .testTarget(
             name: "AnnotationTests",
             dependencies: [
-                "FuzzSupport", "TestSupport", "Common", "Spans", "LLMClient", "CodeSandbox", "Annotation",
+                "FuzzSupport", "TestSupport", "Common", "Spans", "Chat", "Tasks", "LLMClient", "CodeSandbox",
+                "Annotation",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -6,18 +6,19 @@
 #
 # The project's layering, lowest first. A target may import targets of lower layers only: never its own layer,
 # never one above. Test targets may import any declared target; nothing but tests may import the test support.
-#   0  CBLAS CKernels CMPI CZlib JSON Common Spans   C libraries, the JSON parser, shared settings, span vocabulary
-#   1  Tensor Tokenizers                              storage and kernels; tokenizer.json, chat templates, messages
-#   2  SafeTensors                                    model files
-#   3  Models GGUF                                    the Llama family; llama.cpp's files
-#   4  Training Generation GGUFConversion             the loop and optimizers; sampling and scheduling; conversion
-#   5  Distributed LLMClient CodeSandbox FactSummaries   MPI; the chat client; the sandbox; the built-in task
-#   6  Annotation Evaluation Server                   the annotation run; metrics and judges; the HTTP API
-#   7  RewardModel                                    the generative reward model
-#   8  PolicyOptimization                             PPO with token-level rewards
-#   9  Report Demo                                    the HTML report; the embedded pipeline
-#   10 text2grad                                      the CLI, the only place that wires everything
-#   11 FuzzSupport TestSupport                        test support
+#   0  CBLAS CKernels CMPI CZlib JSON                  C libraries, the JSON parser and writer
+#   1  Common Spans                                    shared settings and files; the span vocabulary
+#   2  Tensor Tokenizers                               storage and kernels; tokenizer.json, chat templates, messages
+#   3  SafeTensors Chat Tasks                          model files; the chat API's vocabulary; the annotation tasks
+#   4  Models GGUF                                     the Llama family; llama.cpp's files
+#   5  Training Generation GGUFConversion              the loop and optimizers; sampling and scheduling; conversion
+#   6  Distributed LLMClient CodeSandbox FactSummaries   MPI; the chat client; the sandbox; the built-in task
+#   7  Annotation Evaluation Server                    the annotation run; metrics and judges; the HTTP API
+#   8  RewardModel                                     the generative reward model
+#   9  PolicyOptimization                              PPO with token-level rewards
+#   10 Report Demo                                     the HTML report; the embedded pipeline
+#   11 text2grad                                       the CLI, the only place that wires everything
+#   12 FuzzSupport TestSupport                         test support
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec python3 - "$0" <<'PYTHON'

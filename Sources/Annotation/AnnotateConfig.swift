@@ -1,6 +1,7 @@
 import CodeSandbox
 import Common
 import Foundation
+import Tasks
 import Yams
 
 /// Everything `text2grad annotate` needs, with documented defaults: a `RunConfiguration` like the trainers', whose

@@ -1,9 +1,11 @@
+import Chat
 import CodeSandbox
 import Common
 import Foundation
 import LLMClient
 import Logging
 import Spans
+import Tasks
 
 /// One `text2grad annotate` run over files: read, resume, annotate concurrently, write, summarize.
 ///
@@ -242,7 +244,7 @@ public struct AnnotationRun: Sendable {
             let detail = (probe.stderr + probe.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
             throw SandboxError(
                 detail: "'\(config.sandbox.python)' cannot run a trivial test (exit \(probe.exitCode)): "
-                    + "\(TeacherPrompts.clip(detail, 400)); set sandbox.python")
+                    + "\(detail.clippedMiddle(400)); set sandbox.python")
         }
         // What the machine allowed (namespaces, process limit), so a weaker sandbox is never a surprise.
         let isolation = SandboxIsolation.current
@@ -266,7 +268,7 @@ public struct AnnotationRun: Sendable {
         var latest: [String: Int] = [:]
         let lines = JSONLines.lines(data, dropsByteOrderMark: false).map { line -> (String?, Data) in
             let object = try? JSONLines.object(line.bytes).get()
-            return (object?["id"] as? String, line.bytes)
+            return (object?["id"]?.stringValue, line.bytes)
         }
         for (index, (id, _)) in lines.enumerated() { if let id { latest[id] = index } }
         let kept = lines.enumerated().filter { index, entry in

@@ -1,8 +1,9 @@
+import Chat
 import CodeSandbox
 import Foundation
-import LLMClient
 import Logging
 import Spans
+import Tasks
 import Tokenizers
 
 /// The result of annotating one item: a record, or a failure with its reason.

@@ -1,5 +1,7 @@
 import Common
 import Foundation
+import JSON
+import Tasks
 
 /// What to do with an input line or item that cannot be used.
 public enum BadLinePolicy: String, Codable, Sendable, CaseIterable {
@@ -50,13 +52,12 @@ public enum DatasetReader {
 
     /// Parses file contents; `path` only labels errors.
     public static func parse(_ data: Data, path: String, policy: BadLinePolicy) throws -> Dataset {
-        let read: (form: DataFile.Form, entries: [DataFile.Entry<[String: Any]>])
+        let read: (form: DataFile.Form, entries: [DataFile.Entry])
         do {
-            read = try DataFile.read(data, as: FoundationJSON.self, keyed: true, dropsByteOrderMark: true)
+            read = try DataFile.read(data, keyed: true, dropsByteOrderMark: true)
         } catch DataFile.DocumentProblem.notJSON(let error) {
             throw AnnotationError.badInput(
-                path: path, line: nil, item: nil,
-                detail: "neither JSONL nor valid JSON (\(FoundationJSON.reason(error)))")
+                path: path, line: nil, item: nil, detail: "neither JSONL nor valid JSON (\(error))")
         } catch {
             throw AnnotationError.badInput(
                 path: path, line: nil, item: nil, detail: "top level must be a list or an object")
@@ -97,7 +98,7 @@ public enum DatasetReader {
             self.policy = policy
         }
 
-        mutating func add(_ object: [String: Any], fallbackID: String, line: Int?, key: String?) throws {
+        mutating func add(_ object: JSONValue, fallbackID: String, line: Int?, key: String?) throws {
             let origin = line.map { "line \($0)" } ?? key.map { "key \($0)" } ?? "item \(fallbackID)"
             do {
                 var item = try ItemMapper.map(object, fallbackID: fallbackID, origin: origin)

@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import Spans
+import Tasks
 import Yams
 
 /// What a run did, for the closing summary and for tests.

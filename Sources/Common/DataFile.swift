@@ -1,35 +1,5 @@
 import Foundation
-
-/// The parser a `DataFile` read uses. The reader is one for every command; the parser is the caller's (Foundation's
-/// for annotation input, the strict order-keeping `JSONValue` for evaluation), so each keeps its values and messages.
-public protocol JSONDialect {
-    /// Any parsed JSON value.
-    associatedtype Value
-    /// A parsed JSON object, as the caller keeps it.
-    associatedtype Object
-
-    /// Parses one JSON text: a line, or the whole file.
-    static func parse(_ bytes: Data) throws -> Value
-    /// `value` as an object; nil when it is not one.
-    static func object(_ value: Value) -> Object?
-    /// `value` as a list; nil when it is not one.
-    static func elements(_ value: Value) -> [Value]?
-    /// The members of `object`, in any order.
-    static func members(_ object: Object) -> [(key: String, value: Value)]
-}
-
-/// Foundation's `JSONSerialization`: objects are `[String: Any]` (immutable once read).
-public enum FoundationJSON: JSONDialect {
-    public static func parse(_ bytes: Data) throws -> Any { try JSONSerialization.jsonObject(with: bytes) }
-    public static func object(_ value: Any) -> [String: Any]? { value as? [String: Any] }
-    public static func elements(_ value: Any) -> [Any]? { value as? [Any] }
-    public static func members(_ object: [String: Any]) -> [(key: String, value: Any)] { object.map { ($0, $1) } }
-
-    /// Why `parse` failed, in `JSONSerialization`'s words.
-    public static func reason(_ error: Error) -> String {
-        (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-    }
-}
+import JSON
 
 /// Reading the files of records that data sets ship, whatever their form; the one reader behind annotation input
 /// and evaluation's record files. The form is detected from the content:
@@ -73,51 +43,51 @@ public enum DataFile {
         case notListOrObject
     }
 
-    /// One entry and where it is.
-    public struct Entry<Object> {
+    /// One entry and where it is; its object is always `.object`.
+    public struct Entry {
         public let place: Place
-        public let object: Result<Object, EntryProblem>
+        public let object: Result<JSONValue, EntryProblem>
     }
 
-    /// The entries of `data` in file order (key order when keyed), as `dialect` parses them. `dropsByteOrderMark`
-    /// skips a leading UTF-8 BOM; throws `DocumentProblem` only for a list or keyed document that cannot be read.
-    public static func read<Dialect: JSONDialect>(
-        _ data: Data, as dialect: Dialect.Type, keyed: Bool, dropsByteOrderMark: Bool
-    ) throws -> (form: Form, entries: [Entry<Dialect.Object>]) {
+    /// The entries of `data` in file order (key order when keyed), as the strict parser reads them; `repairingText`
+    /// turns ill-formed UTF-8 and lone surrogates into U+FFFD (see `JSONValue.parse`). `dropsByteOrderMark` skips a
+    /// leading UTF-8 BOM; throws `DocumentProblem` only for a list or keyed document that cannot be read.
+    public static func read(
+        _ data: Data, keyed: Bool, dropsByteOrderMark: Bool, repairingText: Bool = false
+    ) throws -> (form: Form, entries: [Entry]) {
         let lines = JSONLines.lines(data, dropsByteOrderMark: dropsByteOrderMark)
         guard let first = lines.first else { return (.lines, []) }
         let whole = first.bytes.first { !JSONLines.isSpace($0) } == UInt8(ascii: "[")
-            || (keyed && !looksLikeJSONL(lines, as: dialect))
+            || (keyed && !looksLikeJSONL(lines, repairingText: repairingText))
         guard whole else {
-            return (.lines, lines.map { Entry(place: .line($0.number), object: entry($0.bytes, as: dialect)) })
+            return (.lines, lines.map {
+                Entry(place: .line($0.number), object: entry($0.bytes, repairingText: repairingText))
+            })
         }
         var body = data
         if dropsByteOrderMark && body.starts(with: JSONLines.byteOrderMark) { body = body.dropFirst(3) }
-        let root: Dialect.Value
+        let root: JSONValue
         do {
-            root = try dialect.parse(body)
+            root = try JSONValue.parse([UInt8](body), repairingText: repairingText)
         } catch {
             throw DocumentProblem.notJSON(error)
         }
-        if let list = dialect.elements(root) {
+        if let list = root.arrayValue {
             return (.list, list.enumerated().map { index, value in
-                Entry(place: .item(index), object: dialect.object(value).map { .success($0) } ?? .failure(.notObject))
+                Entry(place: .item(index), object: value.objectValue != nil ? .success(value) : .failure(.notObject))
             })
         }
-        guard keyed, let object = dialect.object(root) else { throw DocumentProblem.notListOrObject }
-        let members = dialect.members(object).sorted { $0.key < $1.key }
-        return (.keyed, members.map { key, value in
-            Entry(place: .key(key), object: dialect.object(value).map { .success($0) } ?? .failure(.notObject))
+        guard keyed, let members = root.objectValue else { throw DocumentProblem.notListOrObject }
+        return (.keyed, members.sorted { $0.key < $1.key }.map { key, value in
+            Entry(place: .key(key), object: value.objectValue != nil ? .success(value) : .failure(.notObject))
         })
     }
 
     /// The object on one line, or why it is not one.
-    static func entry<Dialect: JSONDialect>(_ bytes: Data, as dialect: Dialect.Type)
-        -> Result<Dialect.Object, EntryProblem>
-    {
+    static func entry(_ bytes: Data, repairingText: Bool) -> Result<JSONValue, EntryProblem> {
         do {
-            guard let object = dialect.object(try dialect.parse(bytes)) else { return .failure(.notObject) }
-            return .success(object)
+            let value = try JSONValue.parse([UInt8](bytes), repairingText: repairingText)
+            return value.objectValue != nil ? .success(value) : .failure(.notObject)
         } catch {
             return .failure(.notJSON(error))
         }
@@ -125,10 +95,10 @@ public enum DataFile {
 
     /// JSONL unless the file is one line holding a non-empty object of objects (a compact keyed document), or its
     /// first line is not a complete object (a pretty-printed document).
-    static func looksLikeJSONL<Dialect: JSONDialect>(_ lines: [JSONLines.Line], as dialect: Dialect.Type) -> Bool {
-        guard case .success(let object) = entry(lines[0].bytes, as: dialect) else { return false }
+    static func looksLikeJSONL(_ lines: [JSONLines.Line], repairingText: Bool) -> Bool {
+        guard case .success(let object) = entry(lines[0].bytes, repairingText: repairingText) else { return false }
         if lines.count > 1 { return true }
-        let members = dialect.members(object)
-        return !(!members.isEmpty && members.allSatisfy { dialect.object($0.value) != nil })
+        let members = object.objectValue ?? []
+        return !(!members.isEmpty && members.allSatisfy { $0.value.objectValue != nil })
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 #if canImport(Glibc)
     import Glibc
@@ -59,18 +60,14 @@ public actor JSONLAppender {
 /// What an existing JSONL file holds, after any torn tail was cut off.
 public struct JSONLScan: Sendable {
     /// Each complete line's object, in file order, with its 1-based line number.
-    public var objects: [(line: Int, object: [String: Any])] {
-        entries.map { ($0.line, $0.object.value) }
-    }
+    public var objects: [(line: Int, object: JSONValue)]
     /// Bytes removed from the end because the last line had no newline (a torn write).
     public var truncatedBytes: Int
-
-    var entries: [(line: Int, object: UncheckedDictionary)]
 
     /// Reads `path` (absent means empty); truncates a torn last line unless `repair` is false (the
     /// count is reported either way); throws on a corrupt complete line.
     public static func read(path: String, repair: Bool = true) throws -> JSONLScan {
-        guard FileManager.default.fileExists(atPath: path) else { return JSONLScan(truncatedBytes: 0, entries: []) }
+        guard FileManager.default.fileExists(atPath: path) else { return JSONLScan(objects: [], truncatedBytes: 0) }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -85,27 +82,21 @@ public struct JSONLScan: Sendable {
                     path: path, detail: "cannot cut off the torn last line (\(systemReason(errno)))")
             }
         }
-        var entries: [(Int, UncheckedDictionary)] = []
+        var objects: [(line: Int, object: JSONValue)] = []
         for line in JSONLines.lines(data.prefix(end), dropsByteOrderMark: false) {
             guard case .success(let object) = JSONLines.object(line.bytes) else {
                 throw FileError.corruptLine(path: path, line: line.number, detail: "not a JSON object")
             }
-            guard object["id"] is String else {
+            guard object["id"]?.stringValue != nil else {
                 throw FileError.corruptLine(path: path, line: line.number, detail: "no string 'id'")
             }
-            entries.append((line.number, UncheckedDictionary(value: object)))
+            objects.append((line.number, object))
         }
-        return JSONLScan(truncatedBytes: torn, entries: entries)
+        return JSONLScan(objects: objects, truncatedBytes: torn)
     }
 
     /// The `id` of every line, in file order.
-    public var ids: [String] { entries.compactMap { $0.object.value["id"] as? String } }
-}
-
-/// A JSON object from `JSONSerialization`; immutable after parsing, so sharing it is safe.
-// Unchecked Sendable: the dictionary is never mutated after parsing.
-struct UncheckedDictionary: @unchecked Sendable {
-    var value: [String: Any]
+    public var ids: [String] { objects.compactMap { $0.object["id"]?.stringValue } }
 }
 
 /// The encoder of one JSONL record: sorted keys, slashes unescaped.

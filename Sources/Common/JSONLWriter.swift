@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 #if canImport(Glibc)
     import Glibc
@@ -55,7 +56,7 @@ public final class JSONLWriter {
     deinit { close() }
 
     /// Writes one object as a line (sorted keys, slashes unescaped).
-    public func write(_ object: [String: Any]) throws { try writeLine(try JSONLines.encode(object)) }
+    public func write(_ value: JSONValue) throws { try writeLine(JSONLines.encode(value)) }
 
     /// Writes one already-encoded line; a failure is a `FileError.io` naming the file.
     public func writeLine(_ line: String) throws {

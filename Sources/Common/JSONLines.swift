@@ -1,12 +1,12 @@
 import Foundation
+import JSON
 
 /// One object of a JSONL file with its 1-based line number.
-// Unchecked Sendable: its object is parsed once and never mutated after.
-public struct JSONLine: @unchecked Sendable {
+public struct JSONLine: Sendable {
     /// 1-based line number in the file.
     public let number: Int
-    /// The parsed object (`JSONSerialization` values; immutable once read).
-    public let object: [String: Any]
+    /// The parsed object (always `.object`, members in the line's order).
+    public let object: JSONValue
 }
 
 /// Reading JSONL: one JSON object per line, blank lines ignored, every problem named by file and line.
@@ -46,15 +46,15 @@ public enum JSONLines {
     }
 
     /// The JSON object on one line, or why it is not one.
-    public static func object(_ bytes: Data) -> Result<[String: Any], FileLineProblem> {
-        DataFile.entry(bytes, as: FoundationJSON.self).mapError(problem)
+    public static func object(_ bytes: Data) -> Result<JSONValue, FileLineProblem> {
+        DataFile.entry(bytes, repairingText: false).mapError(problem)
     }
 
-    /// How a JSONL line's problem reads in Foundation's words.
+    /// How a JSONL line's problem reads, in the parser's words.
     public static func problem(_ problem: DataFile.EntryProblem) -> FileLineProblem {
         switch problem {
         case .notObject: return FileLineProblem(reason: "a line must hold one JSON object")
-        case .notJSON(let error): return FileLineProblem(reason: "invalid JSON (\(FoundationJSON.reason(error)))")
+        case .notJSON(let error): return FileLineProblem(reason: "invalid JSON (\(error))")
         }
     }
 
@@ -96,11 +96,8 @@ public struct FileLineProblem: Error, Sendable {
 }
 
 extension JSONLines {
-    /// One JSON object as a single line with sorted keys and unescaped slashes.
-    public static func encode(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
-    }
+    /// One JSON value as a single line with sorted keys and unescaped slashes.
+    public static func encode(_ value: JSONValue) -> String { value.sortedLine }
 }
 
 /// Standard output written without trapping: `FileHandle.write(_:)` traps when the write fails (a full disk behind

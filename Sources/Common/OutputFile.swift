@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Files the tool writes whole (a report, a summary JSON, a marker): written atomically, so a failed write leaves
 /// the previous file, and a failure is an error naming the file in the system's words ("No space left on device").
@@ -17,9 +18,8 @@ public enum OutputFile {
         try write(Data(text.utf8), to: path, what: what)
     }
 
-    /// Writes a JSON object (a dictionary or array of JSON values), keys sorted, pretty-printed.
-    public static func writeJSON(_ object: Any, to path: String, what: String = "it") throws {
-        try write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]),
-                  to: path, what: what)
+    /// Writes a JSON value, keys sorted, pretty-printed.
+    public static func writeJSON(_ value: JSONValue, to path: String, what: String = "it") throws {
+        try write(value.sortedDocument, to: path, what: what)
     }
 }

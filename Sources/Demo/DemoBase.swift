@@ -1,6 +1,7 @@
 import Common
 import FactSummaries
 import Foundation
+import JSON
 import Models
 import Tensor
 import RewardModel
@@ -217,7 +218,7 @@ public enum DemoBase {
         try trainer.train(corpus).write(directory: URL(fileURLWithPath: work + "/tokenizer"))
 
         var shape = try RandomModel.shapeObject(recipe.shape)
-        shape["max_position_embeddings"] = recipe.contextLength
+        shape["max_position_embeddings"] = JSONValue(recipe.contextLength)
         try? FileManager.default.removeItem(atPath: work + "/init")
         let (_, parameters) = try ModelFiles.initialize(base: shape, tokenizer: work + "/tokenizer",
                                                         output: work + "/init",

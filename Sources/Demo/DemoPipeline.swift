@@ -1,9 +1,10 @@
 import Annotation
+import Chat
 import Common
 import FactSummaries
 import Foundation
 import Generation
-import LLMClient
+import JSON
 import Logging
 import Models
 import PolicyOptimization
@@ -102,8 +103,7 @@ public final class DemoPipeline {
     func baseAccuracy() throws -> Double {
         let path = root + "/base/evaluation.json"
         guard let data = FileManager.default.contents(atPath: path),
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let accuracy = object["fact_accuracy"] as? Double
+              let accuracy = try JSONValue.parse([UInt8](data))["fact_accuracy"]?.numberValue
         else { throw DemoError.stage("base", "\(path) holds no fact_accuracy") }
         return accuracy
     }
@@ -112,9 +112,8 @@ public final class DemoPipeline {
     func stage(_ name: String, _ body: (String) throws -> String) throws {
         let dir = root + "/" + name, marker = dir + "/done.json"
         if let data = FileManager.default.contents(atPath: marker),
-           let done = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           done["fingerprint"] as? String == fingerprint {
-            log("[\(name)] done before, kept (\(done["summary"] as? String ?? ""))")
+           let done = try? JSONValue.parse([UInt8](data)), done["fingerprint"]?.stringValue == fingerprint {
+            log("[\(name)] done before, kept (\(done["summary"]?.stringValue ?? ""))")
             return
         }
         try? FileManager.default.removeItem(atPath: dir)
@@ -124,7 +123,9 @@ public final class DemoPipeline {
         let summary = try body(dir)
         let seconds = Date().timeIntervalSince(started)
         log(String(format: "[\(name)] %@ (%.0f s)", summary, seconds))
-        let done: [String: Any] = ["fingerprint": fingerprint, "summary": summary, "seconds": seconds]
+        let done: JSONValue = [
+            "fingerprint": JSONValue(fingerprint), "summary": JSONValue(summary), "seconds": JSONValue(seconds),
+        ]
         try OutputFile.writeJSON(done, to: marker, what: "the stage's done marker")
     }
 
@@ -173,14 +174,15 @@ public final class DemoPipeline {
             let requests = try group.enumerated().map { i, line -> GenerationRequest in
                 var p = parameters
                 p.seed = UInt64(start + i)
-                let prompt = FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")
+                let prompt = FactTask.policyPrompt(post: line.object["prompt"]?.stringValue ?? "")
                 let ids = try tokenizer.chatPromptIds([ChatMessage(role: "user", content: prompt)])
                 return GenerationRequest(promptIds: ids, parameters: p)
             }
             // The record's prompt is what the policy was asked, as PPO's critic is asked it.
             for (line, sequence) in zip(group, try generator.generate(requests)) {
-                let prompt = FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")
-                lines.append(try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": prompt, "response": sequence.text]))
+                let prompt = FactTask.policyPrompt(post: line.object["prompt"]?.stringValue ?? "")
+                lines.append(JSONLines.encode(
+                    ["id": line.object["id"] ?? "", "prompt": JSONValue(prompt), "response": JSONValue(sequence.text)]))
             }
         }
         let samples = dir + "/samples.jsonl"
@@ -305,7 +307,8 @@ public final class DemoPipeline {
     func policyPrompts(split: String, into dir: String) throws -> String {
         let path = dir + "/prompts-\(split).jsonl"
         let lines = try JSONLines.read(path: root + "/data/\(split).jsonl").map { line in
-            try JSONLines.encode(["id": line.object["id"] ?? "", "prompt": FactTask.policyPrompt(post: line.object["prompt"] as? String ?? "")])
+            let prompt = FactTask.policyPrompt(post: line.object["prompt"]?.stringValue ?? "")
+            return JSONLines.encode(["id": line.object["id"] ?? "", "prompt": JSONValue(prompt)])
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path

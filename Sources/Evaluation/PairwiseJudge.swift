@@ -1,7 +1,7 @@
+import Chat
 import Common
 import Foundation
 import JSON
-import LLMClient
 import Tokenizers
 
 /// A pairwise LLM judge over any `ChatCompleting` endpoint: presentation order balanced and shuffled per item

@@ -93,10 +93,12 @@ public enum RecordFile {
 
     /// The objects of a JSON list or of JSONL text.
     static func parse(_ bytes: [UInt8], path: String) throws -> [SourcedRecord] {
-        let entries: [DataFile.Entry<JSONValue>]
+        let entries: [DataFile.Entry]
         do {
+            // Ill-formed UTF-8 and lone surrogate escapes become U+FFFD, so the text check after parsing can name
+            // the field that holds them.
             let data = Data(bytes)
-            entries = try DataFile.read(data, as: StrictJSON.self, keyed: false, dropsByteOrderMark: false).entries
+            entries = try DataFile.read(data, keyed: false, dropsByteOrderMark: false, repairingText: true).entries
         } catch DataFile.DocumentProblem.notJSON(let error) {
             throw EvaluationError.badRecord(path: path, line: nil, item: nil, field: nil, detail: "not JSON: \(error)")
         } catch {
@@ -174,13 +176,4 @@ public enum RecordFile {
         }
         return output
     }
-}
-
-/// The strict, order-keeping `JSONValue` parser as record files use it: text that is not valid UTF-8 (or a lone
-/// surrogate escape) is repaired to U+FFFD, so the text check after parsing can name the field that holds it.
-enum StrictJSON: JSONDialect {
-    static func parse(_ bytes: Data) throws -> JSONValue { try JSONValue.parse([UInt8](bytes), repairingText: true) }
-    static func object(_ value: JSONValue) -> JSONValue? { value.objectValue == nil ? nil : value }
-    static func elements(_ value: JSONValue) -> [JSONValue]? { value.arrayValue }
-    static func members(_ object: JSONValue) -> [(key: String, value: JSONValue)] { object.objectValue ?? [] }
 }

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 
 /// The append-only results file of `eval code`: one `SampleResult` per line, written as each run ends.
 actor ResultAppender {
@@ -21,11 +22,10 @@ actor ResultAppender {
         } catch {
             throw EvaluationError.io(path: path, detail: "\(error)")
         }
-        let decoder = JSONDecoder()
+        let decoder = JSONValueDecoder()
         return try scan.objects.map { line, object in
             do {
-                let data = try JSONSerialization.data(withJSONObject: object)
-                return try decoder.decode(SampleResult.self, from: data)
+                return try decoder.decode(SampleResult.self, from: object)
             } catch {
                 throw EvaluationError.corruptResults(path: path, line: line, detail: "not a sample result")
             }
@@ -62,7 +62,7 @@ actor JudgeCache {
         }
         do {
             for (_, object) in try JSONLScan.read(path: path).objects {
-                if let key = object["key"] as? String, let content = object["content"] as? String {
+                if let key = object["key"]?.stringValue, let content = object["content"]?.stringValue {
                     answers[key] = content
                 }
             }

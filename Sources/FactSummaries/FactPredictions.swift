@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 
 /// One summary to check against the post it summarises, as `eval facts` reads it.
 public struct FactPrediction: Sendable, Equatable {
@@ -32,10 +33,12 @@ public enum FactPredictions {
             guard let field = summaryFields.first(where: { object[$0] != nil }) else {
                 throw bad("needs the summary in a string \"response\", \"prediction\", \"completion\" or \"text\"")
             }
-            guard let summary = object[field] as? String else { throw bad("\"\(field)\" must be a string") }
-            if object["id"] != nil && !(object["id"] is String) { throw bad("\"id\" must be a string") }
-            if object["prompt"] != nil && !(object["prompt"] is String) { throw bad("\"prompt\" must be a string") }
-            guard let post = (object["id"] as? String).flatMap({ posts[$0] }) ?? object["prompt"] as? String else {
+            guard let summary = object[field]?.stringValue else { throw bad("\"\(field)\" must be a string") }
+            if object["id"] != nil && object["id"]?.stringValue == nil { throw bad("\"id\" must be a string") }
+            if object["prompt"] != nil && object["prompt"]?.stringValue == nil {
+                throw bad("\"prompt\" must be a string")
+            }
+            guard let post = object["id"]?.stringValue.flatMap({ posts[$0] }) ?? object["prompt"]?.stringValue else {
                 throw bad("needs the post in \"prompt\" or an \"id\" found in --task")
             }
             return FactPrediction(line: line.number, post: post, summary: summary)
@@ -48,7 +51,7 @@ public enum FactPredictions {
     static func readPosts(path: String) throws -> [String: String] {
         var posts: [String: (post: String, line: Int)] = [:]
         for line in try JSONLines.read(path: path) {
-            guard let id = line.object["id"] as? String, let post = line.object["prompt"] as? String else {
+            guard let id = line.object["id"]?.stringValue, let post = line.object["prompt"]?.stringValue else {
                 throw FileError.badLine(
                     path: path, line: line.number, detail: "needs string fields \"id\" and \"prompt\"")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Fact accuracy and the mistakes behind it, summed over many summaries: what `eval facts` prints and what the
 /// demo reports for the base, the policy and each PPO run.
@@ -53,9 +54,10 @@ public struct FactTally: Sendable, Equatable {
     }
 
     /// The figures as a JSON object: what `eval facts` prints and the demo's `evaluation.json` holds.
-    public var summary: [String: Any] {
-        ["summaries": summaries, "unreadable_posts": unreadable, "fact_accuracy": meanAccuracy, "perfect": perfect,
-         "mistakes_per_summary": mistakesPerSummary]
+    public var summary: JSONValue {
+        ["summaries": JSONValue(summaries), "unreadable_posts": JSONValue(unreadable),
+         "fact_accuracy": JSONValue(meanAccuracy), "perfect": JSONValue(perfect),
+         "mistakes_per_summary": .object(mistakesPerSummary.map { ($0.key, JSONValue($0.value)) })]
     }
 
     /// One line: accuracy, perfect summaries and the mistakes per summary.

@@ -1,5 +1,7 @@
+import Common
 import Foundation
 import GGUF
+import JSON
 import Models
 import SafeTensors
 
@@ -77,13 +79,15 @@ public enum GGUFImport {
 
         try createDirectory(directory)
         try writeJSON(configObject, to: directory + "/config.json")
-        var generation: [String: Any] = ["_from_model_config": true]
-        if let bos = tokenizer.bosId { generation["bos_token_id"] = bos }
+        var generation: [(key: String, value: JSONValue)] = [("_from_model_config", true)]
+        if let bos = tokenizer.bosId { generation.append(("bos_token_id", JSONValue(bos))) }
         let eos = tokenizer.eosIds
-        if !eos.isEmpty { generation["eos_token_id"] = eos.count == 1 ? eos[0] as Any : eos }
-        if let pad = tokenizer.padId { generation["pad_token_id"] = pad }
-        try writeJSON(generation, to: directory + "/generation_config.json")
-        try write(try tokenizer.tokenizerData(serialize: serialize), to: directory + "/tokenizer.json")
+        if !eos.isEmpty {
+            generation.append(("eos_token_id", eos.count == 1 ? JSONValue(eos[0]) : .array(eos.map { JSONValue($0) })))
+        }
+        if let pad = tokenizer.padId { generation.append(("pad_token_id", JSONValue(pad))) }
+        try writeJSON(.object(generation), to: directory + "/generation_config.json")
+        try write(tokenizer.tokenizerData(serialize: serialize), to: directory + "/tokenizer.json")
         let tokenizerConfig = tokenizer.configJSON(maxLength: config.maxPositionEmbeddings)
         try writeJSON(tokenizerConfig, to: directory + "/tokenizer_config.json")
         var metadata = ["format": "pt", "converted_from": URL(fileURLWithPath: path).lastPathComponent]
@@ -97,12 +101,12 @@ public enum GGUFImport {
         let file = try GGUFFile(path: path)
         let tokenizer = try GGUFTokenizer(file: file)
         let context = try file.optionalInt((try file.optionalString("general.architecture") ?? "") + ".context_length")
-        let config = try serialize(tokenizer.configJSON(maxLength: context ?? 2048))
-        return (try tokenizer.tokenizerData(serialize: serialize), config)
+        let config = Data(serialize(tokenizer.configJSON(maxLength: context ?? 2048)).utf8)
+        return (tokenizer.tokenizerData(serialize: serialize), config)
     }
 
     /// config.json (as an object to write, and as the engine reads it) from the `<arch>.*` metadata.
-    static func configuration(_ file: GGUFFile, tokenizer: GGUFTokenizer) throws -> ([String: Any], LlamaConfig) {
+    static func configuration(_ file: GGUFFile, tokenizer: GGUFTokenizer) throws -> (JSONValue, LlamaConfig) {
         let path = file.path
         let arch = try file.string("general.architecture")
         guard architectures.contains(arch) else {
@@ -138,30 +142,31 @@ public enum GGUFImport {
                 reason: "\(vocabSize) rows for \(tokenizer.tokens.count) tokens in tokenizer.ggml.tokens")
         }
         func shortest(_ x: Double) -> Double { Double(String(describing: Float(x))) ?? x }
-        var object: [String: Any] = [
-            "architectures": [arch == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
-            "model_type": arch,
-            "hidden_size": hidden,
-            "intermediate_size": try file.int(p + "feed_forward_length"),
-            "num_hidden_layers": try file.int(p + "block_count"),
-            "num_attention_heads": heads,
-            "num_key_value_heads": kvHeads,
-            "vocab_size": vocabSize,
-            "max_position_embeddings": try file.optionalInt(p + "context_length") ?? 2048,
-            "rms_norm_eps": shortest(try file.optionalDouble(p + "attention.layer_norm_rms_epsilon") ?? 1e-5),
-            "rope_theta": shortest(try file.optionalDouble(p + "rope.freq_base") ?? 10_000),
-            "tie_word_embeddings": file.info("output.weight") == nil,
-            "hidden_act": "silu",
-            "torch_dtype": "float32",
+        var object: [(key: String, value: JSONValue)] = [
+            ("architectures", [JSONValue(arch == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM")]),
+            ("model_type", JSONValue(arch)),
+            ("hidden_size", JSONValue(hidden)),
+            ("intermediate_size", JSONValue(try file.int(p + "feed_forward_length"))),
+            ("num_hidden_layers", JSONValue(try file.int(p + "block_count"))),
+            ("num_attention_heads", JSONValue(heads)),
+            ("num_key_value_heads", JSONValue(kvHeads)),
+            ("vocab_size", JSONValue(vocabSize)),
+            ("max_position_embeddings", JSONValue(try file.optionalInt(p + "context_length") ?? 2048)),
+            ("rms_norm_eps",
+             JSONValue(shortest(try file.optionalDouble(p + "attention.layer_norm_rms_epsilon") ?? 1e-5))),
+            ("rope_theta", JSONValue(shortest(try file.optionalDouble(p + "rope.freq_base") ?? 10_000))),
+            ("tie_word_embeddings", JSONValue(file.info("output.weight") == nil)),
+            ("hidden_act", "silu"),
+            ("torch_dtype", "float32"),
         ]
-        if heads > 0, headSize != hidden / heads { object["head_dim"] = headSize }
+        if heads > 0, headSize != hidden / heads { object.append(("head_dim", JSONValue(headSize))) }
         if arch == "llama" {
-            object["attention_bias"] = file.info("blk.0.attn_q.bias") != nil
-            object["mlp_bias"] = file.info("blk.0.ffn_up.bias") != nil
+            object.append(("attention_bias", JSONValue(file.info("blk.0.attn_q.bias") != nil)))
+            object.append(("mlp_bias", JSONValue(file.info("blk.0.ffn_up.bias") != nil)))
         }
-        if let bos = tokenizer.bosId { object["bos_token_id"] = bos }
-        if let eos = tokenizer.eosId { object["eos_token_id"] = eos }
-        if let pad = tokenizer.padId { object["pad_token_id"] = pad }
+        if let bos = tokenizer.bosId { object.append(("bos_token_id", JSONValue(bos))) }
+        if let eos = tokenizer.eosId { object.append(("eos_token_id", JSONValue(eos))) }
+        if let pad = tokenizer.padId { object.append(("pad_token_id", JSONValue(pad))) }
         let scaling = try file.optionalString(p + "rope.scaling.type") ?? "none"
         switch scaling {
         case "none":
@@ -170,12 +175,12 @@ public enum GGUFImport {
             guard let factor = try file.optionalDouble(p + "rope.scaling.factor") else {
                 throw GGUFError.missingKey(path: path, key: p + "rope.scaling.factor")
             }
-            object["rope_scaling"] = ["type": "linear", "factor": shortest(factor)]
+            object.append(("rope_scaling", ["type": "linear", "factor": JSONValue(shortest(factor))]))
         default:
             throw GGUFError.unsupportedModel(
                 path: path, field: p + "rope.scaling.type", value: scaling, hint: "supported: none, linear")
         }
-        let data = try serialize(object)
+        let data = Data(serialize(.object(object)).utf8)
         let config: LlamaConfig
         do {
             config = try LlamaConfig(json: data, path: path + " (metadata as config.json)")
@@ -186,16 +191,14 @@ public enum GGUFImport {
             throw GGUFError.badValue(
                 path: path, field: "tokenizer.ggml.eos_token_id", reason: "\(eos) is outside the vocabulary")
         }
-        return (object, config)
+        return (.object(object), config)
     }
 
-    static func serialize(_ object: Any) throws -> Data {
-        try JSONSerialization.data(
-            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    }
+    /// A JSON file's text: keys sorted, pretty-printed.
+    static func serialize(_ value: JSONValue) -> String { value.sortedDocument }
 
-    static func writeJSON(_ object: Any, to path: String) throws {
-        try write(try serialize(object), to: path)
+    static func writeJSON(_ value: JSONValue, to path: String) throws {
+        try write(Data(serialize(value).utf8), to: path)
     }
 
     static func write(_ data: Data, to path: String) throws {

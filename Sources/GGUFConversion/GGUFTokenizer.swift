@@ -150,22 +150,22 @@ struct GGUFTokenizer {
     }
 
     /// tokenizer.json as a JSON object, `model.vocab` left as `vocabMarker` (see `tokenizerData`).
-    func tokenizerJSON() -> [String: Any] {
+    func tokenizerJSON() -> JSONValue {
         model == "llama" ? sentencePieceJSON() : byteLevelJSON()
     }
 
     static let vocabMarker = "@@vocab@@"
 
-    /// The bytes of tokenizer.json. The vocabulary is written by hand rather than through a `[String: Int]`, whose
-    /// keys compare by canonical equivalence and would merge distinct tokens such as "é" and "e" + U+0301; the first
-    /// id of a token string repeated byte for byte wins, as in llama.cpp's text-to-token map.
-    func tokenizerData(serialize: (Any) throws -> Data) throws -> Data {
+    /// The bytes of tokenizer.json. The vocabulary is written by hand, one `"token": id` a line in id order, rather
+    /// than as an object whose keys `serialize` would sort; the first id of a token string repeated byte for byte
+    /// wins, as in llama.cpp's text-to-token map.
+    func tokenizerData(serialize: (JSONValue) -> String) -> Data {
         var seen = Set<[UInt8]>()
         var entries: [String] = []
         for (id, token) in tokens.enumerated() where seen.insert(Array(token.utf8)).inserted {
             entries.append("\(JSONValue.quoted(token)): \(id)")
         }
-        var text = String(decoding: try serialize(tokenizerJSON()), as: UTF8.self)
+        var text = serialize(tokenizerJSON())
         // The marker as the value of the "vocab" key (a token whose text is the marker stays as it is).
         let quoted = "\"\(Self.vocabMarker)\""
         var searchStart = text.startIndex
@@ -177,95 +177,101 @@ struct GGUFTokenizer {
             }
             searchStart = found.upperBound
         }
-        let spliced = text
-        return Data(spliced.utf8)
+        return Data(text.utf8)
     }
 
     /// The special (control, unknown) and user-defined tokens, matched in the raw text before anything else.
-    func addedTokens() -> [[String: Any]] {
+    func addedTokens() -> [JSONValue] {
         tokens.enumerated().compactMap { id, token in
             let type = TokenType(rawValue: types[id]) ?? .normal
             guard type == .control || type == .userDefined || (model == "llama" && type == .unknown) else { return nil }
             return [
-                "id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
-                "normalized": false, "special": type != .userDefined,
+                "id": JSONValue(id), "content": JSONValue(token), "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": JSONValue(type != .userDefined),
             ]
         }
     }
 
     /// Llama 2-style tokenizer.json: `▁` for spaces (and as a prefix), BPE with byte fallback and fused unknowns.
-    func sentencePieceJSON() -> [String: Any] {
-        var normalizers: [[String: Any]] = []
+    func sentencePieceJSON() -> JSONValue {
+        var normalizers: [JSONValue] = []
         if addSpacePrefix { normalizers.append(["type": "Prepend", "prepend": "\u{2581}"]) }
         normalizers.append(["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"])
-        var decoders: [[String: Any]] = [
+        var decoders: [JSONValue] = [
             ["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "],
             ["type": "ByteFallback"], ["type": "Fuse"],
         ]
         if addSpacePrefix { decoders.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
         return [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": addedTokens(),
-            "normalizer": ["type": "Sequence", "normalizers": normalizers], "pre_tokenizer": NSNull(),
-            "post_processor": (addBos || addEos ? templateProcessing() : nil) ?? NSNull(),
-            "decoder": ["type": "Sequence", "decoders": decoders],
+            "version": "1.0", "truncation": .null, "padding": .null, "added_tokens": .array(addedTokens()),
+            "normalizer": ["type": "Sequence", "normalizers": .array(normalizers)], "pre_tokenizer": .null,
+            "post_processor": (addBos || addEos ? templateProcessing() : nil) ?? .null,
+            "decoder": ["type": "Sequence", "decoders": .array(decoders)],
             "model": [
-                "type": "BPE", "dropout": NSNull(), "unk_token": unkId.map { tokens[$0] as Any } ?? NSNull(),
-                "continuing_subword_prefix": NSNull(), "end_of_word_suffix": NSNull(), "fuse_unk": true,
-                "byte_fallback": true, "ignore_merges": false, "vocab": Self.vocabMarker, "merges": merges,
-            ] as [String: Any],
+                "type": "BPE", "dropout": .null, "unk_token": JSONValue(unkId.map { tokens[$0] }),
+                "continuing_subword_prefix": .null, "end_of_word_suffix": .null, "fuse_unk": true,
+                "byte_fallback": true, "ignore_merges": false, "vocab": JSONValue(Self.vocabMarker),
+                "merges": .array(merges.map { .string($0) }),
+            ],
         ]
     }
 
     /// Byte-level BPE tokenizer.json (GPT-2, Llama 3, Qwen2, SmolLM).
-    func byteLevelJSON() -> [String: Any] {
-        let added = addedTokens()
-        let byteLevelDecoder: [String: Any] = [
+    func byteLevelJSON() -> JSONValue {
+        let byteLevelDecoder: JSONValue = [
             "type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true,
         ]
-        var postProcessor: Any = [
+        var postProcessor: JSONValue = [
             "type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true,
-        ] as [String: Any]
+        ]
         if addBos || addEos, let processing = templateProcessing() {
-            postProcessor = ["type": "Sequence", "processors": [postProcessor, processing]] as [String: Any]
+            postProcessor = ["type": "Sequence", "processors": [postProcessor, processing]]
         }
         return [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added,
-            "normalizer": pre == "qwen2" ? ["type": "NFC"] as Any : NSNull(),
+            "version": "1.0", "truncation": .null, "padding": .null, "added_tokens": .array(addedTokens()),
+            "normalizer": pre == "qwen2" ? ["type": "NFC"] : .null,
             "pre_tokenizer": preTokenizer(), "post_processor": postProcessor, "decoder": byteLevelDecoder,
             "model": [
-                "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false,
-                "ignore_merges": isLlama3, "vocab": Self.vocabMarker, "merges": merges,
-            ] as [String: Any],
+                "type": "BPE", "dropout": .null, "unk_token": .null, "continuing_subword_prefix": .null,
+                "end_of_word_suffix": .null, "fuse_unk": false, "byte_fallback": false,
+                "ignore_merges": JSONValue(isLlama3), "vocab": JSONValue(Self.vocabMarker),
+                "merges": .array(merges.map { .string($0) }),
+            ],
         ]
     }
 
     /// BOS before (and EOS after) each sequence, as `add_bos_token` / `add_eos_token` ask.
-    func templateProcessing() -> [String: Any]? {
-        var single: [[String: Any]] = [], pair: [[String: Any]] = [], special: [String: Any] = [:]
-        func token(_ id: Int?, typeId: Int) -> [String: Any]? {
+    func templateProcessing() -> JSONValue? {
+        var single: [JSONValue] = [], pair: [JSONValue] = [], special: [(key: String, value: JSONValue)] = []
+        func token(_ id: Int?, typeId: Int) -> JSONValue? {
             guard let id else { return nil }
-            special[tokens[id]] = ["id": tokens[id], "ids": [id], "tokens": [tokens[id]]]
-            return ["SpecialToken": ["id": tokens[id], "type_id": typeId]]
+            let text = JSONValue(tokens[id])
+            if !special.contains(where: { $0.key == tokens[id] }) {
+                special.append((tokens[id], ["id": text, "ids": [JSONValue(id)], "tokens": [text]]))
+            }
+            return ["SpecialToken": ["id": text, "type_id": JSONValue(typeId)]]
         }
         for (sequence, typeId) in [("A", 0), ("B", 1)] {
-            var part: [[String: Any]] = []
+            var part: [JSONValue] = []
             if addBos, let bos = token(bosId, typeId: typeId) { part.append(bos) }
-            part.append(["Sequence": ["id": sequence, "type_id": typeId]])
+            part.append(["Sequence": ["id": JSONValue(sequence), "type_id": JSONValue(typeId)]])
             if addEos, let eos = token(eosId, typeId: typeId) { part.append(eos) }
             if sequence == "A" { single = part }
             pair += part
         }
-        return ["type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special]
+        return [
+            "type": "TemplateProcessing", "single": .array(single), "pair": .array(pair),
+            "special_tokens": .object(special),
+        ]
     }
 
     /// The pre-tokenizer of `pre` (see the type's comment).
-    func preTokenizer() -> [String: Any] {
-        func split(_ regex: String) -> [String: Any] {
-            ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false]
+    func preTokenizer() -> JSONValue {
+        func split(_ regex: String) -> JSONValue {
+            ["type": "Split", "pattern": ["Regex": JSONValue(regex)], "behavior": "Isolated", "invert": false]
         }
-        func byteLevel(useRegex: Bool) -> [String: Any] {
-            ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": useRegex]
+        func byteLevel(useRegex: Bool) -> JSONValue {
+            ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": JSONValue(useRegex)]
         }
         switch pre {
         case "llama-bpe", "llama3", "llama-v3":
@@ -274,7 +280,7 @@ struct GGUFTokenizer {
             return ["type": "Sequence", "pretokenizers": [split(Regexes.qwen2), byteLevel(useRegex: false)]]
         case "smollm":
             return ["type": "Sequence", "pretokenizers": [
-                ["type": "Digits", "individual_digits": true] as [String: Any], byteLevel(useRegex: true),
+                ["type": "Digits", "individual_digits": true], byteLevel(useRegex: true),
             ]]
         default:
             return byteLevel(useRegex: true)
@@ -282,16 +288,17 @@ struct GGUFTokenizer {
     }
 
     /// tokenizer_config.json as transformers writes it for a fast tokenizer.
-    func configJSON(maxLength: Int) -> [String: Any] {
-        var config: [String: Any] = [
-            "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": maxLength,
-            "clean_up_tokenization_spaces": false, "add_bos_token": addBos, "add_eos_token": addEos,
+    func configJSON(maxLength: Int) -> JSONValue {
+        var config: [(key: String, value: JSONValue)] = [
+            ("tokenizer_class", "PreTrainedTokenizerFast"), ("model_max_length", JSONValue(maxLength)),
+            ("clean_up_tokenization_spaces", false), ("add_bos_token", JSONValue(addBos)),
+            ("add_eos_token", JSONValue(addEos)),
         ]
         for (key, id) in [("bos_token", bosId), ("eos_token", eosId), ("pad_token", padId), ("unk_token", unkId)] {
-            if let id { config[key] = tokens[id] }
+            if let id { config.append((key, JSONValue(tokens[id]))) }
         }
-        if let chatTemplate { config["chat_template"] = chatTemplate }
-        return config
+        if let chatTemplate { config.append(("chat_template", JSONValue(chatTemplate))) }
+        return .object(config)
     }
 
     /// End-of-sequence ids for generation: EOS, then the end-of-turn token when it differs.

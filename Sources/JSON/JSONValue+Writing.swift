@@ -7,13 +7,19 @@
 /// parseable.
 extension JSONValue {
     /// The value as compact UTF-8 JSON text (no spaces, `/` unescaped, non-ASCII characters as themselves).
-    public func serialized() -> String {
+    public func serialized() -> String { serialized(keyOrder: nil, pretty: false) }
+
+    /// The value as JSON text with every object's members sorted by `keyOrder` when given (else in their order)
+    /// and, when `pretty`, laid out as Foundation's `JSONSerialization` lays it out: two spaces per level,
+    /// `"key" : value`, and an empty object or list as its brackets around an empty line.
+    public func serialized(keyOrder: ((String, String) -> Bool)?, pretty: Bool) -> String {
         var out = ""
-        write(into: &out)
+        write(into: &out, keyOrder: keyOrder, indent: pretty ? "" : nil)
         return out
     }
 
-    private func write(into out: inout String) {
+    /// `indent` is nil for compact text, else the current level's leading spaces.
+    private func write(into out: inout String, keyOrder: ((String, String) -> Bool)?, indent: String?) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -21,19 +27,26 @@ extension JSONValue {
         case .string(let s): out += Self.quoted(s)
         case .array(let items):
             out += "["
+            let inner = indent.map { $0 + "  " }
+            if inner != nil { out += "\n" + (items.isEmpty ? "\n" : "") }
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.write(into: &out)
+                if i > 0 { out += inner == nil ? "," : ",\n" }
+                out += inner ?? ""
+                item.write(into: &out, keyOrder: keyOrder, indent: inner)
             }
+            if let indent { out += (items.isEmpty ? "" : "\n") + indent }
             out += "]"
-        case .object(let members):
+        case .object(var members):
+            if let keyOrder { members.sort { keyOrder($0.key, $1.key) } }
             out += "{"
+            let inner = indent.map { $0 + "  " }
+            if inner != nil { out += "\n" + (members.isEmpty ? "\n" : "") }
             for (i, member) in members.enumerated() {
-                if i > 0 { out += "," }
-                out += Self.quoted(member.key)
-                out += ":"
-                member.value.write(into: &out)
+                if i > 0 { out += inner == nil ? "," : ",\n" }
+                out += (inner ?? "") + Self.quoted(member.key) + (inner == nil ? ":" : " : ")
+                member.value.write(into: &out, keyOrder: keyOrder, indent: inner)
             }
+            if let indent { out += (members.isEmpty ? "" : "\n") + indent }
             out += "}"
         }
     }
@@ -52,6 +65,12 @@ extension JSONValue {
 
     /// A string.
     public init(_ value: String) { self = .string(value) }
+
+    /// A boolean.
+    public init(_ value: Bool) { self = .bool(value) }
+
+    /// An integer, or `null` for nil.
+    public init(_ value: Int?) { self = value.map { .number(Double($0)) } ?? .null }
 
     /// A string, or `null` for nil.
     public init(_ value: String?) { self = value.map(JSONValue.string) ?? .null }

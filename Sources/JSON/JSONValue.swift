@@ -1,6 +1,6 @@
 /// A JSON value that keeps object members in document order and compares keys by Unicode scalars.
 ///
-/// Foundation's JSONSerialization returns `[String: Any]`, whose keys compare by canonical equivalence (a
+/// Foundation's JSONSerialization returns dictionaries whose keys compare by canonical equivalence (a
 /// SentencePiece vocabulary holding both `é` and `e` + U+0301 would silently lose one) and which keeps one
 /// of two duplicate keys (a safetensors header naming a tensor twice must be an error). This parser keeps
 /// every member, rejects duplicate keys, and looks members up scalar by scalar.
@@ -36,7 +36,23 @@ public indirect enum JSONValue: Sendable {
         return members.first { $0.key.unicodeScalars.elementsEqual(wanted) }?.value
     }
 
-    public subscript(key: String) -> JSONValue? { member(key) }
+    /// The member named `key`. Setting replaces that member where it stands, appends a new one, or with nil removes
+    /// it; setting a member of a value that is not an object is a programmer error.
+    public subscript(key: String) -> JSONValue? {
+        get { member(key) }
+        set {
+            guard case .object(var members) = self else { preconditionFailure("a member set on a non-object") }
+            let wanted = Array(key.unicodeScalars)
+            let index = members.firstIndex { $0.key.unicodeScalars.elementsEqual(wanted) }
+            switch (index, newValue) {
+            case let (index?, value?): members[index].value = value
+            case let (index?, nil): members.remove(at: index)
+            case let (nil, value?): members.append((key, value))
+            case (nil, nil): break
+            }
+            self = .object(members)
+        }
+    }
 
     public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
     public var numberValue: Double? { if case let .number(n) = self { return n } else { return nil } }

@@ -73,7 +73,7 @@ private struct ValueDecoder: Decoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .object(let members) = value else { throw mismatch("an object", [String: Any].self) }
+        guard case .object(let members) = value else { throw mismatch("an object", [String: JSONValue].self) }
         return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
     }
 

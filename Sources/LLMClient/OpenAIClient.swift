@@ -1,3 +1,4 @@
+import Chat
 import Common
 import AsyncHTTPClient
 import Foundation

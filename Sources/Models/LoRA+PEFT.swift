@@ -1,4 +1,6 @@
+import Common
 import Foundation
+import JSON
 import SafeTensors
 import Tensor
 
@@ -26,15 +28,15 @@ extension LoRAAdapter {
     /// Writes the adapter as PEFT does, so `PeftModel.from_pretrained(base, directory)` loads it.
     public func save(directory: String, baseModel: String = "") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let json: [String: Any] = [
-            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": config.alpha,
-            "lora_dropout": config.dropout, "use_rslora": config.useRSLoRA, "bias": "none", "fan_in_fan_out": false,
-            "target_modules": config.targetModules.map(\.rawValue), "inference_mode": true, "init_lora_weights": true,
-            "base_model_name_or_path": baseModel, "modules_to_save": NSNull(), "use_dora": false,
-            "rank_pattern": [String: Any](), "alpha_pattern": [String: Any](),
+        let json: JSONValue = [
+            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": JSONValue(config.rank),
+            "lora_alpha": JSONValue(config.alpha), "lora_dropout": JSONValue(config.dropout),
+            "use_rslora": JSONValue(config.useRSLoRA), "bias": "none", "fan_in_fan_out": false,
+            "target_modules": .array(config.targetModules.map { JSONValue($0.rawValue) }), "inference_mode": true,
+            "init_lora_weights": true, "base_model_name_or_path": JSONValue(baseModel), "modules_to_save": .null,
+            "use_dora": false, "rank_pattern": [:], "alpha_pattern": [:],
         ]
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: directory + "/" + Self.configFile))
+        try Data(json.sortedDocument.utf8).write(to: URL(fileURLWithPath: directory + "/" + Self.configFile))
         let entries = arena.tensors().map { SafeTensorsWriter.Entry(name: $0.name, shape: $0.tensor.shape, values: UnsafeBufferPointer($0.tensor.buffer)) }
         try SafeTensorsWriter.write(entries, metadata: ["format": "pt"], to: directory + "/" + Self.weightsFile)
     }

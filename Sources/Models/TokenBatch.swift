@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A batch of token sequences padded to one length, with the mask and positions the model needs.
 public struct TokenBatch: Sendable, Equatable {
@@ -50,20 +51,15 @@ public struct TokenBatch: Sendable, Equatable {
 }
 
 extension TokenBatch {
-    /// Token ids from a JSON array as `JSONSerialization` parses it: integers only. `2.5`, `true`, `"3"` or a
-    /// number beyond 2⁵³ make the whole array nil, never a floored, coerced or truncated id (the caller checks
-    /// the vocabulary, so 4294967301 is reported as itself, not as token 5).
-    public static func ids(fromJSON value: Any?) -> [Int]? {
-        guard let list = value as? [Any] else { return nil }
+    /// Token ids from a JSON array: integers only. `2.5`, `true`, `"3"` or a number beyond 2⁵³ make the whole
+    /// array nil, never a floored, coerced or truncated id (the caller checks the vocabulary, so 4294967301 is
+    /// reported as itself, not as token 5).
+    public static func ids(fromJSON value: JSONValue?) -> [Int]? {
+        guard let list = value?.arrayValue else { return nil }
         var ids: [Int] = []
         ids.reserveCapacity(list.count)
         for item in list {
-            // JSONSerialization gives booleans as NSNumbers of C type `char`.
-            guard let n = item as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
-            let d = n.doubleValue
-            guard d == d.rounded(), abs(d) < 9.0e15, let id = Int(exactly: d), n.int64Value == Int64(id) else {
-                return nil
-            }
+            guard let id = item.intValue else { return nil }
             ids.append(id)
         }
         return ids

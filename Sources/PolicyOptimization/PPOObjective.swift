@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import Generation
+import JSON
 import Models
 import RewardModel
 import Spans
@@ -500,40 +501,49 @@ public final class PPOObjective: TrainingObjective {
         for b in 0..<min(config.samplesPerStep, rollouts.count) {
             try writer.append(sampleLine(b, step: step, rollouts, scores: scores) { j in
                 let i = b * L + j
-                return ["score": Double(rewards.scores[i]), "span_score": Double(scores.tokenScores[i]),
-                        "kl": Double(rewards.kl[i]), "reward": Double(rewards.rewards[i]),
-                        "advantage": Double(advantages.advantages[i]), "value": Double(rewards.values[i])]
+                return [("score", JSONValue(Double(rewards.scores[i]))),
+                        ("span_score", JSONValue(Double(scores.tokenScores[i]))),
+                        ("kl", JSONValue(Double(rewards.kl[i]))), ("reward", JSONValue(Double(rewards.rewards[i]))),
+                        ("advantage", JSONValue(Double(advantages.advantages[i]))),
+                        ("value", JSONValue(Double(rewards.values[i])))]
             })
         }
     }
 
     /// Rollout `b` as a samples.jsonl line: prompt, response, critique or its failure, the task metric, and per
     /// token its id, text and `figures(j)`.
-    func sampleLine(_ b: Int, step: Int, _ rollouts: Rollouts, scores: Scores, figures: (Int) -> [String: Any])
-        -> [String: Any]
-    {
+    func sampleLine(
+        _ b: Int, step: Int, _ rollouts: Rollouts, scores: Scores,
+        figures: (Int) -> [(key: String, value: JSONValue)]
+    ) -> JSONValue {
         let scalars = Array(rollouts.responses[b].unicodeScalars)
-        let tokens: [[String: Any]] = rollouts.responseIds[b].indices.map { j in
+        let tokens: [JSONValue] = rollouts.responseIds[b].indices.map { j in
             let r = rollouts.offsets[b][j]
             var text = String.UnicodeScalarView()
             text.append(contentsOf: scalars[r.clamped(to: 0..<scalars.count)])
-            return figures(j).merging(["id": rollouts.responseIds[b][j], "text": String(text)]) { $1 }
+            let id = JSONValue(rollouts.responseIds[b][j])
+            return .object(figures(j) + [("id", id), ("text", JSONValue(String(text)))])
         }
-        var line: [String: Any] = ["step": step, "id": rollouts.prompts[b].id, "prompt": rollouts.prompts[b].text,
-                                   "response": rollouts.responses[b], "tokens": tokens,
-                                   "sequence_score": scores.sequenceScores[b], "mode": config.rewardMode.rawValue]
+        var line: JSONValue = [
+            "step": JSONValue(step), "id": JSONValue(rollouts.prompts[b].id),
+            "prompt": JSONValue(rollouts.prompts[b].text),
+            "response": JSONValue(rollouts.responses[b]), "tokens": .array(tokens),
+            "sequence_score": JSONValue(scores.sequenceScores[b]), "mode": JSONValue(config.rewardMode.rawValue),
+        ]
         switch scores.critiques[b] {
         case .record(let record):
-            line["critique"] = record.critique
-            line["spans"] = record.spans.map { s -> [String: Any] in
-                ["text": s.text, "label": s.label, "score": s.score, "start": s.start ?? NSNull(), "end": s.end ?? NSNull(),
-                 "match": s.match.rawValue]
-            }
+            line["critique"] = JSONValue(record.critique)
+            line["spans"] = .array(record.spans.map { s in
+                ["text": JSONValue(s.text), "label": JSONValue(s.label), "score": JSONValue(s.score),
+                 "start": JSONValue(s.start), "end": JSONValue(s.end), "match": JSONValue(s.match.rawValue)]
+            })
         case let .failure(_, raw, problem):
-            line["critique_failure"] = problem
-            line["raw"] = raw
+            line["critique_failure"] = JSONValue(problem)
+            line["raw"] = JSONValue(raw)
         }
-        if let taskMetric, let value = taskMetric(rollouts.prompts[b], rollouts.responses[b]) { line["task_metric"] = value }
+        if let taskMetric, let value = taskMetric(rollouts.prompts[b], rollouts.responses[b]) {
+            line["task_metric"] = JSONValue(value)
+        }
         return line
     }
 
@@ -563,7 +573,7 @@ public final class PPOObjective: TrainingObjective {
             if start == 0, let samples, let scores {
                 var line = sampleLine(0, step: step, rollouts, scores: scores) { j in
                     let score = Double(scores.tokenScores[j])
-                    return ["score": score, "span_score": score, "reward": score]
+                    return [("score", JSONValue(score)), ("span_score", JSONValue(score)), ("reward", JSONValue(score))]
                 }
                 line["split"] = "eval"
                 try samples.append(line)

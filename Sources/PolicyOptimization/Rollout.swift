@@ -1,18 +1,18 @@
 import Common
 import Foundation
 import Generation
+import JSON
 import Models
 import RewardModel
 import Tokenizers
 
 /// A prompt of the policy's data: its id, its text (what the critic sees), its token ids (through the chat
 /// template) and the line's other fields (a reference, facts) for a task's own metric.
-// Unchecked Sendable: `fields` is a parsed JSON object that nothing mutates after parsing.
-public struct PolicyPrompt: @unchecked Sendable {
+public struct PolicyPrompt: Sendable {
     public var id: String
     public var text: String
     public var ids: [Int]
-    public var fields: [String: Any]
+    public var fields: JSONValue
 
     /// Reads prompts JSONL: `prompt` (a non-empty user turn) or `messages` (the conversation so far), `id` optional
     /// (a string, unique in the file; default "line N"). Every problem names the file, the line and the field; a
@@ -23,7 +23,7 @@ public struct PolicyPrompt: @unchecked Sendable {
             func bad(_ detail: String) -> FileError { FileError.badLine(path: path, line: line.number, detail: detail) }
             let messages: [ChatMessage]
             switch (line.object["prompt"], line.object["messages"]) {
-            case let (prompt as String, nil):
+            case let (.string(prompt)?, nil):
                 guard !prompt.isEmpty else { throw bad("\"prompt\" is empty") }
                 messages = [ChatMessage(role: "user", content: prompt)]
             case (nil, let list?):
@@ -42,7 +42,7 @@ public struct PolicyPrompt: @unchecked Sendable {
             let id: String
             switch line.object["id"] {
             case nil: id = "line \(line.number)"
-            case let text as String: id = text
+            case .string(let text)?: id = text
             default: throw bad("\"id\" must be a string")
             }
             if let first = seen.updateValue(line.number, forKey: id) {

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 
 /// Why a report cannot be made.
 public enum ReportError: Error, Equatable, CustomStringConvertible {
@@ -45,17 +46,16 @@ public struct RMEvaluation: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FileError.io(path: path, detail: "cannot read the file")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let labels = object["labels"] as? [String: Any] else {
+        guard let object = try? JSONValue.parse([UInt8](data)), let labels = object["labels"]?.objectValue else {
             throw ReportError.badFile(path: path, detail: "expected eval-rm's JSON summary with a 'labels' object")
         }
         var rows: [Row] = []
-        for label in labels.keys.sorted() {
-            guard let measures = labels[label] as? [String: Any] else {
+        for (label, value) in labels.sorted(by: { $0.key < $1.key }) {
+            guard let measures = value.objectValue else {
                 throw ReportError.badFile(path: path, detail: "labels.\(label) must be an object")
             }
-            for measure in measures.keys.sorted(by: order) {
-                guard let m = measures[measure] as? [String: Any], let p = number(m["precision"]),
+            for (measure, m) in measures.sorted(by: { order($0.key, $1.key) }) {
+                guard m.objectValue != nil, let p = number(m["precision"]),
                       let r = number(m["recall"]), let f = number(m["f1"]) else {
                     throw ReportError.badFile(path: path,
                                               detail: "labels.\(label).\(measure) needs precision, recall and f1")

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 import PolicyOptimization
 import RewardModel
 import Yams
@@ -29,15 +30,15 @@ public struct MetricsTable: Sendable, Equatable {
     }
 
     /// Adds or replaces one step's record (numbers only; `step` itself, nulls and strings are left out).
-    public mutating func set(step: Int, _ object: [String: Any]) {
+    public mutating func set(step: Int, _ object: JSONValue) {
         for key in columns.keys { columns[key]![step] = nil }
         if !steps.contains(step) {
             steps.append(step)
             steps.sort()
         }
-        for (key, value) in object where key != "step" {
-            guard let number = value as? NSNumber, !isBoolean(number), number.doubleValue.isFinite else { continue }
-            columns[key, default: [:]][step] = number.doubleValue
+        for (key, value) in object.objectValue ?? [] where key != "step" {
+            guard let n = number(value) else { continue }
+            columns[key, default: [:]][step] = n
         }
     }
 
@@ -106,24 +107,25 @@ public struct RolloutSample: Sendable, Equatable {
             let o = line.object
             func bad(_ detail: String) -> FileError { FileError.badLine(path: path, line: line.number, detail: detail) }
             guard let step = integer(o["step"]), step >= 0 else { throw bad("'step' must be an integer ≥ 0") }
-            guard let response = o["response"] as? String else { throw bad("'response' must be a string") }
-            var sample = RolloutSample(step: step, id: identifier(o["id"]) ?? "", prompt: o["prompt"] as? String ?? "",
-                                       response: response)
-            sample.mode = o["mode"] as? String
-            sample.split = o["split"] as? String
+            guard let response = o["response"]?.stringValue else { throw bad("'response' must be a string") }
+            var sample = RolloutSample(step: step, id: identifier(o["id"]) ?? "",
+                                       prompt: o["prompt"]?.stringValue ?? "", response: response)
+            sample.mode = o["mode"]?.stringValue
+            sample.split = o["split"]?.stringValue
             sample.sequenceScore = number(o["sequence_score"])
-            sample.critique = o["critique"] as? String
-            sample.critiqueFailure = o["critique_failure"] as? String
-            sample.raw = o["raw"] as? String
+            sample.critique = o["critique"]?.stringValue
+            sample.critiqueFailure = o["critique_failure"]?.stringValue
+            sample.raw = o["raw"]?.stringValue
             sample.taskMetric = number(o["task_metric"])
-            sample.spans = (o["spans"] as? [Any] ?? []).compactMap { item in
-                guard let s = item as? [String: Any], let text = s["text"] as? String else { return nil }
-                return CritiqueSpan(text: text, label: s["label"] as? String ?? "", score: number(s["score"]),
-                                    start: integer(s["start"]), end: integer(s["end"]), match: s["match"] as? String)
+            sample.spans = (o["spans"]?.arrayValue ?? []).compactMap { s in
+                guard s.objectValue != nil, let text = s["text"]?.stringValue else { return nil }
+                return CritiqueSpan(text: text, label: s["label"]?.stringValue ?? "", score: number(s["score"]),
+                                    start: integer(s["start"]), end: integer(s["end"]), match: s["match"]?.stringValue)
             }
-            guard let tokens = o["tokens"] as? [Any]? else { throw bad("'tokens' must be a list") }
-            sample.tokens = try (tokens ?? []).enumerated().map { j, item in
-                guard let t = item as? [String: Any], let text = t["text"] as? String else {
+            let tokens = o["tokens"]
+            guard tokens == nil || tokens?.arrayValue != nil else { throw bad("'tokens' must be a list") }
+            sample.tokens = try (tokens?.arrayValue ?? []).enumerated().map { j, t in
+                guard t.objectValue != nil, let text = t["text"]?.stringValue else {
                     throw bad("tokens[\(j)] needs a string 'text'")
                 }
                 return TokenFigures(id: integer(t["id"]), text: text, score: number(t["score"]),
@@ -210,27 +212,11 @@ public struct PolicyRun: Sendable {
 
 // MARK: - JSON values
 
-/// An integral JSON number (not a boolean) as an Int.
-func integer(_ value: Any?) -> Int? {
-    guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
-    let d = n.doubleValue
-    guard d.isFinite, d == d.rounded(), abs(d) < 9e15 else { return nil }
-    return Int(d)
-}
+/// An integral JSON number (never a boolean: a report must not plot `true` as 1) as an Int.
+func integer(_ value: JSONValue?) -> Int? { value?.intValue }
 
-/// A finite JSON number (not a boolean).
-func number(_ value: Any?) -> Double? {
-    guard let n = value as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else { return nil }
-    return n.doubleValue
-}
+/// A JSON number (never a boolean).
+func number(_ value: JSONValue?) -> Double? { value?.numberValue }
 
 /// A string id, or a numeric one written as an integer.
-func identifier(_ value: Any?) -> String? {
-    if let s = value as? String { return s }
-    return integer(value).map(String.init)
-}
-
-/// JSONSerialization returns booleans as an NSNumber subclass; a report must not plot `true` as 1.
-func isBoolean(_ n: NSNumber) -> Bool { type(of: n) == booleanType }
-
-private let booleanType = type(of: NSNumber(value: true))
+func identifier(_ value: JSONValue?) -> String? { value?.stringValue ?? integer(value).map(String.init) }

@@ -1,9 +1,9 @@
-import Annotation
+import Chat
 import Common
 import Foundation
 import Generation
-import LLMClient
 import Spans
+import Tasks
 import Tokenizers
 
 /// One (prompt, response) to critique.

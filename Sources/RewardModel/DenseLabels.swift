@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Spans
 
 /// The dense reward-model target: every word of the response (a maximal run of non-white-space scalars), in order,
@@ -59,12 +60,12 @@ public enum DenseLabels {
                 return .failure(.missingKey(key))
             }
             let expected = "a list of \(ranges.count) tagged words (one per word of the response)"
-            guard let items = value as? [Any], items.count == ranges.count else {
+            guard let items = value.arrayValue, items.count == ranges.count else {
                 return .failure(.wrongType(key: key, expected: expected))
             }
             var labelsOfWords: [SpanLabel?] = []
             for item in items {
-                guard let text = item as? String, let tag = text.unicodeScalars.first,
+                guard let text = item.stringValue, let tag = text.unicodeScalars.first,
                       tag == neutralTag || byTag[tag] != nil
                 else { return .failure(.wrongType(key: key, expected: expected)) }
                 labelsOfWords.append(byTag[tag])

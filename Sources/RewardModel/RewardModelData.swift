@@ -20,8 +20,7 @@ public enum RewardModelData {
         var seen: [String: Int] = [:]
         for line in lines {
             do {
-                let data = try JSONSerialization.data(withJSONObject: line.object)
-                let record = try decoder.decode(AnnotationRecord.self, from: data)
+                let record = try decoder.decode(AnnotationRecord.self, from: Data(line.object.serialized().utf8))
                 if let first = seen.updateValue(line.number, forKey: record.id) {
                     throw RewardModelError.badRecord(path: path, line: line.number,
                                                      detail: "id '\(record.id.prefix(60))' is also on line \(first); ids must be unique")

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Spans
 import Tokenizers
 
@@ -23,8 +24,9 @@ public struct PRF: Sendable, Equatable, Codable {
     }
 
     /// {"precision", "recall", "f1", "tp", "predicted", "actual"}.
-    public var json: [String: Any] {
-        ["precision": precision, "recall": recall, "f1": f1, "tp": truePositives, "predicted": predicted, "actual": actual]
+    public var json: JSONValue {
+        ["precision": JSONValue(precision), "recall": JSONValue(recall), "f1": JSONValue(f1),
+         "tp": JSONValue(truePositives), "predicted": JSONValue(predicted), "actual": JSONValue(actual)]
     }
 }
 
@@ -45,7 +47,9 @@ public struct RewardModelEvaluation: Sendable {
         public var precision: Double { predicted > 0 ? predictedHits / predicted : 0 }
         public var recall: Double { gold > 0 ? goldFound / gold : 0 }
         public var f1: Double { precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0 }
-        public var json: [String: Any] { ["precision": precision, "recall": recall, "f1": f1] }
+        public var json: JSONValue {
+            ["precision": JSONValue(precision), "recall": JSONValue(recall), "f1": JSONValue(f1)]
+        }
 
         static func + (a: Overlap, b: Overlap) -> Overlap {
             Overlap(predictedHits: a.predictedHits + b.predictedHits, predicted: a.predicted + b.predicted,
@@ -64,7 +68,7 @@ public struct RewardModelEvaluation: Sendable {
                         tokens: a.tokens + b.tokens)
         }
 
-        public var json: [String: Any] {
+        public var json: JSONValue {
             ["spans_exact": exactSpans.json, "spans_overlap": overlapSpans.json, "tokens": tokens.json]
         }
     }
@@ -121,14 +125,16 @@ public struct RewardModelEvaluation: Sendable {
     public var unmatchedSpanRate: Double { predictedSpans > 0 ? Double(unmatchedSpans) / Double(predictedSpans) : 0 }
 
     /// The summary as JSON: per label exact/overlap span and token P/R/F1, parse-failure and unmatched rates.
-    public var summary: [String: Any] {
-        var perLabel: [String: Any] = [:]
-        for name in labelOrder { perLabel[name] = labels[name]!.json }
+    public var summary: JSONValue {
+        var perLabel: [(key: String, value: JSONValue)] = []
+        for name in labelOrder where !perLabel.contains(where: { $0.key == name }) {
+            perLabel.append((name, labels[name]!.json))
+        }
         return [
-            "items": items, "labels": perLabel,
-            "parse_failure_rate": parseFailureRate, "parse_failures": parseFailures,
-            "unmatched_span_rate": unmatchedSpanRate,
-            "predicted_spans": predictedSpans,
+            "items": JSONValue(items), "labels": .object(perLabel),
+            "parse_failure_rate": JSONValue(parseFailureRate), "parse_failures": JSONValue(parseFailures),
+            "unmatched_span_rate": JSONValue(unmatchedSpanRate),
+            "predicted_spans": JSONValue(predictedSpans),
         ]
     }
 

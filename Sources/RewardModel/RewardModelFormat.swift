@@ -1,8 +1,9 @@
-import Annotation
 import Common
 import Foundation
+import JSON
 import Generation
 import Spans
+import Tasks
 import Tokenizers
 
 /// What a reward model is asked and what it answers, for one task and one target format (`RewardTarget`):
@@ -134,11 +135,7 @@ public struct RewardModelFormat: Sendable, Equatable {
     }
 
     /// A JSON string literal (slashes unescaped, non-ASCII kept).
-    static func jsonString(_ text: String) -> String {
-        let data = try? JSONSerialization.data(withJSONObject: text,
-                                               options: [.fragmentsAllowed, .withoutEscapingSlashes])
-        return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
-    }
+    static func jsonString(_ text: String) -> String { JSONValue.quoted(text) }
 }
 
 /// One training pair of the reward model, from an annotation record.

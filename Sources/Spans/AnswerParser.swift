@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One quote from the teacher's answer, before alignment.
 public struct QuotedSpan: Sendable, Equatable {
@@ -85,7 +86,7 @@ public enum AnswerParser {
     /// The first candidate object of `raw` (as is, then repaired) that `validate` accepts; else the problem that
     /// got furthest.
     public static func parseObject<Value>(
-        _ raw: String, validate: ([String: Any]) -> Result<Value, AnswerProblem>
+        _ raw: String, validate: ([(key: String, value: JSONValue)]) -> Result<Value, AnswerProblem>
     ) -> Result<Value, AnswerProblem> {
         var worst: AnswerProblem = .noJSON
         for candidate in candidates(raw) {
@@ -130,32 +131,30 @@ public enum AnswerParser {
         return blocks
     }
 
-    /// The JSON object `text` holds.
-    private static func object(_ text: String) -> Result<[String: Any], AnswerProblem> {
-        guard let data = text.data(using: .utf8) else { return .failure(.invalidJSON("not UTF-8")) }
-        let root: Any
+    /// The members of the JSON object `text` holds, in their order.
+    private static func object(_ text: String) -> Result<[(key: String, value: JSONValue)], AnswerProblem> {
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            root = try JSONValue.parse(text)
         } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "syntax error"
-            return .failure(.invalidJSON(detail))
+            return .failure(.invalidJSON("\(error)"))
         }
-        guard let object = root as? [String: Any] else {
+        guard let members = root.objectValue else {
             return .failure(.invalidJSON("the top level is not an object"))
         }
-        return .success(object)
+        return .success(members)
     }
 
-    private static func validate(_ object: [String: Any], labels: [SpanLabel], critiqueRequired: Bool)
-        -> Result<TeacherAnswer, AnswerProblem>
+    private static func validate(_ object: [(key: String, value: JSONValue)], labels: [SpanLabel],
+                                 critiqueRequired: Bool) -> Result<TeacherAnswer, AnswerProblem>
     {
-        var byKey: [String: Any] = [:]
+        var byKey: [String: JSONValue] = [:]
         for (key, value) in object { byKey[normalizedKey(key)] = value }
         let critiqueValue = critiqueAliases.lazy.compactMap({ byKey[normalizedKey($0)] }).first
         if critiqueValue == nil && critiqueRequired { return .failure(.missingKey(critiqueKey)) }
         var critique = ""
         if let critiqueValue {
-            guard let text = critiqueValue as? String else {
+            guard let text = critiqueValue.stringValue else {
                 return .failure(.wrongType(key: critiqueKey, expected: "a string"))
             }
             critique = text
@@ -174,16 +173,16 @@ public enum AnswerParser {
     }
 
     /// A list of strings; also a lone string, null (no quotes) and `{"text": …}` entries.
-    private static func quoteList(_ value: Any) -> [String]? {
-        if value is NSNull { return [] }
-        if let single = value as? String { return [single] }
-        guard let list = value as? [Any] else { return nil }
+    private static func quoteList(_ value: JSONValue) -> [String]? {
+        if value == .null { return [] }
+        if let single = value.stringValue { return [single] }
+        guard let list = value.arrayValue else { return nil }
         var quotes: [String] = []
         for entry in list {
-            if let text = entry as? String {
+            if let text = entry.stringValue {
                 quotes.append(text)
-            } else if let object = entry as? [String: Any],
-                let text = (object["text"] ?? object["span"] ?? object["quote"]) as? String
+            } else if entry.objectValue != nil,
+                let text = (entry["text"] ?? entry["span"] ?? entry["quote"])?.stringValue
             {
                 quotes.append(text)
             } else {

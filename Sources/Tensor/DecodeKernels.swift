@@ -161,9 +161,9 @@ public func cachedAttentionForward(
     let maskedSlots: [[Int]] = (0..<B).map { b in (0..<end).filter { slotMask[b * S + $0] <= 0 } }
     let work = items * G * T * end * HS * 4
     let chunks = Parallel.threadCount > 1 && work >= 300_000 ? min(Parallel.threadCount, items, cachedAttentionThreads) : 1
-    let run = { (chunk: Int) in
+    Parallel.split(items, into: chunks, on: .spinning) { chunk, range in
         let scores = scratch + chunk * perThread
-        for item in (items * chunk / chunks)..<(items * (chunk + 1) / chunks) {
+        for item in range {
             let b = item / KVH, kvh = item % KVH
             let kb = keys + b * S * KV + kvh * HS, vb = values + b * S * KV + kvh * HS
             let mask = slotMask + b * S
@@ -206,7 +206,6 @@ public func cachedAttentionForward(
             }
         }
     }
-    spinningPerform(chunks: chunks, run)
 }
 
 /// Threads `cachedAttentionForward` may use (its scratch holds one score block per thread): every core, up to the

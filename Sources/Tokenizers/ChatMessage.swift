@@ -26,42 +26,17 @@ public struct ChatMessageError: Error, Equatable, CustomStringConvertible {
 }
 
 extension ChatMessage {
-    /// Reads a JSON message list (`JSONSerialization` values) as the OpenAI API writes it: each item an object
-    /// with a string `role` and a `content` that is a string, a list of `{"type": "text", "text": ...}` parts
-    /// (joined), or null (empty). The `developer` role reads as `system`.
-    public static func list(fromJSON value: Any?) throws -> [ChatMessage] {
-        guard let items = value as? [Any] else {
+    /// Reads a JSON message list as the OpenAI API writes it: each item an object with a string `role` and a
+    /// `content` that is a string, a list of `{"type": "text", "text": ...}` parts (joined), or null (empty). The
+    /// `developer` role reads as `system`.
+    public static func list(fromJSON value: JSONValue?) throws -> [ChatMessage] {
+        guard let items = value?.arrayValue else {
             throw ChatMessageError(index: nil, reason: "must be a list of {\"role\", \"content\"} objects")
         }
-        return try items.enumerated().map { index, value in try message(fromJSON: value, index: index) }
+        return try items.enumerated().map { index, value in try message(from: value, index: index) }
     }
 
     /// One message of a list (see `list(fromJSON:)`); `index` is its position, for the error.
-    public static func message(fromJSON value: Any, index: Int) throws -> ChatMessage {
-        guard let item = value as? [String: Any], let role = item["role"] as? String else {
-            throw ChatMessageError(index: index, reason: "needs a string 'role'")
-        }
-        let content: String
-        switch item["content"] {
-        case let text as String:
-            content = text
-        case let parts as [Any]:
-            content = try parts.map { part -> String in
-                guard let part = part as? [String: Any], part["type"] as? String == "text",
-                      let text = part["text"] as? String
-                else { throw ChatMessageError(index: index, reason: "only text content parts are supported") }
-                return text
-            }.joined()
-        case nil, is NSNull:
-            content = ""
-        default:
-            throw ChatMessageError(index: index, reason: "content must be a string or an array of text parts")
-        }
-        return ChatMessage(role: role == "developer" ? "system" : role, content: content)
-    }
-
-    /// One message of a list parsed by the strict JSON parser (a request body), by the rules and with the errors
-    /// of `message(fromJSON:index:)`.
     public static func message(from value: JSONValue, index: Int) throws -> ChatMessage {
         guard let role = value["role"]?.stringValue else {
             throw ChatMessageError(index: index, reason: "needs a string 'role'")
@@ -93,20 +68,19 @@ extension ChatMessage {
 
     /// A conversation of a training or prompt file: `list(fromJSON:)` plus what a file must hold and a request may
     /// leave out: a known role and a string (or text parts) `content` in every message, and at least one message.
-    public static func dataList(fromJSON value: Any?) throws -> [ChatMessage] {
-        guard let items = value as? [Any], !items.isEmpty else {
+    public static func dataList(fromJSON value: JSONValue?) throws -> [ChatMessage] {
+        guard let items = value?.arrayValue, !items.isEmpty else {
             throw ChatMessageError(index: nil, reason: "must be a non-empty list of {\"role\", \"content\"} objects")
         }
         for (index, item) in items.enumerated() {
-            let object = item as? [String: Any]
-            if let role = object?["role"] as? String, !roles.contains(role) {
+            if let role = item["role"]?.stringValue, !roles.contains(role) {
                 throw ChatMessageError(index: index, reason: "role '\(role.prefix(40))' is not one of "
                                        + roles.sorted().joined(separator: ", "))
             }
-            if object?["content"] == nil || object?["content"] is NSNull {
+            if item["content"] == nil || item["content"] == .null {
                 throw ChatMessageError(index: index, reason: "needs a 'content'")
             }
         }
-        return try list(fromJSON: items)
+        return try list(fromJSON: .array(items))
     }
 }

@@ -112,18 +112,16 @@ public indirect enum JinjaValue {
 
     static func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
 
-    /// Converts Swift values (strings, numbers, arrays, dictionaries) to template values.
-    public static func from(_ any: Any?) -> JinjaValue {
-        switch any {
-        case nil: return .none
-        case let v as JinjaValue: return v
-        case let s as String: return .string(s)
-        case let b as Bool: return .bool(b)
-        case let n as Int: return .int(n)
-        case let d as Double: return .double(d)
-        case let a as [Any]: return .array(a.map(from))
-        case let d as [String: Any]: return .dict(d.sorted { $0.key < $1.key }.map { ($0.key, from($0.value)) })
-        default: return .string("\(any!)")
+    /// Converts a JSON value to a template value: integral numbers as ints, objects' members in their order (as
+    /// Python's `json.loads` gives them to a template).
+    public static func from(_ value: JSONValue) -> JinjaValue {
+        switch value {
+        case .null: return .none
+        case .bool(let b): return .bool(b)
+        case .number(let n): return value.intValue.map(JinjaValue.int) ?? .double(n)
+        case .string(let s): return .string(s)
+        case .array(let items): return .array(items.map(from))
+        case .object(let members): return .dict(members.map { ($0.key, from($0.value)) })
         }
     }
 }

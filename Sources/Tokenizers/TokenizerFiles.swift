@@ -106,17 +106,16 @@ public enum TokenizerFiles {
                 throw TokenizerError.missingChatTemplate
             }
             let url = destination.appendingPathComponent("tokenizer_config.json")
-            var config: [String: Any] = [:]
+            var config: JSONValue = [:]
             if let data = fm.contents(atPath: url.path) {
-                guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                guard let object = try? JSONValue.parse([UInt8](data)), object.objectValue != nil else {
                     throw TokenizerError.malformed(file: url.path, path: "", reason: "not a JSON object")
                 }
                 config = object
             }
-            config["chat_template"] = template
+            config["chat_template"] = JSONValue(template)
             if config["eos_token"] == nil, tokenizer.id(for: "<|im_end|>") != nil { config["eos_token"] = "<|im_end|>" }
-            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-            try write(String(decoding: data, as: UTF8.self) + "\n", to: url)
+            try write(config.sortedDocument + "\n", to: url)
         }
         let installed = try Tokenizer.load(directory: destination)
         let probe = [ChatMessage(role: "user", content: "hi")]

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 
 /// `metrics.jsonl`: one JSON object per step, `step` plus open, namespaced keys (`loss`, `lr`, `grad_norm`,
 /// `objective/kl`, `loss/policy_avg`, `time/rollout`, ...), whatever the objective reports. On resume, lines
@@ -16,8 +17,8 @@ public final class MetricsLog {
 
     /// Appends one step's record (sorted keys; non-finite values are written as null) and flushes it.
     public func append(step: Int, _ values: [String: Double]) throws {
-        var object: [String: Any] = ["step": step]
-        for (key, value) in values { object[key] = value.isFinite ? value : NSNull() }
+        var object: JSONValue = ["step": JSONValue(step)]
+        for (key, value) in values { object[key] = value.isFinite ? JSONValue(value) : .null }
         try file.append(object)
     }
 
@@ -26,11 +27,11 @@ public final class MetricsLog {
     public static func records(path: String) throws -> [Int: [String: Double]] {
         var records: [Int: [String: Double]] = [:]
         for line in JSONLines.lines(Data(try InputFile.text(path: path).utf8), dropsByteOrderMark: false) {
-            guard let object = try JSONSerialization.jsonObject(with: line.bytes) as? [String: Any],
-                  let step = (object["step"] as? NSNumber)?.intValue else { continue }
+            guard let members = try JSONValue.parse([UInt8](line.bytes)).objectValue,
+                  let step = members.first(where: { $0.key == "step" })?.value.intValue else { continue }
             var values: [String: Double] = [:]
-            for (key, value) in object where key != "step" {
-                if let number = value as? NSNumber { values[key] = number.doubleValue }
+            for (key, value) in members where key != "step" {
+                if let number = value.numberValue { values[key] = number }
             }
             records[step] = values
         }
@@ -57,7 +58,7 @@ public final class StepFile {
         if step > 0, let data = try? InputFile.read(path: path), String(data: data, encoding: .utf8) != nil {
             for line in JSONLines.lines(data, dropsByteOrderMark: false) {
                 guard case .success(let object) = JSONLines.object(line.bytes),
-                      let s = (object["step"] as? NSNumber)?.intValue, s <= step else { continue }
+                      let s = object["step"]?.intValue, s <= step else { continue }
                 kept += line.bytes + [0x0A]
             }
         }
@@ -69,9 +70,8 @@ public final class StepFile {
 
     /// Appends one object as a line (sorted keys) and flushes it to the file. A write that fails (a full disk) is
     /// cut back off, so the file keeps only whole lines and a resumed run appends after the last one.
-    public func append(_ object: [String: Any]) throws {
-        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        data.append(0x0A)
+    public func append(_ object: JSONValue) throws {
+        let data = Data((JSONLines.encode(object) + "\n").utf8)
         let end = file.length() ?? 0
         do {
             try file.append(data)

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 import Models
 import Tokenizers
 
@@ -52,7 +53,7 @@ public enum SFTData {
             let object = record.object, number = record.number
             switch object["id"] {
             case nil: break
-            case let id as String:
+            case .string(let id)?:
                 if let first = ids.updateValue(number, forKey: id) {
                     throw TrainingError.badData(path: path, line: number, reason: "id '\(id.prefix(60))' is also on line \(first); ids must be unique")
                 }
@@ -85,8 +86,8 @@ public enum SFTData {
                     } catch {
                         throw TrainingError.badData(path: path, line: number, reason: "\(error)")
                     }
-                } else if let prompt = object["prompt"] as? String,
-                          let target = (object["completion"] ?? object["target"] ?? object["response"]) as? String {
+                } else if let prompt = object["prompt"]?.stringValue,
+                          let target = (object["completion"] ?? object["target"] ?? object["response"])?.stringValue {
                     messages = [ChatMessage(role: "user", content: prompt), ChatMessage(role: "assistant", content: target)]
                 } else {
                     throw TrainingError.badData(path: path, line: number,

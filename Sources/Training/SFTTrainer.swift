@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import JSON
 import Models
 import Tensor
 import Tokenizers
@@ -123,7 +124,7 @@ public enum ModelFiles {
     /// weights drawn from `seed` with standard deviation `std`. Returns the config and the parameter count.
     @discardableResult
     public static func initialize(
-        base: [String: Any], tokenizer: String, chatTemplate: String? = nil, output: String, seed: UInt64, std: Float,
+        base: JSONValue, tokenizer: String, chatTemplate: String? = nil, output: String, seed: UInt64, std: Float,
         keepLargerVocabulary: Bool = false
     ) throws -> (config: LlamaConfig, parameters: Int) {
         let tok = try TokenizerFiles.install(from: URL(fileURLWithPath: tokenizer), to: URL(fileURLWithPath: output),

@@ -2,9 +2,9 @@ import ArgumentParser
 import Annotation
 import CodeSandbox
 import Common
-import LLMClient
 import Foundation
 import Logging
+import Tasks
 
 /// `text2grad annotate`: a teacher LLM critiques each response and quotes its good and poor spans.
 struct Annotate: AsyncParsableCommand, ConfiguredCommand {

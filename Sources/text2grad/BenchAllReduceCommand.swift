@@ -2,6 +2,7 @@ import ArgumentParser
 import Common
 import Distributed
 import Foundation
+import JSON
 import Training
 
 /// `mpirun -np N text2grad bench allreduce`: the time of one gradient sum of a given size across the ranks, with
@@ -28,7 +29,7 @@ struct BenchAllReduce: ParsableCommand {
     func run() throws {
         try Distributed.run { reducer in
             guard reducer.worldSize > 1 else { throw ValidationError("run it under an MPI launcher: mpirun -np 2 text2grad bench allreduce") }
-            var results: [[String: Any]] = []
+            var results: [JSONValue] = []
             for count in sizes {
                 let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
                 defer { buffer.deallocate() }
@@ -42,13 +43,14 @@ struct BenchAllReduce: ParsableCommand {
                 }
                 let seconds = BenchSeconds(times)
                 results.append(seconds.fields.merging([
-                    "floats": count, "megabytes": Double(count * 4) / 1e6, "seconds": seconds.median,
-                    "gb_per_s": Double(count * 4) / seconds.median / 1e9,
-                ]) { $1 })
+                    "floats": JSONValue(count), "megabytes": JSONValue(Double(count * 4) / 1e6),
+                    "seconds": JSONValue(seconds.median),
+                    "gb_per_s": JSONValue(Double(count * 4) / seconds.median / 1e9),
+                ]))
             }
             if reducer.rank == 0 {
-                try StandardOutput.line(
-                    try JSONLines.encode(["bench": "allreduce", "ranks": reducer.worldSize, "sums": results]))
+                try StandardOutput.line(JSONLines.encode(
+                    ["bench": "allreduce", "ranks": JSONValue(reducer.worldSize), "sums": .array(results)]))
             }
         }
     }

@@ -1,6 +1,7 @@
 import Common
 import ArgumentParser
 import Foundation
+import JSON
 import Models
 import Tensor
 
@@ -104,8 +105,23 @@ struct BenchSeconds {
     }
 
     /// `min_seconds`, `median_seconds`, `max_seconds` and `all_seconds`, for a bench's JSON.
-    var fields: [String: Any] {
-        ["min_seconds": min, "median_seconds": median, "max_seconds": max, "all_seconds": all]
+    var fields: JSONValue {
+        ["min_seconds": JSONValue(min), "median_seconds": JSONValue(median), "max_seconds": JSONValue(max),
+         "all_seconds": .array(all.map { JSONValue($0) })]
+    }
+}
+
+extension JSONValue {
+    /// An object of `values`.
+    static func numbers(_ values: [String: Double]) -> JSONValue {
+        .object(values.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })
+    }
+
+    /// This object with each member of `other` set over it.
+    func merging(_ other: JSONValue) -> JSONValue {
+        var merged = self
+        for (key, value) in other.objectValue ?? [] { merged[key] = value }
+        return merged
     }
 }
 
@@ -129,11 +145,11 @@ struct BenchForward: ParsableCommand {
         let median = seconds.median
         let tokens = Double(sizes.batch * sizes.seq)
         let flops = model.config.forwardFlopsPerToken(contextLength: sizes.seq) * tokens
-        try StandardOutput.line(try JSONLines.encode(seconds.fields.merging([
-            "bench": "forward", "engine": "text2grad", "model": name, "batch": sizes.batch, "seq": sizes.seq,
-            "threads": options.threads, "seconds": median,
-            "tokens_per_s": tokens / median, "gflops": flops / median / 1e9,
-            "parameters": model.weights.parameterCount,
-        ]) { $1 }))
+        try StandardOutput.line(JSONLines.encode(seconds.fields.merging([
+            "bench": "forward", "engine": "text2grad", "model": JSONValue(name), "batch": JSONValue(sizes.batch),
+            "seq": JSONValue(sizes.seq), "threads": JSONValue(options.threads), "seconds": JSONValue(median),
+            "tokens_per_s": JSONValue(tokens / median), "gflops": JSONValue(flops / median / 1e9),
+            "parameters": JSONValue(model.weights.parameterCount),
+        ])))
     }
 }

@@ -1,6 +1,7 @@
 import Common
 import ArgumentParser
 import Foundation
+import JSON
 import Generation
 import Models
 import Tensor
@@ -70,18 +71,18 @@ struct BenchGenerate: ParsableCommand {
         let steps = newTokens - 1
         let bytes = Self.bytesRead(model, batch: sizes.batch, prompt: sizes.seq, steps: steps)
         let bandwidth = Self.readBandwidth()
-        try StandardOutput.line(try JSONLines.encode(seconds.fields.merging([
-            "bench": "generate", "engine": "text2grad", "model": name, "batch": sizes.batch, "prompt": sizes.seq,
-            "spread": spread, "compact": !noCompact, "weights": precision.rawValue,
-            "kernels": DecodeKernelSet.current.rawValue,
-            "new_tokens": newTokens, "threads": options.threads, "seconds": median,
-            "tokens_per_s": Double(generated) / median, "prefill_seconds_last": prefillSeconds,
-            "prompt_tokens_per_s_last": Double(sizes.batch * sizes.seq) / max(prefillSeconds, 1e-9),
-            "decode_tokens_per_s_last": Double(generated - sizes.batch) / decodeSeconds,
-            "decode_bytes_per_step": bytes / Double(max(1, steps)),
-            "decode_gb_per_s": bytes / decodeSeconds / 1e9, "read_bandwidth_gb_per_s": bandwidth,
-            "decode_bandwidth_fraction": bytes / decodeSeconds / 1e9 / bandwidth,
-        ]) { $1 }))
+        try StandardOutput.line(JSONLines.encode(seconds.fields.merging([
+            "bench": "generate", "engine": "text2grad", "model": JSONValue(name), "batch": JSONValue(sizes.batch),
+            "prompt": JSONValue(sizes.seq), "spread": JSONValue(spread), "compact": JSONValue(!noCompact),
+            "weights": JSONValue(precision.rawValue), "kernels": JSONValue(DecodeKernelSet.current.rawValue),
+            "new_tokens": JSONValue(newTokens), "threads": JSONValue(options.threads), "seconds": JSONValue(median),
+            "tokens_per_s": JSONValue(Double(generated) / median), "prefill_seconds_last": JSONValue(prefillSeconds),
+            "prompt_tokens_per_s_last": JSONValue(Double(sizes.batch * sizes.seq) / max(prefillSeconds, 1e-9)),
+            "decode_tokens_per_s_last": JSONValue(Double(generated - sizes.batch) / decodeSeconds),
+            "decode_bytes_per_step": JSONValue(bytes / Double(max(1, steps))),
+            "decode_gb_per_s": JSONValue(bytes / decodeSeconds / 1e9), "read_bandwidth_gb_per_s": JSONValue(bandwidth),
+            "decode_bandwidth_fraction": JSONValue(bytes / decodeSeconds / 1e9 / bandwidth),
+        ])))
     }
 
     /// The bytes `steps` decode steps must read at least: every matrix once per step in the precision decoding

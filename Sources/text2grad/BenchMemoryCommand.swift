@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Tensor
 
 /// `text2grad bench memory`: the machine's memory read bandwidth, the bound of a decode step that reads every
@@ -25,18 +26,19 @@ struct BenchMemory: ParsableCommand {
         let buffer = allocateFloats(count)
         defer { buffer.deallocate() }
         for i in 0..<count { buffer[i] = Float(i & 1023) }
-        var results: [[String: Any]] = []
+        var results: [JSONValue] = []
         for n in threads.counts {
             Parallel.threadCount = n
             // One pass more than asked and left out: the first is slowed by the pages' first touch.
             let (seconds, checksum) = Self.passes(buffer, count: count, passes: iterations + 1)
             let timed = BenchSeconds(seconds.all.dropFirst())
             results.append(timed.fields.merging([
-                "threads": n, "gb_per_s": Double(count * 4) / timed.min / 1e9, "best_seconds": timed.min,
-                "checksum": Double(checksum),
-            ]) { $1 })
+                "threads": JSONValue(n), "gb_per_s": JSONValue(Double(count * 4) / timed.min / 1e9),
+                "best_seconds": JSONValue(timed.min), "checksum": JSONValue(Double(checksum)),
+            ]))
         }
-        try StandardOutput.line(try JSONLines.encode(["bench": "memory", "bytes": count * 4, "read": results]))
+        try StandardOutput.line(
+            JSONLines.encode(["bench": "memory", "bytes": JSONValue(count * 4), "read": .array(results)]))
     }
 
     /// The seconds of each of `passes` sums of the buffer with the engine's current thread count (the fastest
@@ -58,9 +60,10 @@ struct BenchMemory: ParsableCommand {
     static func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) -> Float {
         let chunks = max(1, Parallel.threadCount)
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks)
+        partial.initialize(repeating: 0, count: chunks)
         defer { partial.deallocate() }
-        Parallel.perform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
+        Parallel.split(count, into: chunks, on: .dispatch) { chunk, range in
+            let start = range.lowerBound, end = range.upperBound
             let raw = UnsafeRawPointer(buffer)
             var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
             var i = start

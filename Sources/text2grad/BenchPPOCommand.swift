@@ -3,6 +3,7 @@ import Common
 import Demo
 import FactSummaries
 import Foundation
+import JSON
 import Generation
 import Models
 import Tensor
@@ -128,8 +129,8 @@ struct BenchPPO: ParsableCommand {
         let seconds = try options.time {
             records += try trainer.run(until: trainer.loop.step + 1).map(\.metrics)
         }
-        try StandardOutput.line(try JSONLines.encode(report(seconds, steps: Array(records.suffix(options.iterations)),
-                                                            trainer: trainer)))
+        try StandardOutput.line(JSONLines.encode(report(seconds, steps: Array(records.suffix(options.iterations)),
+                                                        trainer: trainer)))
     }
 
     /// The phases of the JSON, each from a step's metrics: train-policy's `time/*`, with the reference's share
@@ -144,8 +145,8 @@ struct BenchPPO: ParsableCommand {
     ]
 
     /// The JSON line: the step's seconds and each phase's over the timed steps, with what was run.
-    func report(_ seconds: BenchSeconds, steps: [[String: Double]], trainer: PolicyTrainer) -> [String: Any] {
-        var phases: [String: Any] = [:], medians: [String: Double] = [:]
+    func report(_ seconds: BenchSeconds, steps: [[String: Double]], trainer: PolicyTrainer) -> JSONValue {
+        var phases: JSONValue = [:], medians: [String: Double] = [:]
         for (name, value) in Self.phases {
             let times = BenchSeconds(steps.map(value))
             phases[name] = times.fields
@@ -157,19 +158,22 @@ struct BenchPPO: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return seconds.fields.merging([
-            "bench": "ppo", "engine": "text2grad", "model": options.model ?? options.shape,
-            "mode": loraRank > 0 ? "lora" : "full", "lora_rank": loraRank, "reward_mode": rewardMode.rawValue,
-            "critic": "builtin-teacher", "batch": rollouts, "mini_batch": miniBatchSize, "epochs": epochs,
-            "prompt_tokens": promptTokens, "new_tokens": newTokens, "threads": options.threads,
-            "vocab_size": model.config.vocabSize, "parameters": model.weights.parameterCount,
-            "trainable_parameters": trainer.objective.trainable.groups.reduce(0) { $0 + $1.parameters.count },
-            "rollout_weights": rolloutWeights.rawValue, "base_precision": basePrecision.rawValue,
-            "seconds": seconds.median,
-            "phases": phases, "phase_seconds": medians,
-            "response_tokens": last["tokens"] ?? .nan, "updates": updates,
-            "skipped_minibatches": last["val/skipped_minibatches"] ?? .nan, "kl": last["objective/kl"] ?? .nan,
-            "peak_memory_mib": Double(usage.ru_maxrss) / 1024,
-        ]) { $1 }
+            "bench": "ppo", "engine": "text2grad", "model": JSONValue(options.model ?? options.shape),
+            "mode": loraRank > 0 ? "lora" : "full", "lora_rank": JSONValue(loraRank),
+            "reward_mode": JSONValue(rewardMode.rawValue), "critic": "builtin-teacher", "batch": JSONValue(rollouts),
+            "mini_batch": JSONValue(miniBatchSize), "epochs": JSONValue(epochs),
+            "prompt_tokens": JSONValue(promptTokens), "new_tokens": JSONValue(newTokens),
+            "threads": JSONValue(options.threads), "vocab_size": JSONValue(model.config.vocabSize),
+            "parameters": JSONValue(model.weights.parameterCount),
+            "trainable_parameters":
+                JSONValue(trainer.objective.trainable.groups.reduce(0) { $0 + $1.parameters.count }),
+            "rollout_weights": JSONValue(rolloutWeights.rawValue), "base_precision": JSONValue(basePrecision.rawValue),
+            "seconds": JSONValue(seconds.median),
+            "phases": phases, "phase_seconds": .numbers(medians),
+            "response_tokens": JSONValue(last["tokens"] ?? .nan), "updates": JSONValue(updates),
+            "skipped_minibatches": JSONValue(last["val/skipped_minibatches"] ?? .nan),
+            "kl": JSONValue(last["objective/kl"] ?? .nan), "peak_memory_mib": JSONValue(Double(usage.ru_maxrss) / 1024),
+        ])
     }
 
     /// Random weights of --shape, written as `init-model` writes them, with the shipped demo base's tokenizer;
@@ -180,7 +184,7 @@ struct BenchPPO: ParsableCommand {
         }
         var shape = try RandomModel.shapeObject(options.shape)
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: base))
-        if let stated = (shape["vocab_size"] as? NSNumber)?.intValue, stated < tokenizer.vocabSize {
+        if let stated = shape["vocab_size"]?.intValue, stated < tokenizer.vocabSize {
             shape["vocab_size"] = nil
         }
         try ModelFiles.initialize(base: shape, tokenizer: base, output: path, seed: 0, std: 0.02,

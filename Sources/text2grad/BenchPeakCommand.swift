@@ -2,6 +2,7 @@ import ArgumentParser
 import CKernels
 import Common
 import Dispatch
+import JSON
 import Tensor
 
 /// `text2grad bench peak`: the machine's arithmetic peak (fp32 fused multiply-adds, bf16 dot products) on 1 and
@@ -23,7 +24,7 @@ struct BenchPeak: ParsableCommand {
     }
 
     func run() throws {
-        var results: [[String: Any]] = []
+        var results: [JSONValue] = []
         for (name, kind) in [("fp32_fma", T2G_PEAK_FP32_FMA), ("bf16_dot", T2G_PEAK_BF16_DOT)] {
             for n in threads.counts {
                 // The fastest pass is the roof; every pass's seconds are reported as the other benches report them.
@@ -36,11 +37,12 @@ struct BenchPeak: ParsableCommand {
                 }
                 let timed = BenchSeconds(seconds)
                 results.append(timed.fields.merging([
-                    "kind": name, "threads": n, "gflops": flops / timed.min / 1e9, "available": flops > 0,
-                ]) { $1 })
+                    "kind": JSONValue(name), "threads": JSONValue(n), "gflops": JSONValue(flops / timed.min / 1e9),
+                    "available": JSONValue(flops > 0),
+                ]))
             }
         }
-        try StandardOutput.line(try JSONLines.encode(["bench": "peak", "peaks": results]))
+        try StandardOutput.line(JSONLines.encode(["bench": "peak", "peaks": .array(results)]))
     }
 
     /// The operations done by `threads` threads each running `rounds` rounds of the chains at once.

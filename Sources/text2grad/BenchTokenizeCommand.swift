@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Tokenizers
 
 /// `text2grad bench tokenize`: single-threaded encoding throughput on a large text, as one JSON object.
@@ -38,11 +39,11 @@ struct BenchTokenize: ParsableCommand {
             try input.map { try InputFile.text(path: $0) }
             ?? TokenizerBenchmark.syntheticText(megabytes: megabytes)
         let result = TokenizerBenchmark.run(model, text: text, repeats: repeats)
-        let record: [String: Any] = [
-            "bench": "tokenize", "tokenizer": tokenizer, "bytes": result.bytes, "tokens": result.tokens,
-            "seconds": (result.seconds * 1e4).rounded() / 1e4,
-            "mb_per_s": (result.megabytesPerSecond * 100).rounded() / 100,
+        let record: JSONValue = [
+            "bench": "tokenize", "tokenizer": JSONValue(tokenizer), "bytes": JSONValue(result.bytes),
+            "tokens": JSONValue(result.tokens), "seconds": JSONValue((result.seconds * 1e4).rounded() / 1e4),
+            "mb_per_s": JSONValue((result.megabytesPerSecond * 100).rounded() / 100),
         ]
-        try StandardOutput.line(try JSONLines.encode(BenchSeconds(result.allSeconds).fields.merging(record) { $1 }))
+        try StandardOutput.line(JSONLines.encode(BenchSeconds(result.allSeconds).fields.merging(record)))
     }
 }

@@ -1,6 +1,7 @@
 import Common
 import ArgumentParser
 import Foundation
+import JSON
 import Models
 import Tensor
 import Training
@@ -98,13 +99,14 @@ struct BenchTrain: ParsableCommand {
         let flops = model.config.forwardFlopsPerToken(contextLength: sizes.seq) * tokens * (mode == "full" ? 3 : 2)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        try StandardOutput.line(try JSONLines.encode(seconds.fields.merging([
-            "bench": "train", "mode": mode, "engine": "text2grad", "model": name, "batch": sizes.batch,
-            "seq": sizes.seq, "threads": options.threads, "precision": precision.rawValue, "seconds": median,
-            "tokens_per_s": tokens / median,
-            "gflops": flops / median / 1e9, "peak_memory_mib": Double(usage.ru_maxrss) / 1024, "loss": lastLoss,
-            "trainable_parameters": trainable.groups.reduce(0) { $0 + $1.parameters.count },
-            "phase_seconds": phaseMedians,
-        ]) { $1 }))
+        try StandardOutput.line(JSONLines.encode(seconds.fields.merging([
+            "bench": "train", "mode": JSONValue(mode), "engine": "text2grad", "model": JSONValue(name),
+            "batch": JSONValue(sizes.batch), "seq": JSONValue(sizes.seq), "threads": JSONValue(options.threads),
+            "precision": JSONValue(precision.rawValue), "seconds": JSONValue(median),
+            "tokens_per_s": JSONValue(tokens / median), "gflops": JSONValue(flops / median / 1e9),
+            "peak_memory_mib": JSONValue(Double(usage.ru_maxrss) / 1024), "loss": JSONValue(lastLoss),
+            "trainable_parameters": JSONValue(trainable.groups.reduce(0) { $0 + $1.parameters.count }),
+            "phase_seconds": .numbers(phaseMedians),
+        ])))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Common
 import Evaluation
 import Foundation
+import JSON
 
 /// `text2grad eval`: the paper's metrics, identical to the reference implementations.
 struct Eval: AsyncParsableCommand {
@@ -48,25 +49,26 @@ struct EvalSummarization: AsyncParsableCommand, ConfiguredCommand {
             if let output {
                 let sink = try JSONLWriter(path: output)
                 for (example, score) in zip(examples, scores) {
-                    var line: [String: Any] = [
+                    var line: JSONValue = [
                         "rouge": rougeObject(score.rouge), "rouge_stemmed": rougeObject(score.rougeStemmed),
-                        "bleu": score.sentenceBLEU,
+                        "bleu": JSONValue(score.sentenceBLEU),
                     ]
-                    if let id = example.id { line["id"] = id }
+                    if let id = example.id { line["id"] = JSONValue(id) }
                     try sink.write(line)
                 }
             }
             let summary = try SummarizationEvaluation.summarize(examples, scores: scores)
             let bleu = summary.corpusBLEU
             try printJSON([
-                "examples": summary.examples, "rouge": rougeObject(summary.rouge),
+                "examples": JSONValue(summary.examples), "rouge": rougeObject(summary.rouge),
                 "rouge_stemmed": rougeObject(summary.rougeStemmed),
                 "bleu": [
-                    "corpus": bleu.score, "signature": summary.bleuSignature, "precisions": bleu.precisions,
-                    "brevity_penalty": bleu.brevityPenalty, "sys_len": bleu.systemLength,
-                    "ref_len": bleu.referenceLength,
-                    "sentence_mean": summary.meanSentenceBLEU,
-                ] as [String: Any],
+                    "corpus": JSONValue(bleu.score), "signature": JSONValue(summary.bleuSignature),
+                    "precisions": .array(bleu.precisions.map { JSONValue($0) }),
+                    "brevity_penalty": JSONValue(bleu.brevityPenalty), "sys_len": JSONValue(bleu.systemLength),
+                    "ref_len": JSONValue(bleu.referenceLength),
+                    "sentence_mean": JSONValue(summary.meanSentenceBLEU),
+                ],
             ])
         } catch let error as EvaluationError {
             note("error: \(error)")
@@ -79,19 +81,19 @@ struct EvalSummarization: AsyncParsableCommand, ConfiguredCommand {
 }
 
 /// `{"rouge1": {"precision", "recall", "fmeasure"}, …}`.
-func rougeObject(_ scores: [RougeType: RougeScore]) -> [String: Any] {
-    var object: [String: Any] = [:]
+func rougeObject(_ scores: [RougeType: RougeScore]) -> JSONValue {
+    var object: JSONValue = [:]
     for type in RougeType.standard {
         guard let score = scores[type] else { continue }
-        object[type.description] = ["precision": score.precision, "recall": score.recall, "fmeasure": score.fmeasure]
+        object[type.description] = [
+            "precision": JSONValue(score.precision), "recall": JSONValue(score.recall),
+            "fmeasure": JSONValue(score.fmeasure),
+        ]
     }
     return object
 }
 
 /// A JSON object on standard output, keys sorted, indented.
-func printJSON(_ object: [String: Any]) throws {
-    let options: JSONSerialization.WritingOptions = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    if let data = try? JSONSerialization.data(withJSONObject: object, options: options) {
-        try StandardOutput.write(data + Data("\n".utf8))
-    }
+func printJSON(_ object: JSONValue) throws {
+    try StandardOutput.line(object.sortedDocument)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Generation
 import Models
 import Tensor
@@ -86,7 +87,7 @@ struct Generate: ParsableCommand, ConfiguredCommand {
         var requests: [GenerationRequest] = []
         for record in records {
             let ids: [Int]
-            if let text = record.object["prompt"] as? String {
+            if let text = record.object["prompt"]?.stringValue {
                 ids = try promptIds(tokenizer, messages: [ChatMessage(role: "user", content: text)], text: text, c)
             } else if record.object["messages"] != nil {
                 let messages: [ChatMessage]
@@ -107,13 +108,15 @@ struct Generate: ParsableCommand, ConfiguredCommand {
         try generator.generate(requests, batchSize: c.batchSize) { start, results in
             for (offset, result) in results.enumerated() {
                 let record = records[start + offset]
-                var object: [String: Any] = [
-                    "line": record.number, "completion": result.text, "tokens": result.tokenIds,
-                    "logprobs": result.logprobs.map(Double.init), "finish_reason": result.finishReason.rawValue,
-                    "prompt_tokens": result.promptTokens,
+                var object: JSONValue = [
+                    "line": JSONValue(record.number), "completion": JSONValue(result.text),
+                    "tokens": .array(result.tokenIds.map { JSONValue($0) }),
+                    "logprobs": .array(result.logprobs.map { JSONValue(Double($0)) }),
+                    "finish_reason": JSONValue(result.finishReason.rawValue),
+                    "prompt_tokens": JSONValue(result.promptTokens),
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                try sink.writeLine(try JSONLines.encode(object))
+                try sink.write(object)
             }
             note("generated \(start + results.count)/\(requests.count) (\(Int(Date().timeIntervalSince(started)))s)")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Training
 import Models
 import Tokenizers
@@ -62,10 +63,10 @@ struct InitModel: ParsableCommand {
         if let chatTemplate {
             template = try InputFile.text(path: chatTemplate)
         }
-        let base: [String: Any]
+        let base: JSONValue
         if let config {
-            guard let data = try? InputFile.read(path: config),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            guard let data = try? InputFile.read(path: config), let object = try? JSONValue.parse([UInt8](data)),
+                  object.objectValue != nil
             else { throw ValidationError("--config \(config) is not a readable JSON object") }
             base = object
         } else {

@@ -1,4 +1,3 @@
-import Annotation
 import ArgumentParser
 import Common
 import Foundation
@@ -6,6 +5,7 @@ import Generation
 import LLMClient
 import Models
 import RewardModel
+import Tasks
 import Tensor
 import Tokenizers
 

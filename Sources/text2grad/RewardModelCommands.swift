@@ -1,11 +1,11 @@
-import Annotation
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Generation
-import LLMClient
 import RewardModel
 import Spans
+import Tasks
 import Tokenizers
 import Training
 
@@ -121,12 +121,14 @@ struct Critique: ParsableCommand, ConfiguredCommand {
         let input = c.input, output = c.output
         let lines = try JSONLines.read(path: input)
         let pairs = try lines.map { line -> CritiquePair in
-            guard let prompt = line.object["prompt"] as? String, let response = line.object["response"] as? String else {
+            guard let prompt = line.object["prompt"]?.stringValue, let response = line.object["response"]?.stringValue
+            else {
                 throw FileError.badLine(path: input, line: line.number, detail: "needs string \"prompt\" and \"response\"")
             }
-            return CritiquePair(id: (line.object["id"] as? String) ?? "line \(line.number)", prompt: prompt, response: response)
+            return CritiquePair(id: line.object["id"]?.stringValue ?? "line \(line.number)", prompt: prompt,
+                                response: response)
         }
-        let recordsTask = (lines.first?.object["task"] as? String).flatMap { BuiltinTask(rawValue: $0)?.rawValue }
+        let recordsTask = lines.first?.object["task"]?.stringValue.flatMap { BuiltinTask(rawValue: $0)?.rawValue }
         let task = c.critic.task ?? recordsTask ?? "summarization"
         let (model, _) = try LocalModel.critic(c.critic, format: try RewardModelFormat.builtin(task))
         let scorer = try c.tokenizer.map { try Tokenizer.load(directory: URL(fileURLWithPath: $0)) }
@@ -138,17 +140,19 @@ struct Critique: ParsableCommand, ConfiguredCommand {
         for outcome in outcomes {
             switch outcome {
             case .record(let record):
-                var object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(record)) as! [String: Any]
+                var object = try JSONValue.parse([UInt8](try JSONEncoder().encode(record)))
                 if let scorer {
                     let encoding = scorer.encode(record.response, addSpecialTokens: false)
                     let spans = record.spans.compactMap { s in s.start.flatMap { a in s.end.map { ScoredSpan(start: a, end: $0, score: s.score) } } }
-                    object["token_scores"] = zip(encoding.tokens, spanTokenScores(offsets: encoding.offsets, spans: spans, text: record.response))
-                        .map { ["token": $0, "score": Double($1)] }
+                    let scores = spanTokenScores(offsets: encoding.offsets, spans: spans, text: record.response)
+                    object["token_scores"] = .array(
+                        zip(encoding.tokens, scores).map { ["token": JSONValue($0), "score": JSONValue(Double($1))] })
                 }
                 try records.write(object)
             case let .failure(id, raw, problem):
                 failed += 1
-                try failures.write(["id": id, "kind": "parse", "reason": problem, "raw": raw])
+                try failures.write(
+                    ["id": JSONValue(id), "kind": "parse", "reason": JSONValue(problem), "raw": JSONValue(raw)])
             }
         }
         note(String(format: "critique: %d pairs in %.1f s, %d parse failures", pairs.count, Date().timeIntervalSince(started), failed))
@@ -215,11 +219,14 @@ struct EvalRM: ParsableCommand, ConfiguredCommand {
         let sink = try c.output.map { try JSONLWriter(path: $0) }
         for (record, outcome) in zip(gold, outcomes) {
             let scores = evaluation.add(gold: record, predicted: outcome, tokenizer: scorer)
-            var line: [String: Any] = ["id": record.id, "parsed": outcome.record != nil,
-                                       "labels": scores.mapValues { $0.json }]
-            if case let .failure(_, raw, problem) = outcome { line["problem"] = problem; line["raw"] = raw }
+            var line: JSONValue = ["id": JSONValue(record.id), "parsed": JSONValue(outcome.record != nil),
+                                   "labels": .object(scores.map { ($0.key, $0.value.json) })]
+            if case let .failure(_, raw, problem) = outcome {
+                line["problem"] = JSONValue(problem)
+                line["raw"] = JSONValue(raw)
+            }
             try sink?.write(line)
         }
-        try StandardOutput.line(try JSONLines.encode(evaluation.summary))
+        try StandardOutput.line(JSONLines.encode(evaluation.summary))
     }
 }

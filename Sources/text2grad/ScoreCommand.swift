@@ -1,6 +1,7 @@
 import Common
 import ArgumentParser
 import Foundation
+import JSON
 import Models
 import Tensor
 import Tokenizers
@@ -59,7 +60,7 @@ struct Score: ParsableCommand {
                 throw FileError.badLine(
                     path: input, line: record.number,
                     detail: "\"ids\": token id \(bad) is outside the vocabulary of \(lm.config.vocabSize)")
-            } else if let text = record.object["text"] as? String {
+            } else if let text = record.object["text"]?.stringValue {
                 if textTokenizer == nil {
                     textTokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: tokenizer ?? model))
                 }
@@ -75,13 +76,13 @@ struct Score: ParsableCommand {
             let scores = try lm.score(Array(sequences[start..<end]), batchSize: batchSize)
             for (offset, score) in scores.enumerated() {
                 let record = records[start + offset]
-                var object: [String: Any] = [
-                    "line": record.number, "tokens": sequences[start + offset].count,
-                    "logprobs": score.tokenLogProbabilities.map(Double.init),
-                    "mean_nll": score.meanNegativeLogLikelihood, "perplexity": score.perplexity,
+                var object: JSONValue = [
+                    "line": JSONValue(record.number), "tokens": JSONValue(sequences[start + offset].count),
+                    "logprobs": .array(score.tokenLogProbabilities.map { JSONValue(Double($0)) }),
+                    "mean_nll": JSONValue(score.meanNegativeLogLikelihood), "perplexity": JSONValue(score.perplexity),
                 ]
                 if let id = record.object["id"] { object["id"] = id }
-                try sink.writeLine(try JSONLines.encode(object))
+                try sink.write(object)
             }
             if output != nil { note("scored \(end)/\(sequences.count) (\(Int(Date().timeIntervalSince(started)))s)") }
         }

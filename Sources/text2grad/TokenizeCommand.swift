@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import JSON
 import Tokenizers
 
 /// `text2grad tokenize`: shows, per input line, the ids, token strings and character offsets as JSONL,
@@ -42,35 +43,33 @@ struct Tokenize: ParsableCommand {
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        var lines = text.components(separatedBy: "\n")
-        if lines.last == "" { lines.removeLast() }
-        var texts: [(text: String, id: Any?)] = []
+        var texts: [(text: String, id: JSONValue?)] = []
         if jsonl || (input?.hasSuffix(".jsonl") ?? false) {
             let path = input ?? "<stdin>"
-            for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                    throw FileError.badLine(path: path, line: index + 1, detail: "not a JSON object")
+            for line in JSONLines.lines(Data(text.utf8)) {
+                guard case .success(let object) = JSONLines.object(line.bytes) else {
+                    throw FileError.badLine(path: path, line: line.number, detail: "not a JSON object")
                 }
-                guard let text = object["text"] as? String else {
-                    throw FileError.badLine(path: path, line: index + 1, detail: "\"text\" must be a string")
+                guard let text = object["text"]?.stringValue else {
+                    throw FileError.badLine(path: path, line: line.number, detail: "\"text\" must be a string")
                 }
                 texts.append((text, object["id"]))
             }
         } else {
+            var lines = text.components(separatedBy: "\n")
+            if lines.last == "" { lines.removeLast() }
             texts = lines.map { ($0, nil) }
         }
         for (line, id) in texts {
             let encoding = model.encode(line, addSpecialTokens: !noSpecialTokens)
-            var record: [String: Any] = [
-                "text": line,
-                "ids": encoding.ids,
-                "tokens": encoding.tokens,
-                "offsets": encoding.offsets.map { [$0.lowerBound, $0.upperBound] },
+            var record: JSONValue = [
+                "text": JSONValue(line),
+                "ids": .array(encoding.ids.map { JSONValue($0) }),
+                "tokens": .array(encoding.tokens.map { JSONValue($0) }),
+                "offsets": .array(encoding.offsets.map { [JSONValue($0.lowerBound), JSONValue($0.upperBound)] }),
             ]
             if let id { record["id"] = id }
-            let data = try JSONSerialization.data(
-                withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes])
-            try StandardOutput.line(String(decoding: data, as: UTF8.self))
+            try StandardOutput.line(JSONLines.encode(record))
         }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Common
 import Foundation
 import Generation
-import LLMClient
 import Models
 import PolicyOptimization
 import RewardModel

@@ -7,6 +7,7 @@ import Testing
 @testable import Common
 @testable import LLMClient
 @testable import CodeSandbox
+@testable import Tasks
 
 /// Whole runs in-process over files, against a scripted endpoint on 127.0.0.1.
 @Suite("Annotation runs")

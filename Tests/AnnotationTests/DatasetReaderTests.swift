@@ -5,6 +5,7 @@ import Testing
 @testable import Common
 @testable import LLMClient
 @testable import CodeSandbox
+@testable import Tasks
 
 @Suite("Input reading")
 struct DatasetReaderTests {

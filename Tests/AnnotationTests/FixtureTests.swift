@@ -5,6 +5,7 @@ import Testing
 @testable import Common
 @testable import LLMClient
 @testable import CodeSandbox
+@testable import Tasks
 
 /// The committed samples in Tests/Fixtures/feedback: the data sets' own shapes, a custom task and a
 /// documented config, so the examples users copy are known to load.

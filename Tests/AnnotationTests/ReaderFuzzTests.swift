@@ -3,6 +3,7 @@ import FuzzSupport
 import Testing
 
 @testable import Annotation
+@testable import Tasks
 
 /// `annotate`'s input reader on a few hundred seeded mutations of each form it reads (JSONL, a JSON list, a dict keyed
 /// by id), under both bad-line policies: each is refused with a `AnnotationError` naming the file, or read into items

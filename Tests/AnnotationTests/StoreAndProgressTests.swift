@@ -7,6 +7,7 @@ import Testing
 @testable import Common
 @testable import LLMClient
 @testable import CodeSandbox
+@testable import Tasks
 
 @Suite("Output files and progress")
 struct StoreAndProgressTests {

@@ -1,12 +1,13 @@
 import Foundation
+@testable import Chat
 @testable import Spans
 import TestSupport
 import Testing
 
 @testable import Annotation
 @testable import Common
-@testable import LLMClient
 @testable import CodeSandbox
+@testable import Tasks
 
 @Suite("Tasks, prompts and configuration")
 struct TaskAndConfigTests {

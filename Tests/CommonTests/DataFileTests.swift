@@ -7,8 +7,7 @@ import Testing
     func read(_ text: String, keyed: Bool = true, dropsByteOrderMark: Bool = true) throws
         -> (form: DataFile.Form, places: [DataFile.Place], objects: Int)
     {
-        let read = try DataFile.read(
-            Data(text.utf8), as: FoundationJSON.self, keyed: keyed, dropsByteOrderMark: dropsByteOrderMark)
+        let read = try DataFile.read(Data(text.utf8), keyed: keyed, dropsByteOrderMark: dropsByteOrderMark)
         let objects = read.entries.filter { if case .success = $0.object { true } else { false } }.count
         return (read.form, read.entries.map(\.place), objects)
     }

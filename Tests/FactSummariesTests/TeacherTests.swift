@@ -1,7 +1,7 @@
 @testable import FactSummaries
-import Annotation
 import Foundation
 @testable import Spans
+import Tasks
 import Testing
 
 /// The rule-based teacher: quotes exist verbatim, carry the right label, align where they stand, and the

@@ -32,4 +32,35 @@ import Testing
             #expect(try JSONValue.parse(written) == value, "\(text) → \(written)")
         }
     }
+
+    @Test func prettyTextIsLaidOutAsFoundationLaysItOut() {
+        let value: JSONValue = ["b": [1, ["x": .null]], "a": [:], "c": []]
+        #expect(value.serialized(keyOrder: nil, pretty: true) == """
+            {
+              "b" : [
+                1,
+                {
+                  "x" : null
+                }
+              ],
+              "a" : {
+
+              },
+              "c" : [
+
+              ]
+            }
+            """)
+        #expect(value.serialized(keyOrder: { $0 < $1 }, pretty: false) == #"{"a":{},"b":[1,{"x":null}],"c":[]}"#)
+    }
+
+    @Test func settingAMemberReplacesItInPlaceAppendsOrRemoves() {
+        var value: JSONValue = ["a": 1, "b": 2]
+        value["a"] = "one"
+        value["c"] = true
+        value["b"] = nil
+        value["e\u{301}"] = 3
+        value["é"] = 4
+        #expect(value.serialized() == #"{"a":"one","c":true,"e\#u{301}":3,"é":4}"#)
+    }
 }

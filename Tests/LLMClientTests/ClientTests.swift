@@ -1,4 +1,5 @@
 import Foundation
+@testable import Chat
 @testable import Spans
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Models
 import SafeTensors
 import Testing
@@ -124,9 +125,10 @@ import Testing
     @Test(arguments: ["qwen3", "gemma3_text"])
     func randomModelsLoadAndRun(modelType: String) throws {
         let base = modelType == "qwen3" ? Self.qwen3 : Self.gemma3
+        let baseText = try JSONSerialization.data(withJSONObject: base.merging(["head_dim": 4]) { $1 })
         let object = try RandomModel.configObject(
-            base: base.merging(["head_dim": 4]) { $1 }, vocabularySize: 10, bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
-            keepLargerVocabulary: false)
+            base: try JSONValue.parse([UInt8](baseText)), vocabularySize: 10, bosTokenId: 1, eosTokenId: 2,
+            padTokenId: 0, keepLargerVocabulary: false)
         let directory = RandomModelTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = try RandomModel.write(config: object, seed: 3, directory: directory)

@@ -1,6 +1,5 @@
 import Annotation
 import Common
-import LLMClient
 import Foundation
 import Logging
 import Server

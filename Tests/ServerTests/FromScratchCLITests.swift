@@ -68,10 +68,9 @@ import Tokenizers
         }
         let match = banner.range(of: #"http://127\.0\.0\.1:(\d+)/v1"#, options: .regularExpression)
         let url = try #require(match.map { String(banner[$0]) }, "banner: \(banner)")
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient.shared
         let response = try await client.execute(HTTPClientRequest(url: url + "/models"), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 16)
-        try await client.shutdown()
         process.terminate()
         process.waitUntilExit()
         #expect(response.status.code == 200 && String(buffer: body).contains("\"builtin-teacher\""))

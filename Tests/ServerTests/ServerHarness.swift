@@ -40,7 +40,9 @@ final class ServerHarness: Sendable {
         self.scheduler = scheduler
         self.port = port
         self.task = task
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // The process-wide client needs no shutdown: a test that throws before `stop()` fails instead of
+        // crashing the test process in HTTPClient's deinit.
+        client = HTTPClient.shared
     }
 
     /// Starts a server; `configure` adjusts its settings (API key, body limit).
@@ -73,7 +75,6 @@ final class ServerHarness: Sendable {
     }
 
     func stop() async {
-        try? await client.shutdown()
         task.cancel()
         _ = try? await task.value
         scheduler.shutdown()

@@ -6,12 +6,14 @@ import Hummingbird
 import Logging
 import NIOCore
 import Server
+import Tasks
 import Testing
 
 /// `serve --teacher builtin` in-process on a free 127.0.0.1 port, with an HTTP client for it.
 final class TeacherHarness: Sendable {
     let port: Int
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// Needs no shutdown, so a test that throws before `stop()` fails rather than crashing in the deinit.
+    let client = HTTPClient.shared
     private let task: Task<Void, Error>
     static let modelName = "builtin-teacher"
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -44,7 +46,6 @@ final class TeacherHarness: Sendable {
     }
 
     func stop() async {
-        try? await client.shutdown()
         task.cancel()
         _ = try? await task.value
     }

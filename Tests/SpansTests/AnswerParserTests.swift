@@ -1,7 +1,7 @@
 @testable import Spans
 import Testing
 
-@testable import Annotation
+@testable import Tasks
 
 @Suite("Teacher answer parsing")
 struct AnswerParserTests {

@@ -60,7 +60,7 @@ import Testing
         for count in [1, 63, 64, 200, 700, 1000, 4097] {
             for align in [8, 16] {
                 let results = Self.onThreads { () -> [[Int]] in
-                    [SliceThreads.dispatch, .spinning].map { threads in
+                    [Parallel.Threads.dispatch, .spinning].map { threads in
                         let lock = NSLock()
                         var bounds: [Int] = []
                         forEachSlice(of: count, large: true, align: align, on: threads) { start, end in

@@ -1,9 +1,5 @@
 import Common
-import AsyncHTTPClient
 import Foundation
-import Logging
-import NIOCore
-import NIOHTTP1
 import Spans
 import Tokenizers
 
@@ -78,7 +74,7 @@ public enum ChatClientError: Error, Equatable, CustomStringConvertible {
     }
 
     /// The same error with the final attempt count.
-    func with(attempts: Int) -> ChatClientError {
+    package func with(attempts: Int) -> ChatClientError {
         switch self {
         case let .http(status, body, _): return .http(status: status, body: body, attempts: attempts)
         case let .transport(detail, _): return .transport(detail: detail, attempts: attempts)

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Tokenizers
 
 /// One item to annotate: the prompt, the response to critique, and optional reference and tests.
@@ -52,11 +53,11 @@ public struct TaskItem: Sendable, Equatable {
 /// 3. response: `response` (a string, or a chat list whose last assistant turn is taken),
 ///    `generated_summary`, `solution`, `completion`, `output`, else the last assistant turn of `messages`;
 /// 4. reference: `reference`, `ideal_human_summary`; tests: `tests`, `test`.
-enum ItemMapper {
-    static func map(_ object: [String: Any], fallbackID: String, origin: String) throws -> TaskItem {
+package enum ItemMapper {
+    package static func map(_ object: JSONValue, fallbackID: String, origin: String) throws -> TaskItem {
         var strings: [String: String] = [:]
-        for (key, value) in object {
-            if let text = value as? String { strings[key] = text }
+        for (key, value) in object.objectValue ?? [] {
+            if let text = value.stringValue { strings[key] = text }
         }
         let id =
             idString(object["id"]) ?? idString(object["prompt_id"]) ?? idString(object["task_id"])
@@ -64,8 +65,8 @@ enum ItemMapper {
         let messages = try chatTurns(object["messages"], field: "messages")
         var prompt = try firstString(object, ["prompt", "post", "question", "instruction"])
         var response = try firstString(object, ["generated_summary", "solution", "completion", "output"])
-        if let value = object["response"], !(value is NSNull) {
-            if let text = value as? String {
+        if let value = object["response"], value != .null {
+            if let text = value.stringValue {
                 response = text
             } else if let turns = try chatTurns(value, field: "response"), let last = lastAssistant(turns) {
                 response = last.content
@@ -95,11 +96,11 @@ enum ItemMapper {
     }
 
     /// Why an object could not become an item; turned into `AnnotationError.badInput` by the reader.
-    enum ItemError: Error, CustomStringConvertible {
+    package enum ItemError: Error, CustomStringConvertible {
         case missing(String)
         case wrongType(field: String, expected: String)
 
-        var description: String {
+        package var description: String {
             switch self {
             case let .missing(what): return "missing \(what)"
             case let .wrongType(field, expected): return "field '\(field)' must be \(expected)"
@@ -107,28 +108,31 @@ enum ItemMapper {
         }
     }
 
-    private static func idString(_ value: Any?) -> String? {
+    /// A string id as itself, a number as its digits (`7`, `2.5`), a boolean as Foundation's NSNumber spells
+    /// it (`1`, `0`).
+    private static func idString(_ value: JSONValue?) -> String? {
         switch value {
-        case let text as String where !text.isEmpty: return text
-        case let number as NSNumber: return number.stringValue
+        case .string(let text)? where !text.isEmpty: return text
+        case .number(let n)?: return JSONValue(n).intValue.map(String.init) ?? "\(n)"
+        case .bool(let b)?: return b ? "1" : "0"
         default: return nil
         }
     }
 
     /// The first of `keys` that is present; a present value that is not a string (or null) is an error naming
     /// that key, not a silently skipped field.
-    private static func firstString(_ object: [String: Any], _ keys: [String]) throws -> String? {
+    private static func firstString(_ object: JSONValue, _ keys: [String]) throws -> String? {
         for key in keys {
-            guard let value = object[key], !(value is NSNull) else { continue }
-            guard let text = value as? String else { throw ItemError.wrongType(field: key, expected: "a string") }
+            guard let value = object[key], value != .null else { continue }
+            guard let text = value.stringValue else { throw ItemError.wrongType(field: key, expected: "a string") }
             return text
         }
         return nil
     }
 
     /// Chat turns from the field named `field`; an error names that field and the entry that was wrong.
-    private static func chatTurns(_ value: Any?, field: String) throws -> [ChatMessage]? {
-        guard let value, !(value is NSNull) else { return nil }
+    private static func chatTurns(_ value: JSONValue?, field: String) throws -> [ChatMessage]? {
+        guard let value, value != .null else { return nil }
         do {
             return try ChatMessage.list(fromJSON: value)
         } catch let error as ChatMessageError {
