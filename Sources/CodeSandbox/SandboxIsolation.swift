@@ -216,6 +216,7 @@ extension Sandbox {
 
 extension Sandbox {
     private static let pythonLock = NSLock()
+    // nonisolated(unsafe): read and written only under `pythonLock`.
     nonisolated(unsafe) private static var pythons: [String: (executable: String, prefix: String?)] = [:]
 
     /// `resolvePython`, once per interpreter name.

@@ -24,8 +24,7 @@ struct ExitStatus: Sendable, Equatable {
 /// own (so a timeout kills the tests' children too), output in files (so a chatty test can
 /// neither fill a pipe and stall nor grow past the file-size limit), and two descriptors of its own:
 /// the harness's secret on 3 (a pipe holding it, already closed for writing) and the proof file on 4.
-// Unchecked Sendable: constants after spawning (a pid and file paths).
-final class SpawnedProcess: @unchecked Sendable {
+final class SpawnedProcess: Sendable {
     let pid: pid_t
     let stdoutPath: String
     let stderrPath: String

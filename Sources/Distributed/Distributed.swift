@@ -106,6 +106,7 @@ public final class MPIReducer: GradientReducer {
     public let worldSize: Int
     public private(set) var communicationSeconds: Double = 0
     private var finalized = false
+    // nonisolated(unsafe): read and written only under `lock`.
     nonisolated(unsafe) private static var instance: MPIReducer?
     private static let lock = NSLock()
 

@@ -79,7 +79,7 @@ final class HTTP10Handler: ChannelDuplexHandler, RemovableChannelHandler {
             if !pending.isEmpty { pending.removeFirst() }
             if legacy {
                 let written = context.eventLoop.makePromise(of: Void.self)
-                written.futureResult.whenComplete { _ in context.close(promise: nil) }
+                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
                 written.futureResult.cascade(to: promise)
                 context.writeAndFlush(wrapOutboundOut(part), promise: written)
                 return

@@ -13,8 +13,7 @@ import Tokenizers
 /// 2. the sequences, `n` per prompt, are queued (503 when the queue is full and waiting can help, else 400);
 /// 3. the answer is collected whole, or streamed: one chunk per token (or per piece of final text), a chunk with
 ///    `finish_reason` per choice, and the usage chunk when asked for.
-// Unchecked Sendable: its tokenizer (a class) is read-only after loading; the scheduler synchronises itself.
-public struct ModelBackend: CompletionBackend, @unchecked Sendable {
+public struct ModelBackend: CompletionBackend {
     let service: any GenerationService
     /// Read-only after loading, so sharing it between request handlers is safe.
     let tokenizer: Tokenizer

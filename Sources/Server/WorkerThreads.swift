@@ -60,6 +60,7 @@ final class WorkerThreads: @unchecked Sendable {
 
 /// Carries a value the compiler cannot prove sendable across the hop to the preparation threads; each is used by
 /// one side at a time (the closure runs once, and its result is read after it finished).
+// Unchecked Sendable: its value is used by one side of the hop at a time.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -8,6 +8,8 @@ import Dispatch
 /// estimate of the work per item and small jobs run inline.
 public enum Parallel {
     /// Threads the engine's own loops may use (BLAS has its own setting).
+    // nonisolated(unsafe): set between kernels (a command's `Compute.useThreads`, a benchmark's or test's thread
+    // sweep), never while a loop reads it; a lock here would cost every kernel call.
     nonisolated(unsafe) public static var threadCount: Int = Compute.defaultThreadCount
 
     /// Which threads run a split's chunks.
@@ -44,7 +46,7 @@ public enum Parallel {
             return
         }
         switch threads {
-        case .dispatch: DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
+        case .dispatch: perform(iterations: chunks, run)
         case .spinning: spinningPerform(chunks: chunks, run)
         }
     }
@@ -61,8 +63,20 @@ public enum Parallel {
         }
         // Not `split`: `body` need not escape here, as dispatch's threads are done with it on return.
         let chunks = min(threads, count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        perform(iterations: chunks) { chunk in
             body(bounds(chunk, of: chunks, count: count))
+        }
+    }
+
+    /// `DispatchQueue.concurrentPerform` for the engine's loops, whose bodies are not `Sendable`: they write through
+    /// raw pointers, each iteration only the part of the output it owns, and return before the call does.
+    @inline(__always)
+    public static func perform(iterations: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            // nonisolated(unsafe): the iterations write disjoint memory and all end before `perform` returns, which
+            // Sendable checking cannot see through raw pointers.
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: iterations) { body($0) }
         }
     }
 }

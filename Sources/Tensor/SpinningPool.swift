@@ -63,7 +63,7 @@ public final class SpinningPool: @unchecked Sendable {
         }
         guard chunks <= Self.chunkMask,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+            Parallel.perform(iterations: chunks, body)
             return
         }
         job = body
@@ -143,6 +143,6 @@ public func spinningPerform(chunks: Int, _ body: @escaping (Int) -> Void) {
     if #available(macOS 15.0, *) {
         SpinningPool.shared.run(chunks: chunks, body)
     } else {
-        DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+        Parallel.perform(iterations: chunks, body)
     }
 }

@@ -90,7 +90,8 @@ struct MergeTable {
 }
 
 /// A BPE model (`"type": "BPE"`): vocabulary, ranked merges, byte fallback and unknown-token handling.
-final class BPEModel {
+// Unchecked Sendable: set up while its tokenizer loads; after that only `cache` changes, under `cacheLock`.
+final class BPEModel: @unchecked Sendable {
     /// Vocabulary keyed by the token's UTF-8 bytes (never by `String`, whose equality is canonical
     /// equivalence and would merge `é` with `e` + U+0301).
     let vocab: [[UInt8]: Int]

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A `tokenizers` decoder: turns token strings back into text pieces (joined afterwards).
-protocol Decoder {
+protocol Decoder: Sendable {
     func decodeChain(_ tokens: [String]) -> [String]
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A `tokenizers` normalizer: rewrites text while keeping every scalar aligned to the original.
-protocol Normalizer {
+protocol Normalizer: Sendable {
     func normalize(_ text: NormalizedText) -> NormalizedText
 }
 

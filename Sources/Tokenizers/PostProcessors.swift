@@ -1,5 +1,5 @@
 /// A `tokenizers` post-processor: adds special tokens and adjusts offsets of a finished encoding.
-protocol PostProcessor {
+protocol PostProcessor: Sendable {
     func process(_ encoding: inout Encoding, addSpecialTokens: Bool)
 }
 

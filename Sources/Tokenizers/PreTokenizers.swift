@@ -2,7 +2,7 @@
 ///
 /// Pieces are ranges of one `NormalizedText`; a pre-tokenizer that inserts or replaces scalars
 /// (Metaspace, ByteLevel with a prefix space) rewrites the text and returns ranges into the new one.
-protocol PreTokenizer {
+protocol PreTokenizer: Sendable {
     func split(_ text: inout NormalizedText, _ pieces: [Range<Int>]) -> [Range<Int>]
     /// True when the pieces are turned into bytes (ByteLevel), which the model must then work on.
     var isByteLevel: Bool { get }

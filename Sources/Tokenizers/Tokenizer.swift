@@ -4,7 +4,7 @@ import JSON
 /// A Hugging Face tokenizer loaded from `tokenizer.json` (+ `tokenizer_config.json`), giving the same ids,
 /// offsets and decoded text as the `tokenizers` library for byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM)
 /// and SentencePiece-style BPE (Llama 2, TinyLlama, Mistral), plus the model's chat template.
-public final class Tokenizer {
+public final class Tokenizer: Sendable {
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: BPEModel

@@ -37,7 +37,7 @@ public final class ParameterGroup: @unchecked Sendable {
     }
 
     /// Weight decay on matrices only (not on norms, biases or the value head's bias), as most trainers do.
-    public static let decayMatrices: (String, [Int]) -> Bool = { _, shape in shape.count >= 2 }
+    public static let decayMatrices: @Sendable (String, [Int]) -> Bool = { _, shape in shape.count >= 2 }
 }
 
 /// A Llama model as a run trains it: the LoRA adapter or every weight, optionally a value head on the final

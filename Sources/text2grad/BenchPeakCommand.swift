@@ -3,6 +3,7 @@ import CKernels
 import Common
 import Dispatch
 import JSON
+import Tensor
 
 /// `text2grad bench peak`: the machine's arithmetic peak (fp32 fused multiply-adds, bf16 dot products) on 1 and
 /// more threads, the roof against which `bench train` and `bench forward` state their GFLOP/s.
@@ -49,7 +50,7 @@ struct BenchPeak: ParsableCommand {
         let done = UnsafeMutablePointer<Double>.allocate(capacity: threads)
         let sinks = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         defer { done.deallocate(); sinks.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in done[t] = t2g_peak_chains(kind, rounds, sinks + t) }
+        Parallel.perform(iterations: threads) { t in done[t] = t2g_peak_chains(kind, rounds, sinks + t) }
         return (0..<threads).reduce(0) { $0 + done[$1] }
     }
 }

@@ -20,7 +20,7 @@ enum BuiltinTeacherSource {
     }
 
     /// Fact accuracy of a response against the post in its prompt; nil for prompts that hold no task post.
-    static let taskMetric: ((PolicyPrompt, String) -> Double?)? = { prompt, response in
+    static let taskMetric: (@Sendable (PolicyPrompt, String) -> Double?)? = { prompt, response in
         FactChecker.accuracy(post: prompt.text, summary: response)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// This process's rank in a data-parallel job: only rank 0 speaks, the others report errors alone.
+// nonisolated(unsafe): set once, by `distributed` before the training command starts its work.
 nonisolated(unsafe) var noteRank = 0
 
 /// A line on standard error, for progress and warnings that must not mix with JSON output.

@@ -58,6 +58,7 @@ func testConfig(_ directory: TempDirectory, input: String, endpoint: ScriptedEnd
 }
 
 /// A logger that keeps each message with its level, for runs whose log lines are checked.
+// Unchecked Sendable: its entries are read and written under its lock.
 final class LogRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [(level: Logger.Level, message: String)] = []

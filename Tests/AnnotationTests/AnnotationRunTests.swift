@@ -287,6 +287,7 @@ struct AnnotationRunTests {
 }
 
 /// A Bool shared between a test and its endpoint script.
+// Unchecked Sendable: its value is read and written under its lock.
 final class LockedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Bool

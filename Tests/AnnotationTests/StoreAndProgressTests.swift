@@ -153,6 +153,7 @@ struct StoreAndProgressTests {
 }
 
 /// Strings written by a progress reporter.
+// Unchecked Sendable: its items are read and written under its lock.
 final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [String] = []

@@ -303,8 +303,9 @@ struct SandboxEscapeTests {
 
 extension Thread {
     /// Runs `work` on a new thread and waits for it: for tests that need a thread's signal mask to themselves.
-    static func runBlocking<T>(_ work: @escaping () throws -> T) throws -> T {
+    static func runBlocking<T>(_ work: @escaping @Sendable () throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
+        // nonisolated(unsafe): written by the thread before it signals, read after the wait.
         nonisolated(unsafe) var result: Result<T, Error>?
         let thread = Thread {
             result = Result { try work() }

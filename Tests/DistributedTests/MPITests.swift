@@ -85,6 +85,7 @@ struct MPITests {
         return Finished(status: p.terminationStatus, stderr: collected.text)
     }
 
+    // Unchecked Sendable: its data is read and written under its lock.
     final class ErrorText: @unchecked Sendable {
         private let lock = NSLock()
         private var data: Data?

@@ -12,7 +12,7 @@ enum Fixtures {
     static func model(_ name: String) -> String { root.appendingPathComponent("models/\(name)").path }
 
     /// The chat model and its tokenizer (loaded once per process).
-    nonisolated(unsafe) static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
+    static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
         let model = try! LlamaModel(directory: chatModelDirectory)
         let tokenizer = try! Tokenizer.load(directory: URL(fileURLWithPath: chatModelDirectory))
         return (model, tokenizer)

@@ -144,10 +144,11 @@ import Tokenizers
         let stop = String(characters[characters.count / 2..<min(characters.count, characters.count / 2 + 3)])
         p.stopStrings = [stop]
         var streamed = ""
-        let cut = try generator.generate([GenerationRequest(promptIds: fixture.cases[1].prompt_ids, parameters: p)]) { _, event in
+        let request = GenerationRequest(promptIds: fixture.cases[1].prompt_ids, parameters: p)
+        let cut = try generator.generate([request], onToken: { _, event in
             streamed += event.text
             return true
-        }[0]
+        })[0]
         let expected = String(full.text[..<full.text.range(of: stop)!.lowerBound])
         #expect(cut.text == expected)
         #expect(streamed == expected)
@@ -158,9 +159,10 @@ import Tokenizers
     @Test("a callback returning false cancels only its sequence")
     func cancel() throws {
         let p = greedy(10)
-        let results = try generator.generate(
-            [GenerationRequest(promptIds: [5, 6, 7], parameters: p), GenerationRequest(promptIds: [8, 9], parameters: p)]
-        ) { sequence, _ in sequence != 0 }
+        let requests = [
+            GenerationRequest(promptIds: [5, 6, 7], parameters: p), GenerationRequest(promptIds: [8, 9], parameters: p),
+        ]
+        let results = try generator.generate(requests, onToken: { sequence, _ in sequence != 0 })
         #expect(results[0].finishReason == .cancelled && results[0].tokenIds.count == 1)
         #expect(results[1].tokenIds.count == 10)
     }

@@ -93,6 +93,7 @@ struct JSONMutator {
 /// A deadline per fuzz case. The time budget is checked only between cases, so a case that hangs would block
 /// the whole test run; past `deadline` seconds in one case the watchdog names the suite, seed and case and
 /// ends the process (by default), which fails the run at once and says what to reproduce.
+// Unchecked Sendable: its case and stop flag are read and written under its lock; the rest is fixed at init.
 final class FuzzWatchdog: @unchecked Sendable {
     let name: String, seed: UInt64, deadline: Double
     private let onTimeout: (String) -> Void

@@ -15,7 +15,7 @@ enum Fixtures {
     static let chatModelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/models/chat-smollm").path
 
-    nonisolated(unsafe) static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
+    static let chat: (model: LlamaModel, tokenizer: Tokenizer) = {
         let model = try! LlamaModel(directory: chatModelDirectory)
         let tokenizer = try! Tokenizer.load(directory: URL(fileURLWithPath: chatModelDirectory))
         return (model, tokenizer)
@@ -27,7 +27,7 @@ struct HarnessError: Error, CustomStringConvertible {
 }
 
 /// `serve` in-process on a free 127.0.0.1 port with the fixture model, and an HTTP client for it.
-final class ServerHarness: @unchecked Sendable {
+final class ServerHarness: Sendable {
     let scheduler: GenerationScheduler
     let port: Int
     let client: HTTPClient
@@ -104,6 +104,7 @@ final class ServerHarness: @unchecked Sendable {
     }
 }
 
+// Unchecked Sendable: its port is read and written under its lock.
 final class PortBox: @unchecked Sendable {
     private let lock = NSLock()
     private var port: Int?

@@ -10,7 +10,7 @@ import Tasks
 import Testing
 
 /// `serve --teacher builtin` in-process on a free 127.0.0.1 port, with an HTTP client for it.
-final class TeacherHarness: @unchecked Sendable {
+final class TeacherHarness: Sendable {
     let port: Int
     /// Needs no shutdown, so a test that throws before `stop()` fails rather than crashing in the deinit.
     let client = HTTPClient.shared

@@ -53,6 +53,7 @@ struct ChannelContext: RequestContext {
 }
 
 /// An OpenAI-compatible `/v1/chat/completions` endpoint on 127.0.0.1 that answers from a script.
+// Unchecked Sendable: its records and counts are read and written under its lock.
 public final class ScriptedEndpoint: @unchecked Sendable {
     public typealias Script = @Sendable (ReceivedRequest) async -> ScriptedReply
 
@@ -212,10 +213,12 @@ public struct EndpointError: Error, CustomStringConvertible {
     public init(description: String) { self.description = description }
 }
 
+// Unchecked Sendable: written once, in the endpoint's init, before the server it is shared with starts.
 private final class EndpointBox: @unchecked Sendable {
     weak var endpoint: ScriptedEndpoint?
 }
 
+// Unchecked Sendable: its port is read and written under its lock.
 private final class PortBox: @unchecked Sendable {
     private let lock = NSLock()
     private var port: Int?
