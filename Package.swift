@@ -217,11 +217,7 @@ let package = Package(
                 "GGUF", "GGUFConversion", "FuzzSupport", "TestSupport", "Models", "Tokenizers", "SafeTensors",
             ]
         ),
-        // Swift 5 until its config fixtures are JSON values instead of `[String: Any]` (not Sendable as statics).
-        .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers", "JSON"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
-        ),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "Tokenizers", "JSON"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Common"]),
         .testTarget(
             name: "TrainingTests",

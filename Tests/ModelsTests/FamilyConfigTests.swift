@@ -7,14 +7,14 @@ import Testing
 /// Qwen3 and Gemma 3 (text) configs: transformers' defaults, both Gemma config forms, and an error naming the field
 /// for everything the engine does not run.
 @Suite struct FamilyConfigTests {
-    static let qwen3: [String: Any] = [
+    static var qwen3: [String: Any] { [
         "model_type": "qwen3", "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 2,
         "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 10,
-    ]
-    static let gemma3: [String: Any] = [
+    ] }
+    static var gemma3: [String: Any] { [
         "model_type": "gemma3_text", "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 7,
         "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 10, "head_dim": 4,
-    ]
+    ] }
 
     func config(_ base: [String: Any], _ changes: [String: Any] = [:]) throws -> LlamaConfig {
         let json = base.merging(changes) { $1 }

@@ -5,10 +5,10 @@ import Testing
 
 /// Configs and checkpoints the engine cannot use fail with errors that name the field or tensor.
 @Suite struct ModelErrorTests {
-    static let base: [String: Any] = [
+    static var base: [String: Any] { [
         "model_type": "llama", "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1,
         "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 10,
-    ]
+    ] }
 
     func config(_ changes: [String: Any]) throws -> LlamaConfig {
         let json = Self.base.merging(changes) { $1 }
