@@ -63,7 +63,8 @@ let package = Package(
 
         // Layer 3.
         .target(name: "SafeTensors", dependencies: ["JSON", "CKernels"]),
-        // The chat API's vocabulary without a client: requests, replies, `ChatCompleting`, its errors, the backoff.
+        // The chat API's vocabulary without a client: requests, replies, `ChatCompleting`, its errors, the backoff,
+        // `ChatResponder` (a rule-based answerer).
         .target(name: "Chat", dependencies: ["Common", "Spans", "Tokenizers"]),
         // What the teacher is asked: the built-in and YAML-defined tasks, their items, the teacher prompts.
         .target(
@@ -104,7 +105,7 @@ let package = Package(
         // Untrusted code under limits, timeouts and a whole-tree kill.
         .target(name: "CodeSandbox", dependencies: ["Common", "Spans"]),
         // The built-in task (posts, summaries, the metric, the rule-based teacher): Foundation only, no network.
-        .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers"]),
+        .target(name: "FactSummaries", dependencies: ["JSON", "Common", "Tokenizers", "Chat"]),
 
         // Layer 7.
         // Dual-feedback annotation: the dataset reader, the annotator, the resumable run.
@@ -126,7 +127,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Tokenizers", "Generation", "Common", "FactSummaries", "JSON",
+                "Tokenizers", "Generation", "Common", "Chat", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

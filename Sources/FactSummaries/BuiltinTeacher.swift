@@ -1,9 +1,10 @@
+import Chat
 import Foundation
 import Tokenizers
 
 /// The fact-summary task's rule-based teacher as a chat endpoint: it answers the summarization
-/// annotation prompt with its JSON review, and anything else with a plain-text refusal.
-public struct BuiltinTeacher: Sendable {
+/// annotation prompt with its JSON review, and anything else with a plain-text refusal (`serve --teacher builtin`).
+public struct BuiltinTeacher: ChatResponder {
     /// The teacher and its quoting limits.
     public var teacher: FactTeacher
 

@@ -1,16 +1,4 @@
-import FactSummaries
 import Foundation
-import Tokenizers
-
-/// Something that answers a chat conversation without a language model (the built-in teacher), served by
-/// `OpenAIServer` through a `ResponderBackend` with the same API as a model.
-public protocol ChatResponder: Sendable {
-    /// The assistant's answer to `messages`; `refusal` marks an answer that declines the request.
-    func respond(to messages: [ChatMessage]) -> (text: String, refusal: Bool)
-}
-
-/// The fact-summary task's rule-based teacher, served by `serve --teacher builtin`.
-extension BuiltinTeacher: ChatResponder {}
 
 /// Token counts for an endpoint without a tokenizer: a word, a number or a punctuation mark is one token,
 /// as a byte-level BPE vocabulary of common English words roughly counts them.
