@@ -33,7 +33,9 @@ public enum RewardModelTraining {
                 throw RewardModelError.badRecord(path: config.model.path, line: 0,
                                                  detail: "the model has no tokenizer.json")
             }
-            let all = try RewardModelData.records(path: config.data)
+            // In id order: annotation writes records as their requests finish, so the same annotations can come in
+            // another order, and the reward model should train the same from the same records.
+            let all = try RewardModelData.records(path: config.data).sorted { $0.id < $1.id }
             var format = try RewardModelData.format(of: all, path: config.data)
             format.target = config.target ?? .critiqueSpans
             try format.validate()
