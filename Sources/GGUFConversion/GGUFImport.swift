@@ -87,7 +87,7 @@ public enum GGUFImport {
         }
         if let pad = tokenizer.padId { generation.append(("pad_token_id", JSONValue(pad))) }
         try writeJSON(.object(generation), to: directory + "/generation_config.json")
-        try write(tokenizer.tokenizerData(serialize: serialize), to: directory + "/tokenizer.json")
+        try write(tokenizer.tokenizerData(), to: directory + "/tokenizer.json")
         let tokenizerConfig = tokenizer.configJSON(maxLength: config.maxPositionEmbeddings)
         try writeJSON(tokenizerConfig, to: directory + "/tokenizer_config.json")
         var metadata = ["format": "pt", "converted_from": URL(fileURLWithPath: path).lastPathComponent]
@@ -101,8 +101,8 @@ public enum GGUFImport {
         let file = try GGUFFile(path: path)
         let tokenizer = try GGUFTokenizer(file: file)
         let context = try file.optionalInt((try file.optionalString("general.architecture") ?? "") + ".context_length")
-        let config = Data(serialize(tokenizer.configJSON(maxLength: context ?? 2048)).utf8)
-        return (tokenizer.tokenizerData(serialize: serialize), config)
+        let config = Data(tokenizer.configJSON(maxLength: context ?? 2048).sortedDocument.utf8)
+        return (tokenizer.tokenizerData(), config)
     }
 
     /// config.json (as an object to write, and as the engine reads it) from the `<arch>.*` metadata.
@@ -180,7 +180,7 @@ public enum GGUFImport {
             throw GGUFError.unsupportedModel(
                 path: path, field: p + "rope.scaling.type", value: scaling, hint: "supported: none, linear")
         }
-        let data = Data(serialize(.object(object)).utf8)
+        let data = Data(JSONValue.object(object).sortedDocument.utf8)
         let config: LlamaConfig
         do {
             config = try LlamaConfig(json: data, path: path + " (metadata as config.json)")
@@ -194,11 +194,9 @@ public enum GGUFImport {
         return (.object(object), config)
     }
 
-    /// A JSON file's text: keys sorted, pretty-printed.
-    static func serialize(_ value: JSONValue) -> String { value.sortedDocument }
-
+    /// A JSON file: keys sorted, pretty-printed.
     static func writeJSON(_ value: JSONValue, to path: String) throws {
-        try write(Data(serialize(value).utf8), to: path)
+        try write(Data(value.sortedDocument.utf8), to: path)
     }
 
     static func write(_ data: Data, to path: String) throws {

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import GGUF
 import JSON
@@ -157,15 +158,15 @@ struct GGUFTokenizer {
     static let vocabMarker = "@@vocab@@"
 
     /// The bytes of tokenizer.json. The vocabulary is written by hand, one `"token": id` a line in id order, rather
-    /// than as an object whose keys `serialize` would sort; the first id of a token string repeated byte for byte
+    /// than as an object whose keys would be sorted; the first id of a token string repeated byte for byte
     /// wins, as in llama.cpp's text-to-token map.
-    func tokenizerData(serialize: (JSONValue) -> String) -> Data {
+    func tokenizerData() -> Data {
         var seen = Set<[UInt8]>()
         var entries: [String] = []
         for (id, token) in tokens.enumerated() where seen.insert(Array(token.utf8)).inserted {
             entries.append("\(JSONValue.quoted(token)): \(id)")
         }
-        var text = serialize(tokenizerJSON())
+        var text = tokenizerJSON().sortedDocument
         // The marker as the value of the "vocab" key (a token whose text is the marker stays as it is).
         let quoted = "\"\(Self.vocabMarker)\""
         var searchStart = text.startIndex
